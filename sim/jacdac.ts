@@ -1,0 +1,12 @@
+/**
+ * jacdac-ts, loaded through its CommonJS build: its Node TCP transport calls `require("net")`,
+ * which the ES module build cannot do (DESIGN.md §3). Its package exports name no types, so the
+ * types are taken from the declaration files it ships.
+ */
+import { createRequire } from "node:module"
+
+type Jacdac = typeof import("../node_modules/jacdac-ts/dist/types/src/jacdac")
+export type { JDBus, JDDevice, JDService } from "../node_modules/jacdac-ts/dist/types/src/jacdac"
+
+const require = createRequire(import.meta.url)
+export const jd = require("jacdac-ts") as Jacdac

@@ -1,0 +1,16 @@
+import { existsSync } from "node:fs"
+import { dirname, join } from "node:path"
+import { fileURLToPath } from "node:url"
+
+/** The project root (where devsconfig.json is); the DeviceScript CLI must run there. */
+export const projectRoot = join(dirname(fileURLToPath(import.meta.url)), "..")
+
+/** The DeviceScript CLI, run with `node` directly so that killing it leaves no children (DESIGN.md §3). */
+export const devsCli = join(projectRoot, "node_modules", "@devicescript", "cli", "devicescript")
+
+/** Where `devs build src/main.ts` writes the bytecode. */
+export const firmwareBytecode = join(projectRoot, ".devicescript", "bin", "bytecode.devs")
+
+export function firmwareIsBuilt(): boolean {
+    return existsSync(firmwareBytecode)
+}

@@ -1,0 +1,96 @@
+/**
+ * Device settings. On a board they come from `.env.defaults` (tracked) and `.env.local` (secrets,
+ * gitignored), deployed by `devs devtools`; in the simulator the nightlight's `sim/` pushes them
+ * over the Jacdac settings service before it starts the program (DESIGN.md §2: `devs run` pushes none).
+ * Setting names are at most 13 characters.
+ */
+import * as ds from "@devicescript/core"
+import { readSetting } from "@devicescript/settings"
+import { DEFAULT_REPORT_POLICY, ReportPolicy } from "./light"
+
+export type Proto = "tcp" | "tls"
+
+export interface Config {
+    deviceId: string
+    host: string
+    port: number
+    proto: Proto
+    user?: string
+    password?: string
+    report: ReportPolicy
+}
+
+/** Raw setting values as read (JSON-decoded), keyed by setting name. */
+export type RawSettings = Record<string, any>
+
+export const SETTING_KEYS = [
+    "DEVICE_ID",
+    "MQTT_HOST",
+    "MQTT_PORT",
+    "MQTT_PROTO",
+    "MQTT_USER",
+    "MQTT_PASS",
+    "REPORT_MS",
+    "MIN_CHANGE",
+]
+
+/** Validates raw settings; falls back to defaults for missing ones. Throws an Error naming the setting. */
+export function parseConfig(raw: RawSettings, selfId: string): Config {
+    const deviceId = str(raw, "DEVICE_ID", `nightlight-${selfId.slice(0, 8).toLowerCase()}`)
+    if (!isTopicLevel(deviceId))
+        throw new Error(`setting DEVICE_ID: "${deviceId}" must be 1-64 letters, digits, "-", "_", "." or ":"`)
+    const proto = str(raw, "MQTT_PROTO", "tcp")
+    if (proto !== "tcp" && proto !== "tls") throw new Error(`setting MQTT_PROTO: "${proto}" must be "tcp" or "tls"`)
+    const port = int(raw, "MQTT_PORT", proto === "tls" ? 8883 : 1883, 1, 65535)
+    const user = str(raw, "MQTT_USER", "")
+    const password = str(raw, "MQTT_PASS", "")
+    return {
+        deviceId: deviceId,
+        host: str(raw, "MQTT_HOST", "127.0.0.1"),
+        port: port,
+        proto: proto,
+        user: user || undefined,
+        password: password || undefined,
+        report: {
+            intervalMs: int(raw, "REPORT_MS", DEFAULT_REPORT_POLICY.intervalMs, 100, 3600000),
+            minChange: int(raw, "MIN_CHANGE", DEFAULT_REPORT_POLICY.minChange, 1, 1023),
+            minGapMs: DEFAULT_REPORT_POLICY.minGapMs,
+        },
+    }
+}
+
+/** Reads every setting from the device's settings store. */
+export async function readConfig(): Promise<Config> {
+    const raw: RawSettings = {}
+    for (const key of SETTING_KEYS) {
+        const value = await readSetting(key, undefined)
+        if (value !== undefined) raw[key] = value
+    }
+    return parseConfig(raw, ds.deviceIdentifier("self"))
+}
+
+function str(raw: RawSettings, key: string, fallback: string): string {
+    const v = raw[key]
+    if (v === undefined || v === null) return fallback
+    return "" + v
+}
+
+function int(raw: RawSettings, key: string, fallback: number, min: number, max: number): number {
+    const v = raw[key]
+    if (v === undefined || v === null || v === "") return fallback
+    const n = typeof v === "number" ? v : parseInt("" + v)
+    if (isNaN(n) || n !== Math.round(n) || n < min || n > max)
+        throw new Error(`setting ${key}: "${v}" must be a whole number in ${min}..${max}`)
+    return n
+}
+
+function isTopicLevel(id: string): boolean {
+    if (id.length < 1 || id.length > 64) return false
+    for (let i = 0; i < id.length; i++) {
+        const c = id.charCodeAt(i)
+        const ok =
+            (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 45 || c === 95 || c === 46 || c === 58
+        if (!ok) return false
+    }
+    return true
+}

@@ -1,0 +1,49 @@
+import { describe, expect, test } from "@devicescript/test"
+import { DEFAULT_REPORT_POLICY, decideLed, shouldReport, toLessonUnits } from "./light"
+
+describe("toLessonUnits", () => {
+    test("maps the 0..1 ratio onto 0..1023", () => {
+        expect(toLessonUnits(0)).toBe(0)
+        expect(toLessonUnits(1)).toBe(1023)
+        expect(toLessonUnits(0.5)).toBe(512)
+    })
+    test("rounds the u0.16 sensor ratio back to the lesson's value", () => {
+        // 0.1 reads back from the bus as 0.100006 (DESIGN.md §3)
+        expect(toLessonUnits(0.100006)).toBe(102)
+        expect(toLessonUnits(300 / 1023)).toBe(300)
+    })
+    test("clamps out-of-range and NaN readings", () => {
+        expect(toLessonUnits(-0.2)).toBe(0)
+        expect(toLessonUnits(1.7)).toBe(1023)
+        expect(toLessonUnits(NaN)).toBe(0)
+    })
+})
+
+describe("decideLed", () => {
+    test("is the lesson's rule: on below the threshold", () => {
+        expect(decideLed(299, 300)).toBe(true)
+        expect(decideLed(300, 300)).toBe(false)
+        expect(decideLed(900, 300)).toBe(false)
+    })
+})
+
+describe("shouldReport", () => {
+    const policy = DEFAULT_REPORT_POLICY
+    test("reports the first sample", () => {
+        expect(shouldReport(undefined, 500, 0, policy)).toBe(true)
+    })
+    test("does not repeat an unchanged sample before the interval", () => {
+        expect(shouldReport({ light: 500, at: 0 }, 500, 100, policy)).toBe(false)
+        expect(shouldReport({ light: 500, at: 0 }, 505, 1900, policy)).toBe(false)
+    })
+    test("repeats the reading once the interval has passed", () => {
+        expect(shouldReport({ light: 500, at: 0 }, 500, policy.intervalMs, policy)).toBe(true)
+    })
+    test("reports a meaningful change at once", () => {
+        expect(shouldReport({ light: 500, at: 0 }, 500 - policy.minChange, policy.minGapMs, policy)).toBe(true)
+        expect(shouldReport({ light: 500, at: 0 }, 100, 300, policy)).toBe(true)
+    })
+    test("holds a change back for the minimum gap so noise cannot flood the broker", () => {
+        expect(shouldReport({ light: 500, at: 1000 }, 100, 1000 + policy.minGapMs - 1, policy)).toBe(false)
+    })
+})

@@ -1,0 +1,59 @@
+/**
+ * Pure rules for the light reading: unit conversion, when to report, and the lesson's decision.
+ * No I/O here, so they are unit-tested in the VM (`light.test.ts`).
+ */
+import { LIGHT_MAX } from "./protocol"
+
+/** The lesson's threshold: the LED is on when light < 300. */
+export const DEFAULT_THRESHOLD = 300
+
+/** Converts a Jacdac light-level ratio (0..1) to the lesson's units (0..1023), clamped. */
+export function toLessonUnits(ratio: number): number {
+    if (isNaN(ratio) || ratio <= 0) return 0
+    if (ratio >= 1) return LIGHT_MAX
+    return Math.round(ratio * LIGHT_MAX)
+}
+
+/** The lesson's rule, used by the device only to describe what the server should decide. */
+export function decideLed(light: number, threshold: number): boolean {
+    return light < threshold
+}
+
+export interface ReportPolicy {
+    /** Report at least this often, even when nothing changed (ms). The lesson's device: 2000. */
+    intervalMs: number
+    /** Report at once when the light moved by at least this much since the last report (lesson units). */
+    minChange: number
+    /** Never report on change more often than this (ms), so a noisy sensor cannot flood the broker. */
+    minGapMs: number
+}
+
+export const DEFAULT_REPORT_POLICY: ReportPolicy = {
+    intervalMs: 2000,
+    minChange: 20,
+    minGapMs: 200,
+}
+
+/** What was last reported; `at` is a millisecond clock (ds.millis()). */
+export interface LastReport {
+    light: number
+    at: number
+}
+
+/**
+ * Decides whether a sample should be published now. The sensor streams a sample every ~100 ms;
+ * publishing each one would be ten identical messages a second, so only the first sample, a sample
+ * that moved by `minChange`, or one after `intervalMs` of silence is reported.
+ */
+export function shouldReport(
+    last: LastReport | undefined,
+    light: number,
+    now: number,
+    policy: ReportPolicy
+): boolean {
+    if (!last) return true
+    const elapsed = now - last.at
+    if (elapsed >= policy.intervalMs) return true
+    if (elapsed < policy.minGapMs) return false
+    return Math.abs(light - last.light) >= policy.minChange
+}
