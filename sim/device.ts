@@ -31,6 +31,8 @@ export interface SimulatedNightlightOptions {
     logger?: SimLog
     /** Telemetry interval of the firmware (ms); the firmware's default is 2000. */
     reportMs?: number
+    /** The server's threshold, so the firmware reports a reading that crosses it at once (default 300). */
+    threshold?: number
     /** Length of the day/night cycle (ms). */
     cycleMs?: number
     /** Log the firmware's own lines at info level rather than debug. */
@@ -169,7 +171,9 @@ export class SimulatedNightlight extends EventEmitter<SimulatedNightlightEvents>
 }
 
 /** The firmware's settings (src/config.ts) for this broker URL and device. */
-export function firmwareSettings(options: Pick<SimulatedNightlightOptions, "brokerUrl" | "deviceId" | "reportMs">): DeviceSettings {
+export function firmwareSettings(
+    options: Pick<SimulatedNightlightOptions, "brokerUrl" | "deviceId" | "reportMs" | "threshold">
+): DeviceSettings {
     if (!isValidDeviceId(options.deviceId))
         throw new Error(`device id "${options.deviceId}": use 1-64 letters, digits, "-", "_", "." or ":"`)
     let url: URL
@@ -192,6 +196,7 @@ export function firmwareSettings(options: Pick<SimulatedNightlightOptions, "brok
     if (url.username) settings.MQTT_USER = decodeURIComponent(url.username)
     if (url.password) settings.MQTT_PASS = decodeURIComponent(url.password)
     if (options.reportMs !== undefined) settings.REPORT_MS = options.reportMs
+    if (options.threshold !== undefined) settings.THRESHOLD = options.threshold
     return settings
 }
 

@@ -12,6 +12,7 @@ describe("parseConfig", () => {
         expect(c.proto).toBe("tcp")
         expect(c.user).toBe(undefined)
         expect(c.report.intervalMs).toBe(2000)
+        expect(c.report.threshold).toBe(300)
     })
     test("takes every setting", () => {
         const c = parseConfig(
@@ -24,6 +25,7 @@ describe("parseConfig", () => {
                 MQTT_PASS: "s3cret",
                 REPORT_MS: 5000,
                 MIN_CHANGE: 50,
+                THRESHOLD: 250,
             },
             SELF
         )
@@ -35,6 +37,7 @@ describe("parseConfig", () => {
         expect(c.password).toBe("s3cret")
         expect(c.report.intervalMs).toBe(5000)
         expect(c.report.minChange).toBe(50)
+        expect(c.report.threshold).toBe(250)
     })
     test("TLS defaults to port 8883", () => {
         expect(parseConfig({ MQTT_PROTO: "tls" }, SELF).port).toBe(8883)

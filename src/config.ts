@@ -32,6 +32,7 @@ export const SETTING_KEYS = [
     "MQTT_PASS",
     "REPORT_MS",
     "MIN_CHANGE",
+    "THRESHOLD",
 ]
 
 /** Validates raw settings; falls back to defaults for missing ones. Throws an Error naming the setting. */
@@ -55,6 +56,7 @@ export function parseConfig(raw: RawSettings, selfId: string): Config {
             intervalMs: int(raw, "REPORT_MS", DEFAULT_REPORT_POLICY.intervalMs, 100, 3600000),
             minChange: int(raw, "MIN_CHANGE", DEFAULT_REPORT_POLICY.minChange, 1, 1023),
             minGapMs: DEFAULT_REPORT_POLICY.minGapMs,
+            threshold: int(raw, "THRESHOLD", DEFAULT_REPORT_POLICY.threshold, 1, 1023),
         },
     }
 }

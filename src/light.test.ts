@@ -43,6 +43,11 @@ describe("shouldReport", () => {
         expect(shouldReport({ light: 500, at: 0 }, 500 - policy.minChange, policy.minGapMs, policy)).toBe(true)
         expect(shouldReport({ light: 500, at: 0 }, 100, 300, policy)).toBe(true)
     })
+    test("reports a small move across the threshold at once", () => {
+        expect(shouldReport({ light: 300, at: 0 }, 299, policy.minGapMs, policy)).toBe(true)
+        expect(shouldReport({ light: 299, at: 0 }, 300, policy.minGapMs, policy)).toBe(true)
+        expect(shouldReport({ light: 310, at: 0 }, 305, policy.minGapMs, policy)).toBe(false)
+    })
     test("holds a change back for the minimum gap so noise cannot flood the broker", () => {
         expect(shouldReport({ light: 500, at: 1000 }, 100, 1000 + policy.minGapMs - 1, policy)).toBe(false)
     })

@@ -26,12 +26,18 @@ export interface ReportPolicy {
     minChange: number
     /** Never report on change more often than this (ms), so a noisy sensor cannot flood the broker. */
     minGapMs: number
+    /**
+     * The server's threshold as far as the device knows it: a reading that crosses it is reported at
+     * once even when it moved less than `minChange`, since that is the reading that switches the LED.
+     */
+    threshold: number
 }
 
 export const DEFAULT_REPORT_POLICY: ReportPolicy = {
     intervalMs: 2000,
     minChange: 20,
     minGapMs: 200,
+    threshold: DEFAULT_THRESHOLD,
 }
 
 /** What was last reported; `at` is a millisecond clock (ds.millis()). */
@@ -43,7 +49,7 @@ export interface LastReport {
 /**
  * Decides whether a sample should be published now. The sensor streams a sample every ~100 ms;
  * publishing each one would be ten identical messages a second, so only the first sample, a sample
- * that moved by `minChange`, or one after `intervalMs` of silence is reported.
+ * that moved by `minChange` or crossed the threshold, or one after `intervalMs` of silence is reported.
  */
 export function shouldReport(
     last: LastReport | undefined,
@@ -55,5 +61,6 @@ export function shouldReport(
     const elapsed = now - last.at
     if (elapsed >= policy.intervalMs) return true
     if (elapsed < policy.minGapMs) return false
+    if (decideLed(light, policy.threshold) !== decideLed(last.light, policy.threshold)) return true
     return Math.abs(light - last.light) >= policy.minChange
 }

@@ -1,0 +1,110 @@
+// End to end: the real firmware bytecode in the DeviceScript VM, virtual light sensor and LED on the
+// devtools bus, our server with its embedded broker on a free port. Light 100 → LED on, 900 → LED off.
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import type { MqttClient } from "mqtt"
+import { SimulatedNightlight } from "../../sim/device"
+import { startServer, type RunningServer } from "../../server/app"
+import type { TelemetryEvent } from "../../server/controller"
+import { closeClient, connectClient, HOST, Inbox, recordingLogger, within } from "../helpers/mqtt"
+import { ledBecomes } from "../helpers/sim"
+
+/**
+ * The bound we promise for light change → LED change. The firmware reports a change at once (not at
+ * its 2 s tick), so anything under the 2 s interval proves the report-on-change path; typical is ~0.2 s.
+ */
+const REACTION_BOUND_MS = 1500
+const DEVICE = "e2e-nightlight"
+
+describe("firmware in the simulator + server + embedded broker", () => {
+    let server: RunningServer
+    let device: SimulatedNightlight
+    let observer: MqttClient
+    let telemetry: Inbox
+    const { logger, lines } = recordingLogger("info")
+
+    beforeAll(async () => {
+        server = await startServer({ broker: { kind: "embedded", host: HOST, port: 0 }, threshold: 300 }, logger)
+        observer = await connectClient(server.brokerUrl)
+        telemetry = await Inbox.open(observer, `${DEVICE}/telemetry`)
+        device = new SimulatedNightlight({ brokerUrl: server.brokerUrl, deviceId: DEVICE, light: 900, logger })
+        const firstReading = within(
+            30_000,
+            "the first reading from the simulated device",
+            new Promise<TelemetryEvent>(resolve =>
+                server.controller.on("telemetry", (e: TelemetryEvent) => e.deviceId === DEVICE && resolve(e))
+            )
+        )
+        await device.start()
+        const first = await firstReading
+        expect(first.light).toBe(900)
+        expect(first.ledOn).toBe(false)
+    })
+
+    afterAll(async () => {
+        await device?.stop()
+        await closeClient(observer)
+        await server?.stop()
+    })
+
+    it(`light 100 turns the LED on within ${REACTION_BOUND_MS} ms`, async () => {
+        const reading = new Promise<TelemetryEvent>(resolve =>
+            server.controller.on("telemetry", (e: TelemetryEvent) => e.light === 100 && resolve(e))
+        )
+        device.setLight(100)
+        const ms = await ledBecomes(device, true, REACTION_BOUND_MS)
+        console.log(`light 900 → 100: LED on after ${ms.toFixed(0)} ms`)
+        // the server saw exactly the lesson's value: firmware scaling and server contract agree
+        expect((await reading).ledOn).toBe(true)
+        expect(device.ledOn).toBe(true)
+    })
+
+    it(`light 900 turns the LED off within ${REACTION_BOUND_MS} ms`, async () => {
+        device.setLight(900)
+        const ms = await ledBecomes(device, false, REACTION_BOUND_MS)
+        console.log(`light 100 → 900: LED off after ${ms.toFixed(0)} ms`)
+        expect(device.ledOn).toBe(false)
+    })
+
+    it("follows the threshold at its edges: 299 is dark, 300 is not", async () => {
+        device.setLight(299)
+        await ledBecomes(device, true, REACTION_BOUND_MS)
+        device.setLight(300)
+        await ledBecomes(device, false, REACTION_BOUND_MS)
+    })
+
+    it("publishes the lesson's payload, and not every 100 ms sample", async () => {
+        device.setLight(700)
+        // skip what was in flight, then count what a steady light produces over 4.5 s
+        await within(3000, "the reading of 700", (async () => {
+            while (JSON.parse((await telemetry.next(3000)).payload).light !== 700);
+        })())
+        const windowEnds = Date.now() + 4500
+        const seen: string[] = []
+        while (Date.now() < windowEnds) {
+            const message = await telemetry.next(windowEnds - Date.now() + 100).catch(() => undefined)
+            if (message) seen.push(message.payload)
+        }
+        // the sensor streamed ~45 samples; a 2 s report interval sends 2 or 3 of them
+        expect(seen.length).toBeGreaterThanOrEqual(2)
+        expect(seen.length).toBeLessThanOrEqual(3)
+        for (const payload of seen) expect(JSON.parse(payload)).toEqual({ light: 700 })
+    })
+
+    it("ignores malformed and unknown commands, and keeps working", async () => {
+        const ignored: string[] = []
+        device.on("firmware", line => line.startsWith("ignored command") && ignored.push(line))
+        for (const bad of ["garbage", "[1,2]", '{"led_on":"yes"}', '{"colour":"red"}', ""])
+            await observer.publishAsync(`${DEVICE}/commands`, bad)
+        await within(3000, "the firmware to log every ignored command", (async () => {
+            while (ignored.length < 5) await new Promise(r => setTimeout(r, 50))
+        })())
+        expect(device.ledOn).toBe(false)
+        device.setLight(50)
+        await ledBecomes(device, true, REACTION_BOUND_MS)
+    })
+
+    it("prints the lesson's lines on the server", () => {
+        expect(lines.some(l => l.includes(`Message received: {"light":100} from ${DEVICE}`))).toBe(true)
+        expect(lines.some(l => l.includes(`Sending message: {"led_on":true} to ${DEVICE}`))).toBe(true)
+    })
+})
