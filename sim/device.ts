@@ -93,7 +93,7 @@ export class SimulatedNightlight extends EventEmitter<SimulatedNightlightEvents>
             throw new Error(
                 `DeviceScript devtools is already running on 127.0.0.1:${DEVTOOLS_WS_PORT}/${DEVTOOLS_TCP_PORT} ` +
                     "(VS Code's DeviceScript simulator, or another nightlight simulator). " +
-                    "Stop it, or run the server with --no-sim."
+                    "Stop it first (npm start can also skip its simulator with --no-sim)."
             )
         this.devtools = spawnDevs(["devtools"], line => this.log.debug(`devtools: ${line}`))
         this.watchExit(this.devtools, "DeviceScript devtools")

@@ -38,7 +38,7 @@ export class VirtualHardware {
             serviceClasses: [jd.SRV_LIGHT_LEVEL, jd.SRV_LIGHT_BULB],
             services: () => [this.light!, this.bulb!],
         })
-        await bus.connect()
+        await withoutJacdacChatter(() => bus.connect())
     }
 
     /** The bus, for deploying the firmware to the VM on it. */
@@ -65,8 +65,10 @@ export class VirtualHardware {
         const bus = this.bus
         this.bus = undefined
         if (!bus) return
-        await bus.disconnect()
-        bus.dispose()
+        await withoutJacdacChatter(async () => {
+            await bus.disconnect()
+            bus.dispose()
+        })
     }
 
     private emitLed() {
@@ -74,6 +76,20 @@ export class VirtualHardware {
         if (on === this.lastLed) return
         this.lastLed = on
         for (const listener of this.ledListeners) listener(on)
+    }
+}
+
+/**
+ * jacdac-ts announces "tcp: connecting", "bus: disposing." and the like with console.debug, which
+ * would land in the middle of the server's log; our own lines go through the logger.
+ */
+async function withoutJacdacChatter<T>(action: () => Promise<T>): Promise<T> {
+    const debug = console.debug
+    console.debug = () => {}
+    try {
+        return await action()
+    } finally {
+        console.debug = debug
     }
 }
 

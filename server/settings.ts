@@ -1,0 +1,242 @@
+/**
+ * Command-line flags and NIGHTLIGHT_* environment variables → one validated Settings object.
+ * Pure: no I/O, so every case is testable without starting anything.
+ */
+import { parseArgs } from "node:util"
+import { DEFAULT_THRESHOLD, LIGHT_MAX, isValidDeviceId } from "./protocol"
+
+export const DEFAULTS = {
+    /** Embedded broker listen address. Loopback, so letting other machines in is a deliberate choice. */
+    mqttHost: "127.0.0.1",
+    /** Embedded broker TCP port (MQTT's registered port); 0 picks a free one. */
+    mqttPort: 1883,
+    /** Light units 0..1023; the LED is switched on below this (the lesson's rule). */
+    threshold: DEFAULT_THRESHOLD,
+    /** Start one simulated device next to the server, so `npm start` shows the whole loop. */
+    sim: true,
+    /** Topic id of the simulated device. */
+    simId: "nightlight-sim",
+    logLevel: "info" as LogLevel,
+}
+
+export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const
+export type LogLevel = (typeof LOG_LEVELS)[number]
+
+export const MQTT_URL_PROTOCOLS = ["mqtt:", "mqtts:", "ws:", "wss:"]
+
+export type BrokerSettings =
+    | { kind: "embedded"; host: string; port: number }
+    | { kind: "external"; url: string }
+
+export interface Settings {
+    help: boolean
+    broker: BrokerSettings
+    threshold: number
+    sim: { enabled: boolean; deviceId: string }
+    logLevel: LogLevel
+}
+
+/** A bad flag or variable; the message names it and the offending value, on one line. */
+export class SettingsError extends Error {
+    override name = "SettingsError"
+}
+
+export const ENV = {
+    mqttUrl: "NIGHTLIGHT_MQTT_URL",
+    mqttHost: "NIGHTLIGHT_MQTT_HOST",
+    mqttPort: "NIGHTLIGHT_MQTT_PORT",
+    threshold: "NIGHTLIGHT_THRESHOLD",
+    sim: "NIGHTLIGHT_SIM",
+    simId: "NIGHTLIGHT_SIM_ID",
+    logLevel: "NIGHTLIGHT_LOG_LEVEL",
+} as const
+
+const HELP_ROWS: [flag: string, what: string, variable: string][] = [
+    ["--mqtt-url URL", "join this broker instead of embedding one", ENV.mqttUrl],
+    ["", "(mqtt:, mqtts:, ws:, wss:; user:password@ allowed)", ""],
+    ["--mqtt-host HOST", `embedded broker address (default ${DEFAULTS.mqttHost})`, ENV.mqttHost],
+    ["--mqtt-port PORT", `embedded broker port (default ${DEFAULTS.mqttPort}; 0 = any free)`, ENV.mqttPort],
+    ["--threshold N", `LED on when light < N; 1..${LIGHT_MAX} (default ${DEFAULTS.threshold})`, ENV.threshold],
+    ["--no-sim", "do not start the simulated device", `${ENV.sim}=0|1|true|false`],
+    ["--sim-id ID", `id of the simulated device (default ${DEFAULTS.simId})`, ENV.simId],
+    ["--log-level LEVEL", `${LOG_LEVELS.join("|")} (default ${DEFAULTS.logLevel})`, ENV.logLevel],
+    ["-h, --help", "show this text", ""],
+]
+
+export const HELP_TEXT = `Usage: npm start -- [options]      (or: tsx server/main.ts [options])
+
+The nightlight server (IoT for Beginners lesson 4): reads {"light": N} from <id>/telemetry
+and answers {"led_on": true|false} on <id>/commands (on when light < threshold).
+Without --mqtt-url it embeds its own MQTT broker; unless --no-sim it starts a simulated device.
+
+Options (a flag wins over its environment variable):
+${HELP_ROWS.map(([flag, what, variable]) => `  ${flag.padEnd(18)} ${what.padEnd(58)} ${variable}`.trimEnd()).join("\n")}
+
+--mqtt-url cannot be combined with --mqtt-host/--mqtt-port, which configure the embedded broker
+(a flag of one kind does override the other kind's environment variables).
+Exit codes: 0 after a clean stop (Ctrl-C), 1 when the server cannot start, 2 for bad options.`
+
+const OPTIONS = {
+    "mqtt-url": { type: "string" },
+    "mqtt-host": { type: "string" },
+    "mqtt-port": { type: "string" },
+    threshold: { type: "string" },
+    "no-sim": { type: "boolean" },
+    "sim-id": { type: "string" },
+    "log-level": { type: "string" },
+    help: { type: "boolean", short: "h" },
+} as const
+
+/** A raw value and where it came from, so errors name the flag or the variable the user actually set. */
+interface Source {
+    value: string
+    name: string
+}
+
+export function parseSettings(argv: string[], env: Record<string, string | undefined>): Settings {
+    const flags = parseFlags(argv)
+    // Asking for help should get help, even with a bad value elsewhere on the line or in the environment.
+    if (flags.help === true) return { ...parseSettings([], {}), help: true }
+    const fromEnv = (variable: string): Source | undefined => {
+        // An empty variable (`NIGHTLIGHT_THRESHOLD= npm start`) means "not set", as shells' users expect.
+        const value = env[variable]
+        return value !== undefined && value !== "" ? { value, name: variable } : undefined
+    }
+    const pick = (flag: keyof typeof OPTIONS, variable: string): Source | undefined => {
+        const value = flags[flag]
+        return typeof value === "string" ? { value, name: `--${flag}` } : fromEnv(variable)
+    }
+
+    return {
+        help: false,
+        broker: parseBroker(
+            pick("mqtt-url", ENV.mqttUrl),
+            pick("mqtt-host", ENV.mqttHost),
+            pick("mqtt-port", ENV.mqttPort)
+        ),
+        threshold: parseIntegerIn(pick("threshold", ENV.threshold), DEFAULTS.threshold, 1, LIGHT_MAX),
+        sim: {
+            enabled: flags["no-sim"] === true ? false : parseBoolean(fromEnv(ENV.sim), DEFAULTS.sim),
+            deviceId: parseDeviceId(pick("sim-id", ENV.simId)),
+        },
+        logLevel: parseLogLevel(pick("log-level", ENV.logLevel)),
+    }
+}
+
+function parseFlags(argv: string[]): Partial<Record<keyof typeof OPTIONS, string | boolean>> {
+    try {
+        return parseArgs({ args: argv, options: OPTIONS, strict: true, allowPositionals: false }).values
+    } catch (error) {
+        throw new SettingsError(describeParseArgsError(error))
+    }
+}
+
+/** parseArgs' own messages are multi-line and version-dependent; say the same thing in one stable line. */
+function describeParseArgsError(error: unknown): string {
+    const err = error as { code?: string; message?: string }
+    const message = String(err.message ?? error)
+    const name = /'(-[^' ]+)/.exec(message)?.[1] ?? /'([^']*)'/.exec(message)?.[1] ?? "?"
+    switch (err.code) {
+        case "ERR_PARSE_ARGS_UNKNOWN_OPTION":
+            return `unknown option ${name}`
+        case "ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL":
+            return `unexpected argument "${name}" (options start with --)`
+        case "ERR_PARSE_ARGS_INVALID_OPTION_VALUE":
+            if (message.includes("does not take an argument")) return `option ${name} does not take a value`
+            if (message.includes("ambiguous"))
+                return `option ${name} is missing its value (for a value starting with "-", write ${name}=VALUE)`
+            return `option ${name} is missing its value`
+        default:
+            return message.split("\n")[0]
+    }
+}
+
+function parseBroker(url: Source | undefined, host: Source | undefined, port: Source | undefined): BrokerSettings {
+    // Flags beat variables across the two groups too: `--mqtt-port 0` ignores NIGHTLIGHT_MQTT_URL and
+    // `--mqtt-url` ignores NIGHTLIGHT_MQTT_HOST/PORT; only a conflict at the same level is an error.
+    const isFlag = (s: Source | undefined) => s?.name.startsWith("--") === true
+    const embedded = [host, port].filter(s => s !== undefined)
+    if (url && embedded.length > 0) {
+        const sameLevel = embedded.find(s => isFlag(s) === isFlag(url))
+        if (sameLevel)
+            throw new SettingsError(
+                `${url.name} cannot be combined with ${sameLevel.name} ` +
+                    `(${sameLevel.name} configures the embedded broker, ${url.name} replaces it)`
+            )
+        if (isFlag(url)) host = port = undefined
+        else url = undefined
+    }
+    if (url) return { kind: "external", url: parseMqttUrl(url) }
+    return {
+        kind: "embedded",
+        host: host ? parseHost(host) : DEFAULTS.mqttHost,
+        port: parseIntegerIn(port, DEFAULTS.mqttPort, 0, 65535),
+    }
+}
+
+function parseMqttUrl(source: Source): string {
+    let url: URL
+    try {
+        url = new URL(source.value)
+    } catch {
+        throw invalid(source, "expected a URL such as mqtt://127.0.0.1:1883")
+    }
+    if (!MQTT_URL_PROTOCOLS.includes(url.protocol))
+        throw invalid(source, `the scheme must be one of ${MQTT_URL_PROTOCOLS.map(p => p + "//").join(", ")}`)
+    if (url.hostname === "") throw invalid(source, "the URL has no host")
+    return source.value
+}
+
+function parseHost(source: Source): string {
+    // Not a full hostname grammar: just enough to catch a URL or a stray port given where a host belongs.
+    if (!/^[A-Za-z0-9.:_-]+$/.test(source.value) || source.value.includes("//"))
+        throw invalid(source, "expected an IP address or host name, such as 127.0.0.1 or 0.0.0.0")
+    return source.value
+}
+
+function parseIntegerIn(source: Source | undefined, fallback: number, min: number, max: number): number {
+    if (!source) return fallback
+    const n = /^\d+$/.test(source.value) ? Number(source.value) : NaN
+    if (!Number.isSafeInteger(n) || n < min || n > max)
+        throw invalid(source, `expected an integer from ${min} to ${max}`)
+    return n
+}
+
+function parseBoolean(source: Source | undefined, fallback: boolean): boolean {
+    if (!source) return fallback
+    const v = source.value.toLowerCase()
+    if (v === "1" || v === "true") return true
+    if (v === "0" || v === "false") return false
+    throw invalid(source, "expected 0, 1, true or false")
+}
+
+function parseDeviceId(source: Source | undefined): string {
+    if (!source) return DEFAULTS.simId
+    if (!isValidDeviceId(source.value))
+        throw invalid(source, "expected 1 to 64 letters, digits or _ . : - (it becomes one MQTT topic level)")
+    return source.value
+}
+
+function parseLogLevel(source: Source | undefined): LogLevel {
+    if (!source) return DEFAULTS.logLevel
+    const level = source.value.toLowerCase()
+    if (!(LOG_LEVELS as readonly string[]).includes(level))
+        throw invalid(source, `expected one of ${LOG_LEVELS.join(", ")}`)
+    return level as LogLevel
+}
+
+function invalid(source: Source, expected: string): SettingsError {
+    return new SettingsError(`invalid ${source.name} ${JSON.stringify(redactUrl(source.value))}: ${expected}`)
+}
+
+/** A broker URL for logs and messages: any password is replaced by ***. */
+export function redactUrl(text: string): string {
+    try {
+        const url = new URL(text)
+        if (url.password === "") return text
+        url.password = "***"
+        return url.toString()
+    } catch {
+        return text
+    }
+}

@@ -1,0 +1,172 @@
+/**
+ * One contract, two implementations: the in-process bus inside the embedded aedes, and the mqtt.js
+ * client bus against a real aedes broker on a free port. Both are driven by a real MQTT client.
+ */
+import { afterEach, beforeEach, describe, expect, test } from "vitest"
+import type { MqttClient } from "mqtt"
+import { EmbeddedBroker } from "../server/embedded-broker"
+import { EmbeddedBus } from "../server/embedded-bus"
+import { isValidTopicFilter, topicMatches, type MessageBus } from "../server/message-bus"
+import { MqttClientBus } from "../server/mqtt-client-bus"
+import { HOST, Inbox, closeClient, connectClient, recordingLogger, within } from "./helpers/mqtt"
+
+const { logger, lines } = recordingLogger("info")
+
+const implementations = [
+    { name: "EmbeddedBus (in-process aedes)", make: (broker: EmbeddedBroker) => new EmbeddedBus(broker, logger) },
+    {
+        name: "MqttClientBus (mqtt.js client to aedes)",
+        make: (broker: EmbeddedBroker) => new MqttClientBus({ url: broker.url, logger }),
+    },
+]
+
+/** Collects what a handler receives; next() waits for the next delivery. */
+function recorder() {
+    const received: { topic: string; payload: Buffer }[] = []
+    let wake: (() => void) | undefined
+    const handler = (topic: string, payload: Buffer) => {
+        received.push({ topic, payload })
+        wake?.()
+    }
+    let read = 0
+    const next = async (what = "a delivery") => {
+        if (read >= received.length)
+            await within(5000, what, new Promise<void>(resolve => (wake = resolve)))
+        return received[read++]
+    }
+    return { handler, received, next }
+}
+
+describe.each(implementations)("MessageBus contract: $name", ({ make }) => {
+    let broker: EmbeddedBroker
+    let bus: MessageBus
+    let client: MqttClient
+
+    beforeEach(async () => {
+        broker = new EmbeddedBroker({ host: HOST, port: 0, logger })
+        await broker.start()
+        bus = make(broker)
+        client = await connectClient(broker.url)
+    })
+    afterEach(async () => {
+        await closeClient(client)
+        await bus.stop()
+        await broker.stop()
+    })
+
+    test("delivers matching messages with their topic and exact bytes", async () => {
+        const r = recorder()
+        await bus.start()
+        await bus.subscribe("dev/telemetry", r.handler)
+        const bytes = Buffer.from(Array.from({ length: 256 }, (_, i) => i))
+        client.publish("dev/telemetry", bytes)
+        const got = await r.next()
+        expect(got.topic).toBe("dev/telemetry")
+        expect(Buffer.isBuffer(got.payload)).toBe(true)
+        expect(got.payload.equals(bytes)).toBe(true)
+    })
+
+    test("a subscription made before start() takes effect on start", async () => {
+        const r = recorder()
+        await bus.subscribe("early/+", r.handler)
+        await bus.start()
+        client.publish("early/x", "1")
+        expect((await r.next()).topic).toBe("early/x")
+    })
+
+    test("wildcards: + is one level, # is the rest; non-matching topics are not delivered", async () => {
+        const plus = recorder()
+        const hash = recorder()
+        await bus.start()
+        await bus.subscribe("+/telemetry", plus.handler)
+        await bus.subscribe("site/#", hash.handler)
+        for (const topic of ["a/b/telemetry", "a/commands", "telemetry", "a/telemetry", "site", "site/x/y", "other/x"])
+            client.publish(topic, topic)
+        // One connection keeps its order, so by the last expected message the others have been routed.
+        expect((await plus.next()).topic).toBe("a/telemetry")
+        expect((await hash.next()).topic).toBe("site")
+        expect((await hash.next()).topic).toBe("site/x/y")
+        expect(plus.received.map(m => m.topic)).toEqual(["a/telemetry"])
+        expect(hash.received.map(m => m.topic)).toEqual(["site", "site/x/y"])
+    })
+
+    test("# does not match broker-internal $SYS topics", async () => {
+        const r = recorder()
+        await bus.start()
+        await bus.subscribe("#", r.handler)
+        // aedes publishes $SYS/<id>/new/clients when a client connects.
+        const other = await connectClient(broker.url)
+        try {
+            other.publish("after/connect", "x")
+            expect((await r.next()).topic).toBe("after/connect")
+            expect(r.received.filter(m => m.topic.startsWith("$"))).toEqual([])
+        } finally {
+            await closeClient(other)
+        }
+    })
+
+    test("publish reaches subscribers, QoS 0 and not retained", async () => {
+        await bus.start()
+        const inbox = await Inbox.open(client, "dev/commands")
+        await bus.publish("dev/commands", '{"led_on":true}')
+        const message = await inbox.next()
+        expect(message).toEqual({ topic: "dev/commands", payload: '{"led_on":true}', qos: 0, retain: false })
+    })
+
+    test("a throwing handler is logged and does not stop later deliveries", async () => {
+        const r = recorder()
+        await bus.start()
+        await bus.subscribe("boom", () => {
+            throw new Error("handler bug")
+        })
+        await bus.subscribe("boom", r.handler)
+        client.publish("boom", "1")
+        client.publish("boom", "2")
+        expect((await r.next()).payload.toString()).toBe("1")
+        expect((await r.next()).payload.toString()).toBe("2")
+        expect(lines.join("")).toContain("handler bug")
+    })
+
+    test("invalid topics and filters are refused, not sent", async () => {
+        await bus.start()
+        await expect(bus.subscribe("a/#/b", () => undefined)).rejects.toThrow(/invalid topic filter/)
+        await expect(bus.subscribe("", () => undefined)).rejects.toThrow(/invalid topic filter/)
+        await expect(bus.publish("a/+/commands", "x")).rejects.toThrow(/invalid topic/)
+        await expect(bus.publish("", "x")).rejects.toThrow(/invalid topic/)
+        // Still usable afterwards.
+        const inbox = await Inbox.open(client, "ok")
+        await bus.publish("ok", "fine")
+        expect((await inbox.next()).payload).toBe("fine")
+    })
+
+    test("publish before start is refused; stop is idempotent and ends deliveries", async () => {
+        await expect(bus.publish("x", "y")).rejects.toThrow(/not started/)
+        const r = recorder()
+        await bus.subscribe("x", r.handler)
+        await bus.start()
+        client.publish("x", "1")
+        await r.next()
+        await bus.stop()
+        await bus.stop()
+        // A separate subscriber proves the message was routed; the stopped bus must not see it.
+        const inbox = await Inbox.open(client, "x")
+        client.publish("x", "2")
+        await inbox.next()
+        expect(r.received).toHaveLength(1)
+    })
+})
+
+describe("topic helpers", () => {
+    test("topicMatches follows MQTT 4.7", () => {
+        expect(topicMatches("+/telemetry", "a/telemetry")).toBe(true)
+        expect(topicMatches("+/telemetry", "/telemetry")).toBe(true)
+        expect(topicMatches("+/telemetry", "a/b/telemetry")).toBe(false)
+        expect(topicMatches("a/#", "a")).toBe(true)
+        expect(topicMatches("#", "$SYS/x")).toBe(false)
+        expect(topicMatches("$SYS/#", "$SYS/x")).toBe(true)
+    })
+    test("isValidTopicFilter", () => {
+        for (const f of ["#", "+", "a/+/b", "a/#", "+/telemetry"]) expect(isValidTopicFilter(f)).toBe(true)
+        for (const f of ["", "a#", "a/#/b", "a+/b", "a/b+"]) expect(isValidTopicFilter(f)).toBe(false)
+    })
+})

@@ -1,0 +1,119 @@
+/**
+ * The external-broker bus when the broker is not there: at start-up, and going away and coming back.
+ * The broker is a real aedes on a fixed free port, so it can be stopped and started again in place.
+ */
+import { EventEmitter } from "node:events"
+import { createServer, type AddressInfo, type Socket } from "node:net"
+import { afterEach, expect, test } from "vitest"
+import type { MqttClient } from "mqtt"
+import { EmbeddedBroker } from "../server/embedded-broker"
+import { MqttClientBus } from "../server/mqtt-client-bus"
+import { HOST, Inbox, closeClient, connectClient, freePort, nextEvent, recordingLogger, within } from "./helpers/mqtt"
+
+const RETRY_MS = 100
+const cleanups: (() => Promise<void>)[] = []
+afterEach(async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
+})
+
+async function startBroker(port: number): Promise<EmbeddedBroker> {
+    const { logger } = recordingLogger("silent")
+    const broker = new EmbeddedBroker({ host: HOST, port, logger })
+    await broker.start()
+    cleanups.push(() => broker.stop())
+    return broker
+}
+
+function startBus(port: number) {
+    const { logger, lines } = recordingLogger("info")
+    const bus = new MqttClientBus({ url: `mqtt://${HOST}:${port}`, logger, reconnectPeriodMs: RETRY_MS })
+    cleanups.push(() => bus.stop())
+    const received = new EventEmitter()
+    const subscribed = bus.subscribe("+/telemetry", topic => received.emit(topic))
+    return { bus, lines, received, subscribed }
+}
+
+/** Publishes from `client` and waits for the bus to receive it ("online" means it is subscribed). */
+async function deliveredThrough(client: MqttClient, received: EventEmitter, topic: string): Promise<void> {
+    const arrived = nextEvent(received, topic)
+    client.publish(topic, "{}")
+    await arrived
+}
+
+test("unreachable at start-up: start() resolves with one warning; it connects once the broker appears", async () => {
+    const port = await freePort()
+    const { bus, lines, received, subscribed } = startBus(port)
+    await within(3000, "start() with no broker", bus.start())
+    await subscribed
+    expect(bus.isOnline).toBe(false)
+    await expect(bus.publish("x/commands", "{}")).rejects.toThrow()
+    // Several retries later there is still one warning, naming the broker.
+    await new Promise(resolve => setTimeout(resolve, RETRY_MS * 4))
+    const warnings = lines.filter(l => l.includes("WARN"))
+    expect(warnings).toHaveLength(1)
+    expect(warnings[0]).toMatch(
+        new RegExp(`cannot reach MQTT broker mqtt://${HOST}:${port} \\(.*ECONNREFUSED.*\\); will keep trying`)
+    )
+
+    const online = nextEvent(bus, "online")
+    const broker = await startBroker(port)
+    await online
+    expect(lines.join("")).toMatch(/connected to MQTT broker .* again after/)
+    const client = await connectClient(broker.url)
+    cleanups.push(() => closeClient(client))
+    await deliveredThrough(client, received, "late/telemetry")
+})
+
+test("the broker restarts: the bus reports the loss, reconnects, subscribes again and publishes again", async () => {
+    const port = await freePort()
+    let broker = await startBroker(port)
+    const { bus, lines, received } = startBus(port)
+    await bus.start()
+    expect(bus.isOnline).toBe(true)
+
+    const offline = nextEvent(bus, "offline")
+    await broker.stop()
+    await offline
+    expect(lines.join("")).toMatch(/lost the connection to MQTT broker .*; reconnecting every 0.1 s/)
+
+    const online = nextEvent(bus, "online")
+    broker = await startBroker(port)
+    await online
+    // A new broker knows nothing of the old subscriptions: this only works if the bus subscribed again.
+    const client = await connectClient(broker.url)
+    cleanups.push(() => closeClient(client))
+    const inbox = await Inbox.open(client, "back/commands")
+    client.publish("back/telemetry", "{}")
+    await deliveredThrough(client, received, "back/telemetry")
+    await bus.publish("back/commands", "ok")
+    expect((await inbox.next()).payload).toBe("ok")
+})
+
+test("credentials in the URL are never logged", async () => {
+    const port = await freePort()
+    const { logger, lines } = recordingLogger("debug")
+    const bus = new MqttClientBus({ url: `mqtt://me:s3cret@${HOST}:${port}`, logger, reconnectPeriodMs: RETRY_MS })
+    cleanups.push(() => bus.stop())
+    await bus.start()
+    expect(lines.join("")).toContain(`mqtt://me:***@${HOST}:${port}`)
+    expect(lines.join("")).not.toContain("s3cret")
+})
+
+test("a broker that accepts TCP but never answers: stop() ends a pending start() at once", async () => {
+    const silent = createServer(socket => socket.on("error", () => undefined))
+    const sockets: Socket[] = []
+    silent.on("connection", socket => sockets.push(socket))
+    await new Promise<void>(resolve => silent.listen(0, HOST, resolve))
+    cleanups.push(async () => {
+        for (const socket of sockets) socket.destroy()
+        await new Promise(resolve => silent.close(resolve))
+    })
+    const { port } = silent.address() as AddressInfo
+    const { logger } = recordingLogger("silent")
+    const bus = new MqttClientBus({ url: `mqtt://${HOST}:${port}`, logger })
+    const started = bus.start()
+    await new Promise<void>(resolve => silent.once("connection", () => resolve()))
+    await within(3000, "stop()", bus.stop())
+    await within(1000, "the pending start() to settle", started)
+    expect(bus.isOnline).toBe(false)
+})

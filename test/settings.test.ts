@@ -1,0 +1,172 @@
+import { describe, expect, test } from "vitest"
+import { DEFAULTS, HELP_TEXT, SettingsError, parseSettings, redactUrl } from "../server/settings"
+
+const parse = (argv: string[], env: Record<string, string | undefined> = {}) => parseSettings(argv, env)
+
+/** The SettingsError message for these arguments (fails the test if they parse). */
+function failure(argv: string[], env: Record<string, string | undefined> = {}): string {
+    try {
+        parse(argv, env)
+    } catch (error) {
+        expect(error).toBeInstanceOf(SettingsError)
+        const message = (error as Error).message
+        expect(message).not.toContain("\n")
+        return message
+    }
+    throw new Error(`expected ${JSON.stringify(argv)} ${JSON.stringify(env)} to be rejected`)
+}
+
+describe("parseSettings", () => {
+    test("defaults: embedded broker on 127.0.0.1:1883, threshold 300, simulated device on", () => {
+        expect(parse([])).toEqual({
+            help: false,
+            broker: { kind: "embedded", host: "127.0.0.1", port: 1883 },
+            threshold: 300,
+            sim: { enabled: true, deviceId: "nightlight-sim" },
+            logLevel: "info",
+        })
+        expect(DEFAULTS.threshold).toBe(300)
+    })
+
+    test("every flag", () => {
+        const s = parse([
+            "--mqtt-host=0.0.0.0",
+            "--mqtt-port",
+            "0",
+            "--threshold",
+            "512",
+            "--no-sim",
+            "--sim-id",
+            "porch-1",
+            "--log-level",
+            "debug",
+        ])
+        expect(s).toEqual({
+            help: false,
+            broker: { kind: "embedded", host: "0.0.0.0", port: 0 },
+            threshold: 512,
+            sim: { enabled: false, deviceId: "porch-1" },
+            logLevel: "debug",
+        })
+    })
+
+    test("--mqtt-url joins an external broker; all four schemes and credentials are accepted", () => {
+        for (const url of ["mqtt://h:1", "mqtts://user:pw@broker.example:8883", "ws://h:8080/mqtt", "wss://h/mqtt"])
+            expect(parse(["--mqtt-url", url]).broker).toEqual({ kind: "external", url })
+    })
+
+    test("--help and -h", () => {
+        expect(parse(["--help"]).help).toBe(true)
+        expect(parse(["-h"]).help).toBe(true)
+        expect(parse(["--threshold", "dark", "--help"], { NIGHTLIGHT_SIM: "maybe" }).help).toBe(true)
+        const flags = ["--mqtt-url", "--mqtt-host", "--mqtt-port", "--threshold", "--no-sim", "--sim-id", "--log-level"]
+        for (const flag of flags) expect(HELP_TEXT).toContain(flag)
+    })
+
+    test("environment variables mirror the flags", () => {
+        const s = parse([], {
+            NIGHTLIGHT_MQTT_HOST: "::1",
+            NIGHTLIGHT_MQTT_PORT: "1884",
+            NIGHTLIGHT_THRESHOLD: "1",
+            NIGHTLIGHT_SIM: "false",
+            NIGHTLIGHT_SIM_ID: "kitchen",
+            NIGHTLIGHT_LOG_LEVEL: "WARN",
+        })
+        expect(s).toEqual({
+            help: false,
+            broker: { kind: "embedded", host: "::1", port: 1884 },
+            threshold: 1,
+            sim: { enabled: false, deviceId: "kitchen" },
+            logLevel: "warn",
+        })
+        expect(parse([], { NIGHTLIGHT_MQTT_URL: "mqtt://b:1883" }).broker).toEqual({
+            kind: "external",
+            url: "mqtt://b:1883",
+        })
+        for (const [value, enabled] of [["0", false], ["1", true], ["TRUE", true], ["false", false]] as const)
+            expect(parse([], { NIGHTLIGHT_SIM: value }).sim.enabled).toBe(enabled)
+    })
+
+    test("an empty variable counts as unset", () => {
+        expect(parse([], { NIGHTLIGHT_THRESHOLD: "", NIGHTLIGHT_MQTT_URL: "" })).toEqual(parse([]))
+    })
+
+    test("a flag beats its variable", () => {
+        const env = {
+            NIGHTLIGHT_THRESHOLD: "100",
+            NIGHTLIGHT_MQTT_PORT: "1884",
+            NIGHTLIGHT_SIM: "1",
+            NIGHTLIGHT_SIM_ID: "env-id",
+        }
+        const s = parse(["--threshold", "200", "--mqtt-port", "1885", "--no-sim", "--sim-id", "flag-id"], env)
+        expect(s.threshold).toBe(200)
+        expect(s.broker).toEqual({ kind: "embedded", host: "127.0.0.1", port: 1885 })
+        expect(s.sim).toEqual({ enabled: false, deviceId: "flag-id" })
+    })
+
+    test("a flag beats the variables of the other broker kind", () => {
+        expect(parse(["--mqtt-port", "0"], { NIGHTLIGHT_MQTT_URL: "mqtt://b:1" }).broker).toEqual({
+            kind: "embedded",
+            host: "127.0.0.1",
+            port: 0,
+        })
+        expect(parse(["--mqtt-url", "mqtt://b:1"], { NIGHTLIGHT_MQTT_PORT: "5" }).broker).toEqual({
+            kind: "external",
+            url: "mqtt://b:1",
+        })
+    })
+
+    test("the error names an invalid value's flag or variable, and the value", () => {
+        const cases: [string[], Record<string, string>, RegExp][] = [
+            [["--threshold", "abc"], {}, /--threshold "abc".*1 to 1023/],
+            [["--threshold", "0"], {}, /--threshold "0"/],
+            [["--threshold", "1024"], {}, /--threshold "1024"/],
+            [["--threshold", "3.5"], {}, /--threshold "3.5"/],
+            [["--threshold", " 300"], {}, /--threshold " 300"/],
+            [[], { NIGHTLIGHT_THRESHOLD: "dark" }, /NIGHTLIGHT_THRESHOLD "dark"/],
+            [["--mqtt-port", "65536"], {}, /--mqtt-port "65536".*0 to 65535/],
+            [["--mqtt-port", "-1"], {}, /--mqtt-port/],
+            [[], { NIGHTLIGHT_MQTT_PORT: "http" }, /NIGHTLIGHT_MQTT_PORT "http"/],
+            [["--mqtt-host", "mqtt://x"], {}, /--mqtt-host "mqtt:\/\/x"/],
+            [["--mqtt-url", "127.0.0.1:1883"], {}, /--mqtt-url "127.0.0.1:1883"/],
+            [["--mqtt-url", "http://b:1883"], {}, /--mqtt-url "http:\/\/b:1883".*mqtt:\/\//],
+            [["--mqtt-url", "not a url"], {}, /--mqtt-url "not a url"/],
+            [[], { NIGHTLIGHT_MQTT_URL: "tcp//b" }, /NIGHTLIGHT_MQTT_URL "tcp\/\/b"/],
+            [[], { NIGHTLIGHT_SIM: "yes" }, /NIGHTLIGHT_SIM "yes".*0, 1, true or false/],
+            [["--sim-id", "a/b"], {}, /--sim-id "a\/b"/],
+            [["--sim-id", "x+"], {}, /--sim-id "x\+"/],
+            [[], { NIGHTLIGHT_SIM_ID: "has space" }, /NIGHTLIGHT_SIM_ID "has space"/],
+            [["--log-level", "loud"], {}, /--log-level "loud".*info/],
+            [[], { NIGHTLIGHT_LOG_LEVEL: "verbose" }, /NIGHTLIGHT_LOG_LEVEL "verbose"/],
+        ]
+        for (const [argv, env, expected] of cases) expect(failure(argv, env)).toMatch(expected)
+    })
+
+    test("a password in a rejected URL is not echoed", () => {
+        const message = failure(["--mqtt-url", "http://me:secret@b:1"])
+        expect(message).not.toContain("secret")
+        expect(redactUrl("mqtt://me:secret@b:1")).toBe("mqtt://me:***@b:1")
+        expect(redactUrl("mqtt://b:1")).toBe("mqtt://b:1")
+    })
+
+    test("command-line mistakes are named", () => {
+        expect(failure(["--bogus"])).toBe("unknown option --bogus")
+        expect(failure(["-x"])).toBe("unknown option -x")
+        expect(failure(["--threshold"])).toBe("option --threshold is missing its value")
+        expect(failure(["--threshold", "--no-sim"])).toMatch(/^option --threshold is missing its value/)
+        expect(failure(["--no-sim=1"])).toBe("option --no-sim does not take a value")
+        expect(failure(["300"])).toMatch(/unexpected argument "300"/)
+    })
+
+    test("--mqtt-url together with --mqtt-port or --mqtt-host is a conflict", () => {
+        expect(failure(["--mqtt-url", "mqtt://b:1", "--mqtt-port", "1884"])).toMatch(
+            /--mqtt-url cannot be combined with --mqtt-port/
+        )
+        expect(failure(["--mqtt-host", "0.0.0.0", "--mqtt-url", "mqtt://b:1"])).toMatch(
+            /--mqtt-url cannot be combined with --mqtt-host/
+        )
+        expect(failure([], { NIGHTLIGHT_MQTT_URL: "mqtt://b:1", NIGHTLIGHT_MQTT_PORT: "1" })).toMatch(
+            /NIGHTLIGHT_MQTT_URL cannot be combined with NIGHTLIGHT_MQTT_PORT/
+        )
+    })
+})
