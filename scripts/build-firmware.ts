@@ -10,7 +10,10 @@ let failed = 0
 for (const target of FIRMWARE_TARGETS) {
     try {
         const { bytes } = await buildFirmware(target)
-        if (!quiet) console.log(`built ${target.entry} for ${target.description}: built/${target.board}/bytecode.devs, ${bytes} bytes`)
+        if (!quiet)
+            console.log(
+                `built ${target.entry} for ${target.description}: built/${target.board}/bytecode.devs, ${bytes} bytes`
+            )
     } catch (e) {
         failed++
         console.error((e as Error).message)

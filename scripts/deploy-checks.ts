@@ -7,11 +7,15 @@ export function explainDeployFailure(code: number, output: string): string | und
     const crashed = /^\s+at |Error: /m.test(output)
     if (code === 0 && !crashed) return undefined
     if (/ENOTFOUND|fetch failed|EAI_AGAIN|ECONNREFUSED.*github|getaddrinfo/i.test(output))
-        return "could not download the DeviceScript runtime from GitHub. Flashing needs internet access; " +
+        return (
+            "could not download the DeviceScript runtime from GitHub. Flashing needs internet access; " +
             "connect this machine, or flash a runtime you downloaded with `npx devs flash --file <bin-or-uf2>`."
+        )
     if (/udevadm|serialport|No serial|no device|not found.*port|ENOENT.*tty/i.test(output))
-        return "no board found on USB/serial (or this machine cannot list serial ports: udevadm is missing). " +
+        return (
+            "no board found on USB/serial (or this machine cannot list serial ports: udevadm is missing). " +
             "Plug the board in with a data cable, check that your user may open the serial port, and try again."
+        )
     if (/esptool/i.test(output))
         return "esptool is missing: install it with `python3 -m pip install esptool` (or rerun with the CLI's --install)."
     const last = output
@@ -42,7 +46,9 @@ export function readDeviceSettings(root: string): Record<string, string> {
 export function settingsWarnings(settings: Record<string, string>, board: string): string[] {
     const warnings: string[] = []
     if (!settings.WIFI_SSID)
-        warnings.push("WIFI_SSID is not set in .env.local: the board will not join a network (add WIFI_SSID and WIFI_PWD)")
+        warnings.push(
+            "WIFI_SSID is not set in .env.local: the board will not join a network (add WIFI_SSID and WIFI_PWD)"
+        )
     const host = settings.MQTT_HOST ?? "127.0.0.1"
     if (/^(127\.|localhost$)/.test(host))
         warnings.push(

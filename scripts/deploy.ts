@@ -54,7 +54,8 @@ if (/wio/i.test(values.board))
 const target = FIRMWARE_TARGETS.find(t => t.board === values.board)
 if (!target) usage(`unknown board "${values.board}"; one of: ${FIRMWARE_TARGETS.map(t => t.board).join(", ")}`)
 
-for (const warning of settingsWarnings(readDeviceSettings(projectRoot), target.board)) console.warn(`warning: ${warning}`)
+for (const warning of settingsWarnings(readDeviceSettings(projectRoot), target.board))
+    console.warn(`warning: ${warning}`)
 
 /**
  * Runs a devs command, echoing its standard output. Standard error is held back: the CLI dies with a
@@ -62,7 +63,10 @@ for (const warning of settingsWarnings(readDeviceSettings(projectRoot), target.b
  */
 function devs(args: string[]): Promise<{ code: number; output: string }> {
     return new Promise(resolve => {
-        const child = spawn(process.execPath, [devsCli, ...args], { cwd: projectRoot, stdio: ["inherit", "pipe", "pipe"] })
+        const child = spawn(process.execPath, [devsCli, ...args], {
+            cwd: projectRoot,
+            stdio: ["inherit", "pipe", "pipe"],
+        })
         let output = ""
         let errors = ""
         child.stdout.on("data", chunk => {

@@ -64,9 +64,7 @@ export async function startServer(
 /** Lines telling a user where the broker is and how to talk to the server by hand. */
 export function howToTry(server: RunningServer, redactedUrl: string): string[] {
     const lines = [
-        server.broker
-            ? `MQTT broker listening on ${redactedUrl}`
-            : `Using the MQTT broker at ${redactedUrl}`,
+        server.broker ? `MQTT broker listening on ${redactedUrl}` : `Using the MQTT broker at ${redactedUrl}`,
     ]
     const url = new URL(server.brokerUrl)
     if (url.protocol === "mqtt:") {

@@ -6,15 +6,7 @@
 import { EventEmitter } from "node:events"
 import { printable, type Logger } from "./logger"
 import type { MessageBus } from "./message-bus"
-import {
-    DEFAULT_THRESHOLD,
-    decideLed,
-    encode,
-    parseTelemetry,
-    parseTopic,
-    topics,
-    type RejectReason,
-} from "./protocol"
+import { DEFAULT_THRESHOLD, decideLed, encode, parseTelemetry, parseTopic, topics, type RejectReason } from "./protocol"
 
 /** Why a telemetry message was dropped: the payload reasons from protocol.ts, plus a bad topic. */
 export type RejectionReason = RejectReason | "bad_topic"

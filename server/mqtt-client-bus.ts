@@ -213,9 +213,7 @@ export class MqttClientBus extends EventEmitter implements MessageBus {
         } else if (!this.outageReported) {
             this.outageReported = true
             const why = this.lastError ?? "connection closed"
-            this.log.warn(
-                `cannot reach MQTT broker ${this.where} (${why}); will keep trying every ${this.seconds()} s`
-            )
+            this.log.warn(`cannot reach MQTT broker ${this.where} (${why}); will keep trying every ${this.seconds()} s`)
         }
         this.lastError = undefined
         this.emit("attemptFailed")

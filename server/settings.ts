@@ -24,9 +24,7 @@ export type LogLevel = (typeof LOG_LEVELS)[number]
 
 export const MQTT_URL_PROTOCOLS = ["mqtt:", "mqtts:", "ws:", "wss:"]
 
-export type BrokerSettings =
-    | { kind: "embedded"; host: string; port: number }
-    | { kind: "external"; url: string }
+export type BrokerSettings = { kind: "embedded"; host: string; port: number } | { kind: "external"; url: string }
 
 export interface Settings {
     help: boolean

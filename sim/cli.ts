@@ -47,7 +47,8 @@ function parse() {
 
 function wholeNumber(flag: string, text: string, min: number, max: number): number {
     const n = Number(text)
-    if (!/^\d+$/.test(text) || n < min || n > max) fail(`--${flag} must be a whole number in ${min}..${max}, got "${text}"`)
+    if (!/^\d+$/.test(text) || n < min || n > max)
+        fail(`--${flag} must be a whole number in ${min}..${max}, got "${text}"`)
     return n
 }
 
@@ -57,7 +58,8 @@ if (args.help) {
     process.exit(0)
 }
 const light = args.light === undefined ? "daylight" : wholeNumber("light", args.light, 0, LIGHT_MAX)
-const reportMs = args["report-ms"] === undefined ? undefined : wholeNumber("report-ms", args["report-ms"], 100, 3_600_000)
+const reportMs =
+    args["report-ms"] === undefined ? undefined : wholeNumber("report-ms", args["report-ms"], 100, 3_600_000)
 
 const stamp = () => new Date().toISOString().slice(11, 23)
 const log: SimLog = {
@@ -94,7 +96,11 @@ process.on("SIGTERM", () => void shutdown("SIGTERM"))
 
 try {
     await device.start()
-    log.info(light === "daylight" ? "light follows a 60 s day/night cycle; Ctrl+C to stop" : `light fixed at ${light}; Ctrl+C to stop`)
+    log.info(
+        light === "daylight"
+            ? "light follows a 60 s day/night cycle; Ctrl+C to stop"
+            : `light fixed at ${light}; Ctrl+C to stop`
+    )
 } catch (e) {
     log.error(`could not start the simulated device: ${(e as Error).message}`)
     process.exit(1)

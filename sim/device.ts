@@ -102,14 +102,14 @@ export class SimulatedNightlight extends EventEmitter<SimulatedNightlightEvents>
         const hardware = new VirtualHardware(this.currentLight)
         this.hardware = hardware
         hardware.onLedChange(on => {
-            this.log.info(`simulated device ${this.options.deviceId}: LED ${on ? "ON" : "off"} (light ${this.currentLight})`)
+            this.log.info(
+                `simulated device ${this.options.deviceId}: LED ${on ? "ON" : "off"} (light ${this.currentLight})`
+            )
             this.emit("led", on)
         })
         await hardware.start()
 
-        this.vm = spawnDevs(["vm", "--tcp", "--stateless", "--device-id", this.vmDeviceId], line =>
-            this.onVmLine(line)
-        )
+        this.vm = spawnDevs(["vm", "--tcp", "--stateless", "--device-id", this.vmDeviceId], line => this.onVmLine(line))
         this.watchExit(this.vm, "DeviceScript VM")
         const vmDevice = await waitForVm(hardware.jacdacBus, this.vmDeviceId, STARTUP_TIMEOUT_MS)
         await deployToVm(vmDevice, bytecode, this.settings)
@@ -145,7 +145,10 @@ export class SimulatedNightlight extends EventEmitter<SimulatedNightlightEvents>
     private startDaylight() {
         const started = Date.now()
         const cycleMs = this.options.cycleMs ?? DAYLIGHT_DEFAULTS.cycleMs
-        this.cycle = setInterval(() => this.applyLight(daylight(Date.now() - started, cycleMs)), DAYLIGHT_DEFAULTS.stepMs)
+        this.cycle = setInterval(
+            () => this.applyLight(daylight(Date.now() - started, cycleMs)),
+            DAYLIGHT_DEFAULTS.stepMs
+        )
     }
 
     private stopDaylight() {

@@ -3,10 +3,10 @@
  * flag is broken in 2.16.4), so each build is copied to `built/<board>/` before the next one starts;
  * the simulator runs `built/xiao_nightlight/bytecode.devs`, which a firmware unit-test run cannot overwrite.
  */
-import { spawn } from "node:child_process"
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync } from "node:fs"
 import { join } from "node:path"
-import { devsCli, projectRoot } from "./paths"
+import { projectRoot } from "./paths"
+import { runDevs } from "./processes"
 
 export interface FirmwareTarget {
     /** Board id: `boards/<board>.board.json`. */
@@ -39,7 +39,8 @@ export interface BuildResult {
 
 /** Runs `devs build <entry>` and copies the result to built/<board>/. Rejects with the compiler's output. */
 export async function buildFirmware(target: FirmwareTarget): Promise<BuildResult> {
-    const output = await run([devsCli, "build", target.entry, "--stats"])
+    const { code, output } = await runDevs(["build", target.entry, "--stats"])
+    if (code !== 0) throw new Error(`devs build ${target.entry} failed (exit ${code}):\n${output}`)
     const dir = join(projectRoot, "built", target.board)
     mkdirSync(dir, { recursive: true })
     for (const file of ["bytecode.devs", "bytecode-dbg.json", "bytecode-sizes.md"])
@@ -71,23 +72,4 @@ function listFiles(dir: string): string[] {
     return readdirSync(dir, { recursive: true, withFileTypes: true })
         .filter(entry => entry.isFile())
         .map(entry => join(entry.parentPath, entry.name))
-}
-
-function run(args: string[]): Promise<string> {
-    return new Promise((resolve, reject) => {
-        const child = spawn(process.execPath, args, {
-            cwd: projectRoot,
-            stdio: ["ignore", "pipe", "pipe"],
-            env: { ...process.env, NO_COLOR: "1" },
-        })
-        let output = ""
-        child.stdout.on("data", d => (output += d))
-        child.stderr.on("data", d => (output += d))
-        child.once("error", reject)
-        child.once("exit", code => {
-            const clean = output.replace(/\u001b\[[0-9;]*m/g, "")
-            if (code === 0) resolve(clean)
-            else reject(new Error(`devs ${args.slice(1).join(" ")} failed (exit ${code}):\n${clean}`))
-        })
-    })
 }

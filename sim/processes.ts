@@ -36,6 +36,27 @@ export function spawnDevs(args: string[], onLine: (line: string) => void): DevsP
     }
 }
 
+/** A finished devs command: its exit code (null when killed) and its output, without colours. */
+export interface DevsRun {
+    code: number | null
+    output: string
+}
+
+/** Runs a devs command to completion, collecting its output; kills it after `timeoutMs`. */
+export function runDevs(args: string[], timeoutMs = 120_000): Promise<DevsRun> {
+    return new Promise((resolve, reject) => {
+        let output = ""
+        const child = spawnDevs(args, line => (output += `${line}\n`))
+        const timer = setTimeout(() => child.child.kill("SIGKILL"), timeoutMs)
+        child.child.once("error", reject)
+        // "close", not "exit": the output streams are drained by then
+        child.child.once("close", code => {
+            clearTimeout(timer)
+            resolve({ code, output })
+        })
+    })
+}
+
 /** True when something accepts TCP connections on 127.0.0.1:port. */
 export function portIsOpen(port: number): Promise<boolean> {
     return new Promise(resolve => {
@@ -57,7 +78,9 @@ export async function waitForPort(port: number, timeoutMs: number, abort?: Promi
         if (await portIsOpen(port)) return
         await new Promise(r => setTimeout(r, 100))
     }
-    throw new Error(aborted ? `process ended before port ${port} opened` : `port ${port} did not open in ${timeoutMs} ms`)
+    throw new Error(
+        aborted ? `process ended before port ${port} opened` : `port ${port} did not open in ${timeoutMs} ms`
+    )
 }
 
 function stripAnsi(text: string): string {

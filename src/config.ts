@@ -91,7 +91,13 @@ function isTopicLevel(id: string): boolean {
     for (let i = 0; i < id.length; i++) {
         const c = id.charCodeAt(i)
         const ok =
-            (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 45 || c === 95 || c === 46 || c === 58
+            (c >= 48 && c <= 57) ||
+            (c >= 65 && c <= 90) ||
+            (c >= 97 && c <= 122) ||
+            c === 45 ||
+            c === 95 ||
+            c === 46 ||
+            c === 58
         if (!ok) return false
     }
     return true

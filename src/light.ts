@@ -51,12 +51,7 @@ export interface LastReport {
  * publishing each one would be ten identical messages a second, so only the first sample, a sample
  * that moved by `minChange` or crossed the threshold, or one after `intervalMs` of silence is reported.
  */
-export function shouldReport(
-    last: LastReport | undefined,
-    light: number,
-    now: number,
-    policy: ReportPolicy
-): boolean {
+export function shouldReport(last: LastReport | undefined, light: number, now: number, policy: ReportPolicy): boolean {
     if (!last) return true
     const elapsed = now - last.at
     if (elapsed >= policy.intervalMs) return true

@@ -180,7 +180,8 @@ export class MqttConnection {
             return false
         }
         this.connected = true
-        for (const sub of this.subscriptions) await socket.send(encodeSubscribe(this.nextPacketId(), sub.filter, sub.qos))
+        for (const sub of this.subscriptions)
+            await socket.send(encodeSubscribe(this.nextPacketId(), sub.filter, sub.qos))
         const self = this
         this.pinger = setInterval(async () => {
             await self.sendOn(socket, encodePingReq())

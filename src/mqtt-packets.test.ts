@@ -79,7 +79,13 @@ describe("decoders", () => {
 describe("PacketReader", () => {
     test("splits packets that arrived in one chunk", () => {
         const r = new PacketReader()
-        r.push(Buffer.concat(encodePublish("a", "1", 0, false, 0), encodePublish("b", "2", 0, false, 0), Buffer.from([0xd0, 0])))
+        r.push(
+            Buffer.concat(
+                encodePublish("a", "1", 0, false, 0),
+                encodePublish("b", "2", 0, false, 0),
+                Buffer.from([0xd0, 0])
+            )
+        )
         expect(decodePublish(0, r.next().body).topic).toBe("a")
         expect(decodePublish(0, r.next().body).topic).toBe("b")
         expect(r.next().type).toBe(13)

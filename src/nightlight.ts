@@ -17,7 +17,11 @@ function say(message: string) {
 }
 
 /** Starts the nightlight on these roles, with the device's settings unless a config is given. */
-export async function startNightlight(light: ds.LightLevel, led: ds.LightBulb, config?: Config): Promise<MqttConnection> {
+export async function startNightlight(
+    light: ds.LightLevel,
+    led: ds.LightBulb,
+    config?: Config
+): Promise<MqttConnection> {
     if (!config) config = await readConfig()
     const id = config.deviceId
     say(`device ${id}, broker ${config.proto}://${config.host}:${config.port}`)

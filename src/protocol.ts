@@ -43,8 +43,7 @@ export function decodeCommand(text: string): CommandResult {
     if (value === null || typeof value !== "object" || Array.isArray(value))
         return { error: `not a JSON object: ${preview(text)}` }
     const ledOn = value["led_on"]
-    if (ledOn !== true && ledOn !== false)
-        return { error: `"led_on" must be true or false: ${preview(text)}` }
+    if (ledOn !== true && ledOn !== false) return { error: `"led_on" must be true or false: ${preview(text)}` }
     return { ledOn: ledOn }
 }
 

@@ -44,9 +44,9 @@ describe("explainDeployFailure", () => {
         expect(explainDeployFailure(0, "done")).toBeUndefined()
     })
     it("names a failed download", () => {
-        expect(explainDeployFailure(1, "TypeError: fetch failed\n  [cause]: Error: getaddrinfo ENOTFOUND github.com")).toMatch(
-            /could not download the DeviceScript runtime/
-        )
+        expect(
+            explainDeployFailure(1, "TypeError: fetch failed\n  [cause]: Error: getaddrinfo ENOTFOUND github.com")
+        ).toMatch(/could not download the DeviceScript runtime/)
     })
     it("names a missing board or serial tool", () => {
         expect(explainDeployFailure(1, "Error: spawn udevadm ENOENT\n    at ChildProcess")).toMatch(/no board found/)

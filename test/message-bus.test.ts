@@ -30,8 +30,7 @@ function recorder() {
     }
     let read = 0
     const next = async (what = "a delivery") => {
-        if (read >= received.length)
-            await within(5000, what, new Promise<void>(resolve => (wake = resolve)))
+        if (read >= received.length) await within(5000, what, new Promise<void>(resolve => (wake = resolve)))
         return received[read++]
     }
     return { handler, received, next }

@@ -17,15 +17,31 @@ describe.skipIf(!HAVE_CLIENTS && !IN_CI)("mosquitto_pub / mosquitto_sub against 
     let server: RunningServer
 
     beforeAll(async () => {
-        if (!HAVE_CLIENTS) throw new Error("CI is set but mosquitto_pub is missing: apt-get install -y mosquitto-clients")
-        server = await startServer({ broker: { kind: "embedded", host: HOST, port: 0 }, threshold: 300 }, recordingLogger("silent").logger)
+        if (!HAVE_CLIENTS)
+            throw new Error("CI is set but mosquitto_pub is missing: apt-get install -y mosquitto-clients")
+        server = await startServer(
+            { broker: { kind: "embedded", host: HOST, port: 0 }, threshold: 300 },
+            recordingLogger("silent").logger
+        )
     })
     afterAll(async () => server?.stop())
 
     async function commandFor(deviceId: string, telemetry: string): Promise<string> {
         const port = String(server.broker!.port)
         // -C 1: exit after one message; -W: give up after 10 s
-        const sub = spawn("mosquitto_sub", ["-h", HOST, "-p", port, "-t", `${deviceId}/commands`, "-v", "-C", "1", "-W", "10"])
+        const sub = spawn("mosquitto_sub", [
+            "-h",
+            HOST,
+            "-p",
+            port,
+            "-t",
+            `${deviceId}/commands`,
+            "-v",
+            "-C",
+            "1",
+            "-W",
+            "10",
+        ])
         let out = ""
         sub.stdout.on("data", d => (out += d))
         const exited = new Promise<void>(resolve => sub.once("exit", () => resolve()))
@@ -33,7 +49,16 @@ describe.skipIf(!HAVE_CLIENTS && !IN_CI)("mosquitto_pub / mosquitto_sub against 
         // Not spawnSync: the broker runs in this process and must keep answering meanwhile.
         const publishing = (async () => {
             for (let i = 0; i < 40 && !out; i++) {
-                const pub = spawn("mosquitto_pub", ["-h", HOST, "-p", port, "-t", `${deviceId}/telemetry`, "-m", telemetry])
+                const pub = spawn("mosquitto_pub", [
+                    "-h",
+                    HOST,
+                    "-p",
+                    port,
+                    "-t",
+                    `${deviceId}/telemetry`,
+                    "-m",
+                    telemetry,
+                ])
                 await new Promise(resolve => pub.once("exit", resolve))
                 await new Promise(r => setTimeout(r, 150))
             }

@@ -14,90 +14,93 @@ import { parseSettings } from "../server/settings"
 import { Mosquitto, requireMosquitto, skipWithoutMosquitto } from "./helpers/mosquitto"
 import { HOST, Inbox, closeClient, connectClient, freePort, nextEvent, recordingLogger, within } from "./helpers/mqtt"
 
-describe.skipIf(skipWithoutMosquitto("test/mosquitto.test.ts", "The server on Mosquitto"))("the server on an external Mosquitto broker (--mqtt-url)", () => {
-    let mosquitto: Mosquitto
-    let server: RunningServer
-    let client: MqttClient
-    let commands: Inbox
-    const { logger, lines } = recordingLogger("info")
+describe.skipIf(skipWithoutMosquitto("test/mosquitto.test.ts", "The server on Mosquitto"))(
+    "the server on an external Mosquitto broker (--mqtt-url)",
+    () => {
+        let mosquitto: Mosquitto
+        let server: RunningServer
+        let client: MqttClient
+        let commands: Inbox
+        const { logger, lines } = recordingLogger("info")
 
-    beforeAll(async () => {
-        requireMosquitto()
-        mosquitto = new Mosquitto(await freePort())
-        await mosquitto.start()
-        const settings = parseSettings(["--mqtt-url", mosquitto.url, "--no-sim"], {})
-        server = await startServer(settings, logger, { reconnectPeriodMs: 200 })
-        client = await connectClient(mosquitto.url)
-        commands = await Inbox.open(client, "+/commands")
-    })
+        beforeAll(async () => {
+            requireMosquitto()
+            mosquitto = new Mosquitto(await freePort())
+            await mosquitto.start()
+            const settings = parseSettings(["--mqtt-url", mosquitto.url, "--no-sim"], {})
+            server = await startServer(settings, logger, { reconnectPeriodMs: 200 })
+            client = await connectClient(mosquitto.url)
+            commands = await Inbox.open(client, "+/commands")
+        })
 
-    afterAll(async () => {
-        await closeClient(client)
-        await server?.stop()
-        await mosquitto?.stop()
-        mosquitto?.cleanup()
-    })
+        afterAll(async () => {
+            await closeClient(client)
+            await server?.stop()
+            await mosquitto?.stop()
+            mosquitto?.cleanup()
+        })
 
-    async function roundTrip(deviceId: string, light: number): Promise<unknown> {
-        client.publish(`${deviceId}/telemetry`, JSON.stringify({ light }))
-        const { topic, json } = await commands.nextJson()
-        expect(topic).toBe(`${deviceId}/commands`)
-        return json
-    }
-
-    test("the lesson's protocol: dark → on, bright → off, 299/300 boundary", async () => {
-        expect(server.broker).toBeUndefined()
-        expect(await roundTrip("m-dev", 100)).toEqual({ led_on: true })
-        expect(await roundTrip("m-dev", 900)).toEqual({ led_on: false })
-        expect(await roundTrip("m-dev", 299)).toEqual({ led_on: true })
-        expect(await roundTrip("m-dev", 300)).toEqual({ led_on: false })
-    })
-
-    test("several devices each get their own command", async () => {
-        const ids = ["m-0", "m-1", "m-2", "m-3"]
-        ids.forEach((id, i) => client.publish(`${id}/telemetry`, JSON.stringify({ light: i % 2 ? 10 : 1000 })))
-        const seen = new Map<string, unknown>()
-        for (const _ of ids) {
+        async function roundTrip(deviceId: string, light: number): Promise<unknown> {
+            client.publish(`${deviceId}/telemetry`, JSON.stringify({ light }))
             const { topic, json } = await commands.nextJson()
-            seen.set(topic, json)
+            expect(topic).toBe(`${deviceId}/commands`)
+            return json
         }
-        expect(Object.fromEntries(seen)).toEqual(
-            Object.fromEntries(ids.map((id, i) => [`${id}/commands`, { led_on: i % 2 === 1 }]))
-        )
-    })
 
-    test.each([
-        ["not JSON", "hello", "not_json"],
-        ["a string light", '{"light": "dark"}', "bad_field"],
-        ["out of range", '{"light": 5000}', "bad_field"],
-        ["an array", "[1]", "not_object"],
-        ["100 KB", JSON.stringify({ light: 1, pad: "x".repeat(100 * 1024) }), "too_large"],
-    ])("malformed (%s) is rejected and the device is still served", async (_, payload, reason) => {
-        const rejected = nextEvent<RejectionEvent>(server.controller, "rejected")
-        client.publish("m-bad/telemetry", payload)
-        expect((await rejected).reason).toBe(reason)
-        expect(await roundTrip("m-bad", 5)).toEqual({ led_on: true })
-    })
+        test("the lesson's protocol: dark → on, bright → off, 299/300 boundary", async () => {
+            expect(server.broker).toBeUndefined()
+            expect(await roundTrip("m-dev", 100)).toEqual({ led_on: true })
+            expect(await roundTrip("m-dev", 900)).toEqual({ led_on: false })
+            expect(await roundTrip("m-dev", 299)).toEqual({ led_on: true })
+            expect(await roundTrip("m-dev", 300)).toEqual({ led_on: false })
+        })
 
-    test("Mosquitto stops and comes back: the server reconnects, subscribes again and serves", async () => {
-        const bus = server.bus
-        if (!(bus instanceof MqttClientBus)) throw new Error("expected the external-broker bus")
-        const offline = nextEvent(bus, "offline")
-        await mosquitto.stop()
-        await offline
-        await closeClient(client) // the test client's connection died with the broker
+        test("several devices each get their own command", async () => {
+            const ids = ["m-0", "m-1", "m-2", "m-3"]
+            ids.forEach((id, i) => client.publish(`${id}/telemetry`, JSON.stringify({ light: i % 2 ? 10 : 1000 })))
+            const seen = new Map<string, unknown>()
+            for (const _ of ids) {
+                const { topic, json } = await commands.nextJson()
+                seen.set(topic, json)
+            }
+            expect(Object.fromEntries(seen)).toEqual(
+                Object.fromEntries(ids.map((id, i) => [`${id}/commands`, { led_on: i % 2 === 1 }]))
+            )
+        })
 
-        const online = nextEvent(bus, "online", 10_000)
-        await mosquitto.start()
-        await online
-        expect(lines.join("")).toMatch(/lost the connection to MQTT broker/)
-        expect(lines.join("")).toMatch(/connected to MQTT broker .* again after/)
+        test.each([
+            ["not JSON", "hello", "not_json"],
+            ["a string light", '{"light": "dark"}', "bad_field"],
+            ["out of range", '{"light": 5000}', "bad_field"],
+            ["an array", "[1]", "not_object"],
+            ["100 KB", JSON.stringify({ light: 1, pad: "x".repeat(100 * 1024) }), "too_large"],
+        ])("malformed (%s) is rejected and the device is still served", async (_, payload, reason) => {
+            const rejected = nextEvent<RejectionEvent>(server.controller, "rejected")
+            client.publish("m-bad/telemetry", payload)
+            expect((await rejected).reason).toBe(reason)
+            expect(await roundTrip("m-bad", 5)).toEqual({ led_on: true })
+        })
 
-        // A fresh Mosquitto (no persistence) knows nothing of the old subscription: this round trip
-        // works only because the server subscribed again.
-        client = await connectClient(mosquitto.url)
-        commands = await Inbox.open(client, "+/commands")
-        expect(await roundTrip("m-back", 42)).toEqual({ led_on: true })
-        expect(await roundTrip("m-back", 700)).toEqual({ led_on: false })
-    })
-})
+        test("Mosquitto stops and comes back: the server reconnects, subscribes again and serves", async () => {
+            const bus = server.bus
+            if (!(bus instanceof MqttClientBus)) throw new Error("expected the external-broker bus")
+            const offline = nextEvent(bus, "offline")
+            await mosquitto.stop()
+            await offline
+            await closeClient(client) // the test client's connection died with the broker
+
+            const online = nextEvent(bus, "online", 10_000)
+            await mosquitto.start()
+            await online
+            expect(lines.join("")).toMatch(/lost the connection to MQTT broker/)
+            expect(lines.join("")).toMatch(/connected to MQTT broker .* again after/)
+
+            // A fresh Mosquitto (no persistence) knows nothing of the old subscription: this round trip
+            // works only because the server subscribed again.
+            client = await connectClient(mosquitto.url)
+            commands = await Inbox.open(client, "+/commands")
+            expect(await roundTrip("m-back", 42)).toEqual({ led_on: true })
+            expect(await roundTrip("m-back", 700)).toEqual({ led_on: false })
+        })
+    }
+)

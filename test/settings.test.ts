@@ -83,7 +83,12 @@ describe("parseSettings", () => {
             kind: "external",
             url: "mqtt://b:1883",
         })
-        for (const [value, enabled] of [["0", false], ["1", true], ["TRUE", true], ["false", false]] as const)
+        for (const [value, enabled] of [
+            ["0", false],
+            ["1", true],
+            ["TRUE", true],
+            ["false", false],
+        ] as const)
             expect(parse([], { NIGHTLIGHT_SIM: value }).sim.enabled).toBe(enabled)
     })
 

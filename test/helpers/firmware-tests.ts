@@ -3,8 +3,7 @@
  * --test-self-exit the tests never run and the VM exits 0 (DESIGN.md §4), so a run only passes when it
  * exits 0 AND reports at least one test with none failing.
  */
-import { spawn } from "node:child_process"
-import { devsCli, projectRoot } from "../../sim/paths"
+import { runDevs } from "../../sim/processes"
 
 export interface FirmwareTestRun {
     file: string
@@ -17,27 +16,10 @@ export interface FirmwareTestRun {
     ok: boolean
 }
 
-export function runFirmwareTests(file: string, timeoutMs = 60_000): Promise<FirmwareTestRun> {
-    return new Promise((resolve, reject) => {
-        const child = spawn(process.execPath, [devsCli, "run", file, "--test", "--test-self-exit"], {
-            cwd: projectRoot,
-            stdio: ["ignore", "pipe", "pipe"],
-            env: { ...process.env, NO_COLOR: "1" },
-        })
-        let output = ""
-        child.stdout.on("data", d => (output += d))
-        child.stderr.on("data", d => (output += d))
-        const timer = setTimeout(() => {
-            child.kill("SIGKILL")
-            reject(new Error(`${file}: no result after ${timeoutMs} ms\n${output}`))
-        }, timeoutMs)
-        child.once("exit", exitCode => {
-            clearTimeout(timer)
-            const clean = output.replace(/\u001b\[[0-9;]*m/g, "")
-            const summary = /tests: (\d+), pass: (\d+), error: (\d+)/.exec(clean)
-            const [total, passed, errors] = summary ? summary.slice(1).map(Number) : [0, 0, 0]
-            const ok = exitCode === 0 && total > 0 && passed === total && errors === 0
-            resolve({ file, exitCode, total, passed, errors, output: clean, ok })
-        })
-    })
+export async function runFirmwareTests(file: string, timeoutMs = 60_000): Promise<FirmwareTestRun> {
+    const { code, output } = await runDevs(["run", file, "--test", "--test-self-exit"], timeoutMs)
+    const summary = /tests: (\d+), pass: (\d+), error: (\d+)/.exec(output)
+    const [total, passed, errors] = summary ? summary.slice(1).map(Number) : [0, 0, 0]
+    const ok = code === 0 && total > 0 && passed === total && errors === 0
+    return { file, exitCode: code, total, passed, errors, output, ok }
 }

@@ -96,4 +96,3 @@ export class Mosquitto {
         rmSync(this.dir, { recursive: true, force: true })
     }
 }
-

@@ -75,9 +75,13 @@ describe("firmware in the simulator + server + embedded broker", () => {
     it("publishes the lesson's payload, and not every 100 ms sample", async () => {
         device.setLight(700)
         // skip what was in flight, then count what a steady light produces over 4.5 s
-        await within(3000, "the reading of 700", (async () => {
-            while (JSON.parse((await telemetry.next(3000)).payload).light !== 700);
-        })())
+        await within(
+            3000,
+            "the reading of 700",
+            (async () => {
+                while (JSON.parse((await telemetry.next(3000)).payload).light !== 700);
+            })()
+        )
         const windowEnds = Date.now() + 4500
         const seen: string[] = []
         while (Date.now() < windowEnds) {
@@ -95,9 +99,13 @@ describe("firmware in the simulator + server + embedded broker", () => {
         device.on("firmware", line => line.startsWith("ignored command") && ignored.push(line))
         for (const bad of ["garbage", "[1,2]", '{"led_on":"yes"}', '{"colour":"red"}', ""])
             await observer.publishAsync(`${DEVICE}/commands`, bad)
-        await within(3000, "the firmware to log every ignored command", (async () => {
-            while (ignored.length < 5) await new Promise(r => setTimeout(r, 50))
-        })())
+        await within(
+            3000,
+            "the firmware to log every ignored command",
+            (async () => {
+                while (ignored.length < 5) await new Promise(r => setTimeout(r, 50))
+            })()
+        )
         expect(device.ledOn).toBe(false)
         device.setLight(50)
         await ledBecomes(device, true, REACTION_BOUND_MS)

@@ -10,7 +10,9 @@ const firmwareTestFiles = readdirSync("src")
 
 describe("firmware unit tests in the DeviceScript VM", () => {
     it("finds the firmware test files", () => {
-        expect(firmwareTestFiles).toEqual(expect.arrayContaining(["src/light.test.ts", "src/protocol.test.ts", "src/config.test.ts"]))
+        expect(firmwareTestFiles).toEqual(
+            expect.arrayContaining(["src/light.test.ts", "src/protocol.test.ts", "src/config.test.ts"])
+        )
     })
 
     for (const file of firmwareTestFiles) {

@@ -15,7 +15,9 @@ if (!HAVE_PAHO && !IN_CI)
         "\n!!! WARNING: test/sim/lesson-interop.test.ts SKIPPED: python3-paho-mqtt not found.\n" +
             "!!! Install it: sudo apt-get install -y python3-paho-mqtt. Under CI this file fails instead.\n"
     )
-const skip = skipWithoutMosquitto("test/sim/lesson-interop.test.ts", "The device with the lesson's server") || (!HAVE_PAHO && !IN_CI)
+const skip =
+    skipWithoutMosquitto("test/sim/lesson-interop.test.ts", "The device with the lesson's server") ||
+    (!HAVE_PAHO && !IN_CI)
 
 /** The lesson's server works per device id: its topics are `<id>/telemetry` and `<id>/commands`. */
 const DEVICE = "lesson-interop"
@@ -29,19 +31,30 @@ describe.skipIf(skip)("the simulated device with Mosquitto and the lesson's Pyth
 
     beforeAll(async () => {
         requireMosquitto()
-        if (!HAVE_PAHO) throw new Error("CI is set but python3-paho-mqtt is missing: apt-get install -y python3-paho-mqtt")
+        if (!HAVE_PAHO)
+            throw new Error("CI is set but python3-paho-mqtt is missing: apt-get install -y python3-paho-mqtt")
         mosquitto = new Mosquitto(await freePort())
         await mosquitto.start()
-        lessonServer = spawn(PYTHON, ["-u", "test/fixtures/lesson_server.py", DEVICE, "127.0.0.1", String(mosquitto.port)])
+        lessonServer = spawn(PYTHON, [
+            "-u",
+            "test/fixtures/lesson_server.py",
+            DEVICE,
+            "127.0.0.1",
+            String(mosquitto.port),
+        ])
         createInterface({ input: lessonServer.stdout! }).on("line", line => printed.push(line))
         createInterface({ input: lessonServer.stderr! }).on("line", line => printed.push(`stderr: ${line}`))
         device = new SimulatedNightlight({ brokerUrl: mosquitto.url, deviceId: DEVICE, light: 900 })
         await device.start()
         // the lesson's server prints a Python dict for each reading
-        await within(20_000, "the lesson's server to receive a reading", (async () => {
-            while (!printed.some(l => l.startsWith("Message received: {'light': 900}")))
-                await new Promise(r => setTimeout(r, 100))
-        })())
+        await within(
+            20_000,
+            "the lesson's server to receive a reading",
+            (async () => {
+                while (!printed.some(l => l.startsWith("Message received: {'light': 900}")))
+                    await new Promise(r => setTimeout(r, 100))
+            })()
+        )
     })
 
     afterAll(async () => {

@@ -20,7 +20,10 @@ describe("firmware reconnects after a broker outage", () => {
     const start = () => startServer({ broker: { kind: "embedded", host: HOST, port }, threshold: 300 }, logger)
     const reading = (s: RunningServer, light: number) =>
         new Promise<TelemetryEvent>(resolve =>
-            s.controller.on("telemetry", (e: TelemetryEvent) => e.deviceId === DEVICE && e.light === light && resolve(e))
+            s.controller.on(
+                "telemetry",
+                (e: TelemetryEvent) => e.deviceId === DEVICE && e.light === light && resolve(e)
+            )
         )
 
     beforeAll(async () => {
