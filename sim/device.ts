@@ -37,6 +37,8 @@ export interface SimulatedNightlightOptions {
     cycleMs?: number
     /** Log the firmware's own lines at info level rather than debug. */
     showFirmwareLog?: boolean
+    /** More firmware settings (src/config.ts), e.g. {LOCAL_AFTER: 3000}; they win over the derived ones. */
+    settings?: DeviceSettings
 }
 
 /** How long each start-up step may take (ms); a cold start takes about 2 s on a 2-core machine. */
@@ -175,7 +177,7 @@ export class SimulatedNightlight extends EventEmitter<SimulatedNightlightEvents>
 
 /** The firmware's settings (src/config.ts) for this broker URL and device. */
 export function firmwareSettings(
-    options: Pick<SimulatedNightlightOptions, "brokerUrl" | "deviceId" | "reportMs" | "threshold">
+    options: Pick<SimulatedNightlightOptions, "brokerUrl" | "deviceId" | "reportMs" | "threshold" | "settings">
 ): DeviceSettings {
     if (!isValidDeviceId(options.deviceId))
         throw new Error(`device id "${options.deviceId}": use 1-64 letters, digits, "-", "_", "." or ":"`)
@@ -200,7 +202,7 @@ export function firmwareSettings(
     if (url.password) settings.MQTT_PASS = decodeURIComponent(url.password)
     if (options.reportMs !== undefined) settings.REPORT_MS = options.reportMs
     if (options.threshold !== undefined) settings.THRESHOLD = options.threshold
-    return settings
+    return { ...settings, ...options.settings }
 }
 
 function redact(brokerUrl: string): string {

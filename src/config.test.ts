@@ -13,6 +13,9 @@ describe("parseConfig", () => {
         expect(c.user).toBe(undefined)
         expect(c.report.intervalMs).toBe(2000)
         expect(c.report.threshold).toBe(300)
+        expect(c.report.band).toBe(100)
+        expect(c.localAfterMs).toBe(10000)
+        expect(c.outboxSize).toBe(600)
     })
     test("takes every setting", () => {
         const c = parseConfig(
@@ -26,6 +29,9 @@ describe("parseConfig", () => {
                 REPORT_MS: 5000,
                 MIN_CHANGE: 50,
                 THRESHOLD: 250,
+                BAND: 40,
+                LOCAL_AFTER: 3000,
+                OUTBOX_SIZE: 100,
             },
             SELF
         )
@@ -38,6 +44,9 @@ describe("parseConfig", () => {
         expect(c.report.intervalMs).toBe(5000)
         expect(c.report.minChange).toBe(50)
         expect(c.report.threshold).toBe(250)
+        expect(c.report.band).toBe(40)
+        expect(c.localAfterMs).toBe(3000)
+        expect(c.outboxSize).toBe(100)
     })
     test("TLS defaults to port 8883", () => {
         expect(parseConfig({ MQTT_PROTO: "tls" }, SELF).port).toBe(8883)

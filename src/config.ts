@@ -7,6 +7,10 @@
 import * as ds from "@devicescript/core"
 import { readSetting } from "@devicescript/settings"
 import { DEFAULT_REPORT_POLICY, ReportPolicy } from "./light"
+import { DEFAULT_OUTBOX_CAPACITY } from "./outbox"
+
+/** Five missed 2 s reports' worth of silence before the device takes over its LED. */
+export const DEFAULT_LOCAL_AFTER_MS = 10000
 
 export type Proto = "tcp" | "tls"
 
@@ -18,6 +22,10 @@ export interface Config {
     user?: string
     password?: string
     report: ReportPolicy
+    /** The device decides the LED itself after this long without a word from the server (ms). */
+    localAfterMs: number
+    /** Readings kept until the server acknowledges them. */
+    outboxSize: number
 }
 
 /** Raw setting values as read (JSON-decoded), keyed by setting name. */
@@ -33,6 +41,9 @@ export const SETTING_KEYS = [
     "REPORT_MS",
     "MIN_CHANGE",
     "THRESHOLD",
+    "BAND",
+    "LOCAL_AFTER",
+    "OUTBOX_SIZE",
 ]
 
 /** Validates raw settings; falls back to defaults for missing ones. Throws an Error naming the setting. */
@@ -57,7 +68,10 @@ export function parseConfig(raw: RawSettings, selfId: string): Config {
             minChange: int(raw, "MIN_CHANGE", DEFAULT_REPORT_POLICY.minChange, 1, 1023),
             minGapMs: DEFAULT_REPORT_POLICY.minGapMs,
             threshold: int(raw, "THRESHOLD", DEFAULT_REPORT_POLICY.threshold, 1, 1023),
+            band: int(raw, "BAND", DEFAULT_REPORT_POLICY.band, 0, 1023),
         },
+        localAfterMs: int(raw, "LOCAL_AFTER", DEFAULT_LOCAL_AFTER_MS, 1000, 3600000),
+        outboxSize: int(raw, "OUTBOX_SIZE", DEFAULT_OUTBOX_CAPACITY, 10, 5000),
     }
 }
 

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "@devicescript/test"
-import { DEFAULT_REPORT_POLICY, decideLed, shouldReport, toLessonUnits } from "./light"
+import { DEFAULT_REPORT_POLICY, decideLed, decideWithBand, shouldReport, toLessonUnits } from "./light"
 
 describe("toLessonUnits", () => {
     test("maps the 0..1 ratio onto 0..1023", () => {
@@ -27,28 +27,57 @@ describe("decideLed", () => {
     })
 })
 
+describe("decideWithBand", () => {
+    test("is on below the threshold, off above threshold + band, unchanged between", () => {
+        expect(decideWithBand(299, false, 300, 100)).toBe(true)
+        expect(decideWithBand(350, true, 300, 100)).toBe(true)
+        expect(decideWithBand(350, false, 300, 100)).toBe(false)
+        expect(decideWithBand(400, true, 300, 100)).toBe(true)
+        expect(decideWithBand(401, true, 300, 100)).toBe(false)
+    })
+    test("with band 0 it is the lesson's rule", () => {
+        expect(decideWithBand(300, true, 300, 0)).toBe(true)
+        expect(decideWithBand(301, true, 300, 0)).toBe(false)
+    })
+    test("does not flap on noise around the threshold", () => {
+        let led = false
+        let switches = 0
+        const noisy = [305, 296, 310, 290, 330, 301, 299, 350, 280, 395, 310]
+        for (const light of noisy) {
+            const next = decideWithBand(light, led, 300, 100)
+            if (next !== led) switches++
+            led = next
+        }
+        expect(switches).toBe(1)
+    })
+})
+
 describe("shouldReport", () => {
     const policy = DEFAULT_REPORT_POLICY
     test("reports the first sample", () => {
-        expect(shouldReport(undefined, 500, 0, policy)).toBe(true)
+        expect(shouldReport(undefined, 500, 0, policy, false)).toBe(true)
     })
     test("does not repeat an unchanged sample before the interval", () => {
-        expect(shouldReport({ light: 500, at: 0 }, 500, 100, policy)).toBe(false)
-        expect(shouldReport({ light: 500, at: 0 }, 505, 1900, policy)).toBe(false)
+        expect(shouldReport({ light: 500, at: 0 }, 500, 100, policy, false)).toBe(false)
+        expect(shouldReport({ light: 500, at: 0 }, 505, 1900, policy, false)).toBe(false)
     })
     test("repeats the reading once the interval has passed", () => {
-        expect(shouldReport({ light: 500, at: 0 }, 500, policy.intervalMs, policy)).toBe(true)
+        expect(shouldReport({ light: 500, at: 0 }, 500, policy.intervalMs, policy, false)).toBe(true)
     })
     test("reports a meaningful change at once", () => {
-        expect(shouldReport({ light: 500, at: 0 }, 500 - policy.minChange, policy.minGapMs, policy)).toBe(true)
-        expect(shouldReport({ light: 500, at: 0 }, 100, 300, policy)).toBe(true)
+        expect(shouldReport({ light: 500, at: 0 }, 500 - policy.minChange, policy.minGapMs, policy, false)).toBe(true)
+        expect(shouldReport({ light: 500, at: 0 }, 100, 300, policy, false)).toBe(true)
     })
-    test("reports a small move across the threshold at once", () => {
-        expect(shouldReport({ light: 300, at: 0 }, 299, policy.minGapMs, policy)).toBe(true)
-        expect(shouldReport({ light: 299, at: 0 }, 300, policy.minGapMs, policy)).toBe(true)
-        expect(shouldReport({ light: 310, at: 0 }, 305, policy.minGapMs, policy)).toBe(false)
+    test("reports at once a small move that would switch the LED", () => {
+        expect(shouldReport({ light: 300, at: 0 }, 299, policy.minGapMs, policy, false)).toBe(true)
+        expect(shouldReport({ light: 400, at: 0 }, 401, policy.minGapMs, policy, true)).toBe(true)
+        expect(shouldReport({ light: 310, at: 0 }, 305, policy.minGapMs, policy, false)).toBe(false)
+    })
+    test("light hovering in the band with the LED on adds no reports", () => {
+        expect(shouldReport({ light: 300, at: 0 }, 299, policy.minGapMs, policy, true)).toBe(false)
+        expect(shouldReport({ light: 299, at: 0 }, 310, policy.minGapMs, policy, true)).toBe(false)
     })
     test("holds a change back for the minimum gap so noise cannot flood the broker", () => {
-        expect(shouldReport({ light: 500, at: 1000 }, 100, 1000 + policy.minGapMs - 1, policy)).toBe(false)
+        expect(shouldReport({ light: 500, at: 1000 }, 100, 1000 + policy.minGapMs - 1, policy, false)).toBe(false)
     })
 })

@@ -14,9 +14,22 @@ export function toLessonUnits(ratio: number): number {
     return Math.round(ratio * LIGHT_MAX)
 }
 
-/** The lesson's rule, used by the device only to describe what the server should decide. */
+/** Hysteresis band above the threshold (lesson units); the server's default, see server/protocol.ts. */
+export const DEFAULT_BAND = 100
+
+/** The lesson's rule, without memory. */
 export function decideLed(light: number, threshold: number): boolean {
     return light < threshold
+}
+
+/**
+ * The same rule with hysteresis as the server's (server/protocol.ts decideLedWithBand): on below the
+ * threshold, off above threshold + band, unchanged in between. Used when the device decides locally.
+ */
+export function decideWithBand(light: number, previous: boolean, threshold: number, band: number): boolean {
+    if (light < threshold) return true
+    if (light > threshold + band) return false
+    return previous === true
 }
 
 export interface ReportPolicy {
@@ -27,10 +40,11 @@ export interface ReportPolicy {
     /** Never report on change more often than this (ms), so a noisy sensor cannot flood the broker. */
     minGapMs: number
     /**
-     * The server's threshold as far as the device knows it: a reading that crosses it is reported at
-     * once even when it moved less than `minChange`, since that is the reading that switches the LED.
+     * The server's threshold and band as far as the device knows them: a reading that would switch the
+     * LED is reported at once even when it moved less than `minChange`.
      */
     threshold: number
+    band: number
 }
 
 export const DEFAULT_REPORT_POLICY: ReportPolicy = {
@@ -38,6 +52,7 @@ export const DEFAULT_REPORT_POLICY: ReportPolicy = {
     minChange: 20,
     minGapMs: 200,
     threshold: DEFAULT_THRESHOLD,
+    band: DEFAULT_BAND,
 }
 
 /** What was last reported; `at` is a millisecond clock (ds.millis()). */
@@ -49,13 +64,20 @@ export interface LastReport {
 /**
  * Decides whether a sample should be published now. The sensor streams a sample every ~100 ms;
  * publishing each one would be ten identical messages a second, so only the first sample, a sample
- * that moved by `minChange` or crossed the threshold, or one after `intervalMs` of silence is reported.
+ * that moved by `minChange` or would switch the LED, or one after `intervalMs` of silence is reported.
+ * Light hovering around the threshold inside the band switches nothing, so it adds no reports.
  */
-export function shouldReport(last: LastReport | undefined, light: number, now: number, policy: ReportPolicy): boolean {
+export function shouldReport(
+    last: LastReport | undefined,
+    light: number,
+    now: number,
+    policy: ReportPolicy,
+    ledOn: boolean
+): boolean {
     if (!last) return true
     const elapsed = now - last.at
     if (elapsed >= policy.intervalMs) return true
     if (elapsed < policy.minGapMs) return false
-    if (decideLed(light, policy.threshold) !== decideLed(last.light, policy.threshold)) return true
+    if (decideWithBand(light, ledOn, policy.threshold, policy.band) !== ledOn) return true
     return Math.abs(light - last.light) >= policy.minChange
 }

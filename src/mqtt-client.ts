@@ -52,6 +52,12 @@ interface Subscription {
 }
 
 const DEFAULT_KEEP_ALIVE_S = 30
+/**
+ * A connection must last this long (ms) before the retry delay starts small again. Without it, two
+ * clients with the same client id kick each other off in a tight loop: each connect succeeds, so a
+ * naive client would retry at once, forever (the "reconnect storm").
+ */
+const STABLE_MS = 10000
 const DEFAULT_CONNECT_TIMEOUT_MS = 10000
 
 export class MqttConnection {
@@ -102,9 +108,11 @@ export class MqttConnection {
     private async run() {
         let attempt = 0
         while (!this.stopped) {
-            const wasConnected = await this.session()
+            const connectedMs = await this.session()
             if (this.stopped) break
-            if (wasConnected) attempt = 0
+            if (connectedMs >= STABLE_MS) attempt = 0
+            else if (connectedMs >= 0)
+                this.log(`the connection lasted only ${connectedMs} ms (another client with our client id?)`)
             const delay = backoffDelay(attempt, this.options.backoff || DEFAULT_BACKOFF, Math.random())
             attempt++
             this.log(`reconnecting in ${delay} ms`)
@@ -112,8 +120,8 @@ export class MqttConnection {
         }
     }
 
-    /** One connection, from TCP connect to its end. Resolves true when the broker had accepted us. */
-    private async session(): Promise<boolean> {
+    /** One connection, from TCP connect to its end: how long the broker had accepted us (ms), or -1. */
+    private async session(): Promise<number> {
         const o = this.options
         const keepAliveS = o.keepAliveS || DEFAULT_KEEP_ALIVE_S
         const connectTimeoutMs = o.connectTimeoutMs || DEFAULT_CONNECT_TIMEOUT_MS
@@ -122,11 +130,12 @@ export class MqttConnection {
             socket = await connect({ host: o.host, port: o.port, proto: o.proto, timeout: connectTimeoutMs })
         } catch (e) {
             this.log(`cannot reach ${o.proto}://${o.host}:${o.port}: ${(e as Error).message}`)
-            return false
+            return -1
         }
         this.socket = socket
         const reader = new PacketReader()
         let accepted = false
+        let acceptedAt = 0
         try {
             await socket.send(
                 encodeConnect({
@@ -154,6 +163,7 @@ export class MqttConnection {
                     if (p.type === PacketType.ConnAck) {
                         refused = !(await this.onConnAck(socket, p.body, keepAliveS))
                         accepted = !refused
+                        acceptedAt = ds.millis()
                     } else if (p.type === PacketType.Publish) {
                         await this.dispatch(socket, decodePublish(p.flags, p.body))
                     }
@@ -169,7 +179,7 @@ export class MqttConnection {
         this.pinger = 0
         this.socket = undefined
         await socket.close()
-        return accepted
+        return accepted ? ds.millis() - acceptedAt : -1
     }
 
     /** CONNACK: on success, subscribe again and start pinging. False when the broker refused us. */

@@ -1,19 +1,41 @@
 /**
- * The nightlight service: light sensor → telemetry, commands → LED.
+ * The nightlight service: light sensor → telemetry, commands → LED, over a link that survives outages.
+ * Readings go through the outbox (kept until the server acknowledges them, replayed in order after a
+ * reconnect); when the server is silent the device switches its LED itself with the server's rule.
  * Hardware comes in as Jacdac roles, so the same code runs on a board (roles started from pins) and
  * in the simulator (roles bound to virtual hardware on the bus).
  */
 import * as ds from "@devicescript/core"
 import { Config, readConfig } from "./config"
-import { LastReport, shouldReport, toLessonUnits } from "./light"
+import { decideWithBand, LastReport, shouldReport, toLessonUnits } from "./light"
+import { LinkState } from "./link-state"
 import { MqttConnection } from "./mqtt-client"
-import { commandsTopic, decodeCommand, deviceClientId, encodeTelemetry, telemetryTopic } from "./protocol"
+import { Outbox } from "./outbox"
+import {
+    acksTopic,
+    commandsTopic,
+    decodeAck,
+    decodeCommand,
+    deviceClientId,
+    encodeTelemetry,
+    statusTopic,
+    telemetryTopic,
+} from "./protocol"
 
-/** How often the periodic report is checked (ms); the report itself follows `config.report.intervalMs`. */
+/** How often reports, resends and the server's silence are checked (ms). */
 const TICK_MS = 250
+/** Readings sent per tick while catching up, so a long backlog does not starve everything else. */
+const BATCH = 20
 
 function say(message: string) {
     console.log(`nightlight: ${message}`)
+}
+
+/** A random id for this start of the device: sequence numbers start again at 1 with each boot. */
+function newBootId() {
+    let id = ""
+    for (let i = 0; i < 8; i++) id += "0123456789abcdef"[Math.floor(Math.random() * 16)]
+    return id
 }
 
 /** Starts the nightlight on these roles, with the device's settings unless a config is given. */
@@ -24,8 +46,11 @@ export async function startNightlight(
 ): Promise<MqttConnection> {
     if (!config) config = await readConfig()
     const id = config.deviceId
-    say(`device ${id}, broker ${config.proto}://${config.host}:${config.port}`)
+    const boot = newBootId()
+    say(`device ${id} (boot ${boot}), broker ${config.proto}://${config.host}:${config.port}`)
 
+    const outbox = new Outbox(config.outboxSize)
+    const link = new LinkState(ds.millis(), config.localAfterMs)
     const mqtt = new MqttConnection({
         host: config.host,
         port: config.port,
@@ -33,46 +58,104 @@ export async function startNightlight(
         clientId: deviceClientId(id),
         username: config.user,
         password: config.password,
+        will: { topic: statusTopic(id), payload: "offline", qos: 1, retain: true },
         log: (m: string) => say(`broker: ${m}`),
     })
 
-    let ledOn: boolean = undefined
-    await mqtt.subscribe(commandsTopic(id), async (topic: string, payload: Buffer) => {
-        const cmd = decodeCommand(payload.toString())
-        if (cmd.error) {
-            say(`ignored command: ${cmd.error}`)
-            return
-        }
-        await led.intensity.write(cmd.ledOn ? 1 : 0)
-        if (ledOn !== cmd.ledOn) say(`LED ${cmd.ledOn ? "on" : "off"}`)
-        ledOn = cmd.ledOn
+    let ledOn = false
+    let local = false
+    async function setLed(on: boolean, why: string) {
+        await led.intensity.write(on ? 1 : 0)
+        if (ledOn !== on) say(`LED ${on ? "on" : "off"} (${why})`)
+        ledOn = on
+    }
+
+    mqtt.onconnect.subscribe(async () => {
+        // everything not yet acknowledged goes again, in order, on the new connection
+        outbox.rewind()
+        await mqtt.publish(statusTopic(id), "online", true)
+        await pump()
+    })
+    // QoS 1: our server's commands are retained with QoS 1, so a reconnecting device gets the current one
+    await mqtt.subscribe(
+        commandsTopic(id),
+        async (topic: string, payload: Buffer) => {
+            const cmd = decodeCommand(payload.toString())
+            if (cmd.error) return say(`ignored command: ${cmd.error}`)
+            link.heard(ds.millis())
+            if (!link.acceptCommand(cmd.seq))
+                return say(`ignored stale command ${cmd.seq}: ${link.lastCommand()} was applied already`)
+            if (cmd.seq) say(`command ${cmd.seq}: LED ${cmd.ledOn ? "on" : "off"}`)
+            await setLed(cmd.ledOn, "server")
+        },
+        1
+    )
+    await mqtt.subscribe(acksTopic(id), async (topic: string, payload: Buffer) => {
+        const ack = decodeAck(payload.toString())
+        if (ack.error) return say(`ignored ack: ${ack.error}`)
+        const now = ds.millis()
+        link.heard(now)
+        link.progress(now)
+        // an ack of an earlier boot (retained) still tells us this server stores readings
+        if (ack.boot === boot) outbox.ack(ack.seq)
     })
 
     let current: number = undefined
     let last: LastReport = undefined
-    let sending = false
-    async function maybeReport() {
-        if (current === undefined || sending || !mqtt.isConnected()) return
+    /** Stores a reading when the report policy says so, and sends what is due. */
+    async function record() {
+        if (current === undefined) return
         const now = ds.millis()
-        if (!shouldReport(last, current, now, config.report)) return
-        sending = true
-        const value = current
+        if (!shouldReport(last, current, now, config.report, ledOn)) return
+        outbox.add(now, current, ledOn, local)
+        last = { light: current, at: now }
+        await pump()
+    }
+
+    let pumping = false
+    async function pump() {
+        if (pumping || !mqtt.isConnected()) return
+        pumping = true
         try {
-            // false when the connection just dropped: the reading is simply reported later
-            if (await mqtt.publish(telemetryTopic(id), encodeTelemetry(value))) {
-                last = { light: value, at: now }
-                say(`light ${value}`)
+            const now = ds.millis()
+            if (link.acking && outbox.size() > outbox.unsent() && link.resendDue(now)) outbox.rewind()
+            const batch = outbox.takeUnsent(BATCH)
+            for (const r of batch) {
+                if (!(await mqtt.publish(telemetryTopic(id), encodeTelemetry(r, boot, outbox.dropped)))) {
+                    outbox.untake()
+                    break
+                }
             }
+            if (batch.length) link.sent(now)
+            // the lesson's server never acknowledges: what reached the broker is delivered, as in the lesson
+            if (!link.acking) outbox.clearSent()
         } finally {
-            sending = false
+            pumping = false
         }
+    }
+
+    /** The server's silence decides who switches the LED. */
+    async function decideLocally() {
+        const now = ds.millis()
+        const wasLocal = local
+        local = link.isLocal(now)
+        if (local !== wasLocal) say(local ? "the server is silent: deciding locally" : "the server is back in charge")
+        if (!local || current === undefined) return
+        const want = decideWithBand(current, ledOn, config.report.threshold, config.report.band)
+        if (want === ledOn) return
+        await setLed(want, "local")
+        last = undefined // report the switch at once
     }
 
     light.reading.subscribe(async (ratio: number) => {
         current = toLessonUnits(ratio)
-        await maybeReport()
+        await record()
     })
-    setInterval(maybeReport, TICK_MS)
+    setInterval(async () => {
+        await decideLocally()
+        await record()
+        await pump()
+    }, TICK_MS)
     mqtt.start()
     return mqtt
 }

