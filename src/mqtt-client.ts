@@ -58,6 +58,10 @@ const DEFAULT_KEEP_ALIVE_S = 30
  * naive client would retry at once, forever (the "reconnect storm").
  */
 const STABLE_MS = 10000
+/** No broker listening: retry often, at most every 5 s, so the device is back soon after the broker. */
+const UNREACHABLE_BACKOFF: BackoffPolicy = { minMs: 500, maxMs: 5000 }
+const UNREACHABLE = -1
+const REFUSED = -2
 const DEFAULT_CONNECT_TIMEOUT_MS = 10000
 
 export class MqttConnection {
@@ -113,14 +117,20 @@ export class MqttConnection {
             if (connectedMs >= STABLE_MS) attempt = 0
             else if (connectedMs >= 0)
                 this.log(`the connection lasted only ${connectedMs} ms (another client with our client id?)`)
-            const delay = backoffDelay(attempt, this.options.backoff || DEFAULT_BACKOFF, Math.random())
+            // an absent broker costs nothing to retry, and the device should be back within seconds of
+            // its return; a broker that refuses or drops us gets the long backoff
+            const policy = connectedMs === UNREACHABLE ? UNREACHABLE_BACKOFF : this.options.backoff || DEFAULT_BACKOFF
+            const delay = backoffDelay(attempt, policy, Math.random())
             attempt++
             this.log(`reconnecting in ${delay} ms`)
             await ds.sleep(delay)
         }
     }
 
-    /** One connection, from TCP connect to its end: how long the broker had accepted us (ms), or -1. */
+    /**
+     * One connection, from TCP connect to its end: how long the broker had accepted us (ms), REFUSED
+     * when it answered but did not accept us, UNREACHABLE when there was no broker to answer.
+     */
     private async session(): Promise<number> {
         const o = this.options
         const keepAliveS = o.keepAliveS || DEFAULT_KEEP_ALIVE_S
@@ -130,7 +140,7 @@ export class MqttConnection {
             socket = await connect({ host: o.host, port: o.port, proto: o.proto, timeout: connectTimeoutMs })
         } catch (e) {
             this.log(`cannot reach ${o.proto}://${o.host}:${o.port}: ${(e as Error).message}`)
-            return -1
+            return UNREACHABLE
         }
         this.socket = socket
         const reader = new PacketReader()
@@ -175,11 +185,11 @@ export class MqttConnection {
             this.log(`connection error: ${(e as Error).message}`)
         }
         this.connected = false
-        if (this.pinger) clearInterval(this.pinger)
+        if (this.pinger !== 0) clearInterval(this.pinger)
         this.pinger = 0
         this.socket = undefined
         await socket.close()
-        return accepted ? ds.millis() - acceptedAt : -1
+        return accepted ? ds.millis() - acceptedAt : REFUSED
     }
 
     /** CONNACK: on success, subscribe again and start pinging. False when the broker refused us. */

@@ -85,7 +85,7 @@ export async function startNightlight(
             link.heard(ds.millis())
             if (!link.acceptCommand(cmd.seq))
                 return say(`ignored stale command ${cmd.seq}: ${link.lastCommand()} was applied already`)
-            if (cmd.seq) say(`command ${cmd.seq}: LED ${cmd.ledOn ? "on" : "off"}`)
+            if (cmd.seq > 0) say(`command ${cmd.seq}: LED ${cmd.ledOn ? "on" : "off"}`)
             await setLed(cmd.ledOn, "server")
         },
         1
@@ -120,13 +120,17 @@ export async function startNightlight(
             const now = ds.millis()
             if (link.acking && outbox.size() > outbox.unsent() && link.resendDue(now)) outbox.rewind()
             const batch = outbox.takeUnsent(BATCH)
+            let sent = 0
             for (const r of batch) {
                 if (!(await mqtt.publish(telemetryTopic(id), encodeTelemetry(r, boot, outbox.dropped)))) {
-                    outbox.untake()
+                    outbox.untake(batch.length - sent)
                     break
                 }
+                sent++
             }
-            if (batch.length) link.sent(now)
+            if (sent === 1) say(`light ${batch[0].light} (seq ${batch[0].seq})`)
+            else if (sent > 1) say(`sent ${sent} readings, seq ${batch[0].seq}..${batch[sent - 1].seq}`)
+            if (sent > 0) link.sent(now)
             // the lesson's server never acknowledges: what reached the broker is delivered, as in the lesson
             if (!link.acking) outbox.clearSent()
         } finally {

@@ -63,12 +63,12 @@ describe("Outbox", () => {
         expect(held[3].seq).toBe(10)
         expect(held[3].light).toBe(9)
     })
-    test("untake puts a failed reading back first in line", async () => {
-        const box = new Outbox(4)
-        await fill(box, 2)
-        box.takeUnsent(2)
-        box.untake()
-        expect(box.takeUnsent(1)[0].seq).toBe(2)
+    test("untake puts readings whose publish failed back first in line", async () => {
+        const box = new Outbox(10)
+        await fill(box, 5)
+        box.takeUnsent(5)
+        box.untake(3)
+        expect(box.takeUnsent(1)[0].seq).toBe(3)
     })
     test("clearSent forgets what was sent, keeps what was not", async () => {
         const box = new Outbox(10)

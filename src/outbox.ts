@@ -83,9 +83,9 @@ export class Outbox {
         return out
     }
 
-    /** Un-takes the last reading (its publish failed), so it is the next one sent. */
-    untake() {
-        if (this.sent > 0) this.sent--
+    /** Un-takes the last `n` readings taken (their publish failed), so they are the next ones sent. */
+    untake(n: number) {
+        this.sent = this.sent > n ? this.sent - n : 0
     }
 
     /** Everything still held is sent again (after a reconnect, or when acks stopped coming). */

@@ -65,10 +65,13 @@ describe("firmware in the simulator + server + embedded broker", () => {
         expect(device.ledOn).toBe(false)
     })
 
-    it("follows the threshold at its edges: 299 is dark, 300 is not", async () => {
+    it("switches on below the threshold and off only above threshold + band (hysteresis)", async () => {
         device.setLight(299)
         await ledBecomes(device, true, REACTION_BOUND_MS)
-        device.setLight(300)
+        // 300..400 is the band: the LED stays as it is (the lesson's rule would switch it off at 300)
+        device.setLight(400)
+        await expect(ledBecomes(device, false, 2500)).rejects.toThrow(/timed out/)
+        device.setLight(401)
         await ledBecomes(device, false, REACTION_BOUND_MS)
     })
 
@@ -91,7 +94,10 @@ describe("firmware in the simulator + server + embedded broker", () => {
         // the sensor streamed ~45 samples; a 2 s report interval sends 2 or 3 of them
         expect(seen.length).toBeGreaterThanOrEqual(2)
         expect(seen.length).toBeLessThanOrEqual(3)
-        for (const payload of seen) expect(JSON.parse(payload)).toEqual({ light: 700 })
+        // the lesson's field, then the reliable link's: one new sequence number per reading
+        const readings = seen.map(p => JSON.parse(p))
+        for (const r of readings) expect(r).toMatchObject({ light: 700, led: false, local: false, dropped: 0 })
+        for (let i = 1; i < readings.length; i++) expect(readings[i].seq).toBe(readings[i - 1].seq + 1)
     })
 
     it("ignores malformed and unknown commands, and keeps working", async () => {
@@ -112,7 +118,11 @@ describe("firmware in the simulator + server + embedded broker", () => {
     })
 
     it("prints the lesson's lines on the server", () => {
-        expect(lines.some(l => l.includes(`Message received: {"light":100} from ${DEVICE}`))).toBe(true)
-        expect(lines.some(l => l.includes(`Sending message: {"led_on":true} to ${DEVICE}`))).toBe(true)
+        expect(
+            lines.some(l => l.includes(`Message received: {"light":100,"seq":`) && l.includes(`from ${DEVICE}`))
+        ).toBe(true)
+        expect(
+            lines.some(l => l.includes(`Sending message: {"led_on":true,"seq":`) && l.includes(`to ${DEVICE}`))
+        ).toBe(true)
     })
 })

@@ -1,0 +1,210 @@
+// Fault injection on the real firmware: the broker (Mosquitto) goes down for 30 s, our server restarts,
+// a stale retained command appears, the light hovers at the threshold. The device must lose no reading,
+// apply no command out of order, decide locally while cut off, and not flap.
+import type { MqttClient } from "mqtt"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { SimulatedNightlight } from "../../sim/device"
+import { startServer, type RunningServer } from "../../server/app"
+import { FirmwareLog, outOfOrder } from "../helpers/firmware-log"
+import { Mosquitto, requireMosquitto, skipWithoutMosquitto } from "../helpers/mosquitto"
+import { closeClient, connectClient, freePort, recordingLogger, within } from "../helpers/mqtt"
+import { ledBecomes } from "../helpers/sim"
+
+const DEVICE = "outage-nightlight"
+/** The device takes over its LED after this much server silence (firmware setting LOCAL_AFTER). */
+const LOCAL_AFTER_MS = 5000
+const OUTAGE_MS = 30_000
+
+async function until(what: string, ms: number, condition: () => boolean): Promise<void> {
+    await within(
+        ms,
+        what,
+        (async () => {
+            while (!condition()) await new Promise(r => setTimeout(r, 50))
+        })()
+    )
+}
+
+interface Seen {
+    seq: number
+    light: number
+    local: boolean
+    at: number
+}
+
+describe.skipIf(skipWithoutMosquitto("test/sim/outage.test.ts", "The link under faults"))(
+    "the link under faults, on the real firmware with Mosquitto",
+    () => {
+        let mosquitto: Mosquitto
+        let server: RunningServer
+        let device: SimulatedNightlight
+        let firmware: FirmwareLog
+        let observer: MqttClient
+        /** Every telemetry message the broker carried, replays included, as an observer saw it. */
+        const seen: Seen[] = []
+        const { logger } = recordingLogger("silent")
+        const start = () =>
+            startServer({ broker: { kind: "external", url: mosquitto.url }, threshold: 300 }, logger, {
+                reconnectPeriodMs: 200,
+            })
+
+        beforeAll(async () => {
+            requireMosquitto()
+            mosquitto = new Mosquitto(await freePort())
+            await mosquitto.start()
+            server = await start()
+            observer = await connectClient(mosquitto.url, { reconnectPeriod: 200 })
+            observer.on("message", (topic, payload) => {
+                if (topic !== `${DEVICE}/telemetry`) return
+                const t = JSON.parse(payload.toString())
+                seen.push({ seq: t.seq, light: t.light, local: t.local, at: performance.now() })
+            })
+            await observer.subscribeAsync(`${DEVICE}/telemetry`)
+            device = new SimulatedNightlight({
+                brokerUrl: mosquitto.url,
+                deviceId: DEVICE,
+                light: 800,
+                settings: { LOCAL_AFTER: LOCAL_AFTER_MS },
+            })
+            firmware = new FirmwareLog(device)
+            await device.start()
+            await until(
+                "the first acknowledged reading",
+                20_000,
+                () => (server.controller.device(DEVICE)?.lastSeq ?? 0) >= 1
+            )
+        })
+
+        afterAll(async () => {
+            await device?.stop()
+            await closeClient(observer)
+            await server?.stop()
+            await mosquitto?.stop()
+            mosquitto?.cleanup()
+        })
+
+        it("loses no reading in a 30 s broker outage, decides locally meanwhile, and replays in order", async () => {
+            expect(device.ledOn).toBe(false)
+            await mosquitto.stop()
+            const down = performance.now()
+            await new Promise(r => setTimeout(r, 2000))
+            device.setLight(100) // night falls while the device is cut off
+            const localMs = await ledBecomes(device, true, LOCAL_AFTER_MS + 4000)
+            expect(firmware.matching(/deciding locally/, down).length).toBeGreaterThan(0)
+            await new Promise(r => setTimeout(r, 8000))
+            device.setLight(60)
+            await new Promise(r => setTimeout(r, Math.max(0, OUTAGE_MS - (performance.now() - down))))
+            expect(device.ledOn).toBe(true)
+
+            const lastBeforeReturn = firmware.lastSentSeq()
+            await mosquitto.start()
+            const back = performance.now()
+            await until("a reading after the broker came back", 40_000, () => seen.some(s => s.at > back))
+            const reconnectMs = seen.find(s => s.at > back)!.at - back
+            // every reading taken during the outage arrives; the device keeps reporting on top
+            await until("the server to hold every reading", 30_000, () => {
+                const d = server.controller.device(DEVICE)
+                return d !== undefined && d.lastSeq > lastBeforeReturn && d.lastSeq >= firmware.lastSentSeq()
+            })
+            const d = server.controller.device(DEVICE)!
+
+            // in order, no gap: the first arrival of each sequence number counts 1, 2, 3, ...
+            const firstArrivals: number[] = []
+            for (const s of seen) if (!firstArrivals.includes(s.seq)) firstArrivals.push(s.seq)
+            expect(outOfOrder(firstArrivals)).toBe(0)
+            expect(firstArrivals[firstArrivals.length - 1] - firstArrivals[0] + 1).toBe(firstArrivals.length)
+            expect(d.gaps).toBe(0)
+            expect(d.dropped).toBe(0)
+            // duplicates (a reading sent again before its ack) are counted, never processed twice
+            expect(d.duplicates).toBe(seen.length - firstArrivals.length)
+            const takenOffline = seen.filter(s => s.local)
+            expect(takenOffline.length).toBeGreaterThan(0)
+            expect(takenOffline.some(s => s.light === 60)).toBe(true)
+            expect(outOfOrder(firmware.appliedCommands())).toBe(0)
+            console.log(
+                `outage ${OUTAGE_MS / 1000} s: LED switched locally ${(localMs / 1000).toFixed(1)} s after dark; ` +
+                    `broker back → first reading after ${reconnectMs.toFixed(0)} ms; ` +
+                    `${firstArrivals.length} readings, 0 lost, ${seen.length - firstArrivals.length} resent duplicates; ` +
+                    `commands applied out of order: ${outOfOrder(firmware.appliedCommands())}`
+            )
+            // control goes back to the server, which agrees: it is dark
+            await until(
+                "the server to take over again",
+                10_000,
+                () => firmware.matching(/server is back in charge/, back).length > 0
+            )
+            expect(device.ledOn).toBe(true)
+        }, 120_000)
+
+        it("keeps the LED as it is when the server restarts, and applies no stale command", async () => {
+            device.setLight(350) // inside the band: the LED stays on under hysteresis
+            await new Promise(r => setTimeout(r, 3000))
+            expect(device.ledOn).toBe(true)
+            const before = server.controller.device(DEVICE)!.commandSeq
+            let switches = 0
+            const onLed = () => switches++
+            device.on("led", onLed)
+            await server.stop()
+            await new Promise(r => setTimeout(r, 3000))
+            server = await start()
+            await until(
+                "the restarted server to hear the device",
+                15_000,
+                () => (server.controller.device(DEVICE)?.lastSeq ?? 0) > 0
+            )
+            await new Promise(r => setTimeout(r, 5000))
+            device.off("led", onLed)
+            expect(switches).toBe(0)
+            expect(device.ledOn).toBe(true)
+            // it rebuilt its state from the retained command: its sequence carries on
+            expect(server.controller.device(DEVICE)!.commandSeq).toBeGreaterThanOrEqual(before)
+            expect(outOfOrder(firmware.appliedCommands())).toBe(0)
+        }, 60_000)
+
+        it("ignores a retained command older than the last one it applied", async () => {
+            const applied = firmware.appliedCommands()
+            const last = applied[applied.length - 1]
+            expect(last).toBeGreaterThan(1)
+            const since = performance.now()
+            await observer.publishAsync(`${DEVICE}/commands`, JSON.stringify({ led_on: false, seq: last - 1 }), {
+                qos: 1,
+                retain: true,
+            })
+            await until(
+                "the firmware to refuse the stale command",
+                5000,
+                () => firmware.matching(/ignored stale command/, since).length > 0
+            )
+            expect(device.ledOn).toBe(true)
+            expect(firmware.appliedCommands()).toEqual(applied)
+        }, 20_000)
+
+        it("does not flap while the light hovers at the threshold with noise", async () => {
+            device.setLight(800)
+            await ledBecomes(device, false, 5000)
+            // a deterministic noisy hover: 300 ± 45
+            const noise = [12, -30, 41, -8, 25, -44, 3, 37, -19, 45, -2, -37, 30, -12, 18, -26, 9, -41, 33, -5]
+            let lessonRuleSwitches = 0
+            let lessonLed = false
+            let switches = 0
+            const onLed = () => switches++
+            device.on("led", onLed)
+            for (let round = 0; round < 3; round++)
+                for (const n of noise) {
+                    device.setLight(300 + n)
+                    if (300 + n < 300 !== lessonLed) {
+                        lessonLed = !lessonLed
+                        lessonRuleSwitches++
+                    }
+                    await new Promise(r => setTimeout(r, 250))
+                }
+            await new Promise(r => setTimeout(r, 2500))
+            device.off("led", onLed)
+            console.log(
+                `hovering 300 ± 45 for 15 s: LED switched ${switches} time(s); the lesson's rule would switch ${lessonRuleSwitches} times`
+            )
+            expect(switches).toBeLessThanOrEqual(1)
+            expect(lessonRuleSwitches).toBeGreaterThan(10)
+        }, 40_000)
+    }
+)
