@@ -8,17 +8,29 @@ import type { Logger } from "./logger"
 
 export type MessageHandler = (topic: string, payload: Buffer) => void
 
+/** How a message is published. The default, QoS 0 and not retained, is the lesson's delivery. */
+export interface PublishOptions {
+    qos?: 0 | 1
+    /** The broker keeps the last retained message of a topic and hands it to every new subscriber. */
+    retain?: boolean
+}
+
 export interface MessageBus {
     start(): Promise<void>
     stop(): Promise<void>
     /**
-     * Calls `handler` for every message whose topic matches `filter` (MQTT wildcards + and #).
+     * Calls `handler` for every message whose topic matches `filter` (MQTT wildcards + and #), and,
+     * like an MQTT subscription, for the retained messages matching it each time the subscription is
+     * made (on start, on every reconnection): handlers must take a message seen before in their stride.
      * Before start() the subscription is remembered and made on start. Resolves once the broker
      * acknowledged it (or, while disconnected, once it is recorded for the next connection).
      */
     subscribe(filter: string, handler: MessageHandler): Promise<void>
-    /** QoS 0, not retained (the lesson's protocol). Rejects if the message could not be handed to the broker. */
-    publish(topic: string, payload: string | Buffer): Promise<void>
+    /**
+     * Rejects if the message could not be handed to the broker. Never queues: a message published while
+     * the broker is out of reach is dropped (rejected), as it would be stale by the time it arrived.
+     */
+    publish(topic: string, payload: string | Buffer, options?: PublishOptions): Promise<void>
 }
 
 /** A topic a message can be published to: non-empty, no wildcards, no NUL. */

@@ -17,6 +17,7 @@ import {
     topicMatches,
     type MessageBus,
     type MessageHandler,
+    type PublishOptions,
 } from "./message-bus"
 
 export const CLIENT_DEFAULTS = {
@@ -93,7 +94,7 @@ export class MqttClientBus extends EventEmitter implements MessageBus {
             // We subscribe again ourselves on every connect, so we know when it is done ("online").
             resubscribe: false,
             // A command queued during an outage is stale by the time it is sent; newer readings bring
-            // fresh commands, so drop rather than replay.
+            // fresh commands, so drop rather than replay. (QoS 1 is refused in publish() and onClose().)
             queueQoSZero: false,
         })
         this.client = client
@@ -150,12 +151,22 @@ export class MqttClientBus extends EventEmitter implements MessageBus {
         }
     }
 
-    publish(topic: string, payload: string | Buffer): Promise<void> {
+    publish(topic: string, payload: string | Buffer, options: PublishOptions = {}): Promise<void> {
         if (!isValidTopicName(topic)) return Promise.reject(new TypeError(`invalid topic ${JSON.stringify(topic)}`))
         const client = this.client
         if (!client) return Promise.reject(new Error("the message bus is not started"))
+        // mqtt.js would keep a QoS 1 message for the next connection: refuse it instead (no stale replays).
+        if (!client.connected) return Promise.reject(new Error(`not connected to MQTT broker ${this.where}`))
+        const qos = options.qos ?? 0
+        const retain = options.retain ?? false
         return new Promise((resolve, reject) =>
-            client.publish(topic, toBuffer(payload), { qos: 0, retain: false }, err => (err ? reject(err) : resolve()))
+            client.publish(topic, toBuffer(payload), { qos, retain }, err => {
+                if (!err) resolve()
+                // "Message removed" is mqtt.js' word for dropInFlight(); say what happened instead.
+                else if (err.message === "Message removed")
+                    reject(new Error("dropped: the connection closed before the broker acknowledged it"))
+                else reject(err)
+            })
         )
     }
 
@@ -199,6 +210,7 @@ export class MqttClientBus extends EventEmitter implements MessageBus {
 
     private onClose(): void {
         if (!this.client) return // stopping
+        this.dropInFlight(this.client)
         const wasOnline = this.online
         this.online = false
         if (this.connected) {
@@ -217,6 +229,17 @@ export class MqttClientBus extends EventEmitter implements MessageBus {
         }
         this.lastError = undefined
         this.emit("attemptFailed")
+    }
+
+    /**
+     * mqtt.js sends QoS 1 messages that were not acknowledged again on the next connection, however long
+     * the outage. A command from before an outage could then overwrite what the device decided meanwhile
+     * (and the retained command), so drop them: their publish() rejects, and the server's next reading
+     * of that device sends a fresh command if one is still needed.
+     */
+    private dropInFlight(client: MqttClient): void {
+        for (const [id, entry] of Object.entries(client.outgoing))
+            if (entry.cmd === "publish") client.removeOutgoingMessage(Number(id))
     }
 
     private seconds(): number {

@@ -5,6 +5,7 @@
 import { EventEmitter } from "node:events"
 import { createServer, type AddressInfo, type Socket } from "node:net"
 import { afterEach, expect, test } from "vitest"
+import { Aedes } from "aedes"
 import type { MqttClient } from "mqtt"
 import { EmbeddedBroker } from "../server/embedded-broker"
 import { MqttClientBus } from "../server/mqtt-client-bus"
@@ -116,4 +117,71 @@ test("a broker that accepts TCP but never answers: stop() ends a pending start()
     await within(3000, "stop()", bus.stop())
     await within(1000, "the pending start() to settle", started)
     expect(bus.isOnline).toBe(false)
+})
+
+/** Publishes a marker from the bus and returns the topics `client` saw on `filter` up to and including it. */
+async function seenBefore(bus: MqttClientBus, client: MqttClient, filter: string, marker: string): Promise<string[]> {
+    const inbox = await Inbox.open(client, filter)
+    await bus.publish(marker, "marker")
+    const topics: string[] = []
+    while (topics[topics.length - 1] !== marker) topics.push((await inbox.next()).topic)
+    return topics
+}
+
+test("nothing is queued while the broker is away: publish rejects at once and nothing arrives later", async () => {
+    const port = await freePort()
+    let broker = await startBroker(port)
+    const { bus } = startBus(port)
+    await bus.start()
+    const offline = nextEvent(bus, "offline")
+    await broker.stop()
+    await offline
+
+    for (const options of [{}, { qos: 1 as const, retain: true }])
+        await expect(within(1000, "publish to reject", bus.publish("q/commands", "stale", options))).rejects.toThrow(
+            `not connected to MQTT broker mqtt://${HOST}:${port}`
+        )
+
+    const online = nextEvent(bus, "online")
+    broker = await startBroker(port)
+    await online
+    const client = await connectClient(broker.url)
+    cleanups.push(() => closeClient(client))
+    // a retained "stale" would be delivered on subscribing, before the marker
+    expect(await seenBefore(bus, client, "q/#", "q/marker")).toEqual(["q/marker"])
+})
+
+test("a QoS 1 message in flight when the connection drops is dropped, not sent again on reconnection", async () => {
+    const port = await freePort()
+    // A broker that never acknowledges messages on stuck/..., so one stays in flight.
+    const aedes = await Aedes.createBroker({
+        authorizePublish: (_client, packet, callback) => {
+            if (!packet.topic.startsWith("stuck/")) callback(null)
+        },
+    })
+    const sockets = new Set<Socket>()
+    const silent = createServer(socket => {
+        sockets.add(socket)
+        aedes.handle(socket)
+    })
+    await new Promise<void>(resolve => silent.listen(port, HOST, resolve))
+    const { bus, lines } = startBus(port)
+    await bus.start()
+    const inFlight = bus.publish("stuck/commands", "old", { qos: 1, retain: true })
+    await new Promise(resolve => setTimeout(resolve, 100))
+
+    const offline = nextEvent(bus, "offline")
+    await new Promise<void>(resolve => aedes.close(() => resolve()))
+    for (const socket of sockets) socket.destroy()
+    await new Promise(resolve => silent.close(resolve))
+    await offline
+    await expect(within(1000, "the in-flight publish to settle", inFlight)).rejects.toThrow(/dropped/)
+
+    const online = nextEvent(bus, "online")
+    const broker = await startBroker(port)
+    await online
+    const client = await connectClient(broker.url)
+    cleanups.push(() => closeClient(client))
+    expect(await seenBefore(bus, client, "stuck/#", "stuck/marker")).toEqual(["stuck/marker"])
+    expect(lines.join("")).not.toContain("ERROR")
 })
