@@ -27,7 +27,7 @@ export interface StartOptions {
 }
 
 export async function startServer(
-    settings: Pick<Settings, "broker" | "threshold">,
+    settings: Pick<Settings, "broker" | "threshold"> & Partial<Pick<Settings, "band">>,
     logger: Logger,
     options: StartOptions = {}
 ): Promise<RunningServer> {
@@ -43,7 +43,7 @@ export async function startServer(
         brokerUrl = settings.broker.url
         bus = new MqttClientBus({ url: brokerUrl, logger, reconnectPeriodMs: options.reconnectPeriodMs })
     }
-    const controller = new NightlightServer({ bus, logger, threshold: settings.threshold })
+    const controller = new NightlightServer({ bus, logger, threshold: settings.threshold, band: settings.band })
 
     const stop = async () => {
         await controller.stop()

@@ -47,6 +47,7 @@ async function main(): Promise<void> {
               deviceId: settings.sim.deviceId,
               logger,
               threshold: settings.threshold,
+              band: settings.band,
           })
         : undefined
     handleSignals(logger, async () => {

@@ -3,7 +3,7 @@
  * Pure: no I/O, so every case is testable without starting anything.
  */
 import { parseArgs } from "node:util"
-import { DEFAULT_THRESHOLD, LIGHT_MAX, isValidDeviceId } from "./protocol"
+import { DEFAULT_BAND, DEFAULT_THRESHOLD, LIGHT_MAX, isValidDeviceId } from "./protocol"
 
 export const DEFAULTS = {
     /** Embedded broker listen address. Loopback, so letting other machines in is a deliberate choice. */
@@ -12,6 +12,8 @@ export const DEFAULTS = {
     mqttPort: 1883,
     /** Light units 0..1023; the LED is switched on below this (the lesson's rule). */
     threshold: DEFAULT_THRESHOLD,
+    /** Light units above the threshold before the LED goes off again (hysteresis); 0 is the lesson's rule. */
+    band: DEFAULT_BAND,
     /** Start one simulated device next to the server, so `npm start` shows the whole loop. */
     sim: true,
     /** Topic id of the simulated device. */
@@ -30,6 +32,7 @@ export interface Settings {
     help: boolean
     broker: BrokerSettings
     threshold: number
+    band: number
     sim: { enabled: boolean; deviceId: string }
     logLevel: LogLevel
 }
@@ -44,6 +47,7 @@ export const ENV = {
     mqttHost: "NIGHTLIGHT_MQTT_HOST",
     mqttPort: "NIGHTLIGHT_MQTT_PORT",
     threshold: "NIGHTLIGHT_THRESHOLD",
+    band: "NIGHTLIGHT_BAND",
     sim: "NIGHTLIGHT_SIM",
     simId: "NIGHTLIGHT_SIM_ID",
     logLevel: "NIGHTLIGHT_LOG_LEVEL",
@@ -55,6 +59,7 @@ const HELP_ROWS: [flag: string, what: string, variable: string][] = [
     ["--mqtt-host HOST", `embedded broker address (default ${DEFAULTS.mqttHost})`, ENV.mqttHost],
     ["--mqtt-port PORT", `embedded broker port (default ${DEFAULTS.mqttPort}; 0 = any free)`, ENV.mqttPort],
     ["--threshold N", `LED on when light < N; 1..${LIGHT_MAX} (default ${DEFAULTS.threshold})`, ENV.threshold],
+    ["--band N", `LED off when light > threshold + N; 0..${LIGHT_MAX} (default ${DEFAULTS.band})`, ENV.band],
     ["--no-sim", "do not start the simulated device", `${ENV.sim}=0|1|true|false`],
     ["--sim-id ID", `id of the simulated device (default ${DEFAULTS.simId})`, ENV.simId],
     ["--log-level LEVEL", `${LOG_LEVELS.join("|")} (default ${DEFAULTS.logLevel})`, ENV.logLevel],
@@ -64,7 +69,8 @@ const HELP_ROWS: [flag: string, what: string, variable: string][] = [
 export const HELP_TEXT = `Usage: npm start -- [options]      (or: tsx server/main.ts [options])
 
 The nightlight server (IoT for Beginners lesson 4): reads {"light": N} from <id>/telemetry
-and answers {"led_on": true|false} on <id>/commands (on when light < threshold).
+and answers {"led_on": true|false} on <id>/commands when the LED must change (on when
+light < threshold, off again when light > threshold + band).
 Without --mqtt-url it embeds its own MQTT broker; unless --no-sim it starts a simulated device.
 
 Options (a flag wins over its environment variable):
@@ -79,6 +85,7 @@ const OPTIONS = {
     "mqtt-host": { type: "string" },
     "mqtt-port": { type: "string" },
     threshold: { type: "string" },
+    band: { type: "string" },
     "no-sim": { type: "boolean" },
     "sim-id": { type: "string" },
     "log-level": { type: "string" },
@@ -113,6 +120,9 @@ export function parseSettings(argv: string[], env: Record<string, string | undef
             pick("mqtt-port", ENV.mqttPort)
         ),
         threshold: parseIntegerIn(pick("threshold", ENV.threshold), DEFAULTS.threshold, 1, LIGHT_MAX),
+        // Not capped at LIGHT_MAX - threshold: a band that reaches past 1023 just means "never off again
+        // by light alone", which is the user's call.
+        band: parseIntegerIn(pick("band", ENV.band), DEFAULTS.band, 0, LIGHT_MAX),
         sim: {
             enabled: flags["no-sim"] === true ? false : parseBoolean(fromEnv(ENV.sim), DEFAULTS.sim),
             deviceId: parseDeviceId(pick("sim-id", ENV.simId)),

@@ -18,6 +18,8 @@ export interface SimulatorOptions {
     logger: Logger
     /** The server's threshold: the firmware reports a reading that crosses it at once. */
     threshold?: number
+    /** Firmware settings (src/config.ts) beyond the derived ones. */
+    settings?: Record<string, string | number | boolean>
 }
 
 export type SimulatorClass = new (options: SimulatorOptions) => SimulatedDevice
@@ -33,6 +35,8 @@ export interface SimulatorRunnerOptions {
     deviceId: string
     logger: Logger
     threshold?: number
+    /** The server's hysteresis band, which the firmware uses when it decides by itself. */
+    band?: number
     /** Tests replace the loader; the default imports sim/device. */
     load?: () => Promise<SimulatorClass>
     /** ms stop() waits for the device before giving up on it. */
@@ -76,6 +80,7 @@ export class SimulatorRunner {
                 light: "daylight",
                 logger: this.log,
                 threshold: this.options.threshold,
+                settings: this.options.band === undefined ? undefined : { BAND: this.options.band },
             })
             this.log.info(`starting the simulated nightlight "${deviceId}" (takes a few seconds)`)
             await this.device.start()

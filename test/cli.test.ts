@@ -74,6 +74,8 @@ describe("the command line", () => {
             [["--threshold", "dark"], {}, '--threshold "dark"'],
             [["--mqtt-url", "mqtt://127.0.0.1:1", "--mqtt-port", "5"], {}, "--mqtt-url cannot be combined"],
             [[], { NIGHTLIGHT_THRESHOLD: "0" }, 'NIGHTLIGHT_THRESHOLD "0"'],
+            [["--band=-5"], {}, '--band "-5": expected an integer from 0 to 1023'],
+            [[], { NIGHTLIGHT_BAND: "2000" }, 'NIGHTLIGHT_BAND "2000"'],
         ]
         // In parallel: each costs a Node + tsx start-up.
         const runs = cases.map(([args, env]) => run(args, env))
@@ -91,7 +93,7 @@ describe("the command line", () => {
     test("--help prints the usage and exits 0", async () => {
         const r = run(["--help"])
         expect(await r.exit()).toBe(0)
-        for (const flag of ["--mqtt-url", "--mqtt-port", "--threshold", "--no-sim", "NIGHTLIGHT_THRESHOLD"])
+        for (const flag of ["--mqtt-url", "--mqtt-port", "--threshold", "--band", "--no-sim", "NIGHTLIGHT_BAND"])
             expect(r.stdout()).toContain(flag)
     })
 
@@ -117,8 +119,8 @@ describe("the server process", () => {
         try {
             const inbox = await Inbox.open(client, "cli-dev/commands")
             client.publish("cli-dev/telemetry", '{"light": 450}')
-            expect((await inbox.nextJson()).json).toEqual({ led_on: true })
-            await r.waitFor(/Sending message: \{"led_on":true\} to cli-dev/)
+            expect((await inbox.nextJson()).json).toMatchObject({ led_on: true })
+            await r.waitFor(/Sending message: \{"led_on":true,"seq":\d+,"t":\d+\} to cli-dev/)
         } finally {
             await closeClient(client)
         }

@@ -68,8 +68,12 @@ describe.skipIf(!HAVE_CLIENTS && !IN_CI)("mosquitto_pub / mosquitto_sub against 
         return out.trim()
     }
 
-    it("answers the lesson's telemetry with the lesson's command", async () => {
-        expect(await commandFor("lesson-dark", '{"light": 120}')).toBe('lesson-dark/commands {"led_on":true}')
-        expect(await commandFor("lesson-bright", '{"light": 800}')).toBe('lesson-bright/commands {"led_on":false}')
+    it("answers the lesson's telemetry with the lesson's command (plus our seq and t)", async () => {
+        expect(await commandFor("lesson-dark", '{"light": 120}')).toMatch(
+            /^lesson-dark\/commands \{"led_on":true,"seq":\d+,"t":\d+\}$/
+        )
+        expect(await commandFor("lesson-bright", '{"light": 800}')).toMatch(
+            /^lesson-bright\/commands \{"led_on":false,"seq":\d+,"t":\d+\}$/
+        )
     })
 })

@@ -21,6 +21,7 @@ describe.skipIf(skipWithoutMosquitto("test/mosquitto.test.ts", "The server on Mo
         let server: RunningServer
         let client: MqttClient
         let commands: Inbox
+        let dark = false
         const { logger, lines } = recordingLogger("info")
 
         beforeAll(async () => {
@@ -40,6 +41,7 @@ describe.skipIf(skipWithoutMosquitto("test/mosquitto.test.ts", "The server on Mo
             mosquitto?.cleanup()
         })
 
+        /** Publishes a reading that changes the decision and returns the command it brought. */
         async function roundTrip(deviceId: string, light: number): Promise<unknown> {
             client.publish(`${deviceId}/telemetry`, JSON.stringify({ light }))
             const { topic, json } = await commands.nextJson()
@@ -47,12 +49,13 @@ describe.skipIf(skipWithoutMosquitto("test/mosquitto.test.ts", "The server on Mo
             return json
         }
 
-        test("the lesson's protocol: dark → on, bright → off, 299/300 boundary", async () => {
+        test("the lesson's protocol: dark → on, bright → off, nothing while inside the band", async () => {
             expect(server.broker).toBeUndefined()
-            expect(await roundTrip("m-dev", 100)).toEqual({ led_on: true })
-            expect(await roundTrip("m-dev", 900)).toEqual({ led_on: false })
-            expect(await roundTrip("m-dev", 299)).toEqual({ led_on: true })
-            expect(await roundTrip("m-dev", 300)).toEqual({ led_on: false })
+            expect(await roundTrip("m-dev", 100)).toMatchObject({ led_on: true })
+            expect(await roundTrip("m-dev", 900)).toMatchObject({ led_on: false })
+            expect(await roundTrip("m-dev", 299)).toMatchObject({ led_on: true })
+            client.publish("m-dev/telemetry", JSON.stringify({ light: 300 })) // inside the band: no command
+            expect(await roundTrip("m-dev", 401)).toMatchObject({ led_on: false })
         })
 
         test("several devices each get their own command", async () => {
@@ -63,9 +66,35 @@ describe.skipIf(skipWithoutMosquitto("test/mosquitto.test.ts", "The server on Mo
                 const { topic, json } = await commands.nextJson()
                 seen.set(topic, json)
             }
-            expect(Object.fromEntries(seen)).toEqual(
+            expect(Object.fromEntries(seen)).toMatchObject(
                 Object.fromEntries(ids.map((id, i) => [`${id}/commands`, { led_on: i % 2 === 1 }]))
             )
+        })
+
+        test("a restarted server takes up the retained command and ack: seq carries on, no flip", async () => {
+            const acks = await Inbox.open(client, "m-keep/acks")
+            client.publish("m-keep/telemetry", JSON.stringify({ light: 100, seq: 1, boot: "k1", led: false }))
+            const on = (await commands.nextJson()).json as { led_on: boolean; seq: number }
+            expect(on.led_on).toBe(true)
+            expect((await acks.nextJson()).json).toEqual({ boot: "k1", seq: 1 }) // so Mosquitto retains it
+            await server.stop()
+            server = await startServer(parseSettings(["--mqtt-url", mosquitto.url, "--no-sim"], {}), logger, {
+                reconnectPeriodMs: 200,
+            })
+            const held = () => server.controller.device("m-keep")
+            const rebuilt = (async () => {
+                while (held()?.lastSeq !== 1 || held()?.commandSeq !== on.seq) await new Promise(r => setTimeout(r, 20))
+            })()
+            await within(5000, "the state rebuilt from Mosquitto's retained messages", rebuilt)
+            // a replay of reading 1 (light) is a duplicate; reading 2 inside the band keeps the LED on
+            client.publish("m-keep/telemetry", JSON.stringify({ light: 900, seq: 1, boot: "k1", led: true }))
+            client.publish("m-keep/telemetry", JSON.stringify({ light: 350, seq: 2, boot: "k1", led: true }))
+            client.publish("m-keep/telemetry", JSON.stringify({ light: 50, seq: 3, boot: "k2", led: false }))
+            const next = (await commands.nextJson()).json as { led_on: boolean; seq: number }
+            // the rebooted device (k2) reports its LED off: it is put right, with a higher seq
+            expect(next).toMatchObject({ led_on: true })
+            expect(next.seq).toBeGreaterThan(on.seq)
+            expect(held()).toMatchObject({ duplicates: 1, boot: "k2", lastSeq: 3 })
         })
 
         test.each([
@@ -78,7 +107,8 @@ describe.skipIf(skipWithoutMosquitto("test/mosquitto.test.ts", "The server on Mo
             const rejected = nextEvent<RejectionEvent>(server.controller, "rejected")
             client.publish("m-bad/telemetry", payload)
             expect((await rejected).reason).toBe(reason)
-            expect(await roundTrip("m-bad", 5)).toEqual({ led_on: true })
+            dark = !dark // each valid reading changes the decision, so each gets a command
+            expect(await roundTrip("m-bad", dark ? 5 : 900)).toMatchObject({ led_on: dark })
         })
 
         test("Mosquitto stops and comes back: the server reconnects, subscribes again and serves", async () => {
@@ -99,8 +129,8 @@ describe.skipIf(skipWithoutMosquitto("test/mosquitto.test.ts", "The server on Mo
             // works only because the server subscribed again.
             client = await connectClient(mosquitto.url)
             commands = await Inbox.open(client, "+/commands")
-            expect(await roundTrip("m-back", 42)).toEqual({ led_on: true })
-            expect(await roundTrip("m-back", 700)).toEqual({ led_on: false })
+            expect(await roundTrip("m-back", 42)).toMatchObject({ led_on: true })
+            expect(await roundTrip("m-back", 700)).toMatchObject({ led_on: false })
         })
     }
 )

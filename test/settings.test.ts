@@ -17,11 +17,12 @@ function failure(argv: string[], env: Record<string, string | undefined> = {}): 
 }
 
 describe("parseSettings", () => {
-    test("defaults: embedded broker on 127.0.0.1:1883, threshold 300, simulated device on", () => {
+    test("defaults: embedded broker on 127.0.0.1:1883, threshold 300, band 100, simulated device on", () => {
         expect(parse([])).toEqual({
             help: false,
             broker: { kind: "embedded", host: "127.0.0.1", port: 1883 },
             threshold: 300,
+            band: 100,
             sim: { enabled: true, deviceId: "nightlight-sim" },
             logLevel: "info",
         })
@@ -35,6 +36,8 @@ describe("parseSettings", () => {
             "0",
             "--threshold",
             "512",
+            "--band",
+            "0",
             "--no-sim",
             "--sim-id",
             "porch-1",
@@ -45,6 +48,7 @@ describe("parseSettings", () => {
             help: false,
             broker: { kind: "embedded", host: "0.0.0.0", port: 0 },
             threshold: 512,
+            band: 0,
             sim: { enabled: false, deviceId: "porch-1" },
             logLevel: "debug",
         })
@@ -59,7 +63,16 @@ describe("parseSettings", () => {
         expect(parse(["--help"]).help).toBe(true)
         expect(parse(["-h"]).help).toBe(true)
         expect(parse(["--threshold", "dark", "--help"], { NIGHTLIGHT_SIM: "maybe" }).help).toBe(true)
-        const flags = ["--mqtt-url", "--mqtt-host", "--mqtt-port", "--threshold", "--no-sim", "--sim-id", "--log-level"]
+        const flags = [
+            "--mqtt-url",
+            "--mqtt-host",
+            "--mqtt-port",
+            "--threshold",
+            "--band",
+            "--no-sim",
+            "--sim-id",
+            "--log-level",
+        ]
         for (const flag of flags) expect(HELP_TEXT).toContain(flag)
     })
 
@@ -68,6 +81,7 @@ describe("parseSettings", () => {
             NIGHTLIGHT_MQTT_HOST: "::1",
             NIGHTLIGHT_MQTT_PORT: "1884",
             NIGHTLIGHT_THRESHOLD: "1",
+            NIGHTLIGHT_BAND: "1023",
             NIGHTLIGHT_SIM: "false",
             NIGHTLIGHT_SIM_ID: "kitchen",
             NIGHTLIGHT_LOG_LEVEL: "WARN",
@@ -76,6 +90,7 @@ describe("parseSettings", () => {
             help: false,
             broker: { kind: "embedded", host: "::1", port: 1884 },
             threshold: 1,
+            band: 1023,
             sim: { enabled: false, deviceId: "kitchen" },
             logLevel: "warn",
         })
@@ -93,18 +108,27 @@ describe("parseSettings", () => {
     })
 
     test("an empty variable counts as unset", () => {
-        expect(parse([], { NIGHTLIGHT_THRESHOLD: "", NIGHTLIGHT_MQTT_URL: "" })).toEqual(parse([]))
+        expect(parse([], { NIGHTLIGHT_THRESHOLD: "", NIGHTLIGHT_BAND: "", NIGHTLIGHT_MQTT_URL: "" })).toEqual(parse([]))
+    })
+
+    test("the band may reach past 1023 with the threshold: then only the dark switches the LED", () => {
+        expect(parse(["--threshold", "1000", "--band", "500"])).toMatchObject({ threshold: 1000, band: 500 })
     })
 
     test("a flag beats its variable", () => {
         const env = {
             NIGHTLIGHT_THRESHOLD: "100",
+            NIGHTLIGHT_BAND: "50",
             NIGHTLIGHT_MQTT_PORT: "1884",
             NIGHTLIGHT_SIM: "1",
             NIGHTLIGHT_SIM_ID: "env-id",
         }
-        const s = parse(["--threshold", "200", "--mqtt-port", "1885", "--no-sim", "--sim-id", "flag-id"], env)
+        const s = parse(
+            ["--threshold", "200", "--band", "20", "--mqtt-port", "1885", "--no-sim", "--sim-id", "flag-id"],
+            env
+        )
         expect(s.threshold).toBe(200)
+        expect(s.band).toBe(20)
         expect(s.broker).toEqual({ kind: "embedded", host: "127.0.0.1", port: 1885 })
         expect(s.sim).toEqual({ enabled: false, deviceId: "flag-id" })
     })
@@ -129,6 +153,10 @@ describe("parseSettings", () => {
             [["--threshold", "3.5"], {}, /--threshold "3.5"/],
             [["--threshold", " 300"], {}, /--threshold " 300"/],
             [[], { NIGHTLIGHT_THRESHOLD: "dark" }, /NIGHTLIGHT_THRESHOLD "dark"/],
+            [["--band", "1024"], {}, /--band "1024".*0 to 1023/],
+            [["--band", "1.5"], {}, /--band "1.5"/],
+            [["--band=-1"], {}, /--band "-1"/],
+            [[], { NIGHTLIGHT_BAND: "wide" }, /NIGHTLIGHT_BAND "wide"/],
             [["--mqtt-port", "65536"], {}, /--mqtt-port "65536".*0 to 65535/],
             [["--mqtt-port", "-1"], {}, /--mqtt-port/],
             [[], { NIGHTLIGHT_MQTT_PORT: "http" }, /NIGHTLIGHT_MQTT_PORT "http"/],

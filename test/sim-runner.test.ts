@@ -40,6 +40,20 @@ describe("SimulatorRunner", () => {
         expect(calls).toEqual(["start", "stop"])
     })
 
+    test("passes the server's threshold and band (as the firmware's BAND setting)", async () => {
+        const { logger } = recordingLogger("silent")
+        const { Device, created } = fakeDevice()
+        const options = { brokerUrl: "mqtt://127.0.0.1:1", deviceId: "sim-1", logger, load: async () => Device }
+        const runner = new SimulatorRunner({ ...options, threshold: 250, band: 40 })
+        await runner.start()
+        expect(created[0]).toMatchObject({ threshold: 250, settings: { BAND: 40 } })
+        await runner.stop()
+        const plain = new SimulatorRunner(options)
+        await plain.start()
+        expect(created[1].settings).toBeUndefined()
+        await plain.stop()
+    })
+
     test("a module that cannot be loaded is logged in one line, not thrown", async () => {
         const { logger, lines } = recordingLogger("info")
         const missing = Object.assign(new Error("Cannot find module '/x/sim/device'"), { code: "ERR_MODULE_NOT_FOUND" })

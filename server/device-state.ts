@@ -1,0 +1,225 @@
+/**
+ * What the server knows about one device, and the rules that turn a reading into a decision, an ack and
+ * maybe a command (README "Wire protocol"). Pure: no I/O and no clock; `now` (ms since 1970) comes in,
+ * so every rule is tested without a broker (test/device-state.test.ts).
+ *
+ * The state is also rebuilt from the broker's retained messages after a restart (commandSeen, ackSeen,
+ * status): those calls are idempotent, because the server's own publications come back the same way.
+ */
+import {
+    decideLedWithBand,
+    nextCommandSeq,
+    type AckPayload,
+    type CommandPayload,
+    type StatusPayload,
+    type TelemetryPayload,
+} from "./protocol"
+
+/**
+ * A device that keeps reporting an LED other than the decision gets the command again at most this
+ * often (ms). It also covers the command in flight: readings sent before it arrived show the old LED.
+ */
+export const MISMATCH_RESEND_MS = 2000
+
+export interface DecisionRule {
+    threshold: number
+    band: number
+    /** Defaults to MISMATCH_RESEND_MS. */
+    mismatchResendMs?: number
+}
+
+/** Why a command is sent: rules (a)-(d) of the reliable link, and "retry" after one that failed. */
+export type CommandReason = "first" | "changed" | "mismatch" | "online" | "retry"
+
+export interface ReadingOutcome {
+    /** Seen before (same boot, seq not above the highest): counted, acknowledged, not decided on again. */
+    duplicate: boolean
+    /** Readings of this boot that never arrived before this one (added to `gaps`). */
+    missing: number
+    /** The first reading of a new boot of a device whose earlier boot the server knew. */
+    rebooted: boolean
+    /** The decision after this reading; undefined only for a duplicate arriving before any decision. */
+    ledOn: boolean | undefined
+    /** Set when the reading carried seq and boot: it is to be acknowledged. */
+    ack?: AckPayload
+    command?: CommandPayload
+    reason?: CommandReason
+}
+
+/** A copy of the state, for tests and dashboards. Sequence numbers are 0 when there is none yet. */
+export interface DeviceSnapshot {
+    lastLight: number | undefined
+    /** The server's decision. */
+    ledOn: boolean | undefined
+    /** Sequence number of the last command (sent, or rebuilt from the retained one). */
+    commandSeq: number
+    boot: string | undefined
+    /** Highest reading sequence number of `boot` seen (or acknowledged before a restart). */
+    lastSeq: number
+    /** Readings received again (already seen or acknowledged). */
+    duplicates: number
+    /** Readings the server never received: numbers skipped in a boot's sequence. */
+    gaps: number
+    /** Readings the device itself discarded (its outbox was full), as it last reported. */
+    dropped: number
+    /** From `<id>/status`; undefined until the device (or its will) said anything. */
+    online: boolean | undefined
+    /** Whether the device was deciding by itself, as it last reported. */
+    local: boolean | undefined
+    /** The LED as the device last reported it. */
+    reportedLed: boolean | undefined
+}
+
+export class DeviceState {
+    private readonly rule: Required<DecisionRule>
+    private decision: boolean | undefined
+    private commandSeq: number | undefined
+    /** When this server last sent a command (not set by a rebuilt one: its time is another clock's). */
+    private commandAt: number | undefined
+    /** The last command never reached the broker (an outage): the next reading sends it again. */
+    private commandFailed = false
+    private boot: string | undefined
+    private lastSeq = 0
+    private duplicates = 0
+    private gaps = 0
+    private dropped = 0
+    private lastLight: number | undefined
+    private local: boolean | undefined
+    private reportedLed: boolean | undefined
+    private online: boolean | undefined
+
+    constructor(rule: DecisionRule) {
+        this.rule = { ...rule, mismatchResendMs: rule.mismatchResendMs ?? MISMATCH_RESEND_MS }
+    }
+
+    /** A valid reading from the device. */
+    reading(r: TelemetryPayload, now: number): ReadingOutcome {
+        let missing = 0
+        let rebooted = false
+        if (r.seq !== undefined && r.boot !== undefined) {
+            if (r.boot !== this.boot) {
+                // Numbers start at 1 with each boot. Only for a device we knew do the readings before this
+                // one count as missing: a server that has just started cannot tell a reading it never
+                // received from one a previous server stored.
+                rebooted = this.boot !== undefined
+                if (rebooted) missing = r.seq - 1
+                this.boot = r.boot
+                this.lastSeq = r.seq
+            } else if (r.seq <= this.lastSeq) {
+                this.duplicates++
+                return { duplicate: true, missing: 0, rebooted: false, ledOn: this.decision, ack: this.ack() }
+            } else {
+                missing = r.seq - this.lastSeq - 1
+                this.lastSeq = r.seq
+            }
+            this.gaps += missing
+        }
+        this.lastLight = r.light
+        this.reportedLed = r.led
+        this.local = r.local
+        if (r.dropped !== undefined) this.dropped = r.dropped
+
+        // With no decision of our own yet, the LED as it is is the state hysteresis keeps: a restarted
+        // server must not flip a LED that sits inside the band.
+        const ledOn = decideLedWithBand(r.light, this.decision ?? r.led, this.rule.threshold, this.rule.band)
+        const reason = this.commandReason(ledOn, r.led, now)
+        const outcome: ReadingOutcome = { duplicate: false, missing, rebooted, ledOn }
+        if (r.seq !== undefined) outcome.ack = this.ack()
+        if (reason) {
+            outcome.command = this.command(ledOn, now)
+            outcome.reason = reason
+        }
+        return outcome
+    }
+
+    /**
+     * `<id>/status`. Going online (from offline or unknown) re-sends the current decision, in case the
+     * broker lost the retained command (a broker restarted without persistence). Returns whether the
+     * device's status changed, and the command to send if any.
+     */
+    status(s: StatusPayload, now: number): { changed: boolean; command?: CommandPayload } {
+        const was = this.online
+        this.online = s === "online"
+        const changed = was !== this.online
+        if (!this.online || was === true || this.decision === undefined) return { changed }
+        return { changed, command: this.command(this.decision, now) }
+    }
+
+    /**
+     * A command on `<id>/commands`: the retained one after a restart, our own coming back, or another
+     * server's. A newer one is adopted (decision and sequence); an older or equal one changes nothing.
+     * The lesson's commands carry no seq and cannot be ordered: ignored. Returns whether it was adopted.
+     */
+    commandSeen(c: CommandPayload): boolean {
+        if (c.seq === undefined) return false
+        if (this.commandSeq !== undefined && c.seq <= this.commandSeq) return false
+        this.commandSeq = c.seq
+        this.commandFailed = false
+        this.decision = c.led_on
+        return true
+    }
+
+    /**
+     * An ack on `<id>/acks`: the retained one after a restart (readings up to it are duplicates if they
+     * come again), or our own coming back. Only fills in a device we know nothing of, or moves its own
+     * boot forward; which of two boots is the newer one cannot be told, and the readings decide that.
+     */
+    ackSeen(a: AckPayload): boolean {
+        if (this.boot === undefined) {
+            this.boot = a.boot
+            this.lastSeq = a.seq
+            return true
+        }
+        if (a.boot !== this.boot || a.seq <= this.lastSeq) return false
+        this.lastSeq = a.seq
+        return true
+    }
+
+    /**
+     * The broker did not take command `seq`. The next reading sends the decision again: the lesson's
+     * device reports no LED, so nothing else would repair it before the decision changes.
+     */
+    commandLost(seq: number): void {
+        if (seq === this.commandSeq) this.commandFailed = true
+    }
+
+    /** The ack to publish now: the highest reading of the current boot. */
+    ack(): AckPayload | undefined {
+        return this.boot !== undefined && this.lastSeq > 0 ? { boot: this.boot, seq: this.lastSeq } : undefined
+    }
+
+    snapshot(): DeviceSnapshot {
+        return {
+            lastLight: this.lastLight,
+            ledOn: this.decision,
+            commandSeq: this.commandSeq ?? 0,
+            boot: this.boot,
+            lastSeq: this.lastSeq,
+            duplicates: this.duplicates,
+            gaps: this.gaps,
+            dropped: this.dropped,
+            online: this.online,
+            local: this.local,
+            reportedLed: this.reportedLed,
+        }
+    }
+
+    private commandReason(ledOn: boolean, reported: boolean | undefined, now: number): CommandReason | undefined {
+        if (this.commandSeq === undefined) return "first"
+        if (ledOn !== this.decision) return "changed"
+        if (this.commandFailed) return "retry"
+        if (reported === undefined || reported === ledOn) return undefined
+        // A clock that went back counts as time elapsed: better one command too many than none for an hour.
+        const since = this.commandAt === undefined ? Infinity : now - this.commandAt
+        return since >= this.rule.mismatchResendMs || since < 0 ? "mismatch" : undefined
+    }
+
+    private command(ledOn: boolean, now: number): CommandPayload {
+        const seq = nextCommandSeq(this.commandSeq, now)
+        this.commandSeq = seq
+        this.commandAt = now
+        this.commandFailed = false
+        this.decision = ledOn
+        return { led_on: ledOn, seq, t: Math.floor(now) }
+    }
+}

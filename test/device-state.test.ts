@@ -1,0 +1,253 @@
+/**
+ * The per-device rules of the reliable link, without a broker: hysteresis, when a command is needed,
+ * duplicates, gaps, boots, and the state rebuilt from retained messages. Time is passed in.
+ */
+import { describe, expect, test } from "vitest"
+import { DeviceState, MISMATCH_RESEND_MS } from "../server/device-state"
+import type { TelemetryPayload } from "../server/protocol"
+
+const T0 = 1_700_000_000_000
+const rule = { threshold: 300, band: 100 }
+const fresh = () => new DeviceState(rule)
+
+/** A reading of the lesson's device: light only. */
+const lesson = (light: number): TelemetryPayload => ({ light })
+/** A reading of our firmware. */
+const ours = (seq: number, light: number, extra: Partial<TelemetryPayload> = {}): TelemetryPayload => ({
+    light,
+    seq,
+    boot: "b1",
+    ...extra,
+})
+
+describe("hysteresis", () => {
+    test("on below the threshold, off above threshold + band, unchanged in between", () => {
+        const d = fresh()
+        const decide = (light: number) => d.reading(lesson(light), T0).ledOn
+        expect(decide(299)).toBe(true)
+        for (const light of [300, 350, 400]) expect(decide(light)).toBe(true)
+        expect(decide(401)).toBe(false)
+        for (const light of [400, 350, 300]) expect(decide(light)).toBe(false)
+        expect(decide(299)).toBe(true)
+    })
+
+    test("the first decision in the band: the device's reported LED, else off", () => {
+        expect(fresh().reading(lesson(350), T0).ledOn).toBe(false)
+        expect(fresh().reading(ours(1, 350, { led: true }), T0).ledOn).toBe(true)
+        expect(fresh().reading(ours(1, 350, { led: false }), T0).ledOn).toBe(false)
+        // outside the band the light decides, whatever the LED is
+        expect(fresh().reading(ours(1, 401, { led: true }), T0).ledOn).toBe(false)
+        expect(fresh().reading(ours(1, 299, { led: false }), T0).ledOn).toBe(true)
+    })
+
+    test("the server's own decision wins over the reported LED as the state", () => {
+        const d = fresh()
+        d.reading(ours(1, 100), T0) // decided: on
+        expect(d.reading(ours(2, 350, { led: false }), T0 + 10).ledOn).toBe(true)
+    })
+
+    test("band 0 is the lesson's rule except at exactly the threshold, which keeps the LED as it is", () => {
+        // decideLedWithBand's band is closed at both ends ([threshold, threshold + band]), so with band 0
+        // a light of exactly 300 keeps the previous state, where the lesson's rule says off.
+        const d = new DeviceState({ threshold: 300, band: 0 })
+        expect(d.reading(lesson(299), T0).ledOn).toBe(true)
+        expect(d.reading(lesson(300), T0).ledOn).toBe(true)
+        expect(d.reading(lesson(300.5), T0).ledOn).toBe(false)
+        expect(d.reading(lesson(300), T0).ledOn).toBe(false)
+        expect(d.reading(lesson(299.9), T0).ledOn).toBe(true)
+    })
+})
+
+describe("when a command is sent", () => {
+    test("(b) the first reading: a command with seq from the clock and t", () => {
+        const out = fresh().reading(lesson(900), T0)
+        expect(out.reason).toBe("first")
+        expect(out.command).toEqual({ led_on: false, seq: T0, t: T0 })
+    })
+
+    test("(a) only when the decision changes, for the lesson's device too; seq strictly increases", () => {
+        const d = fresh()
+        const seqs: number[] = []
+        const lights = [900, 800, 250, 200, 350, 450, 420, 100]
+        const reasons = lights.map((light, i) => {
+            const out = d.reading(lesson(light), T0 + i)
+            if (out.command) seqs.push(out.command.seq!)
+            return out.reason
+        })
+        expect(reasons).toEqual(["first", undefined, "changed", undefined, undefined, "changed", undefined, "changed"])
+        expect(seqs).toEqual([T0, T0 + 2, T0 + 5, T0 + 7])
+    })
+
+    test("seq stays above the last one when the clock goes back", () => {
+        const d = fresh()
+        d.reading(lesson(900), T0)
+        expect(d.reading(lesson(100), T0 - 60_000).command?.seq).toBe(T0 + 1)
+    })
+
+    test("(c) a reported LED that disagrees: at once, then at most once per MISMATCH_RESEND_MS", () => {
+        const d = fresh()
+        expect(d.reading(ours(1, 100, { led: false }), T0).reason).toBe("first")
+        // readings sent before the command arrived still show the old LED: the command is in flight
+        expect(d.reading(ours(2, 100, { led: false }), T0 + 500).command).toBeUndefined()
+        expect(d.reading(ours(3, 100, { led: false }), T0 + MISMATCH_RESEND_MS - 1).command).toBeUndefined()
+        const again = d.reading(ours(4, 100, { led: false }), T0 + MISMATCH_RESEND_MS)
+        expect(again.reason).toBe("mismatch")
+        expect(again.command).toMatchObject({ led_on: true, t: T0 + MISMATCH_RESEND_MS })
+        // a device that keeps disagreeing for 10 s at 4 readings a second gets 5 commands, not 40
+        let commands = 0
+        for (let i = 1; i <= 40; i++)
+            if (d.reading(ours(4 + i, 100, { led: false }), T0 + MISMATCH_RESEND_MS + i * 250).command) commands++
+        expect(commands).toBe(5)
+        // agreeing stops it
+        expect(d.reading(ours(100, 100, { led: true }), T0 + 60_000).command).toBeUndefined()
+    })
+
+    test("(c) a device that decided locally, or rebooted with its LED off, is put right", () => {
+        const d = fresh()
+        d.reading(ours(1, 100, { led: true }), T0)
+        const local = d.reading(ours(2, 350, { led: false, local: true }), T0 + 10_000)
+        expect(local.ledOn).toBe(true)
+        expect(local.reason).toBe("mismatch")
+        const rebooted = d.reading({ light: 100, seq: 1, boot: "b2", led: false }, T0 + 20_000)
+        expect(rebooted.reason).toBe("mismatch")
+    })
+
+    test("the mismatch rate limit is configurable", () => {
+        const d = new DeviceState({ ...rule, mismatchResendMs: 100 })
+        d.reading(ours(1, 100, { led: false }), T0)
+        expect(d.reading(ours(2, 100, { led: false }), T0 + 99).command).toBeUndefined()
+        expect(d.reading(ours(3, 100, { led: false }), T0 + 100).reason).toBe("mismatch")
+    })
+
+    test("(d) going online re-sends the current decision; nothing before a decision or while online", () => {
+        const d = fresh()
+        expect(d.status("online", T0)).toEqual({ changed: true })
+        d.reading(lesson(100), T0)
+        expect(d.status("online", T0 + 1)).toEqual({ changed: false })
+        expect(d.status("offline", T0 + 2)).toEqual({ changed: true })
+        const back = d.status("online", T0 + 3)
+        expect(back).toEqual({ changed: true, command: { led_on: true, seq: T0 + 3, t: T0 + 3 } })
+        expect(d.snapshot().online).toBe(true)
+        // the re-sent command counts as in flight for the mismatch rule
+        expect(d.reading(ours(1, 100, { led: false }), T0 + 4).command).toBeUndefined()
+    })
+
+    test("a command the broker did not take is sent again with the next reading", () => {
+        const d = fresh()
+        const first = d.reading(lesson(100), T0).command!
+        d.commandLost(first.seq! - 1) // an older one: nothing to do
+        expect(d.reading(lesson(100), T0 + 1).command).toBeUndefined()
+        d.commandLost(first.seq!)
+        const retry = d.reading(lesson(100), T0 + 2)
+        expect(retry.reason).toBe("retry")
+        expect(retry.command).toMatchObject({ led_on: true })
+        expect(d.reading(lesson(100), T0 + 3).command).toBeUndefined()
+    })
+})
+
+describe("sequence numbers of readings", () => {
+    test("acks name the boot and the highest reading; the lesson's readings get none", () => {
+        const d = fresh()
+        expect(d.reading(lesson(100), T0).ack).toBeUndefined()
+        expect(d.reading(ours(1, 100), T0).ack).toEqual({ boot: "b1", seq: 1 })
+        expect(d.reading(ours(2, 100), T0).ack).toEqual({ boot: "b1", seq: 2 })
+        expect(d.ack()).toEqual({ boot: "b1", seq: 2 })
+    })
+
+    test("duplicates are counted and acknowledged, never decided on", () => {
+        const d = fresh()
+        d.reading(ours(1, 900), T0)
+        d.reading(ours(2, 900), T0)
+        // a replay of reading 1 with a dark light must not switch anything
+        const dup = d.reading(ours(1, 100), T0 + 10_000)
+        expect(dup).toEqual({ duplicate: true, missing: 0, rebooted: false, ledOn: false, ack: { boot: "b1", seq: 2 } })
+        d.reading(ours(2, 100), T0 + 10_000)
+        expect(d.snapshot()).toMatchObject({ duplicates: 2, lastSeq: 2, lastLight: 900, ledOn: false, gaps: 0 })
+    })
+
+    test("a gap counts the numbers that never came; dropped is the device's own count", () => {
+        const d = fresh()
+        d.reading(ours(1, 900, { dropped: 0 }), T0)
+        const out = d.reading(ours(5, 900, { dropped: 7 }), T0)
+        expect(out.missing).toBe(3)
+        expect(out.ack).toEqual({ boot: "b1", seq: 5 })
+        d.reading(ours(9, 900), T0) // no "dropped" field: the last report stands
+        expect(d.snapshot()).toMatchObject({ gaps: 6, dropped: 7, lastSeq: 9 })
+        // a late reading from inside a gap is below the highest: a duplicate
+        expect(d.reading(ours(3, 900), T0).duplicate).toBe(true)
+    })
+
+    test("a new boot starts again from 1; its first readings count as missing only for a known device", () => {
+        const d = fresh()
+        // a server that just started: the device's earlier readings went to another server
+        expect(d.reading(ours(40, 900), T0)).toMatchObject({ missing: 0, rebooted: false })
+        const reboot = d.reading({ light: 900, seq: 1, boot: "b2" }, T0)
+        expect(reboot).toMatchObject({ duplicate: false, missing: 0, rebooted: true, ack: { boot: "b2", seq: 1 } })
+        const late = d.reading({ light: 900, seq: 4, boot: "b3" }, T0)
+        expect(late).toMatchObject({ missing: 3, rebooted: true })
+        expect(d.snapshot()).toMatchObject({ boot: "b3", lastSeq: 4, gaps: 3, duplicates: 0 })
+    })
+
+    test("the snapshot reports what the device said last", () => {
+        const d = fresh()
+        expect(d.snapshot()).toEqual({
+            lastLight: undefined,
+            ledOn: undefined,
+            commandSeq: 0,
+            boot: undefined,
+            lastSeq: 0,
+            duplicates: 0,
+            gaps: 0,
+            dropped: 0,
+            online: undefined,
+            local: undefined,
+            reportedLed: undefined,
+        })
+        d.reading(ours(1, 120, { led: true, local: true, dropped: 2 }), T0)
+        expect(d.snapshot()).toMatchObject({ lastLight: 120, ledOn: true, commandSeq: T0, local: true, dropped: 2 })
+        expect(d.snapshot().reportedLed).toBe(true)
+    })
+})
+
+describe("state rebuilt from retained messages", () => {
+    test("a retained command: its decision is the hysteresis state and its seq carries on", () => {
+        const d = fresh()
+        expect(d.commandSeen({ led_on: true, seq: T0 - 5000, t: T0 - 5000 })).toBe(true)
+        const out = d.reading(ours(1, 350), T0) // inside the band: stays on, no command needed
+        expect(out.ledOn).toBe(true)
+        expect(out.command).toBeUndefined()
+        const change = d.reading(ours(2, 900), T0 + 1)
+        expect(change.command!.seq).toBeGreaterThan(T0 - 5000)
+    })
+
+    test("our own command coming back, an older one, or one without seq changes nothing", () => {
+        const d = fresh()
+        const sent = d.reading(lesson(100), T0).command!
+        expect(d.commandSeen(sent)).toBe(false)
+        expect(d.commandSeen({ led_on: false, seq: sent.seq! - 1 })).toBe(false)
+        expect(d.commandSeen({ led_on: false })).toBe(false)
+        expect(d.snapshot()).toMatchObject({ ledOn: true, commandSeq: sent.seq })
+        // a newer one (another server) is adopted
+        expect(d.commandSeen({ led_on: false, seq: sent.seq! + 10 })).toBe(true)
+        expect(d.snapshot()).toMatchObject({ ledOn: false, commandSeq: sent.seq! + 10 })
+    })
+
+    test("a retained ack: readings up to it are duplicates; the next one is new", () => {
+        const d = fresh()
+        expect(d.ackSeen({ boot: "b1", seq: 10 })).toBe(true)
+        for (let seq = 1; seq <= 10; seq++) expect(d.reading(ours(seq, 100), T0).duplicate).toBe(true)
+        const next = d.reading(ours(11, 100), T0)
+        expect(next).toMatchObject({ duplicate: false, missing: 0, ack: { boot: "b1", seq: 11 } })
+        expect(d.snapshot()).toMatchObject({ duplicates: 10, gaps: 0, lastSeq: 11 })
+    })
+
+    test("acks coming back are idempotent; one of another boot does not override the readings", () => {
+        const d = fresh()
+        d.reading(ours(5, 100), T0)
+        expect(d.ackSeen({ boot: "b1", seq: 5 })).toBe(false)
+        expect(d.ackSeen({ boot: "b1", seq: 3 })).toBe(false)
+        expect(d.ackSeen({ boot: "old", seq: 99 })).toBe(false)
+        expect(d.ackSeen({ boot: "b1", seq: 8 })).toBe(true) // another server acknowledged further
+        expect(d.snapshot()).toMatchObject({ boot: "b1", lastSeq: 8 })
+    })
+})
