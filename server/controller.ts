@@ -86,7 +86,7 @@ export interface NightlightServerOptions {
     logger: Logger
     /** Light units; LED on below it. */
     threshold?: number
-    /** Light units; LED off again only above threshold + band. */
+    /** Light units; LED off again only from threshold + band up. */
     band?: number
     ackIntervalMs?: number
     /** Minimum ms between commands to a device whose reported LED disagrees (device-state.ts). */
@@ -144,7 +144,7 @@ export class NightlightServer extends EventEmitter {
         await this.bus.subscribe(topics.allTelemetry, (topic, payload) => this.onTelemetry(topic, payload))
         this.log.info(
             `listening for telemetry on ${topics.allTelemetry}; LED on when light < ${this.threshold}, ` +
-                `off again when light > ${this.threshold + this.band}`
+                `off again when light >= ${this.threshold + this.band}`
         )
     }
 

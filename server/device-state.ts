@@ -21,6 +21,9 @@ import {
  */
 export const MISMATCH_RESEND_MS = 2000
 
+/** Out-of-order readings kept per device while waiting for the ones before them. */
+const MAX_PENDING = 5000
+
 export interface DecisionRule {
     threshold: number
     band: number
@@ -56,6 +59,8 @@ export interface DeviceSnapshot {
     boot: string | undefined
     /** Highest reading sequence number of `boot` seen (or acknowledged before a restart). */
     lastSeq: number
+    /** Every reading of `boot` up to this one is stored (or known lost): the last ack. */
+    acked: number
     /** Readings received again (already seen or acknowledged). */
     duplicates: number
     /** Readings the server never received: numbers skipped in a boot's sequence. */
@@ -79,7 +84,12 @@ export class DeviceState {
     /** The last command never reached the broker (an outage): the next reading sends it again. */
     private commandFailed = false
     private boot: string | undefined
+    /** Highest reading number of `boot` seen. */
     private lastSeq = 0
+    /** Every reading of `boot` up to this one arrived (or is known lost): what the ack says. */
+    private acked = 0
+    /** Readings above `acked` that arrived out of order (after a gap the device is still to fill). */
+    private readonly received = new Set<number>()
     private duplicates = 0
     private gaps = 0
     private dropped = 0
@@ -96,24 +106,37 @@ export class DeviceState {
     reading(r: TelemetryPayload, now: number): ReadingOutcome {
         let missing = 0
         let rebooted = false
+        let stale = false
         if (r.seq !== undefined && r.boot !== undefined) {
+            // Without "oldest" (a device that does not say what it still holds) every reading settles
+            // all before it, as if the device held nothing older.
+            const oldest = r.oldest ?? r.seq
             if (r.boot !== this.boot) {
-                // Numbers start at 1 with each boot. Only for a device we knew do the readings before this
-                // one count as missing: a server that has just started cannot tell a reading it never
-                // received from one a previous server stored.
+                // Numbers start at 1 with each boot. Only for a device we knew do the readings before the
+                // device's oldest count as missing: a server that has just started cannot tell a reading it
+                // never received from one a previous server stored.
                 rebooted = this.boot !== undefined
-                if (rebooted) missing = r.seq - 1
+                if (rebooted) missing = oldest - 1
                 this.boot = r.boot
-                this.lastSeq = r.seq
-            } else if (r.seq <= this.lastSeq) {
+                this.received.clear()
+                this.acked = oldest - 1
+                this.lastSeq = 0
+            } else if (r.seq <= this.acked || this.received.has(r.seq)) {
                 this.duplicates++
                 return { duplicate: true, missing: 0, rebooted: false, ledOn: this.decision, ack: this.ack() }
-            } else {
-                missing = r.seq - this.lastSeq - 1
-                this.lastSeq = r.seq
+            } else if (oldest - 1 > this.acked) {
+                // the device no longer holds the readings below `oldest`: those we lack are lost for good
+                missing = this.settle(oldest - 1)
             }
+            this.received.add(r.seq)
+            missing += this.advance()
+            stale = r.seq < this.lastSeq
+            if (!stale) this.lastSeq = r.seq
             this.gaps += missing
         }
+        // A reading older than one already decided on (a resent one arriving after a newer one) is stored
+        // and acknowledged, but the LED follows the newest light.
+        if (stale) return { duplicate: false, missing, rebooted, ledOn: this.decision, ack: this.ack() }
         this.lastLight = r.light
         this.reportedLed = r.led
         this.local = r.local
@@ -167,11 +190,14 @@ export class DeviceState {
     ackSeen(a: AckPayload): boolean {
         if (this.boot === undefined) {
             this.boot = a.boot
+            this.acked = a.seq
             this.lastSeq = a.seq
             return true
         }
-        if (a.boot !== this.boot || a.seq <= this.lastSeq) return false
-        this.lastSeq = a.seq
+        if (a.boot !== this.boot || a.seq <= this.acked) return false
+        this.settle(a.seq)
+        this.advance()
+        this.lastSeq = Math.max(this.lastSeq, this.acked)
         return true
     }
 
@@ -183,9 +209,34 @@ export class DeviceState {
         if (seq === this.commandSeq) this.commandFailed = true
     }
 
-    /** The ack to publish now: the highest reading of the current boot. */
+    /**
+     * The ack to publish now: every reading of the current boot up to it is stored. Only contiguous
+     * readings are acknowledged, so a reading that went missing (sent while the server was down) stays
+     * in the device's outbox and is sent again.
+     */
     ack(): AckPayload | undefined {
-        return this.boot !== undefined && this.lastSeq > 0 ? { boot: this.boot, seq: this.lastSeq } : undefined
+        return this.boot !== undefined && this.acked > 0 ? { boot: this.boot, seq: this.acked } : undefined
+    }
+
+    /** Moves `acked` up to `seq`, forgetting what arrived below it; returns how many never arrived. */
+    private settle(seq: number): number {
+        let arrived = 0
+        for (const s of this.received)
+            if (s <= seq) {
+                arrived++
+                this.received.delete(s)
+            }
+        const missing = seq - this.acked - arrived
+        this.acked = seq
+        return missing
+    }
+
+    /** Moves `acked` over readings that arrived in order; bounds what out-of-order arrivals may hold. */
+    private advance(): number {
+        while (this.received.delete(this.acked + 1)) this.acked++
+        // a device holds at most a few thousand readings; more pending ones mean a broken or hostile client
+        if (this.received.size <= MAX_PENDING) return 0
+        return this.settle(Math.max(...this.received))
     }
 
     snapshot(): DeviceSnapshot {
@@ -195,6 +246,7 @@ export class DeviceState {
             commandSeq: this.commandSeq ?? 0,
             boot: this.boot,
             lastSeq: this.lastSeq,
+            acked: this.acked,
             duplicates: this.duplicates,
             gaps: this.gaps,
             dropped: this.dropped,

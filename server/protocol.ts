@@ -10,6 +10,7 @@
  *
  * The reliable link (README "Wire protocol") adds optional fields and two topics:
  *   telemetry  + "seq" (1, 2, ... per boot), "boot" (random id per device start), "t" (device uptime ms),
+ *                "oldest" (the oldest reading the device still holds: what it has not seen acknowledged),
  *                "led" (the LED as it is), "local" (true: the device decided itself), "dropped" (readings
  *                the full outbox lost since boot)
  *   commands   + "seq" (strictly increasing per device, also across server restarts), "t" (server ms
@@ -34,6 +35,7 @@ export interface TelemetryPayload {
     led?: boolean
     local?: boolean
     dropped?: number
+    oldest?: number
 }
 export interface CommandPayload {
     led_on: boolean
@@ -153,6 +155,11 @@ export function parseTelemetry(payload: Uint8Array | string): Parsed<TelemetryPa
         if (typeof o[flag] !== "boolean") return badField(flag, "true or false", o[flag])
         value[flag] = o[flag] as boolean
     }
+    if (o.oldest !== undefined) {
+        if (value.seq === undefined || !isCount(o.oldest, 1) || o.oldest > value.seq)
+            return badField("oldest", "a whole number from 1 up to seq", o.oldest)
+        value.oldest = o.oldest
+    }
     if (o.dropped !== undefined) {
         if (!isCount(o.dropped, 0)) return badField("dropped", "a whole number from 0", o.dropped)
         value.dropped = o.dropped
@@ -210,7 +217,8 @@ export function decideLed(light: number, threshold: number = DEFAULT_THRESHOLD):
 
 /**
  * The rule with hysteresis, shared by server and firmware (src/light.ts): on below `threshold`, off
- * above `threshold + band`, unchanged in between. With no previous state it is the lesson's rule.
+ * from `threshold + band` up, unchanged in between. With band 0, or no previous state, it is exactly the
+ * lesson's rule (on below 300, off from 300).
  */
 export function decideLedWithBand(
     light: number,
@@ -219,7 +227,7 @@ export function decideLedWithBand(
     band: number
 ): boolean {
     if (light < threshold) return true
-    if (light > threshold + band) return false
+    if (light >= threshold + band) return false
     return previous ?? false
 }
 

@@ -59,7 +59,7 @@ const HELP_ROWS: [flag: string, what: string, variable: string][] = [
     ["--mqtt-host HOST", `embedded broker address (default ${DEFAULTS.mqttHost})`, ENV.mqttHost],
     ["--mqtt-port PORT", `embedded broker port (default ${DEFAULTS.mqttPort}; 0 = any free)`, ENV.mqttPort],
     ["--threshold N", `LED on when light < N; 1..${LIGHT_MAX} (default ${DEFAULTS.threshold})`, ENV.threshold],
-    ["--band N", `LED off when light > threshold + N; 0..${LIGHT_MAX} (default ${DEFAULTS.band})`, ENV.band],
+    ["--band N", `LED off when light >= threshold + N; 0..${LIGHT_MAX} (default ${DEFAULTS.band})`, ENV.band],
     ["--no-sim", "do not start the simulated device", `${ENV.sim}=0|1|true|false`],
     ["--sim-id ID", `id of the simulated device (default ${DEFAULTS.simId})`, ENV.simId],
     ["--log-level LEVEL", `${LOG_LEVELS.join("|")} (default ${DEFAULTS.logLevel})`, ENV.logLevel],
@@ -70,7 +70,7 @@ export const HELP_TEXT = `Usage: npm start -- [options]      (or: tsx server/mai
 
 The nightlight server (IoT for Beginners lesson 4): reads {"light": N} from <id>/telemetry
 and answers {"led_on": true|false} on <id>/commands when the LED must change (on when
-light < threshold, off again when light > threshold + band).
+light < threshold, off again when light >= threshold + band).
 Without --mqtt-url it embeds its own MQTT broker; unless --no-sim it starts a simulated device.
 
 Options (a flag wins over its environment variable):

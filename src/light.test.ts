@@ -28,16 +28,16 @@ describe("decideLed", () => {
 })
 
 describe("decideWithBand", () => {
-    test("is on below the threshold, off above threshold + band, unchanged between", () => {
+    test("is on below the threshold, off from threshold + band, unchanged between", () => {
         expect(decideWithBand(299, false, 300, 100)).toBe(true)
         expect(decideWithBand(350, true, 300, 100)).toBe(true)
         expect(decideWithBand(350, false, 300, 100)).toBe(false)
-        expect(decideWithBand(400, true, 300, 100)).toBe(true)
-        expect(decideWithBand(401, true, 300, 100)).toBe(false)
+        expect(decideWithBand(399, true, 300, 100)).toBe(true)
+        expect(decideWithBand(400, true, 300, 100)).toBe(false)
     })
-    test("with band 0 it is the lesson's rule", () => {
-        expect(decideWithBand(300, true, 300, 0)).toBe(true)
-        expect(decideWithBand(301, true, 300, 0)).toBe(false)
+    test("with band 0 it is exactly the lesson's rule", () => {
+        expect(decideWithBand(299, false, 300, 0)).toBe(true)
+        expect(decideWithBand(300, true, 300, 0)).toBe(false)
     })
     test("does not flap on noise around the threshold", () => {
         let led = false
@@ -70,7 +70,7 @@ describe("shouldReport", () => {
     })
     test("reports at once a small move that would switch the LED", () => {
         expect(shouldReport({ light: 300, at: 0 }, 299, policy.minGapMs, policy, false)).toBe(true)
-        expect(shouldReport({ light: 400, at: 0 }, 401, policy.minGapMs, policy, true)).toBe(true)
+        expect(shouldReport({ light: 399, at: 0 }, 400, policy.minGapMs, policy, true)).toBe(true)
         expect(shouldReport({ light: 310, at: 0 }, 305, policy.minGapMs, policy, false)).toBe(false)
     })
     test("light hovering in the band with the LED on adds no reports", () => {

@@ -24,11 +24,11 @@ export function decideLed(light: number, threshold: number): boolean {
 
 /**
  * The same rule with hysteresis as the server's (server/protocol.ts decideLedWithBand): on below the
- * threshold, off above threshold + band, unchanged in between. Used when the device decides locally.
+ * threshold, off from threshold + band up, unchanged in between. Used when the device decides locally.
  */
 export function decideWithBand(light: number, previous: boolean, threshold: number, band: number): boolean {
     if (light < threshold) return true
-    if (light > threshold + band) return false
+    if (light >= threshold + band) return false
     return previous === true
 }
 

@@ -48,14 +48,21 @@ describe("LinkState: resending", () => {
         expect(due <= 5).toBe(true)
         expect(due >= 3).toBe(true)
     })
-    test("an ack resets the wait and marks the server as acknowledging", () => {
+    test("an ack that moved the outbox resets the wait and marks the server as acknowledging", () => {
         const s = new LinkState(0, 10000)
         expect(s.acking).toBe(false)
         s.resendDue(RESEND_MIN_MS)
-        s.progress(6000)
+        s.acked(6000, true)
         expect(s.acking).toBe(true)
         expect(s.resendDue(6000 + RESEND_MIN_MS - 1)).toBe(false)
         expect(s.resendDue(6000 + RESEND_MIN_MS)).toBe(true)
         expect(RESEND_MAX_MS > RESEND_MIN_MS).toBe(true)
+    })
+    test("an ack that moved nothing does not hold back the resend", () => {
+        const s = new LinkState(0, 10000)
+        s.acked(1000, true)
+        for (let t = 2000; t < 6000; t += 500) s.acked(t, false)
+        expect(s.acking).toBe(true)
+        expect(s.resendDue(1000 + RESEND_MIN_MS)).toBe(true)
     })
 })

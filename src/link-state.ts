@@ -51,9 +51,13 @@ export class LinkState {
         return this.lastCommandSeq
     }
 
-    /** An ack moved the outbox forward: wait the short time again. */
-    progress(now: number) {
+    /**
+     * An ack came. Only one that moved the outbox forward restarts the short wait: a server that keeps
+     * acknowledging the same reading lacks the next one, which must then go again soon.
+     */
+    acked(now: number, moved: boolean) {
         this.acking = true
+        if (!moved) return
         this.resendWait = RESEND_MIN_MS
         this.resendAt = now + RESEND_MIN_MS
     }
@@ -64,10 +68,5 @@ export class LinkState {
         this.resendWait = this.resendWait * 2 > RESEND_MAX_MS ? RESEND_MAX_MS : this.resendWait * 2
         this.resendAt = now + this.resendWait
         return true
-    }
-
-    /** After sending new readings, the next resend waits from now. */
-    sent(now: number) {
-        if (this.resendAt < now + RESEND_MIN_MS) this.resendAt = now + this.resendWait
     }
 }

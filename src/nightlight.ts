@@ -95,9 +95,8 @@ export async function startNightlight(
         if (ack.error) return say(`ignored ack: ${ack.error}`)
         const now = ds.millis()
         link.heard(now)
-        link.progress(now)
         // an ack of an earlier boot (retained) still tells us this server stores readings
-        if (ack.boot === boot) outbox.ack(ack.seq)
+        link.acked(now, ack.boot === boot && outbox.ack(ack.seq) > 0)
     })
 
     let current: number = undefined
@@ -122,7 +121,12 @@ export async function startNightlight(
             const batch = outbox.takeUnsent(BATCH)
             let sent = 0
             for (const r of batch) {
-                if (!(await mqtt.publish(telemetryTopic(id), encodeTelemetry(r, boot, outbox.dropped)))) {
+                if (
+                    !(await mqtt.publish(
+                        telemetryTopic(id),
+                        encodeTelemetry(r, boot, outbox.oldestSeq(), outbox.dropped)
+                    ))
+                ) {
                     outbox.untake(batch.length - sent)
                     break
                 }
@@ -130,7 +134,6 @@ export async function startNightlight(
             }
             if (sent === 1) say(`light ${batch[0].light} (seq ${batch[0].seq})`)
             else if (sent > 1) say(`sent ${sent} readings, seq ${batch[0].seq}..${batch[sent - 1].seq}`)
-            if (sent > 0) link.sent(now)
             // the lesson's server never acknowledges: what reached the broker is delivered, as in the lesson
             if (!link.acking) outbox.clearSent()
         } finally {

@@ -37,6 +37,11 @@ export class Outbox {
         return this.count
     }
 
+    /** The oldest reading held (not yet acknowledged); the next one to be numbered when none is held. */
+    oldestSeq() {
+        return this.count > 0 ? this.seqAt(0) : this.lastSeq + 1
+    }
+
     /** Readings waiting to be sent on this connection. */
     unsent() {
         return this.count - this.sent

@@ -22,8 +22,10 @@ describe("topics and client id", () => {
 
 describe("encodeTelemetry", () => {
     test("starts with the lesson's field and adds the reliable-link ones", () => {
-        const text = encodeTelemetry({ seq: 7, t: 12000, light: 123, led: true, local: false }, "b00t", 2)
-        expect(text).toBe('{"light":123,"seq":7,"boot":"b00t","t":12000,"led":true,"local":false,"dropped":2}')
+        const text = encodeTelemetry({ seq: 7, t: 12000, light: 123, led: true, local: false }, "b00t", 5, 2)
+        expect(text).toBe(
+            '{"light":123,"seq":7,"boot":"b00t","oldest":5,"t":12000,"led":true,"local":false,"dropped":2}'
+        )
     })
 })
 

@@ -2,7 +2,7 @@
  * The nightlight wire protocol on the device side. Mirrors `server/protocol.ts` (the typed contract
  * the server and tests use; its header describes every field); the end-to-end tests prove they agree.
  *
- *   `<id>/telemetry`  device → server  {"light": N, "seq", "boot", "t", "led", "local", "dropped"}
+ *   `<id>/telemetry`  device → server  {"light": N, "seq", "boot", "oldest", "t", "led", "local", "dropped"}
  *   `<id>/commands`   server → device  {"led_on": boolean, "seq", "t"}  (retained, QoS 1)
  *   `<id>/acks`       server → device  {"boot", "seq"}                  (retained)
  *   `<id>/status`     device           "online" | "offline" (retained; "offline" is the last will)
@@ -34,11 +34,13 @@ export function deviceClientId(deviceId: string) {
     return `${deviceId}nightlight_client`
 }
 
-export function encodeTelemetry(r: Reading, boot: string, dropped: number): string {
+/** `oldest`: the oldest reading still held; the server acknowledges nothing past one it lacks below it. */
+export function encodeTelemetry(r: Reading, boot: string, oldest: number, dropped: number): string {
     return JSON.stringify({
         light: r.light,
         seq: r.seq,
         boot: boot,
+        oldest: oldest,
         t: r.t,
         led: r.led,
         local: r.local,

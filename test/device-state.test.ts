@@ -21,13 +21,13 @@ const ours = (seq: number, light: number, extra: Partial<TelemetryPayload> = {})
 })
 
 describe("hysteresis", () => {
-    test("on below the threshold, off above threshold + band, unchanged in between", () => {
+    test("on below the threshold, off from threshold + band, unchanged in between", () => {
         const d = fresh()
         const decide = (light: number) => d.reading(lesson(light), T0).ledOn
         expect(decide(299)).toBe(true)
-        for (const light of [300, 350, 400]) expect(decide(light)).toBe(true)
-        expect(decide(401)).toBe(false)
-        for (const light of [400, 350, 300]) expect(decide(light)).toBe(false)
+        for (const light of [300, 350, 399]) expect(decide(light)).toBe(true)
+        expect(decide(400)).toBe(false)
+        for (const light of [399, 350, 300]) expect(decide(light)).toBe(false)
         expect(decide(299)).toBe(true)
     })
 
@@ -36,7 +36,7 @@ describe("hysteresis", () => {
         expect(fresh().reading(ours(1, 350, { led: true }), T0).ledOn).toBe(true)
         expect(fresh().reading(ours(1, 350, { led: false }), T0).ledOn).toBe(false)
         // outside the band the light decides, whatever the LED is
-        expect(fresh().reading(ours(1, 401, { led: true }), T0).ledOn).toBe(false)
+        expect(fresh().reading(ours(1, 400, { led: true }), T0).ledOn).toBe(false)
         expect(fresh().reading(ours(1, 299, { led: false }), T0).ledOn).toBe(true)
     })
 
@@ -46,15 +46,12 @@ describe("hysteresis", () => {
         expect(d.reading(ours(2, 350, { led: false }), T0 + 10).ledOn).toBe(true)
     })
 
-    test("band 0 is the lesson's rule except at exactly the threshold, which keeps the LED as it is", () => {
-        // decideLedWithBand's band is closed at both ends ([threshold, threshold + band]), so with band 0
-        // a light of exactly 300 keeps the previous state, where the lesson's rule says off.
+    test("band 0 is exactly the lesson's rule: on below 300, off from 300", () => {
         const d = new DeviceState({ threshold: 300, band: 0 })
         expect(d.reading(lesson(299), T0).ledOn).toBe(true)
-        expect(d.reading(lesson(300), T0).ledOn).toBe(true)
-        expect(d.reading(lesson(300.5), T0).ledOn).toBe(false)
         expect(d.reading(lesson(300), T0).ledOn).toBe(false)
         expect(d.reading(lesson(299.9), T0).ledOn).toBe(true)
+        expect(d.reading(lesson(300), T0).ledOn).toBe(false)
     })
 })
 
@@ -196,6 +193,7 @@ describe("sequence numbers of readings", () => {
             commandSeq: 0,
             boot: undefined,
             lastSeq: 0,
+            acked: 0,
             duplicates: 0,
             gaps: 0,
             dropped: 0,
@@ -206,6 +204,56 @@ describe("sequence numbers of readings", () => {
         d.reading(ours(1, 120, { led: true, local: true, dropped: 2 }), T0)
         expect(d.snapshot()).toMatchObject({ lastLight: 120, ledOn: true, commandSeq: T0, local: true, dropped: 2 })
         expect(d.snapshot().reportedLed).toBe(true)
+    })
+})
+
+describe('acks wait for missing readings the device still holds ("oldest")', () => {
+    test("a reading after a gap is stored, but the ack stays below the gap until it is filled", () => {
+        const d = fresh()
+        d.reading(ours(1, 900, { oldest: 1 }), T0)
+        // 2 and 3 were sent while the server was down; 4 arrives first, the device still holds 2..4
+        const out = d.reading(ours(4, 900, { oldest: 2 }), T0 + 10)
+        expect(out).toMatchObject({ duplicate: false, missing: 0, ack: { boot: "b1", seq: 1 } })
+        d.reading(ours(2, 900, { oldest: 2 }), T0 + 20)
+        expect(d.reading(ours(3, 900, { oldest: 2 }), T0 + 30).ack).toEqual({ boot: "b1", seq: 4 })
+        expect(d.snapshot()).toMatchObject({ acked: 4, lastSeq: 4, gaps: 0, duplicates: 0 })
+    })
+
+    test("readings below the device's oldest that never came are lost: counted once, and the ack moves on", () => {
+        const d = fresh()
+        d.reading(ours(1, 900, { oldest: 1 }), T0)
+        // the device's full outbox dropped 2..5 before they could be sent
+        const out = d.reading(ours(7, 900, { oldest: 6, dropped: 4 }), T0 + 10)
+        expect(out.missing).toBe(4)
+        expect(out.ack).toEqual({ boot: "b1", seq: 5 })
+        expect(d.reading(ours(6, 900, { oldest: 6, dropped: 4 }), T0 + 20).ack).toEqual({ boot: "b1", seq: 7 })
+        expect(d.snapshot()).toMatchObject({ gaps: 4, dropped: 4, acked: 7 })
+    })
+
+    test("a resent older reading is acknowledged and not counted again, but the LED follows the newest light", () => {
+        const d = fresh()
+        d.reading(ours(1, 900, { oldest: 1 }), T0) // off
+        d.reading(ours(3, 100, { oldest: 2 }), T0 + 10) // dark: on
+        const late = d.reading(ours(2, 900, { oldest: 2 }), T0 + 20) // older and bright: no decision
+        expect(late.command).toBeUndefined()
+        expect(late.ledOn).toBe(true)
+        expect(d.reading(ours(2, 900, { oldest: 2 }), T0 + 30).duplicate).toBe(true)
+        expect(d.snapshot()).toMatchObject({ ledOn: true, lastLight: 100, duplicates: 1, acked: 3 })
+    })
+
+    test("a server that starts late settles only what the device no longer holds", () => {
+        const d = fresh()
+        // the device holds 5..9 unacknowledged: nobody stored them yet
+        expect(d.reading(ours(9, 900, { oldest: 5 }), T0).ack).toEqual({ boot: "b1", seq: 4 })
+        for (const seq of [5, 6, 7, 8]) d.reading(ours(seq, 900, { oldest: 5 }), T0)
+        expect(d.snapshot()).toMatchObject({ acked: 9, gaps: 0, duplicates: 0 })
+    })
+
+    test("a flood of out-of-order numbers cannot grow the state without bound", () => {
+        const d = fresh()
+        d.reading(ours(1, 900, { oldest: 1 }), T0)
+        for (let seq = 3; seq < 6010; seq += 1) d.reading(ours(seq, 900, { oldest: 2 }), T0)
+        expect(d.snapshot().acked).toBeGreaterThan(5000)
     })
 })
 

@@ -61,11 +61,11 @@ describe("the lesson's protocol over the embedded broker", () => {
         expect(lines.join("")).toMatch(/Sending message: \{"led_on":true,"seq":\d+,"t":\d+\} to dev-a/)
     })
 
-    test("threshold and band: on below 300, off above 400, as it was in between; extra fields ignored", async () => {
+    test("threshold and band: on below 300, off from 400, as it was in between; extra fields ignored", async () => {
         expect(await roundTrip("dev-b", '{"light": 299}')).toEqual({ led_on: true })
-        for (const light of [300, 350, 400, 299, 100]) quiet("dev-b", JSON.stringify({ light }))
-        expect(await roundTrip("dev-b", '{"light": 401}')).toEqual({ led_on: false })
-        for (const light of [400, 300, 1023]) quiet("dev-b", JSON.stringify({ light }))
+        for (const light of [300, 350, 399, 299, 100]) quiet("dev-b", JSON.stringify({ light }))
+        expect(await roundTrip("dev-b", '{"light": 400}')).toEqual({ led_on: false })
+        for (const light of [399, 300, 1023]) quiet("dev-b", JSON.stringify({ light }))
         expect(await roundTrip("dev-b", '{"light": 0, "version": 2}')).toEqual({ led_on: true })
         expect(await roundTrip("dev-b", '{"light": 1023}')).toEqual({ led_on: false })
         expect(await roundTrip("dev-b", '{"light": 299.9}')).toEqual({ led_on: true })

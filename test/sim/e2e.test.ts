@@ -68,10 +68,10 @@ describe("firmware in the simulator + server + embedded broker", () => {
     it("switches on below the threshold and off only above threshold + band (hysteresis)", async () => {
         device.setLight(299)
         await ledBecomes(device, true, REACTION_BOUND_MS)
-        // 300..400 is the band: the LED stays as it is (the lesson's rule would switch it off at 300)
-        device.setLight(400)
+        // 300..399 is the band: the LED stays as it is (the lesson's rule would switch it off at 300)
+        device.setLight(399)
         await expect(ledBecomes(device, false, 2500)).rejects.toThrow(/timed out/)
-        device.setLight(401)
+        device.setLight(400)
         await ledBecomes(device, false, REACTION_BOUND_MS)
     })
 
