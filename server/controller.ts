@@ -234,11 +234,10 @@ export class NightlightServer extends EventEmitter {
         const status = parseStatus(payload)
         // An empty payload clears a retained status; anything else is not ours to interpret.
         if (status === undefined) return this.log.debug(`ignored status ${printable(payload.toString())}`)
-        const { changed, command } = this.stateOf(deviceId).status(status, this.timers.now())
+        const { changed } = this.stateOf(deviceId).status(status)
         if (!changed) return
         this.log.info(status === "online" ? `${deviceId} is online` : `${deviceId} went offline`)
         this.emit("status", { deviceId, online: status === "online" } satisfies StatusEvent)
-        if (command) this.sendCommand(deviceId, command, "online")
     }
 
     private sendCommand(deviceId: string, command: CommandPayload, reason: CommandReason): void {

@@ -83,6 +83,8 @@ export class DeviceState {
     private commandAt: number | undefined
     /** The last command never reached the broker (an outage): the next reading sends it again. */
     private commandFailed = false
+    /** The device came online: its next reading sends the decision even if unchanged. */
+    private cameOnline = false
     private boot: string | undefined
     /** Highest reading number of `boot` seen. */
     private lastSeq = 0
@@ -156,16 +158,16 @@ export class DeviceState {
     }
 
     /**
-     * `<id>/status`. Going online (from offline or unknown) re-sends the current decision, in case the
-     * broker lost the retained command (a broker restarted without persistence). Returns whether the
-     * device's status changed, and the command to send if any.
+     * `<id>/status`. A device that comes online (from offline or unknown) gets the decision again, in
+     * case the broker lost the retained command (a broker restarted without persistence); but only
+     * with its next reading, decided on the light now: a device that rebooted in daylight must not be
+     * told the night's "on" first. Returns whether the device's status changed.
      */
-    status(s: StatusPayload, now: number): { changed: boolean; command?: CommandPayload } {
+    status(s: StatusPayload): { changed: boolean } {
         const was = this.online
         this.online = s === "online"
-        const changed = was !== this.online
-        if (!this.online || was === true || this.decision === undefined) return { changed }
-        return { changed, command: this.command(this.decision, now) }
+        if (this.online && was !== true) this.cameOnline = true
+        return { changed: was !== this.online }
     }
 
     /**
@@ -260,6 +262,7 @@ export class DeviceState {
         if (this.commandSeq === undefined) return "first"
         if (ledOn !== this.decision) return "changed"
         if (this.commandFailed) return "retry"
+        if (this.cameOnline) return "online"
         if (reported === undefined || reported === ledOn) return undefined
         // A clock that went back counts as time elapsed: better one command too many than none for an hour.
         const since = this.commandAt === undefined ? Infinity : now - this.commandAt
@@ -271,6 +274,7 @@ export class DeviceState {
         this.commandSeq = seq
         this.commandAt = now
         this.commandFailed = false
+        this.cameOnline = false
         this.decision = ledOn
         return { led_on: ledOn, seq, t: Math.floor(now) }
     }

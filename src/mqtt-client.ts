@@ -9,6 +9,7 @@
 import * as ds from "@devicescript/core"
 import { connect, Socket, SocketProto } from "@devicescript/net"
 import { backoffDelay, BackoffPolicy, DEFAULT_BACKOFF } from "./backoff"
+import { random01 } from "./random"
 import {
     connAckMessage,
     decodeConnAck,
@@ -43,7 +44,8 @@ export interface MqttOptions {
     log?: (message: string) => void
 }
 
-export type MessageHandler = (topic: string, payload: Buffer) => Promise<void>
+/** `retained`: the broker kept this message and delivers it because we just subscribed (§3.3.1.3). */
+export type MessageHandler = (topic: string, payload: Buffer, retained: boolean) => Promise<void>
 
 interface Subscription {
     filter: string
@@ -120,7 +122,7 @@ export class MqttConnection {
             // an absent broker costs nothing to retry, and the device should be back within seconds of
             // its return; a broker that refuses or drops us gets the long backoff
             const policy = connectedMs === UNREACHABLE ? UNREACHABLE_BACKOFF : this.options.backoff || DEFAULT_BACKOFF
-            const delay = backoffDelay(attempt, policy, Math.random())
+            const delay = backoffDelay(attempt, policy, random01())
             attempt++
             this.log(`reconnecting in ${delay} ms`)
             await ds.sleep(delay)
@@ -215,7 +217,7 @@ export class MqttConnection {
         for (const sub of this.subscriptions) {
             if (!topicMatches(sub.filter, msg.topic)) continue
             try {
-                await sub.handler(msg.topic, msg.payload)
+                await sub.handler(msg.topic, msg.payload, msg.retain)
             } catch (e) {
                 this.log(`handler for ${msg.topic} failed: ${(e as Error).message}`)
             }

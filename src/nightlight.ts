@@ -11,8 +11,10 @@ import { decideWithBand, LastReport, shouldReport, toLessonUnits } from "./light
 import { LinkState } from "./link-state"
 import { MqttConnection } from "./mqtt-client"
 import { Outbox } from "./outbox"
+import { newBootId } from "./random"
 import {
     acksTopic,
+    CommandResult,
     commandsTopic,
     decodeAck,
     decodeCommand,
@@ -31,13 +33,6 @@ function say(message: string) {
     console.log(`nightlight: ${message}`)
 }
 
-/** A random id for this start of the device: sequence numbers start again at 1 with each boot. */
-function newBootId() {
-    let id = ""
-    for (let i = 0; i < 8; i++) id += "0123456789abcdef"[Math.floor(Math.random() * 16)]
-    return id
-}
-
 /** Starts the nightlight on these roles, with the device's settings unless a config is given. */
 export async function startNightlight(
     light: ds.LightLevel,
@@ -46,6 +41,7 @@ export async function startNightlight(
 ): Promise<MqttConnection> {
     if (!config) config = await readConfig()
     const id = config.deviceId
+    // sequence numbers start again at 1 with each boot; the boot id tells the server which run they count
     const boot = newBootId()
     say(`device ${id} (boot ${boot}), broker ${config.proto}://${config.host}:${config.port}`)
 
@@ -64,6 +60,9 @@ export async function startNightlight(
 
     let ledOn = false
     let local = false
+    /** The light now (lesson units), and the last reading stored. */
+    let current: number = undefined
+    let last: LastReport = undefined
     async function setLed(on: boolean, why: string) {
         await led.intensity.write(on ? 1 : 0)
         if (ledOn !== on) say(`LED ${on ? "on" : "off"} (${why})`)
@@ -76,17 +75,34 @@ export async function startNightlight(
         await mqtt.publish(statusTopic(id), "online", true)
         await pump()
     })
+    /** A retained command that came before the first light reading: judged once the light is known. */
+    let heldRetained: CommandResult = undefined
+    async function applyCommand(cmd: CommandResult, retained: boolean) {
+        // A retained command is the server's last word, maybe from before a reboot or an outage. One
+        // that the server's own rule contradicts for the light now is stale: the server sends a fresh
+        // one after the next reading, and the LED does not flash the old state meanwhile.
+        if (retained) {
+            if (current === undefined) {
+                heldRetained = cmd
+                return
+            }
+            const { threshold, band } = config.report
+            if (decideWithBand(current, cmd.ledOn, threshold, band) !== cmd.ledOn)
+                return say(`ignored retained command ${cmd.seq}: stale for the light now (${current})`)
+        }
+        link.heard(ds.millis())
+        if (!link.acceptCommand(cmd.seq))
+            return say(`ignored stale command ${cmd.seq}: ${link.lastCommand()} was applied already`)
+        if (cmd.seq > 0) say(`command ${cmd.seq}: LED ${cmd.ledOn ? "on" : "off"}`)
+        await setLed(cmd.ledOn, "server")
+    }
     // QoS 1: our server's commands are retained with QoS 1, so a reconnecting device gets the current one
     await mqtt.subscribe(
         commandsTopic(id),
-        async (topic: string, payload: Buffer) => {
+        async (topic: string, payload: Buffer, retained: boolean) => {
             const cmd = decodeCommand(payload.toString())
             if (cmd.error) return say(`ignored command: ${cmd.error}`)
-            link.heard(ds.millis())
-            if (!link.acceptCommand(cmd.seq))
-                return say(`ignored stale command ${cmd.seq}: ${link.lastCommand()} was applied already`)
-            if (cmd.seq > 0) say(`command ${cmd.seq}: LED ${cmd.ledOn ? "on" : "off"}`)
-            await setLed(cmd.ledOn, "server")
+            await applyCommand(cmd, retained)
         },
         1
     )
@@ -99,8 +115,6 @@ export async function startNightlight(
         link.acked(now, ack.boot === boot && outbox.ack(ack.seq) > 0)
     })
 
-    let current: number = undefined
-    let last: LastReport = undefined
     /** Stores a reading when the report policy says so, and sends what is due. */
     async function record() {
         if (current === undefined) return
@@ -156,6 +170,11 @@ export async function startNightlight(
 
     light.reading.subscribe(async (ratio: number) => {
         current = toLessonUnits(ratio)
+        if (heldRetained !== undefined) {
+            const cmd = heldRetained
+            heldRetained = undefined
+            await applyCommand(cmd, true)
+        }
         await record()
     })
     setInterval(async () => {

@@ -144,13 +144,15 @@ describe("commands", () => {
         expect(bus.on("dev/commands")).toHaveLength(1 + 5)
     })
 
-    test("status: a line when a device goes online or offline; online again re-sends the decision", () => {
+    test("status: a line when a device goes online or offline; its next reading re-sends the decision", () => {
         bus.deliver("dev/status", "online", true)
         reading(1, 100)
         bus.deliver("dev/status", "online", true)
         bus.deliver("dev/status", "offline", true)
         vi.advanceTimersByTime(5000)
         bus.deliver("dev/status", "online", true)
+        expect(bus.on("dev/commands")).toHaveLength(1)
+        reading(2, 100)
         expect(bus.on("dev/commands")).toEqual([
             { led_on: true, seq: T0, t: T0 },
             { led_on: true, seq: T0 + 5000, t: T0 + 5000 },

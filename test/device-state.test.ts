@@ -116,17 +116,21 @@ describe("when a command is sent", () => {
         expect(d.reading(ours(3, 100, { led: false }), T0 + 100).reason).toBe("mismatch")
     })
 
-    test("(d) going online re-sends the current decision; nothing before a decision or while online", () => {
+    test("(d) coming online: the next reading sends the decision again, decided on the light now", () => {
         const d = fresh()
-        expect(d.status("online", T0)).toEqual({ changed: true })
-        d.reading(lesson(100), T0)
-        expect(d.status("online", T0 + 1)).toEqual({ changed: false })
-        expect(d.status("offline", T0 + 2)).toEqual({ changed: true })
-        const back = d.status("online", T0 + 3)
-        expect(back).toEqual({ changed: true, command: { led_on: true, seq: T0 + 3, t: T0 + 3 } })
+        expect(d.status("online")).toEqual({ changed: true })
+        d.reading(lesson(100), T0) // first: on
+        expect(d.status("online")).toEqual({ changed: false })
+        expect(d.reading(lesson(100), T0 + 1).command).toBeUndefined()
+        expect(d.status("offline")).toEqual({ changed: true })
+        expect(d.status("online")).toEqual({ changed: true })
         expect(d.snapshot().online).toBe(true)
-        // the re-sent command counts as in flight for the mismatch rule
-        expect(d.reading(ours(1, 100, { led: false }), T0 + 4).command).toBeUndefined()
+        // rebooted in daylight: not the night's "on" again, but "off" for the light it reports
+        expect(d.reading(lesson(900), T0 + 3)).toMatchObject({ command: { led_on: false }, reason: "changed" })
+        d.status("offline")
+        d.status("online")
+        expect(d.reading(lesson(900), T0 + 4)).toMatchObject({ command: { led_on: false }, reason: "online" })
+        expect(d.reading(lesson(900), T0 + 5).command).toBeUndefined()
     })
 
     test("a command the broker did not take is sent again with the next reading", () => {

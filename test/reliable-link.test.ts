@@ -188,14 +188,13 @@ describe.each([
         })
         expect(first.device(id)).toMatchObject({ commandSeq: on.seq, lastSeq: 10 })
         expect(second.device(id)).toMatchObject({ boot: "b1", ledOn: true, duplicates: 0, gaps: 0 })
-        // "online" at start re-sends the current decision: the same LED, a higher seq
-        const resent = (await commands.nextJson()).json as CommandPayload
-        expect(resent.led_on).toBe(true)
-        expect(resent.seq).toBeGreaterThan(on.seq!)
-
         // the device replays readings 5..10 (already acknowledged), then one inside the band, then daylight
         for (let seq = 5; seq <= 10; seq++) telemetry(device, id, { light: 900, seq, boot: "b1", led: true })
         telemetry(device, id, { light: 350, seq: 11, boot: "b1", led: true })
+        // "online" (retained) makes the first new reading send the decision again: same LED, higher seq
+        const resent = (await commands.nextJson()).json as CommandPayload
+        expect(resent.led_on).toBe(true)
+        expect(resent.seq).toBeGreaterThan(on.seq!)
         telemetry(device, id, { light: 900, seq: 12, boot: "b1", led: true })
         const off = (await commands.nextJson()).json as CommandPayload
         // had a replayed 900 or the 350 been decided on, this would not be the next command
