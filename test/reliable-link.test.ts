@@ -12,19 +12,9 @@ import { EmbeddedBus } from "../server/embedded-bus"
 import type { MessageBus } from "../server/message-bus"
 import { MqttClientBus } from "../server/mqtt-client-bus"
 import type { CommandPayload } from "../server/protocol"
-import { HOST, Inbox, closeClient, connectClient, recordingLogger, within } from "./helpers/mqtt"
+import { HOST, Inbox, closeClient, connectClient, recordingLogger, until, within } from "./helpers/mqtt"
 
 const { logger } = recordingLogger("silent")
-
-async function until(what: string, condition: () => boolean, ms = 5000): Promise<void> {
-    await within(
-        ms,
-        what,
-        (async () => {
-            while (!condition()) await new Promise(r => setTimeout(r, 10))
-        })()
-    )
-}
 
 /** An inbox on `filter` with a QoS 1 subscription, so QoS 1 deliveries show as such. */
 async function inboxQoS1(client: MqttClient, filter: string): Promise<Inbox> {

@@ -37,6 +37,17 @@ export async function within<T>(ms: number, what: string, promise: Promise<T>): 
     }
 }
 
+/** Polls `condition` every 50 ms until it holds; rejects after `ms`, naming what it waited for. */
+export async function until(what: string, condition: () => boolean, ms = 5000): Promise<void> {
+    await within(
+        ms,
+        what,
+        (async () => {
+            while (!condition()) await new Promise(r => setTimeout(r, 50))
+        })()
+    )
+}
+
 /** The next `event` from `emitter`, within `ms`. */
 export function nextEvent<T = unknown>(emitter: EventEmitter, event: string, ms = 5000): Promise<T> {
     return within(ms, `event "${event}"`, once(emitter, event)).then(args => args[0] as T)

@@ -5,25 +5,16 @@ import type { MqttClient } from "mqtt"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { SimulatedNightlight } from "../../sim/device"
 import { startServer, type RunningServer } from "../../server/app"
+import type { TelemetryEvent } from "../../server/controller"
 import { FirmwareLog, outOfOrder } from "../helpers/firmware-log"
 import { Mosquitto, requireMosquitto, skipWithoutMosquitto } from "../helpers/mosquitto"
-import { closeClient, connectClient, freePort, recordingLogger, within } from "../helpers/mqtt"
+import { closeClient, connectClient, freePort, recordingLogger, until } from "../helpers/mqtt"
 import { ledBecomes } from "../helpers/sim"
 
 const DEVICE = "outage-nightlight"
 /** The device takes over its LED after this much server silence (firmware setting LOCAL_AFTER). */
 const LOCAL_AFTER_MS = 5000
 const OUTAGE_MS = 30_000
-
-async function until(what: string, ms: number, condition: () => boolean): Promise<void> {
-    await within(
-        ms,
-        what,
-        (async () => {
-            while (!condition()) await new Promise(r => setTimeout(r, 50))
-        })()
-    )
-}
 
 interface Seen {
     seq: number
@@ -42,6 +33,8 @@ describe.skipIf(skipWithoutMosquitto("test/sim/outage.test.ts", "The link under 
         let observer: MqttClient
         /** Every telemetry message the broker carried, replays included, as an observer saw it. */
         const seen: Seen[] = []
+        /** What the (first) server made of each reading it received. */
+        const handled: TelemetryEvent[] = []
         const { logger } = recordingLogger("silent")
         const start = () =>
             startServer({ broker: { kind: "external", url: mosquitto.url }, threshold: 300 }, logger, {
@@ -53,6 +46,7 @@ describe.skipIf(skipWithoutMosquitto("test/sim/outage.test.ts", "The link under 
             mosquitto = new Mosquitto(await freePort())
             await mosquitto.start()
             server = await start()
+            server.controller.on("telemetry", (e: TelemetryEvent) => e.deviceId === DEVICE && handled.push(e))
             observer = await connectClient(mosquitto.url, { reconnectPeriod: 200 })
             observer.on("message", (topic, payload) => {
                 if (topic !== `${DEVICE}/telemetry`) return
@@ -70,8 +64,8 @@ describe.skipIf(skipWithoutMosquitto("test/sim/outage.test.ts", "The link under 
             await device.start()
             await until(
                 "the first acknowledged reading",
-                20_000,
-                () => (server.controller.device(DEVICE)?.lastSeq ?? 0) >= 1
+                () => (server.controller.device(DEVICE)?.lastSeq ?? 0) >= 1,
+                20_000
             )
         })
 
@@ -99,24 +93,33 @@ describe.skipIf(skipWithoutMosquitto("test/sim/outage.test.ts", "The link under 
             const lastBeforeReturn = firmware.lastSentSeq()
             await mosquitto.start()
             const back = performance.now()
-            await until("a reading after the broker came back", 40_000, () => seen.some(s => s.at > back))
+            await until("a reading after the broker came back", () => seen.some(s => s.at > back), 40_000)
             const reconnectMs = seen.find(s => s.at > back)!.at - back
             // every reading taken during the outage arrives; the device keeps reporting on top
-            await until("the server to hold every reading", 30_000, () => {
-                const d = server.controller.device(DEVICE)
-                return d !== undefined && d.lastSeq > lastBeforeReturn && d.lastSeq >= firmware.lastSentSeq()
-            })
+            await until(
+                "the server to hold every reading",
+                () => {
+                    const d = server.controller.device(DEVICE)
+                    if (d === undefined || d.lastSeq <= lastBeforeReturn) return false
+                    return d.acked === d.lastSeq && d.lastSeq >= firmware.lastSentSeq()
+                },
+                30_000
+            )
             const d = server.controller.device(DEVICE)!
 
-            // in order, no gap: the first arrival of each sequence number counts 1, 2, 3, ...
+            // the device published in order: the first arrival of each sequence number counts 1, 2, 3, ...
             const firstArrivals: number[] = []
             for (const s of seen) if (!firstArrivals.includes(s.seq)) firstArrivals.push(s.seq)
             expect(outOfOrder(firstArrivals)).toBe(0)
             expect(firstArrivals[firstArrivals.length - 1] - firstArrivals[0] + 1).toBe(firstArrivals.length)
+            // the server stored each reading exactly once, none missing; what came twice was counted, not redone
+            const stored = handled.filter(e => !e.duplicate).map(e => e.seq!)
+            expect(new Set(stored).size).toBe(stored.length)
+            expect(Math.max(...stored) - Math.min(...stored) + 1).toBe(stored.length)
+            expect(Math.max(...stored)).toBe(d.lastSeq)
+            expect(d.duplicates).toBe(handled.length - stored.length)
             expect(d.gaps).toBe(0)
             expect(d.dropped).toBe(0)
-            // duplicates (a reading sent again before its ack) are counted, never processed twice
-            expect(d.duplicates).toBe(seen.length - firstArrivals.length)
             const takenOffline = seen.filter(s => s.local)
             expect(takenOffline.length).toBeGreaterThan(0)
             expect(takenOffline.some(s => s.light === 60)).toBe(true)
@@ -124,14 +127,14 @@ describe.skipIf(skipWithoutMosquitto("test/sim/outage.test.ts", "The link under 
             console.log(
                 `outage ${OUTAGE_MS / 1000} s: LED switched locally ${(localMs / 1000).toFixed(1)} s after dark; ` +
                     `broker back → first reading after ${reconnectMs.toFixed(0)} ms; ` +
-                    `${firstArrivals.length} readings, 0 lost, ${seen.length - firstArrivals.length} resent duplicates; ` +
+                    `${stored.length} readings stored, 0 lost, ${d.duplicates} duplicates counted once; ` +
                     `commands applied out of order: ${outOfOrder(firmware.appliedCommands())}`
             )
             // control goes back to the server, which agrees: it is dark
             await until(
                 "the server to take over again",
-                10_000,
-                () => firmware.matching(/server is back in charge/, back).length > 0
+                () => firmware.matching(/server is back in charge/, back).length > 0,
+                10_000
             )
             expect(device.ledOn).toBe(true)
         }, 120_000)
@@ -152,14 +155,18 @@ describe.skipIf(skipWithoutMosquitto("test/sim/outage.test.ts", "The link under 
             server = await start()
             await until(
                 "the restarted server to hear the device",
-                15_000,
-                () => (server.controller.device(DEVICE)?.lastSeq ?? 0) > 0
+                () => (server.controller.device(DEVICE)?.lastSeq ?? 0) > 0,
+                15_000
             )
             // the device sends again what was never acknowledged, and the acks catch up
-            await until("the restarted server to hold every reading", 30_000, () => {
-                const d = server.controller.device(DEVICE)!
-                return d.acked === d.lastSeq && d.lastSeq >= firmware.lastSentSeq()
-            })
+            await until(
+                "the restarted server to hold every reading",
+                () => {
+                    const d = server.controller.device(DEVICE)!
+                    return d.acked === d.lastSeq && d.lastSeq >= firmware.lastSentSeq()
+                },
+                30_000
+            )
             device.off("led", onLed)
             expect(sentWhileDown).toBeGreaterThan(0)
             expect(server.controller.device(DEVICE)).toMatchObject({ gaps: 0, dropped: 0 })
@@ -183,8 +190,8 @@ describe.skipIf(skipWithoutMosquitto("test/sim/outage.test.ts", "The link under 
             })
             await until(
                 "the firmware to refuse the stale command",
-                5000,
-                () => firmware.matching(/ignored stale command/, since).length > 0
+                () => firmware.matching(/ignored stale command/, since).length > 0,
+                5000
             )
             expect(device.ledOn).toBe(true)
             expect(firmware.appliedCommands()).toEqual(applied)

@@ -5,20 +5,10 @@ import { SimulatedNightlight } from "../../sim/device"
 import { startServer, type RunningServer } from "../../server/app"
 import { FirmwareLog } from "../helpers/firmware-log"
 import { Mosquitto, requireMosquitto, skipWithoutMosquitto } from "../helpers/mosquitto"
-import { freePort, recordingLogger, within } from "../helpers/mqtt"
+import { freePort, recordingLogger, until } from "../helpers/mqtt"
 
 const DEVICE = "overflow-nightlight"
 const OUTBOX_SIZE = 10
-
-async function until(what: string, ms: number, condition: () => boolean): Promise<void> {
-    await within(
-        ms,
-        what,
-        (async () => {
-            while (!condition()) await new Promise(r => setTimeout(r, 50))
-        })()
-    )
-}
 
 describe.skipIf(skipWithoutMosquitto("test/sim/outbox-overflow.test.ts", "A full outbox"))(
     "an outage longer than the outbox holds",
@@ -47,8 +37,8 @@ describe.skipIf(skipWithoutMosquitto("test/sim/outbox-overflow.test.ts", "A full
             await device.start()
             await until(
                 "the first acknowledged reading",
-                20_000,
-                () => (server.controller.device(DEVICE)?.acked ?? 0) >= 1
+                () => (server.controller.device(DEVICE)?.acked ?? 0) >= 1,
+                20_000
             )
         })
 
@@ -64,10 +54,14 @@ describe.skipIf(skipWithoutMosquitto("test/sim/outbox-overflow.test.ts", "A full
             // 12 s at one reading per 500 ms: about 24 readings for 10 places
             await new Promise(r => setTimeout(r, 12_000))
             await mosquitto.start()
-            await until("the server to catch up", 30_000, () => {
-                const d = server.controller.device(DEVICE)!
-                return d.acked === d.lastSeq && d.lastSeq >= firmware.lastSentSeq() && d.dropped > 0
-            })
+            await until(
+                "the server to catch up",
+                () => {
+                    const d = server.controller.device(DEVICE)!
+                    return d.acked === d.lastSeq && d.lastSeq >= firmware.lastSentSeq() && d.dropped > 0
+                },
+                30_000
+            )
             const d = server.controller.device(DEVICE)!
             console.log(
                 `outbox of ${OUTBOX_SIZE}, 12 s outage at 2 readings/s: ${d.dropped} dropped by the device, ${d.gaps} counted lost by the server`
@@ -78,8 +72,8 @@ describe.skipIf(skipWithoutMosquitto("test/sim/outbox-overflow.test.ts", "A full
             const before = d.acked
             await until(
                 "newer readings acknowledged",
-                10_000,
-                () => server.controller.device(DEVICE)!.acked > before + 2
+                () => server.controller.device(DEVICE)!.acked > before + 2,
+                10_000
             )
         }, 90_000)
     }

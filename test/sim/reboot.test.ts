@@ -4,20 +4,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { SimulatedNightlight } from "../../sim/device"
 import { startServer, type RunningServer } from "../../server/app"
 import { FirmwareLog } from "../helpers/firmware-log"
-import { HOST, recordingLogger, within } from "../helpers/mqtt"
+import { HOST, recordingLogger, until } from "../helpers/mqtt"
 import { ledBecomes } from "../helpers/sim"
 
 const DEVICE = "reboot-nightlight"
-
-async function until(what: string, ms: number, condition: () => boolean): Promise<void> {
-    await within(
-        ms,
-        what,
-        (async () => {
-            while (!condition()) await new Promise(r => setTimeout(r, 50))
-        })()
-    )
-}
 
 describe("a device that reboots", () => {
     let server: RunningServer
@@ -45,15 +35,15 @@ describe("a device that reboots", () => {
         const first = await boot(100)
         await ledBecomes(first.device, true, 15_000)
         const firstBoot = server.controller.device(DEVICE)!.boot
-        await until("a few readings", 10_000, () => server.controller.device(DEVICE)!.lastSeq >= 3)
+        await until("a few readings", () => server.controller.device(DEVICE)!.lastSeq >= 3, 10_000)
 
         const again = await boot(100)
         // the retained command switches the LED on before the first reading is even decided on
         await ledBecomes(again.device, true, 10_000)
         expect(again.firmware.matching(/^command \d+: LED on/).length).toBeGreaterThan(0)
         expect(again.firmware.matching(/^command \d+: LED off/).length).toBe(0)
-        await until("the new boot's readings", 10_000, () => server.controller.device(DEVICE)!.boot !== firstBoot)
-        await until("the new boot's second reading", 10_000, () => server.controller.device(DEVICE)!.lastSeq >= 2)
+        await until("the new boot's readings", () => server.controller.device(DEVICE)!.boot !== firstBoot, 10_000)
+        await until("the new boot's second reading", () => server.controller.device(DEVICE)!.lastSeq >= 2, 10_000)
         expect(server.controller.device(DEVICE)).toMatchObject({ duplicates: 0, gaps: 0 })
     })
 
@@ -62,10 +52,10 @@ describe("a device that reboots", () => {
         const again = await boot(900)
         await until(
             "the stale retained command to be refused",
-            15_000,
-            () => again.firmware.matching(/ignored retained command/).length > 0
+            () => again.firmware.matching(/ignored retained command/).length > 0,
+            15_000
         )
-        await until("a reading decided on", 10_000, () => server.controller.device(DEVICE)!.ledOn === false)
+        await until("a reading decided on", () => server.controller.device(DEVICE)!.ledOn === false, 10_000)
         await new Promise(r => setTimeout(r, 500))
         expect(again.firmware.matching(/LED on/).length).toBe(0)
         expect(again.device.ledOn).toBe(false)
