@@ -31,11 +31,15 @@ describe("a device that reboots", () => {
         await server?.stop()
     })
 
-    it("gets a new boot id, counts its readings as new, and restores the LED from the retained command", async () => {
+    it("goes offline by its will, comes back with a new boot id, and gets its LED from the retained command", async () => {
         const first = await boot(100)
         await ledBecomes(first.device, true, 15_000)
         const firstBoot = server.controller.device(DEVICE)!.boot
         await until("a few readings", () => server.controller.device(DEVICE)!.lastSeq >= 3, 10_000)
+        expect(server.controller.device(DEVICE)!.online).toBe(true)
+        // power off: the broker publishes the device's retained last will
+        await first.device.stop()
+        await until("the last will: offline", () => server.controller.device(DEVICE)!.online === false, 10_000)
 
         const again = await boot(100)
         // the retained command switches the LED on before the first reading is even decided on
