@@ -44,6 +44,14 @@ export async function startServer(
         bus = new MqttClientBus({ url: brokerUrl, logger, reconnectPeriodMs: options.reconnectPeriodMs })
     }
     const controller = new NightlightServer({ bus, logger, threshold: settings.threshold, band: settings.band })
+    if (bus instanceof MqttClientBus) {
+        // the first "online" is the start; later ones follow an outage the broker may not have survived whole
+        let connectedBefore = false
+        bus.on("online", () => {
+            if (connectedBefore) controller.brokerReconnected()
+            connectedBefore = true
+        })
+    }
 
     const stop = async () => {
         await controller.stop()

@@ -275,6 +275,18 @@ export class NightlightServer extends EventEmitter {
         return where?.kind === kind ? where.deviceId : undefined
     }
 
+    /**
+     * The bus is connected to the broker again after losing it. Every known device gets its decision
+     * again with its next reading, in case the broker lost the retained commands (see DeviceState.resync).
+     */
+    brokerReconnected(): void {
+        for (const state of this.devices.values()) state.resync()
+        if (this.devices.size > 0)
+            this.log.info(
+                `back on the broker: ${this.devices.size} device(s) get their LED state with their next reading`
+            )
+    }
+
     private stateOf(deviceId: string): DeviceState {
         let state = this.devices.get(deviceId)
         if (!state) {

@@ -32,7 +32,7 @@ export interface DecisionRule {
 }
 
 /** Why a command is sent: rules (a)-(d) of the reliable link, and "retry" after one that failed. */
-export type CommandReason = "first" | "changed" | "mismatch" | "online" | "retry"
+export type CommandReason = "first" | "changed" | "mismatch" | "online" | "retry" | "resync"
 
 export interface ReadingOutcome {
     /** Seen before (same boot, seq not above the highest): counted, acknowledged, not decided on again. */
@@ -85,6 +85,8 @@ export class DeviceState {
     private commandFailed = false
     /** The device came online: its next reading sends the decision even if unchanged. */
     private cameOnline = false
+    /** We came back to a broker that may have lost its retained messages: same, for every device. */
+    private resyncDue = false
     private boot: string | undefined
     /** Highest reading number of `boot` seen. */
     private lastSeq = 0
@@ -168,6 +170,15 @@ export class DeviceState {
         this.online = s === "online"
         if (this.online && was !== true) this.cameOnline = true
         return { changed: was !== this.online }
+    }
+
+    /**
+     * The server reconnected to its broker. A broker that restarted without persistence has lost the
+     * retained commands, and a device that rebooted meanwhile (the lesson's device reports no `led` to
+     * repair it by) would wait for the next change of decision: the next reading sends it again.
+     */
+    resync(): void {
+        if (this.commandSeq !== undefined) this.resyncDue = true
     }
 
     /**
@@ -263,6 +274,7 @@ export class DeviceState {
         if (ledOn !== this.decision) return "changed"
         if (this.commandFailed) return "retry"
         if (this.cameOnline) return "online"
+        if (this.resyncDue) return "resync"
         if (reported === undefined || reported === ledOn) return undefined
         // A clock that went back counts as time elapsed: better one command too many than none for an hour.
         const since = this.commandAt === undefined ? Infinity : now - this.commandAt
@@ -275,6 +287,7 @@ export class DeviceState {
         this.commandAt = now
         this.commandFailed = false
         this.cameOnline = false
+        this.resyncDue = false
         this.decision = ledOn
         return { led_on: ledOn, seq, t: Math.floor(now) }
     }

@@ -133,6 +133,16 @@ describe("when a command is sent", () => {
         expect(d.reading(lesson(900), T0 + 5).command).toBeUndefined()
     })
 
+    test("after the server got back to its broker, the next reading sends the decision again, once", () => {
+        const d = fresh()
+        d.resync() // nothing decided yet: nothing to send again
+        d.reading(lesson(100), T0) // first: on
+        expect(d.reading(lesson(100), T0 + 1).command).toBeUndefined()
+        d.resync()
+        expect(d.reading(lesson(100), T0 + 2)).toMatchObject({ command: { led_on: true }, reason: "resync" })
+        expect(d.reading(lesson(100), T0 + 3).command).toBeUndefined()
+    })
+
     test("a command the broker did not take is sent again with the next reading", () => {
         const d = fresh()
         const first = d.reading(lesson(100), T0).command!
