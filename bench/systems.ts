@@ -1,0 +1,158 @@
+/**
+ * The systems under test, each a set of child processes whose CPU and memory we read from /proc:
+ * "ours" (our server with its embedded broker) and "lesson" (Mosquitto + the lesson's Python server).
+ */
+import { spawn, spawnSync, type ChildProcess } from "node:child_process"
+import { accessSync, constants, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { createServer, connect as netConnect } from "node:net"
+import { tmpdir } from "node:os"
+import { delimiter, join } from "node:path"
+import { fileURLToPath } from "node:url"
+
+export const HOST = "127.0.0.1"
+export const PYTHON = "/usr/bin/python3"
+const CLK_TCK = Number(spawnSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).stdout.trim()) || 100
+
+export type SystemName = "ours" | "lesson"
+
+export interface RunningSystem {
+    name: SystemName
+    url: string
+    pids: () => number[]
+    stop: () => Promise<void>
+}
+
+/** Every child we started, so an error or Ctrl-C can kill them all. */
+const children = new Set<ChildProcess>()
+/** Temporary folders (Mosquitto configs) to remove then too. */
+const tempDirs = new Set<string>()
+
+export function killAllChildren(): void {
+    for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL")
+    for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true })
+}
+
+export function findMosquitto(): string | undefined {
+    const dirs = [...(process.env.PATH ?? "").split(delimiter), "/usr/sbin", "/usr/local/sbin"]
+    for (const dir of dirs.filter(Boolean)) {
+        try {
+            accessSync(join(dir, "mosquitto"), constants.X_OK)
+            return join(dir, "mosquitto")
+        } catch {
+            // not here
+        }
+    }
+    return undefined
+}
+
+export function haveLessonStack(): { ok: boolean; why?: string } {
+    if (!findMosquitto()) return { ok: false, why: "the mosquitto binary was not found" }
+    if (spawnSync(PYTHON, ["-c", "import paho.mqtt.client"]).status !== 0)
+        return { ok: false, why: `${PYTHON} cannot import paho.mqtt (apt-get install -y python3-paho-mqtt)` }
+    return { ok: true }
+}
+
+export async function freePort(): Promise<number> {
+    const server = createServer()
+    await new Promise<void>(resolve => server.listen(0, HOST, resolve))
+    const port = (server.address() as { port: number }).port
+    await new Promise(resolve => server.close(resolve))
+    return port
+}
+
+function track(child: ChildProcess, what: string): ChildProcess {
+    children.add(child)
+    let err = ""
+    child.stderr?.setEncoding("utf8")
+    child.stderr?.on("data", (chunk: string) => (err = (err + chunk).slice(-2000)))
+    child.once("exit", (code, signal) => {
+        children.delete(child)
+        if (!stopping.has(child)) console.error(`!!! ${what} exited early (${code ?? signal}): ${err.trim()}`)
+    })
+    return child
+}
+const stopping = new Set<ChildProcess>()
+
+async function stopChild(child: ChildProcess): Promise<void> {
+    stopping.add(child)
+    if (child.exitCode !== null || child.signalCode !== null) return
+    const exited = new Promise(resolve => child.once("exit", resolve))
+    child.kill("SIGTERM")
+    const timer = setTimeout(() => child.kill("SIGKILL"), 3000)
+    await exited
+    clearTimeout(timer)
+}
+
+/** Waits until something accepts TCP connections on the port (bounded). */
+async function waitForPort(port: number, what: string, ms = 15_000): Promise<void> {
+    const deadline = Date.now() + ms
+    while (Date.now() < deadline) {
+        const ok = await new Promise<boolean>(resolve => {
+            const socket = netConnect(port, HOST)
+            socket.once("connect", () => (socket.destroy(), resolve(true)))
+            socket.once("error", () => resolve(false))
+        })
+        if (ok) return
+        await new Promise(r => setTimeout(r, 100))
+    }
+    throw new Error(`${what} did not listen on port ${port} within ${ms} ms`)
+}
+
+export async function startOurs(): Promise<RunningSystem> {
+    const port = await freePort()
+    const args = ["--import", "tsx", "server/main.ts", "--no-sim", "--mqtt-port", String(port), "--log-level", "warn"]
+    const child = track(spawn(process.execPath, args, { stdio: ["ignore", "ignore", "pipe"] }), "our server")
+    await waitForPort(port, "our server")
+    return { name: "ours", url: `mqtt://${HOST}:${port}`, pids: () => [child.pid!], stop: () => stopChild(child) }
+}
+
+export async function startLesson(): Promise<RunningSystem> {
+    const port = await freePort()
+    const dir = mkdtempSync(join(tmpdir(), "nightlight-bench-"))
+    tempDirs.add(dir)
+    const config = join(dir, "mosquitto.conf")
+    writeFileSync(
+        config,
+        `listener ${port} ${HOST}\nallow_anonymous true\npersistence false\nmax_queued_messages 10000\n`
+    )
+    const mosquitto = track(
+        spawn(findMosquitto()!, ["-c", config], { stdio: ["ignore", "ignore", "pipe"] }),
+        "mosquitto"
+    )
+    await waitForPort(port, "mosquitto")
+    // the lesson prints two lines per reading; they go to /dev/null (as costly as Python makes them)
+    const script = fileURLToPath(new URL("lesson_fleet_server.py", import.meta.url))
+    const python = track(spawn(PYTHON, [script, HOST, String(port)], { stdio: ["ignore", "ignore", "pipe"] }), "lesson")
+    return {
+        name: "lesson",
+        url: `mqtt://${HOST}:${port}`,
+        pids: () => [mosquitto.pid!, python.pid!],
+        stop: async () => {
+            await stopChild(python)
+            await stopChild(mosquitto)
+            rmSync(dir, { recursive: true, force: true })
+            tempDirs.delete(dir)
+        },
+    }
+}
+
+/** CPU time (user + system, all threads) of the processes, in µs. */
+export function cpuMicros(pids: number[]): number {
+    let ticks = 0
+    for (const pid of pids) {
+        const stat = readFileSync(`/proc/${pid}/stat`, "utf8")
+        const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
+        ticks += Number(fields[11]) + Number(fields[12]) // utime, stime (fields 14 and 15 of stat)
+    }
+    return (ticks * 1e6) / CLK_TCK
+}
+
+/** Resident memory of the processes together, in MB. */
+export function rssMB(pids: number[]): number {
+    let kb = 0
+    for (const pid of pids) {
+        const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))
+        if (match) kb += Number(match[1])
+    }
+    return kb / 1024
+}
