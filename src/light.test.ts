@@ -1,5 +1,5 @@
 import { describe, expect, test } from "@devicescript/test"
-import { DEFAULT_REPORT_POLICY, decideLed, decideWithBand, shouldReport, toLessonUnits } from "./light"
+import { DEFAULT_REPORT_POLICY, decideWithBand, shouldReport, toLessonUnits } from "./light"
 
 describe("toLessonUnits", () => {
     test("maps the 0..1 ratio onto 0..1023", () => {
@@ -16,14 +16,6 @@ describe("toLessonUnits", () => {
         expect(toLessonUnits(-0.2)).toBe(0)
         expect(toLessonUnits(1.7)).toBe(1023)
         expect(toLessonUnits(NaN)).toBe(0)
-    })
-})
-
-describe("decideLed", () => {
-    test("is the lesson's rule: on below the threshold", () => {
-        expect(decideLed(299, 300)).toBe(true)
-        expect(decideLed(300, 300)).toBe(false)
-        expect(decideLed(900, 300)).toBe(false)
     })
 })
 

@@ -17,11 +17,6 @@ export function toLessonUnits(ratio: number): number {
 /** Hysteresis band above the threshold (lesson units); the server's default, see server/protocol.ts. */
 export const DEFAULT_BAND = 100
 
-/** The lesson's rule, without memory. */
-export function decideLed(light: number, threshold: number): boolean {
-    return light < threshold
-}
-
 /**
  * The same rule with hysteresis as the server's (server/protocol.ts decideLedWithBand): on below the
  * threshold, off from threshold + band up, unchanged in between. Used when the device decides locally.
