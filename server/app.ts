@@ -1,21 +1,38 @@
 /**
  * Puts the server together from settings: an embedded broker with the in-process bus, or an mqtt.js
- * client to an external broker; then the controller. main.ts adds signals and the simulated device;
- * tests start exactly this.
+ * client to an external broker; the store (registry, history, saved settings), the groups, the
+ * controller, the dashboard and HTTP API, Home Assistant discovery. main.ts adds signals and the
+ * simulated device; tests start exactly this.
  */
+import { join } from "node:path"
 import { NightlightServer } from "./controller"
+import { DashboardBackend, groupRuleKey, type SimulatorHandle } from "./dashboard-backend"
 import { EmbeddedBroker } from "./embedded-broker"
+import { DEFAULT_BAND } from "./protocol"
 import { EmbeddedBus } from "./embedded-bus"
+import { applyRulePatch, loadGroupsFile, type GroupConfig } from "./groups/config"
+import { HomeAssistantDiscovery } from "./home-assistant"
+import { HttpServer } from "./http/http-server"
 import type { Logger } from "./logger"
 import type { MessageBus } from "./message-bus"
 import { MqttClientBus } from "./mqtt-client-bus"
+import { Recorder } from "./recorder"
 import type { Settings } from "./settings"
+import { Store } from "./store"
+
+/** The database file inside --data-dir. */
+export const DATABASE_FILE = "nightlight.db"
 
 export interface RunningServer {
     controller: NightlightServer
     bus: MessageBus
     /** Present when the broker is our own. */
     broker?: EmbeddedBroker
+    store: Store
+    /** Present unless --no-dashboard. */
+    http?: HttpServer
+    /** The simulated device the dashboard's slider moves (main.ts attaches it once it runs). */
+    attachSimulator(sim: SimulatorHandle): void
     /** How clients on this machine (the simulator, tests, mosquitto_pub) reach the broker. */
     brokerUrl: string
     stop(): Promise<void>
@@ -26,11 +43,24 @@ export interface StartOptions {
     reconnectPeriodMs?: number
 }
 
+/** What startServer needs; tests leave out the optional parts (then: history in memory, no HTTP). */
+export type ServerSettings = Pick<Settings, "broker" | "threshold"> &
+    Partial<Pick<Settings, "band" | "dataDir" | "retentionDays" | "http" | "groupsFile" | "homeAssistant">>
+
 export async function startServer(
-    settings: Pick<Settings, "broker" | "threshold"> & Partial<Pick<Settings, "band">>,
+    settings: ServerSettings,
     logger: Logger,
     options: StartOptions = {}
 ): Promise<RunningServer> {
+    // Configuration first: a bad groups file or database stops the start before anything listens.
+    const groupConfigs = settings.groupsFile ? loadGroupsFile(settings.groupsFile) : []
+    const store = new Store(settings.dataDir === undefined ? ":memory:" : join(settings.dataDir, DATABASE_FILE), {
+        retentionMs: (settings.retentionDays ?? 30) * 24 * 60 * 60 * 1000,
+        onError: err => logger.warn(`could not prune the history: ${err.message}`),
+    })
+    store.open()
+    const rules = resolveRules(store, settings, groupConfigs, logger)
+
     let broker: EmbeddedBroker | undefined
     let bus: MessageBus
     let brokerUrl: string
@@ -43,7 +73,24 @@ export async function startServer(
         brokerUrl = settings.broker.url
         bus = new MqttClientBus({ url: brokerUrl, logger, reconnectPeriodMs: options.reconnectPeriodMs })
     }
-    const controller = new NightlightServer({ bus, logger, threshold: settings.threshold, band: settings.band })
+    // The recorder stores readings before they are acknowledged (an ack promises they are stored).
+    let recorder: Recorder | undefined
+    const controller = new NightlightServer({
+        bus,
+        logger,
+        threshold: rules.threshold,
+        band: rules.band,
+        groups: rules.groups,
+        beforeAck: () => recorder?.flush(),
+    })
+    recorder = new Recorder(controller, store, logger)
+    const backend = new DashboardBackend(controller, store)
+    const http = settings.http?.enabled
+        ? new HttpServer({ backend, host: settings.http.host, port: settings.http.port, logger })
+        : undefined
+    const homeAssistant = settings.homeAssistant?.enabled
+        ? new HomeAssistantDiscovery({ bus, host: controller, logger, prefix: settings.homeAssistant.prefix })
+        : undefined
     if (bus instanceof MqttClientBus) {
         // the first "online" is the start; later ones follow an outage the broker may not have survived whole
         let connectedBefore = false
@@ -54,19 +101,68 @@ export async function startServer(
     }
 
     const stop = async () => {
+        await http?.stop()
+        await homeAssistant?.stop()
         await controller.stop()
+        recorder.stop()
         await bus.stop()
         await broker?.stop()
+        store.close()
     }
     try {
+        recorder.start()
         // Subscribe first, so the bus makes the subscription as soon as it connects.
         await controller.start()
+        await homeAssistant?.start()
         await bus.start()
+        await http?.start()
     } catch (error) {
         await stop().catch(() => undefined)
         throw error
     }
-    return { controller, bus, broker, brokerUrl, stop }
+    return {
+        controller,
+        bus,
+        broker,
+        brokerUrl,
+        store,
+        http,
+        attachSimulator: sim => backend.attachSimulator(sim),
+        stop,
+    }
+}
+
+/**
+ * The threshold, band and group rules to start with: the configured ones (flags, variables, groups
+ * file), unless one was changed at run time since it was last configured (SavedSettings.resolve).
+ */
+function resolveRules(store: Store, settings: ServerSettings, groups: GroupConfig[], logger: Logger) {
+    const saved = store.settings
+    const threshold = saved.resolve("threshold", settings.threshold)
+    const band = saved.resolve("band", settings.band ?? DEFAULT_BAND)
+    const changed = (name: string, value: unknown, configured: unknown) => {
+        if (JSON.stringify(value) !== JSON.stringify(configured))
+            logger.info(
+                `${name}: ${JSON.stringify(value)}, as changed at run time (configured: ${JSON.stringify(configured)})`
+            )
+    }
+    changed("threshold", threshold, settings.threshold)
+    changed("band", band, settings.band ?? DEFAULT_BAND)
+    const resolved = groups.map(g => {
+        const rule = saved.resolve(groupRuleKey(g.name), g.rule)
+        // a rule changed at run time may not fit members edited in the file since (dark: 6 of 5)
+        const fits = applyRulePatch(g, rule)
+        if (!fits.ok) {
+            logger.warn(
+                `group ${g.name}: the rule changed at run time no longer fits (${fits.error}); using the file's`
+            )
+            saved.set(groupRuleKey(g.name), g.rule)
+            return g
+        }
+        changed(`group ${g.name}`, rule, g.rule)
+        return { ...g, rule: fits.rule }
+    })
+    return { threshold, band, groups: resolved }
 }
 
 /** Lines telling a user where the broker is and how to talk to the server by hand. */

@@ -10,12 +10,15 @@
  * the device's readings, taken as the hysteresis state until the server has decided itself.
  */
 import { EventEmitter } from "node:events"
-import { DeviceState, type CommandReason, type DeviceSnapshot } from "./device-state"
+import type { GroupRule, GroupView, RuleSettings } from "./api-types"
+import { DeviceState, type CommandReason, type Decide, type Decision, type DeviceSnapshot } from "./device-state"
+import { GroupStates, type MemberLookup } from "./group-state"
 import { printable, type Logger } from "./logger"
 import type { MessageBus, PublishOptions } from "./message-bus"
 import {
     DEFAULT_BAND,
     DEFAULT_THRESHOLD,
+    decideLedWithBand,
     encode,
     parseAck,
     parseCommand,
@@ -24,19 +27,23 @@ import {
     parseTopic,
     topics,
     type CommandPayload,
-    type RejectReason,
 } from "./protocol"
 import { KeyedThrottle, realTimers, type Timers } from "./throttle"
+import {
+    REJECTION_REASONS,
+    type CommandEvent,
+    type NightlightServerOptions,
+    type RejectionEvent,
+    type RejectionReason,
+    type ServerStats,
+    type StatusEvent,
+    type TelemetryEvent,
+} from "./controller-events"
 
-/** Why a telemetry message was dropped: the payload reasons from protocol.ts, plus a bad topic. */
-export type RejectionReason = RejectReason | "bad_topic"
-export const REJECTION_REASONS: readonly RejectionReason[] = [
-    "bad_topic",
-    "too_large",
-    "not_json",
-    "not_object",
-    "bad_field",
-]
+export * from "./controller-events"
+
+/** Not a device: Home Assistant's birth topic `homeassistant/status` matches `+/status`. */
+export const HOME_ASSISTANT_STATUS_ID = "homeassistant"
 
 /** At most one ack per device per this many ms; the last one always goes out. */
 export const ACK_INTERVAL_MS = 100
@@ -45,67 +52,18 @@ const COMMAND_DELIVERY: PublishOptions = { qos: 1, retain: true }
 /** Retained so a restarted server knows where each device was; QoS 0, as the next ack supersedes it. */
 const ACK_DELIVERY: PublishOptions = { qos: 0, retain: true }
 
-export interface ServerStats {
-    /** Telemetry messages seen, valid or not. */
-    received: number
-    /** Commands handed to the broker. */
-    commandsSent: number
-    /** Commands the broker connection could not take (e.g. during an outage). */
-    commandsFailed: number
-    acksSent: number
-    acksFailed: number
-    rejected: Record<RejectionReason, number>
-}
-
-export interface TelemetryEvent {
-    deviceId: string
-    light: number
-    /** The decision after this reading; undefined only for a duplicate that came before any decision. */
-    ledOn: boolean | undefined
-    /** Seen before: counted and acknowledged, not decided on. */
-    duplicate: boolean
-    seq?: number
-}
-export interface CommandEvent {
-    deviceId: string
-    command: CommandPayload
-    reason: CommandReason
-}
-export interface StatusEvent {
-    deviceId: string
-    online: boolean
-}
-export interface RejectionEvent {
-    topic: string
-    reason: RejectionReason
-    detail: string
-}
-
-export interface NightlightServerOptions {
-    bus: MessageBus
-    logger: Logger
-    /** Light units; LED on below it. */
-    threshold?: number
-    /** Light units; LED off again only from threshold + band up. */
-    band?: number
-    ackIntervalMs?: number
-    /** Minimum ms between commands to a device whose reported LED disagrees (device-state.ts). */
-    mismatchResendMs?: number
-    /** The clock and timers (tests). */
-    timers?: Timers
-}
-
 /**
  * Emits "telemetry" (TelemetryEvent) for each valid reading, "command" (CommandEvent) for each command
  * sent, "status" (StatusEvent) when a device goes online or offline, "rejected" (RejectionEvent) for
- * each bad reading.
+ * each bad reading, "group" (GroupView) after each vote, "settings" (RuleSettings) when they change.
  */
 export class NightlightServer extends EventEmitter {
     private readonly bus: MessageBus
     private readonly log: Logger
-    readonly threshold: number
-    readonly band: number
-    private readonly mismatchResendMs?: number
+    /** Shared with every DeviceState: a change applies to their next decision. */
+    private readonly rules: RuleSettings & { mismatchResendMs?: number }
+    readonly groups: GroupStates
+    private readonly beforeAck: () => void
     private readonly timers: Timers
     private readonly acks: KeyedThrottle
     private readonly devices = new Map<string, DeviceState>()
@@ -125,9 +83,13 @@ export class NightlightServer extends EventEmitter {
         super()
         this.bus = options.bus
         this.log = options.logger
-        this.threshold = options.threshold ?? DEFAULT_THRESHOLD
-        this.band = options.band ?? DEFAULT_BAND
-        this.mismatchResendMs = options.mismatchResendMs
+        this.rules = {
+            threshold: options.threshold ?? DEFAULT_THRESHOLD,
+            band: options.band ?? DEFAULT_BAND,
+            mismatchResendMs: options.mismatchResendMs,
+        }
+        this.groups = new GroupStates(options.groups)
+        this.beforeAck = options.beforeAck ?? (() => undefined)
         this.timers = options.timers ?? realTimers
         this.acks = new KeyedThrottle(options.ackIntervalMs ?? ACK_INTERVAL_MS, this.timers)
     }
@@ -154,6 +116,60 @@ export class NightlightServer extends EventEmitter {
         this.running = false
         this.acks.flush()
         await Promise.all(this.finalAcks.splice(0))
+    }
+
+    get threshold(): number {
+        return this.rules.threshold
+    }
+
+    get band(): number {
+        return this.rules.band
+    }
+
+    settings(): RuleSettings {
+        return { threshold: this.rules.threshold, band: this.rules.band }
+    }
+
+    /**
+     * New threshold and band (validated by the caller). Every device is decided again at once from its
+     * last reading (a group from its members'), so a LED the new rule switches does not wait for the
+     * device's next report.
+     */
+    updateSettings(next: RuleSettings): void {
+        this.rules.threshold = next.threshold
+        this.rules.band = next.band
+        this.log.info(
+            `new settings: LED on when light < ${next.threshold}, off again when light >= ${next.threshold + next.band}`
+        )
+        this.emit("settings", this.settings())
+        const now = this.timers.now()
+        for (const [deviceId, state] of this.devices) {
+            const { lastLight } = state.snapshot()
+            if (this.groups.groupOf(deviceId) !== undefined || lastLight === undefined) continue
+            const auto = decideLedWithBand(lastLight, state.autoState(), next.threshold, next.band)
+            this.send(deviceId, state.decide(auto, now, "settings"))
+        }
+        for (const name of this.groups.names()) this.revote(name, now, "settings")
+    }
+
+    /** A group's new rule (validated by the caller); the group votes again at once. */
+    setGroupRule(name: string, rule: GroupRule): GroupView | undefined {
+        if (!this.groups.setRule(name, rule)) return undefined
+        this.log.info(`group ${name}: new rule ${JSON.stringify(rule)}`)
+        this.revote(name, this.timers.now(), "group")
+        return this.groups.view(name)
+    }
+
+    /**
+     * A person switches a device's LED (Home Assistant, the dashboard). It holds until the automatic
+     * decision next changes. False for a device the server never heard of.
+     */
+    override(deviceId: string, ledOn: boolean): boolean {
+        const state = this.devices.get(deviceId)
+        if (!state || !this.running) return false
+        this.log.info(`${deviceId}: LED switched ${ledOn ? "on" : "off"} by hand`)
+        this.send(deviceId, state.override(ledOn, this.timers.now()))
+        return true
     }
 
     stats(): ServerStats {
@@ -184,7 +200,19 @@ export class NightlightServer extends EventEmitter {
         }
         const { deviceId } = where
         const reading = parsed.value
-        const outcome = this.stateOf(deviceId).reading(reading, this.timers.now())
+        const now = this.timers.now()
+        const group = this.groups.groupOf(deviceId)
+        let groupChanged = false
+        // A member's reading makes its group vote again; the vote is the member's decision too.
+        const decide: Decide | undefined =
+            group === undefined
+                ? undefined
+                : (light, previous) => {
+                      const vote = this.groups.vote(group, this.memberLookup, this.rules, now)
+                      groupChanged = vote.changed
+                      return vote.ledOn ?? decideLedWithBand(light, previous, this.rules.threshold, this.rules.band)
+                  }
+        const outcome = this.stateOf(deviceId).reading(reading, now, decide)
         const text = printable(payload.toString("utf8"))
         if (outcome.duplicate) this.log.debug(`Message received again (a duplicate): ${text} from ${deviceId}`)
         else this.log.info(`Message received: ${text} from ${deviceId}`)
@@ -195,12 +223,19 @@ export class NightlightServer extends EventEmitter {
         const event: TelemetryEvent = {
             deviceId,
             light: reading.light,
+            at: outcome.at,
+            reportedLed: reading.led,
+            local: reading.local,
             ledOn: outcome.ledOn,
             duplicate: outcome.duplicate,
             seq: reading.seq,
         }
         this.emit("telemetry", event)
         if (outcome.command) this.sendCommand(deviceId, outcome.command, outcome.reason!)
+        if (group !== undefined && !outcome.duplicate) {
+            if (groupChanged) this.tellMembers(group, now, "group", deviceId)
+            this.emit("group", this.groups.view(group))
+        }
         if (outcome.ack) this.acks.run(deviceId, () => this.sendAck(deviceId))
     }
 
@@ -230,7 +265,8 @@ export class NightlightServer extends EventEmitter {
 
     private onStatus(topic: string, payload: Buffer): void {
         const deviceId = this.deviceOf(topic, "status")
-        if (deviceId === undefined) return
+        // Home Assistant announces itself on `homeassistant/status` ("online"/"offline"), on our pattern.
+        if (deviceId === undefined || deviceId === HOME_ASSISTANT_STATUS_ID) return
         const status = parseStatus(payload)
         // An empty payload clears a retained status; anything else is not ours to interpret.
         if (status === undefined) return this.log.debug(`ignored status ${printable(payload.toString())}`)
@@ -238,12 +274,47 @@ export class NightlightServer extends EventEmitter {
         if (!changed) return
         this.log.info(status === "online" ? `${deviceId} is online` : `${deviceId} went offline`)
         this.emit("status", { deviceId, online: status === "online" } satisfies StatusEvent)
+        // an offline member stops voting: its group may decide otherwise now
+        const group = this.groups.groupOf(deviceId)
+        if (group !== undefined) this.revote(group, this.timers.now(), "group")
+    }
+
+    /** The group votes again; on a new decision every member (but `except`) is told. */
+    private revote(group: string, now: number, reason: CommandReason): void {
+        const vote = this.groups.vote(group, this.memberLookup, this.rules, now)
+        if (vote.changed) this.tellMembers(group, now, reason)
+        this.emit("group", this.groups.view(group))
+    }
+
+    private tellMembers(group: string, now: number, reason: CommandReason, except?: string): void {
+        const vote = this.groups.view(group)?.ledOn
+        if (vote === null || vote === undefined) return
+        this.log.info(`group ${group}: LED ${vote ? "on" : "off"} for every member`)
+        for (const id of this.groups.members(group)) {
+            const state = this.devices.get(id)
+            if (id !== except && state) this.send(id, state.decide(vote, now, reason))
+        }
+    }
+
+    private readonly memberLookup: MemberLookup = id => {
+        const state = this.devices.get(id)
+        if (!state) return undefined
+        const s = state.snapshot()
+        return {
+            state: { light: s.lastLight, lightAt: s.lastLightAt, online: s.online },
+            auto: state.autoState(),
+        }
+    }
+
+    private send(deviceId: string, decision: Decision): void {
+        if (decision.command) this.sendCommand(deviceId, decision.command, decision.reason!)
     }
 
     private sendCommand(deviceId: string, command: CommandPayload, reason: CommandReason): void {
         const text = encode("commands", command)
         this.log.info(`Sending message: ${text} to ${deviceId}`)
-        this.emit("command", { deviceId, command, reason } satisfies CommandEvent)
+        const at = command.t ?? this.timers.now()
+        this.emit("command", { deviceId, command, reason, at } satisfies CommandEvent)
         this.bus.publish(topics.commands(deviceId), text, COMMAND_DELIVERY).then(
             () => this.counters.commandsSent++,
             (err: Error) => {
@@ -257,6 +328,16 @@ export class NightlightServer extends EventEmitter {
     private sendAck(deviceId: string): void {
         const ack = this.devices.get(deviceId)?.ack()
         if (!ack) return
+        try {
+            this.beforeAck()
+        } catch (err) {
+            // Not stored, so not acknowledged: the device keeps the readings and sends them again.
+            this.counters.acksFailed++
+            this.log.error(
+                `could not store the readings of ${deviceId}, so they are not acknowledged: ${(err as Error).message}`
+            )
+            return
+        }
         const sent = this.bus.publish(topics.acks(deviceId), encode("acks", ack), ACK_DELIVERY).then(
             () => void this.counters.acksSent++,
             (err: Error) => {
@@ -297,7 +378,7 @@ export class NightlightServer extends EventEmitter {
     }
 
     private newState(): DeviceState {
-        return new DeviceState({ threshold: this.threshold, band: this.band, mismatchResendMs: this.mismatchResendMs })
+        return new DeviceState(this.rules)
     }
 
     private reject(topic: string, reason: RejectionReason, detail: string): void {

@@ -31,8 +31,32 @@ export interface DecisionRule {
     mismatchResendMs?: number
 }
 
-/** Why a command is sent: rules (a)-(d) of the reliable link, and "retry" after one that failed. */
-export type CommandReason = "first" | "changed" | "mismatch" | "online" | "retry" | "resync"
+/**
+ * Why a command is sent: rules (a)-(d) of the reliable link, "retry" after one that failed, and the
+ * decisions made without a reading of this device: its group's ("group"), new settings ("settings"),
+ * a person switching it ("manual", which holds until the automatic decision next changes).
+ */
+export type CommandReason =
+    "first" | "changed" | "mismatch" | "online" | "retry" | "resync" | "group" | "settings" | "manual"
+
+/**
+ * The automatic rule: the LED from this device's light and the rule's previous state (for hysteresis).
+ * The default is the threshold with its band; a group's vote replaces it for the group's members.
+ */
+export type Decide = (light: number, previous: boolean | undefined) => boolean
+
+/** A decision made without a reading of this device: maybe a command to send. */
+export interface Decision {
+    ledOn: boolean
+    command?: CommandPayload
+    reason?: CommandReason
+}
+
+/**
+ * A device clock may run this much slower than the server's (a fraction: 1000 ppm) before the readings'
+ * times lag; late (replayed) readings must not move the estimate, and they arrive seconds late.
+ */
+const CLOCK_DRIFT = 0.001
 
 export interface ReadingOutcome {
     /** Seen before (same boot, seq not above the highest): counted, acknowledged, not decided on again. */
@@ -43,6 +67,11 @@ export interface ReadingOutcome {
     rebooted: boolean
     /** The decision after this reading; undefined only for a duplicate arriving before any decision. */
     ledOn: boolean | undefined
+    /**
+     * When the reading was taken (ms since 1970, server clock): from the device's uptime `t` when it sent
+     * one (a reading resent after an outage keeps its time), else when it arrived.
+     */
+    at: number
     /** Set when the reading carried seq and boot: it is to be acknowledged. */
     ack?: AckPayload
     command?: CommandPayload
@@ -52,8 +81,12 @@ export interface ReadingOutcome {
 /** A copy of the state, for tests and dashboards. Sequence numbers are 0 when there is none yet. */
 export interface DeviceSnapshot {
     lastLight: number | undefined
+    /** When the last reading was taken (see ReadingOutcome.at). */
+    lastLightAt: number | undefined
     /** The server's decision. */
     ledOn: boolean | undefined
+    /** A person switched the LED (override) and the automatic decision has not changed since. */
+    manual: boolean
     /** Sequence number of the last command (sent, or rebuilt from the retained one). */
     commandSeq: number
     boot: string | undefined
@@ -76,8 +109,14 @@ export interface DeviceSnapshot {
 }
 
 export class DeviceState {
-    private readonly rule: Required<DecisionRule>
+    /** Shared with the server, not copied: new settings apply to the next decision. */
+    private readonly rule: DecisionRule
+    /** The LED state commanded (or adopted from the broker). */
     private decision: boolean | undefined
+    /** The automatic rule's own state (hysteresis); differs from `decision` only during an override. */
+    private auto: boolean | undefined
+    /** An override and the automatic state it was made in: it holds until that state changes. */
+    private manual: { ledOn: boolean; auto: boolean | undefined } | undefined
     private commandSeq: number | undefined
     /** When this server last sent a command (not set by a rebuilt one: its time is another clock's). */
     private commandAt: number | undefined
@@ -98,16 +137,20 @@ export class DeviceState {
     private gaps = 0
     private dropped = 0
     private lastLight: number | undefined
+    private lastLightAt: number | undefined
+    /** Server time minus device uptime for the current boot (the smallest seen, allowing for drift). */
+    private clockOffset: number | undefined
+    private clockOffsetAt = 0
     private local: boolean | undefined
     private reportedLed: boolean | undefined
     private online: boolean | undefined
 
     constructor(rule: DecisionRule) {
-        this.rule = { ...rule, mismatchResendMs: rule.mismatchResendMs ?? MISMATCH_RESEND_MS }
+        this.rule = rule
     }
 
-    /** A valid reading from the device. */
-    reading(r: TelemetryPayload, now: number): ReadingOutcome {
+    /** A valid reading from the device; `decide` replaces the threshold rule (a group's vote). */
+    reading(r: TelemetryPayload, now: number, decide?: Decide): ReadingOutcome {
         let missing = 0
         let rebooted = false
         let stale = false
@@ -125,9 +168,11 @@ export class DeviceState {
                 this.received.clear()
                 this.acked = oldest - 1
                 this.lastSeq = 0
+                this.clockOffset = undefined
             } else if (r.seq <= this.acked || this.received.has(r.seq)) {
                 this.duplicates++
-                return { duplicate: true, missing: 0, rebooted: false, ledOn: this.decision, ack: this.ack() }
+                const at = this.timeOf(r, now)
+                return { duplicate: true, missing: 0, rebooted: false, ledOn: this.decision, at, ack: this.ack() }
             } else if (oldest - 1 > this.acked) {
                 // the device no longer holds the readings below `oldest`: those we lack are lost for good
                 missing = this.settle(oldest - 1)
@@ -138,25 +183,57 @@ export class DeviceState {
             if (!stale) this.lastSeq = r.seq
             this.gaps += missing
         }
+        const at = this.timeOf(r, now)
         // A reading older than one already decided on (a resent one arriving after a newer one) is stored
         // and acknowledged, but the LED follows the newest light.
-        if (stale) return { duplicate: false, missing, rebooted, ledOn: this.decision, ack: this.ack() }
+        if (stale) return { duplicate: false, missing, rebooted, ledOn: this.decision, at, ack: this.ack() }
         this.lastLight = r.light
+        this.lastLightAt = at
         this.reportedLed = r.led
         this.local = r.local
         if (r.dropped !== undefined) this.dropped = r.dropped
 
         // With no decision of our own yet, the LED as it is is the state hysteresis keeps: a restarted
         // server must not flip a LED that sits inside the band.
-        const ledOn = decideLedWithBand(r.light, this.decision ?? r.led, this.rule.threshold, this.rule.band)
+        const previous = this.auto ?? this.decision ?? r.led
+        const auto = decide
+            ? decide(r.light, previous)
+            : decideLedWithBand(r.light, previous, this.rule.threshold, this.rule.band)
+        const ledOn = this.follow(auto)
         const reason = this.commandReason(ledOn, r.led, now)
-        const outcome: ReadingOutcome = { duplicate: false, missing, rebooted, ledOn }
+        const outcome: ReadingOutcome = { duplicate: false, missing, rebooted, ledOn, at }
         if (r.seq !== undefined) outcome.ack = this.ack()
         if (reason) {
             outcome.command = this.command(ledOn, now)
             outcome.reason = reason
         }
         return outcome
+    }
+
+    /**
+     * A decision made without a reading of this device: its group's vote changed, or the settings did
+     * (then `auto` is the rule applied to the last reading). A device never commanded gets nothing: its
+     * first reading brings its first command.
+     */
+    decide(auto: boolean, now: number, reason: CommandReason): Decision {
+        const ledOn = this.follow(auto)
+        if (this.commandSeq === undefined || (ledOn === this.decision && !this.commandFailed)) return { ledOn }
+        return { ledOn, command: this.command(ledOn, now), reason }
+    }
+
+    /**
+     * A person switches the LED. It stays so until the automatic decision changes (as a wall switch
+     * beside a motion sensor would): dusk after a manual "off" in daylight still turns it on.
+     */
+    override(ledOn: boolean, now: number): Decision {
+        this.manual = { ledOn, auto: this.auto ?? this.decision }
+        if (ledOn === this.decision && this.commandSeq !== undefined && !this.commandFailed) return { ledOn }
+        return { ledOn, command: this.command(ledOn, now), reason: "manual" }
+    }
+
+    /** The automatic rule's state for hysteresis (a group's vote reads it). */
+    autoState(): boolean | undefined {
+        return this.auto ?? this.decision
     }
 
     /**
@@ -192,6 +269,8 @@ export class DeviceState {
         this.commandSeq = c.seq
         this.commandFailed = false
         this.decision = c.led_on
+        this.auto = c.led_on
+        this.manual = undefined
         return true
     }
 
@@ -252,10 +331,31 @@ export class DeviceState {
         return this.settle(Math.max(...this.received))
     }
 
+    /** The automatic decision; an override wins until the automatic decision changes. */
+    private follow(auto: boolean): boolean {
+        this.auto = auto
+        if (this.manual && this.manual.auto === auto) return this.manual.ledOn
+        this.manual = undefined
+        return auto
+    }
+
+    /** When a reading was taken: its uptime `t` on the server's clock, from the least delayed reading. */
+    private timeOf(r: TelemetryPayload, now: number): number {
+        if (r.t === undefined) return now
+        const observed = now - r.t
+        const allowed =
+            this.clockOffset === undefined ? Infinity : this.clockOffset + (now - this.clockOffsetAt) * CLOCK_DRIFT
+        this.clockOffset = Math.min(observed, allowed)
+        this.clockOffsetAt = now
+        return Math.min(now, r.t + this.clockOffset)
+    }
+
     snapshot(): DeviceSnapshot {
         return {
             lastLight: this.lastLight,
+            lastLightAt: this.lastLightAt,
             ledOn: this.decision,
+            manual: this.manual !== undefined,
             commandSeq: this.commandSeq ?? 0,
             boot: this.boot,
             lastSeq: this.lastSeq,
@@ -278,7 +378,7 @@ export class DeviceState {
         if (reported === undefined || reported === ledOn) return undefined
         // A clock that went back counts as time elapsed: better one command too many than none for an hour.
         const since = this.commandAt === undefined ? Infinity : now - this.commandAt
-        return since >= this.rule.mismatchResendMs || since < 0 ? "mismatch" : undefined
+        return since >= (this.rule.mismatchResendMs ?? MISMATCH_RESEND_MS) || since < 0 ? "mismatch" : undefined
     }
 
     private command(ledOn: boolean, now: number): CommandPayload {

@@ -5,9 +5,12 @@
 import { constants } from "node:os"
 import { howToTry, startServer, type RunningServer } from "./app"
 import { BrokerStartError } from "./embedded-broker"
+import { GroupsConfigError } from "./groups/config"
+import { HttpStartError } from "./http/http-server"
 import { createLogger, type Logger } from "./logger"
 import { HELP_TEXT, SettingsError, parseSettings, redactUrl, type Settings } from "./settings"
 import { SimulatorRunner } from "./sim-runner"
+import { StoreError } from "./store"
 
 /** ms a clean shutdown may take before we give up and exit anyway. */
 const SHUTDOWN_LIMIT_MS = 10_000
@@ -34,12 +37,15 @@ async function main(): Promise<void> {
     try {
         server = await startServer(settings, logger)
     } catch (error) {
-        if (error instanceof BrokerStartError) logger.fatal(error.message)
+        // Problems the user can fix get one clear line, not a stack trace.
+        const known = [BrokerStartError, GroupsConfigError, StoreError, HttpStartError]
+        if (known.some(kind => error instanceof kind)) logger.fatal((error as Error).message)
         else logger.fatal({ err: error }, "the server could not start")
-        process.exitCode = 1
+        process.exitCode = error instanceof GroupsConfigError ? 2 : 1
         return
     }
     for (const line of howToTry(server, redactUrl(server.brokerUrl))) logger.info(line)
+    if (server.http) logger.info(`Dashboard: ${server.http.url}`)
 
     const sim = settings.sim.enabled
         ? new SimulatorRunner({
@@ -50,6 +56,7 @@ async function main(): Promise<void> {
               band: settings.band,
           })
         : undefined
+    if (sim) server.attachSimulator(sim)
     handleSignals(logger, async () => {
         await sim?.stop()
         await server.stop()

@@ -19,6 +19,16 @@ export const DEFAULTS = {
     /** Topic id of the simulated device. */
     simId: "nightlight-sim",
     logLevel: "info" as LogLevel,
+    /** Where the registry, the history and the settings changed at run time are kept (SQLite). */
+    dataDir: "data",
+    /** Days of readings and commands kept in the history. */
+    retentionDays: 30,
+    /** Dashboard and HTTP API address: loopback, like the broker. */
+    httpHost: "127.0.0.1",
+    /** Dashboard and HTTP API TCP port; 0 picks a free one. */
+    httpPort: 8080,
+    /** Home Assistant MQTT discovery is off unless asked for; this is HA's default discovery prefix. */
+    haPrefix: "homeassistant",
 }
 
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const
@@ -35,6 +45,12 @@ export interface Settings {
     band: number
     sim: { enabled: boolean; deviceId: string }
     logLevel: LogLevel
+    dataDir: string
+    retentionDays: number
+    http: { enabled: boolean; host: string; port: number }
+    /** The groups file (docs/groups.md), if any. */
+    groupsFile: string | undefined
+    homeAssistant: { enabled: boolean; prefix: string }
 }
 
 /** A bad flag or variable; the message names it and the offending value, on one line. */
@@ -51,6 +67,14 @@ export const ENV = {
     sim: "NIGHTLIGHT_SIM",
     simId: "NIGHTLIGHT_SIM_ID",
     logLevel: "NIGHTLIGHT_LOG_LEVEL",
+    dataDir: "NIGHTLIGHT_DATA_DIR",
+    retentionDays: "NIGHTLIGHT_RETENTION_DAYS",
+    httpHost: "NIGHTLIGHT_HTTP_HOST",
+    httpPort: "NIGHTLIGHT_HTTP_PORT",
+    dashboard: "NIGHTLIGHT_DASHBOARD",
+    groups: "NIGHTLIGHT_GROUPS",
+    haDiscovery: "NIGHTLIGHT_HA_DISCOVERY",
+    haPrefix: "NIGHTLIGHT_HA_PREFIX",
 } as const
 
 const HELP_ROWS: [flag: string, what: string, variable: string][] = [
@@ -63,6 +87,14 @@ const HELP_ROWS: [flag: string, what: string, variable: string][] = [
     ["--no-sim", "do not start the simulated device", `${ENV.sim}=0|1|true|false`],
     ["--sim-id ID", `id of the simulated device (default ${DEFAULTS.simId})`, ENV.simId],
     ["--log-level LEVEL", `${LOG_LEVELS.join("|")} (default ${DEFAULTS.logLevel})`, ENV.logLevel],
+    ["--data-dir DIR", `registry, history and saved settings (default ./${DEFAULTS.dataDir})`, ENV.dataDir],
+    ["--retention-days N", `days of history kept; 1..3650 (default ${DEFAULTS.retentionDays})`, ENV.retentionDays],
+    ["--groups FILE", "groups of devices that decide together (docs/groups.md)", ENV.groups],
+    ["--http-host HOST", `dashboard and HTTP API address (default ${DEFAULTS.httpHost})`, ENV.httpHost],
+    ["--http-port PORT", `dashboard and HTTP API port (default ${DEFAULTS.httpPort}; 0 = any free)`, ENV.httpPort],
+    ["--no-dashboard", "serve neither the dashboard nor the HTTP API", `${ENV.dashboard}=0|1`],
+    ["--ha-discovery", "announce every device to Home Assistant (docs/home-assistant.md)", `${ENV.haDiscovery}=0|1`],
+    ["--ha-prefix PREFIX", `Home Assistant discovery prefix (default ${DEFAULTS.haPrefix})`, ENV.haPrefix],
     ["-h, --help", "show this text", ""],
 ]
 
@@ -89,6 +121,14 @@ const OPTIONS = {
     "no-sim": { type: "boolean" },
     "sim-id": { type: "string" },
     "log-level": { type: "string" },
+    "data-dir": { type: "string" },
+    "retention-days": { type: "string" },
+    groups: { type: "string" },
+    "http-host": { type: "string" },
+    "http-port": { type: "string" },
+    "no-dashboard": { type: "boolean" },
+    "ha-discovery": { type: "boolean" },
+    "ha-prefix": { type: "string" },
     help: { type: "boolean", short: "h" },
 } as const
 
@@ -128,7 +168,36 @@ export function parseSettings(argv: string[], env: Record<string, string | undef
             deviceId: parseDeviceId(pick("sim-id", ENV.simId)),
         },
         logLevel: parseLogLevel(pick("log-level", ENV.logLevel)),
+        dataDir: parsePath(pick("data-dir", ENV.dataDir)) ?? DEFAULTS.dataDir,
+        retentionDays: parseIntegerIn(pick("retention-days", ENV.retentionDays), DEFAULTS.retentionDays, 1, 3650),
+        http: {
+            enabled: flags["no-dashboard"] === true ? false : parseBoolean(fromEnv(ENV.dashboard), true),
+            host: parseHostOr(pick("http-host", ENV.httpHost), DEFAULTS.httpHost),
+            port: parseIntegerIn(pick("http-port", ENV.httpPort), DEFAULTS.httpPort, 0, 65535),
+        },
+        groupsFile: parsePath(pick("groups", ENV.groups)),
+        homeAssistant: {
+            enabled: flags["ha-discovery"] === true ? true : parseBoolean(fromEnv(ENV.haDiscovery), false),
+            prefix: parseTopicPrefix(pick("ha-prefix", ENV.haPrefix)),
+        },
     }
+}
+
+function parsePath(source: Source | undefined): string | undefined {
+    if (!source) return undefined
+    if (/[\u0000-\u001f]/.test(source.value)) throw invalid(source, "expected a file or folder path")
+    return source.value
+}
+
+function parseHostOr(source: Source | undefined, fallback: string): string {
+    return source ? parseHost(source) : fallback
+}
+
+function parseTopicPrefix(source: Source | undefined): string {
+    if (!source) return DEFAULTS.haPrefix
+    if (!/^[A-Za-z0-9_-]+(\/[A-Za-z0-9_-]+)*$/.test(source.value))
+        throw invalid(source, "expected topic levels of letters, digits, _ or -, such as homeassistant")
+    return source.value
 }
 
 function parseFlags(argv: string[]): Partial<Record<keyof typeof OPTIONS, string | boolean>> {

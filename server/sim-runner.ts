@@ -7,6 +7,8 @@ import type { Logger } from "./logger"
 export interface SimulatedDevice {
     start(): Promise<void>
     stop(): Promise<void>
+    /** Holds the virtual sensor at this light (lesson units), ending the day/night cycle. */
+    setLight(light: number): void
 }
 
 /** What we pass to sim/device.ts's SimulatedNightlight. */
@@ -49,6 +51,7 @@ export class SimulatorRunner {
     private device?: SimulatedDevice
     private starting?: Promise<boolean>
     private stopping = false
+    private running = false
 
     constructor(options: SimulatorRunnerOptions) {
         this.options = options
@@ -61,9 +64,21 @@ export class SimulatorRunner {
         return this.starting
     }
 
+    get deviceId(): string {
+        return this.options.deviceId
+    }
+
+    /** Sets the simulated light (the dashboard's slider); false while the device is not running. */
+    setLight(light: number): boolean {
+        if (!this.running || !this.device) return false
+        this.device.setLight(light)
+        return true
+    }
+
     /** Stops the device, even halfway through its start, waiting at most stopTimeoutMs. Never rejects. */
     async stop(): Promise<void> {
         this.stopping = true
+        this.running = false
         const device = this.device
         this.device = undefined
         if (device) await stopDevice(device, this.log, this.options.stopTimeoutMs ?? 5000)
@@ -84,6 +99,7 @@ export class SimulatorRunner {
             })
             this.log.info(`starting the simulated nightlight "${deviceId}" (takes a few seconds)`)
             await this.device.start()
+            this.running = true
             return true
         } catch (err) {
             // Stopped halfway: the device's start fails as a matter of course; nothing to report.

@@ -197,3 +197,54 @@ test("retained state from before a restart is taken up at start", async () => {
     expect(before.on("dev/commands")).toEqual([])
     await restarted.stop()
 })
+
+describe("decisions made at run time", () => {
+    test("new settings re-decide every device from its last light, at once", () => {
+        reading(1, 350) // in the band, first decision: off
+        bus.deliver("other/telemetry", '{"light": 800}')
+        const settings: unknown[] = []
+        server.on("settings", s => settings.push(s))
+        server.updateSettings({ threshold: 500, band: 50 })
+        expect(bus.on("dev/commands").at(-1)).toMatchObject({ led_on: true })
+        expect(bus.on("other/commands")).toHaveLength(1) // 800 is still bright: nothing new
+        expect(settings).toEqual([{ threshold: 500, band: 50 }])
+        expect(server.settings()).toEqual({ threshold: 500, band: 50 })
+        // and the next reading is decided by the new rule
+        reading(2, 540)
+        expect(bus.on("dev/commands").at(-1)).toMatchObject({ led_on: true })
+        reading(3, 550)
+        expect(bus.on("dev/commands").at(-1)).toMatchObject({ led_on: false })
+    })
+
+    test("a manual switch is sent with reason manual; unknown devices are refused", () => {
+        reading(1, 800)
+        const reasons: string[] = []
+        server.on("command", (e: { reason: string }) => reasons.push(e.reason))
+        expect(server.override("dev", true)).toBe(true)
+        expect(bus.on("dev/commands").at(-1)).toMatchObject({ led_on: true })
+        expect(reasons).toEqual(["manual"])
+        expect(server.override("nobody", true)).toBe(false)
+    })
+
+    test("Home Assistant's own status topic (homeassistant/status) is not taken for a device", () => {
+        bus.deliver("homeassistant/status", "online")
+        expect(server.deviceIds()).toEqual([])
+    })
+})
+
+test("acks wait for beforeAck (the store); when it fails, no ack: the device will send the readings again", async () => {
+    const failing = new NightlightServer({
+        bus,
+        logger: recordingLogger("silent").logger,
+        beforeAck: () => {
+            throw new Error("disk full")
+        },
+    })
+    await server.stop()
+    await failing.start()
+    reading(1, 800)
+    await vi.runAllTimersAsync()
+    expect(bus.on("dev/acks")).toEqual([])
+    expect(failing.stats().acksFailed).toBe(1)
+    await failing.stop()
+})

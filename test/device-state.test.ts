@@ -171,7 +171,14 @@ describe("sequence numbers of readings", () => {
         d.reading(ours(2, 900), T0)
         // a replay of reading 1 with a dark light must not switch anything
         const dup = d.reading(ours(1, 100), T0 + 10_000)
-        expect(dup).toEqual({ duplicate: true, missing: 0, rebooted: false, ledOn: false, ack: { boot: "b1", seq: 2 } })
+        expect(dup).toEqual({
+            duplicate: true,
+            missing: 0,
+            rebooted: false,
+            ledOn: false,
+            at: T0 + 10_000,
+            ack: { boot: "b1", seq: 2 },
+        })
         d.reading(ours(2, 100), T0 + 10_000)
         expect(d.snapshot()).toMatchObject({ duplicates: 2, lastSeq: 2, lastLight: 900, ledOn: false, gaps: 0 })
     })
@@ -203,7 +210,9 @@ describe("sequence numbers of readings", () => {
         const d = fresh()
         expect(d.snapshot()).toEqual({
             lastLight: undefined,
+            lastLightAt: undefined,
             ledOn: undefined,
+            manual: false,
             commandSeq: 0,
             boot: undefined,
             lastSeq: 0,
@@ -311,5 +320,69 @@ describe("state rebuilt from retained messages", () => {
         expect(d.ackSeen({ boot: "old", seq: 99 })).toBe(false)
         expect(d.ackSeen({ boot: "b1", seq: 8 })).toBe(true) // another server acknowledged further
         expect(d.snapshot()).toMatchObject({ boot: "b1", lastSeq: 8 })
+    })
+})
+
+describe("decisions made without a reading (groups, new settings) and by hand", () => {
+    test("decide(): a changed decision is a command with the given reason; the same one is not", () => {
+        const d = fresh()
+        d.reading(ours(1, 500), T0) // off, first command
+        expect(d.decide(false, T0 + 1, "group")).toEqual({ ledOn: false })
+        const on = d.decide(true, T0 + 2, "group")
+        expect(on).toMatchObject({ ledOn: true, reason: "group", command: { led_on: true } })
+        expect(d.snapshot().ledOn).toBe(true)
+    })
+
+    test("decide() sends nothing to a device never commanded: its first reading brings the first command", () => {
+        const d = fresh()
+        expect(d.decide(true, T0, "group")).toEqual({ ledOn: true })
+        expect(d.reading(ours(1, 500), T0 + 1, () => true)).toMatchObject({ ledOn: true, reason: "first" })
+    })
+
+    test("a rule passed to reading() (a group's vote) replaces the threshold", () => {
+        const d = fresh()
+        expect(d.reading(ours(1, 900), T0, () => true)).toMatchObject({ ledOn: true, command: { led_on: true } })
+        expect(d.reading(ours(2, 10), T0 + 1, () => false)).toMatchObject({ ledOn: false, reason: "changed" })
+    })
+
+    test("a manual switch holds until the automatic decision changes, then the rule takes over", () => {
+        const d = fresh()
+        d.reading(ours(1, 800), T0) // daylight: off
+        expect(d.override(true, T0 + 1)).toMatchObject({ ledOn: true, reason: "manual", command: { led_on: true } })
+        expect(d.snapshot()).toMatchObject({ ledOn: true, manual: true })
+        // still daylight: the manual "on" stays, and a device reporting it on gets no command
+        expect(d.reading(ours(2, 700, { led: true }), T0 + 2)).toMatchObject({ ledOn: true })
+        expect(d.reading(ours(3, 700, { led: true }), T0 + 3).command).toBeUndefined()
+        // dusk: the rule says on, which ends the override...
+        expect(d.reading(ours(4, 100, { led: true }), T0 + 4)).toMatchObject({ ledOn: true })
+        expect(d.snapshot().manual).toBe(false)
+        // ...so dawn switches it off as usual
+        expect(d.reading(ours(5, 800, { led: true }), T0 + 5)).toMatchObject({ ledOn: false, reason: "changed" })
+    })
+
+    test("switching by hand to the state it is in sends nothing", () => {
+        const d = fresh()
+        d.reading(ours(1, 800), T0)
+        expect(d.override(false, T0 + 1)).toEqual({ ledOn: false })
+    })
+})
+
+describe("when a reading was taken", () => {
+    test("from the device's uptime: a reading resent after an outage keeps its own time", () => {
+        const d = fresh()
+        // live readings: uptime 10 s arrives at T0 (5 ms in flight), 12 s at T0 + 2 s
+        expect(d.reading(ours(1, 500, { t: 10_000 }), T0 + 5).at).toBe(T0 + 5)
+        expect(d.reading(ours(2, 500, { t: 12_000 }), T0 + 2_003).at).toBe(T0 + 2_003)
+        // a 30 s outage: readings 3..17 arrive together at T0 + 32 s
+        const late = d.reading(ours(3, 500, { t: 14_000 }), T0 + 32_000).at
+        expect(late).toBeGreaterThanOrEqual(T0 + 4_003)
+        expect(late).toBeLessThan(T0 + 4_050) // not the time it arrived
+    })
+
+    test("a reading without uptime is taken when it arrives; a new boot starts a new clock", () => {
+        const d = fresh()
+        expect(d.reading(lesson(500), T0).at).toBe(T0)
+        d.reading(ours(1, 500, { t: 50_000 }), T0 + 100)
+        expect(d.reading(ours(1, 500, { t: 1_000, boot: "b2" }), T0 + 200).at).toBe(T0 + 200)
     })
 })

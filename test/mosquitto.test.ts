@@ -12,7 +12,7 @@ import type { RejectionEvent } from "../server/controller"
 import { MqttClientBus } from "../server/mqtt-client-bus"
 import { parseSettings } from "../server/settings"
 import { Mosquitto, requireMosquitto, skipWithoutMosquitto } from "./helpers/mosquitto"
-import { HOST, Inbox, closeClient, connectClient, freePort, nextEvent, recordingLogger, within } from "./helpers/mqtt"
+import { Inbox, closeClient, connectClient, freePort, nextEvent, recordingLogger, within } from "./helpers/mqtt"
 
 describe.skipIf(skipWithoutMosquitto("test/mosquitto.test.ts", "The server on Mosquitto"))(
     "the server on an external Mosquitto broker (--mqtt-url)",
@@ -28,7 +28,8 @@ describe.skipIf(skipWithoutMosquitto("test/mosquitto.test.ts", "The server on Mo
             requireMosquitto()
             mosquitto = new Mosquitto(await freePort())
             await mosquitto.start()
-            const settings = parseSettings(["--mqtt-url", mosquitto.url, "--no-sim"], {})
+            const flags = ["--mqtt-url", mosquitto.url, "--no-sim", "--no-dashboard"]
+            const settings = { ...parseSettings(flags, {}), dataDir: undefined }
             server = await startServer(settings, logger, { reconnectPeriodMs: 200 })
             client = await connectClient(mosquitto.url)
             commands = await Inbox.open(client, "+/commands")
@@ -78,9 +79,16 @@ describe.skipIf(skipWithoutMosquitto("test/mosquitto.test.ts", "The server on Mo
             expect(on.led_on).toBe(true)
             expect((await acks.nextJson()).json).toEqual({ boot: "k1", seq: 1 }) // so Mosquitto retains it
             await server.stop()
-            server = await startServer(parseSettings(["--mqtt-url", mosquitto.url, "--no-sim"], {}), logger, {
-                reconnectPeriodMs: 200,
-            })
+            server = await startServer(
+                {
+                    ...parseSettings(["--mqtt-url", mosquitto.url, "--no-sim", "--no-dashboard"], {}),
+                    dataDir: undefined,
+                },
+                logger,
+                {
+                    reconnectPeriodMs: 200,
+                }
+            )
             const held = () => server.controller.device("m-keep")
             const rebuilt = (async () => {
                 while (held()?.lastSeq !== 1 || held()?.commandSeq !== on.seq) await new Promise(r => setTimeout(r, 20))

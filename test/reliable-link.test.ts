@@ -12,7 +12,7 @@ import { EmbeddedBus } from "../server/embedded-bus"
 import type { MessageBus } from "../server/message-bus"
 import { MqttClientBus } from "../server/mqtt-client-bus"
 import type { CommandPayload } from "../server/protocol"
-import { HOST, Inbox, closeClient, connectClient, recordingLogger, until, within } from "./helpers/mqtt"
+import { HOST, Inbox, closeClient, connectClient, recordingLogger, until } from "./helpers/mqtt"
 
 const { logger } = recordingLogger("silent")
 

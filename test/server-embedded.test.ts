@@ -18,7 +18,9 @@ let allCommands: Inbox
 const { logger, lines } = recordingLogger("info")
 
 beforeAll(async () => {
-    const settings = parseSettings(["--mqtt-host", "127.0.0.1", "--mqtt-port", "0", "--no-sim"], {})
+    // history in memory (no --data-dir), no dashboard: this file is about MQTT
+    const flags = ["--mqtt-host", "127.0.0.1", "--mqtt-port", "0", "--no-sim", "--no-dashboard"]
+    const settings = { ...parseSettings(flags, {}), dataDir: undefined }
     server = await startServer(settings, logger)
     client = await connectClient(server.brokerUrl)
     allCommands = await Inbox.open(client, "+/commands")

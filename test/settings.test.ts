@@ -25,6 +25,11 @@ describe("parseSettings", () => {
             band: 100,
             sim: { enabled: true, deviceId: "nightlight-sim" },
             logLevel: "info",
+            dataDir: "data",
+            retentionDays: 30,
+            http: { enabled: true, host: "127.0.0.1", port: 8080 },
+            groupsFile: undefined,
+            homeAssistant: { enabled: false, prefix: "homeassistant" },
         })
         expect(DEFAULTS.threshold).toBe(300)
     })
@@ -43,6 +48,19 @@ describe("parseSettings", () => {
             "porch-1",
             "--log-level",
             "debug",
+            "--data-dir",
+            "/var/lib/nightlight",
+            "--retention-days",
+            "365",
+            "--groups",
+            "stadium.json",
+            "--http-host",
+            "0.0.0.0",
+            "--http-port",
+            "0",
+            "--ha-discovery",
+            "--ha-prefix",
+            "ha/test",
         ])
         expect(s).toEqual({
             help: false,
@@ -51,7 +69,13 @@ describe("parseSettings", () => {
             band: 0,
             sim: { enabled: false, deviceId: "porch-1" },
             logLevel: "debug",
+            dataDir: "/var/lib/nightlight",
+            retentionDays: 365,
+            http: { enabled: true, host: "0.0.0.0", port: 0 },
+            groupsFile: "stadium.json",
+            homeAssistant: { enabled: true, prefix: "ha/test" },
         })
+        expect(parse(["--no-dashboard"]).http.enabled).toBe(false)
     })
 
     test("--mqtt-url joins an external broker; all four schemes and credentials are accepted", () => {
@@ -72,6 +96,14 @@ describe("parseSettings", () => {
             "--no-sim",
             "--sim-id",
             "--log-level",
+            "--data-dir",
+            "--retention-days",
+            "--groups",
+            "--http-host",
+            "--http-port",
+            "--no-dashboard",
+            "--ha-discovery",
+            "--ha-prefix",
         ]
         for (const flag of flags) expect(HELP_TEXT).toContain(flag)
     })
@@ -85,6 +117,14 @@ describe("parseSettings", () => {
             NIGHTLIGHT_SIM: "false",
             NIGHTLIGHT_SIM_ID: "kitchen",
             NIGHTLIGHT_LOG_LEVEL: "WARN",
+            NIGHTLIGHT_DATA_DIR: "state",
+            NIGHTLIGHT_RETENTION_DAYS: "1",
+            NIGHTLIGHT_GROUPS: "g.json",
+            NIGHTLIGHT_HTTP_HOST: "::1",
+            NIGHTLIGHT_HTTP_PORT: "9000",
+            NIGHTLIGHT_DASHBOARD: "0",
+            NIGHTLIGHT_HA_DISCOVERY: "true",
+            NIGHTLIGHT_HA_PREFIX: "hass",
         })
         expect(s).toEqual({
             help: false,
@@ -93,6 +133,11 @@ describe("parseSettings", () => {
             band: 1023,
             sim: { enabled: false, deviceId: "kitchen" },
             logLevel: "warn",
+            dataDir: "state",
+            retentionDays: 1,
+            http: { enabled: false, host: "::1", port: 9000 },
+            groupsFile: "g.json",
+            homeAssistant: { enabled: true, prefix: "hass" },
         })
         expect(parse([], { NIGHTLIGHT_MQTT_URL: "mqtt://b:1883" }).broker).toEqual({
             kind: "external",
@@ -105,6 +150,18 @@ describe("parseSettings", () => {
             ["false", false],
         ] as const)
             expect(parse([], { NIGHTLIGHT_SIM: value }).sim.enabled).toBe(enabled)
+    })
+
+    test("bad values of the dashboard, history and Home Assistant options name the option", () => {
+        expect(failure(["--http-port", "80000"])).toBe(
+            'invalid --http-port "80000": expected an integer from 0 to 65535'
+        )
+        expect(failure([], { NIGHTLIGHT_RETENTION_DAYS: "0" })).toBe(
+            'invalid NIGHTLIGHT_RETENTION_DAYS "0": expected an integer from 1 to 3650'
+        )
+        expect(failure(["--http-host", "http://x"])).toContain("invalid --http-host")
+        expect(failure(["--ha-prefix", "home/#"])).toContain('invalid --ha-prefix "home/#"')
+        expect(failure([], { NIGHTLIGHT_HA_DISCOVERY: "yes" })).toContain("expected 0, 1, true or false")
     })
 
     test("an empty variable counts as unset", () => {

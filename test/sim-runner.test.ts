@@ -21,6 +21,9 @@ function fakeDevice(behaviour: { start?: () => Promise<void>; stop?: () => Promi
             calls.push("stop")
             await behaviour.stop?.()
         }
+        setLight(light: number) {
+            calls.push(`light ${light}`)
+        }
     }
     return { Device, calls, created }
 }
@@ -35,9 +38,11 @@ describe("SimulatorRunner", () => {
         expect(created).toHaveLength(1)
         expect(created[0]).toMatchObject({ brokerUrl: "mqtt://127.0.0.1:1", deviceId: "sim-1", light: "daylight" })
         expect(typeof created[0].logger.info).toBe("function")
+        expect(runner.setLight(100)).toBe(true) // the dashboard's slider
         await runner.stop()
         await runner.stop()
-        expect(calls).toEqual(["start", "stop"])
+        expect(calls).toEqual(["start", "light 100", "stop"])
+        expect(runner.setLight(200)).toBe(false) // stopped: nothing to set
     })
 
     test("passes the server's threshold and band (as the firmware's BAND setting)", async () => {

@@ -1,0 +1,185 @@
+/**
+ * The HTTP API and the live-event stream: one typed contract shared by the server (server/http), the
+ * dashboard (web/, bundled with esbuild from TypeScript) and the tests. README "HTTP API" documents it.
+ *
+ * Times are ms since 1970 (server clock). Light is in the lesson's units, 0..1023. `null` means "not
+ * known yet" (JSON has no undefined).
+ *
+ *   GET   /api/devices                       → DevicesResponse
+ *   GET   /api/devices/:id                   → DeviceView                          (404 unknown device)
+ *   GET   /api/devices/:id/history?from=&to=&points=
+ *                                            → HistoryResponse  from/to in ms (default: the last hour),
+ *                                              points = most points wanted (default 1000, 10..10000)
+ *   GET   /api/groups                        → GroupsResponse
+ *   PATCH /api/groups/:name   GroupRulePatch → GroupView                           (404 unknown group)
+ *   GET   /api/settings                      → RuleSettings
+ *   PATCH /api/settings       RuleSettingsPatch → RuleSettings
+ *   PUT   /api/sim/light      SimLightRequest  → SimLightResponse                  (404 when no simulator)
+ *   GET   /api/events                        → text/event-stream of LiveEvent, one JSON per `data:` line
+ *
+ * Errors: 4xx/5xx with ApiError; `field` names the offending field or query parameter.
+ */
+
+/** Who chooses the LED state now: the server's rule (alone or for a group), or the device by itself. */
+export type Decider = "server" | "device"
+
+export interface DeviceView {
+    id: string
+    /** From `<id>/status`; null until the device (or its will) said anything. */
+    online: boolean | null
+    firstSeen: number
+    lastSeen: number
+    /** The last reading's light, and when it was taken. */
+    light: number | null
+    lightAt: number | null
+    /** The server's decision for the LED. */
+    ledOn: boolean | null
+    /** The LED as the device last reported it (the lesson's device reports none). */
+    reportedLed: boolean | null
+    /** "device" while the device reports `local: true` (it has not heard the server for a while). */
+    decider: Decider
+    /** The group the device votes in, or null: then it follows its own reading. */
+    group: string | null
+    lastCommand: { ledOn: boolean; at: number; reason: string } | null
+    /** The simulated device `npm start` runs: the dashboard offers a light slider for it. */
+    simulated: boolean
+}
+
+export interface DevicesResponse {
+    devices: DeviceView[]
+}
+
+/**
+ * How a group decides. Members vote "dark" from their fresh readings (with the band: while the group is
+ * on, a member stays dark until its light reaches threshold + band). "majority": on when more than half
+ * of the voters are dark, off again when fewer than half are. "at-least": on when at least `dark`
+ * voters are dark. Offline members, and members with no reading in `staleAfterMs`, do not vote; with
+ * fewer than `minVoters` voters the group keeps its state.
+ */
+export type GroupRule =
+    | { kind: "majority"; staleAfterMs: number; minVoters: number }
+    | { kind: "at-least"; dark: number; staleAfterMs: number; minVoters: number }
+
+export type NotVotingReason = "offline" | "stale" | "no_reading"
+
+export interface GroupVotes {
+    voters: number
+    dark: number
+    notVoting: { id: string; why: NotVotingReason }[]
+}
+
+export interface GroupView {
+    name: string
+    members: string[]
+    rule: GroupRule
+    /** The group's decision; null before it had enough voters. */
+    ledOn: boolean | null
+    votes: GroupVotes
+}
+
+export interface GroupsResponse {
+    groups: GroupView[]
+}
+
+/** Any subset; the result is validated as a whole (e.g. `dark` must not exceed the member count). */
+export type GroupRulePatch = Partial<{
+    kind: GroupRule["kind"]
+    dark: number
+    staleAfterMs: number
+    minVoters: number
+}>
+
+export interface RuleSettings {
+    /** LED on when light < threshold; 1..1023. */
+    threshold: number
+    /** Off again only when light >= threshold + band; 0..1023. */
+    band: number
+}
+
+export type RuleSettingsPatch = Partial<RuleSettings>
+
+/** One reading, or (when the range holds more readings than `points`) one time bucket of readings. */
+export interface HistoryPoint {
+    /** Start of the reading or bucket. */
+    t: number
+    /** The reading, or the bucket's mean. */
+    light: number
+    /** Only for buckets. */
+    min?: number
+    max?: number
+    /** The LED as the device reported it with the reading (any reading of a bucket on → true). */
+    led: boolean | null
+}
+
+export interface HistoryCommand {
+    t: number
+    ledOn: boolean
+    reason: string
+}
+
+export interface HistoryResponse {
+    device: string
+    from: number
+    to: number
+    /** 0 when `readings` are the raw readings; else the bucket width in ms. */
+    bucketMs: number
+    readings: HistoryPoint[]
+    /** The commands sent in the range (the LED decisions), oldest first; at most 10000. */
+    commands: HistoryCommand[]
+    /** The threshold and band now (the chart draws them). */
+    settings: RuleSettings
+}
+
+export interface SimLightRequest {
+    light: number
+}
+
+export interface SimLightResponse {
+    deviceId: string
+    light: number
+}
+
+export interface ApiError {
+    error: string
+    field?: string
+}
+
+/** The live stream (`GET /api/events`). A new subscriber first gets "hello" with the whole state. */
+export type LiveEvent =
+    | { type: "hello"; devices: DeviceView[]; groups: GroupView[]; settings: RuleSettings }
+    | { type: "device"; device: DeviceView }
+    | { type: "reading"; deviceId: string; t: number; light: number; led: boolean | null }
+    | { type: "command"; deviceId: string; t: number; ledOn: boolean; reason: string }
+    | { type: "group"; group: GroupView }
+    | { type: "settings"; settings: RuleSettings }
+
+/**
+ * What the HTTP layer needs from the rest of the server. Each method validates nothing the HTTP layer
+ * has not already validated, and throws ApiProblem for a problem the client should hear about.
+ */
+export interface ApiBackend {
+    devices(): DeviceView[]
+    device(id: string): DeviceView | undefined
+    history(id: string, from: number, to: number, points: number): HistoryResponse | undefined
+    groups(): GroupView[]
+    /** Throws ApiProblem (400, naming the field) when the resulting rule is invalid; undefined: no such group. */
+    updateGroupRule(name: string, patch: GroupRulePatch): GroupView | undefined
+    settings(): RuleSettings
+    updateSettings(patch: RuleSettingsPatch): RuleSettings
+    /** undefined when no simulated device runs. */
+    setSimLight(light: number): SimLightResponse | undefined
+    /** Live events; returns the unsubscribe function. */
+    subscribe(listener: (event: LiveEvent) => void): () => void
+}
+
+/** A client error with its HTTP status and the field at fault. */
+export class ApiProblem extends Error {
+    constructor(
+        readonly status: number,
+        message: string,
+        readonly field?: string
+    ) {
+        super(message)
+        this.name = "ApiProblem"
+    }
+}

@@ -1,0 +1,83 @@
+/**
+ * What the controller (controller.ts) tells the rest of the server: its options, its counters and the
+ * events it emits. Kept apart so the recorder, the dashboard and the tests import types, not the class.
+ */
+import type { CommandReason } from "./device-state"
+import type { GroupConfig } from "./groups/config"
+import type { Logger } from "./logger"
+import type { MessageBus } from "./message-bus"
+import type { CommandPayload, RejectReason } from "./protocol"
+import type { Timers } from "./throttle"
+
+/** Why a telemetry message was dropped: the payload reasons from protocol.ts, plus a bad topic. */
+export type RejectionReason = RejectReason | "bad_topic"
+export const REJECTION_REASONS: readonly RejectionReason[] = [
+    "bad_topic",
+    "too_large",
+    "not_json",
+    "not_object",
+    "bad_field",
+]
+
+export interface ServerStats {
+    /** Telemetry messages seen, valid or not. */
+    received: number
+    /** Commands handed to the broker. */
+    commandsSent: number
+    /** Commands the broker connection could not take (e.g. during an outage). */
+    commandsFailed: number
+    acksSent: number
+    acksFailed: number
+    rejected: Record<RejectionReason, number>
+}
+
+export interface TelemetryEvent {
+    deviceId: string
+    light: number
+    /** When the reading was taken (server clock; see ReadingOutcome.at). */
+    at: number
+    /** The LED and the deciding side as the device reported them with the reading. */
+    reportedLed: boolean | undefined
+    local: boolean | undefined
+    /** The decision after this reading; undefined only for a duplicate that came before any decision. */
+    ledOn: boolean | undefined
+    /** Seen before: counted and acknowledged, not decided on. */
+    duplicate: boolean
+    seq?: number
+}
+export interface CommandEvent {
+    deviceId: string
+    command: CommandPayload
+    reason: CommandReason
+    at: number
+}
+export interface StatusEvent {
+    deviceId: string
+    online: boolean
+}
+export interface RejectionEvent {
+    topic: string
+    reason: RejectionReason
+    detail: string
+}
+
+export interface NightlightServerOptions {
+    bus: MessageBus
+    logger: Logger
+    /** Light units; LED on below it. */
+    threshold?: number
+    /** Light units; LED off again only from threshold + band up. */
+    band?: number
+    ackIntervalMs?: number
+    /** Minimum ms between commands to a device whose reported LED disagrees (device-state.ts). */
+    mismatchResendMs?: number
+    /** The clock and timers (tests). */
+    timers?: Timers
+    /** Groups whose members decide together (groups/config.ts). */
+    groups?: readonly GroupConfig[]
+    /**
+     * Runs before acks go out: an ack promises the readings are stored, so the history store writes
+     * what it holds here.
+     */
+    beforeAck?: () => void
+}

@@ -1,0 +1,146 @@
+/**
+ * The HTTP API's view of the server (ApiBackend in api-types.ts): the registry and history from the
+ * store, the live decisions from the controller, run-time changes validated, applied and saved.
+ */
+import {
+    ApiProblem,
+    type ApiBackend,
+    type DeviceView,
+    type GroupRulePatch,
+    type GroupView,
+    type HistoryResponse,
+    type LiveEvent,
+    type RuleSettings,
+    type RuleSettingsPatch,
+    type SimLightResponse,
+} from "./api-types"
+import type { CommandEvent, NightlightServer, StatusEvent, TelemetryEvent } from "./controller"
+import { applyRulePatch } from "./groups/config"
+import type { Store } from "./store"
+import type { DeviceRecord } from "./store/registry"
+
+/** The simulated device's handle, when `npm start` runs one. */
+export interface SimulatorHandle {
+    deviceId: string
+    setLight(light: number): boolean
+}
+
+export class DashboardBackend implements ApiBackend {
+    private sim?: SimulatorHandle
+
+    constructor(
+        private readonly controller: NightlightServer,
+        private readonly store: Store
+    ) {}
+
+    attachSimulator(sim: SimulatorHandle): void {
+        this.sim = sim
+    }
+
+    devices(): DeviceView[] {
+        return this.store.registry
+            .list()
+            .map(r => this.view(r))
+            .sort((a, b) => a.id.localeCompare(b.id))
+    }
+
+    device(id: string): DeviceView | undefined {
+        const record = this.store.registry.get(id)
+        return record && this.view(record)
+    }
+
+    history(id: string, from: number, to: number, points: number): HistoryResponse | undefined {
+        if (!this.store.registry.get(id)) return undefined
+        // readings not yet written are part of the answer
+        this.store.flush()
+        const { bucketMs, readings } = this.store.history.readings(id, from, to, points)
+        const commands = this.store.history.commands(id, from, to)
+        return { device: id, from, to, bucketMs, readings, commands, settings: this.controller.settings() }
+    }
+
+    groups(): GroupView[] {
+        return this.controller.groups.names().flatMap(name => this.controller.groups.view(name) ?? [])
+    }
+
+    updateGroupRule(name: string, patch: GroupRulePatch): GroupView | undefined {
+        const config = this.controller.groups.config(name)
+        if (!config) return undefined
+        const result = applyRulePatch(config, patch)
+        if (!result.ok) throw new ApiProblem(400, result.error, result.field)
+        this.store.settings.set(groupRuleKey(name), result.rule)
+        return this.controller.setGroupRule(name, result.rule)
+    }
+
+    settings(): RuleSettings {
+        return this.controller.settings()
+    }
+
+    updateSettings(patch: RuleSettingsPatch): RuleSettings {
+        const next = { ...this.controller.settings(), ...patch }
+        this.store.settings.set("threshold", next.threshold)
+        this.store.settings.set("band", next.band)
+        this.controller.updateSettings(next)
+        return this.controller.settings()
+    }
+
+    setSimLight(light: number): SimLightResponse | undefined {
+        if (!this.sim) return undefined
+        if (!this.sim.setLight(light)) throw new ApiProblem(503, "the simulated device is not running (yet)")
+        return { deviceId: this.sim.deviceId, light }
+    }
+
+    subscribe(listener: (event: LiveEvent) => void): () => void {
+        const c = this.controller
+        const deviceChanged = (deviceId: string) => {
+            const device = this.device(deviceId)
+            if (device) listener({ type: "device", device })
+        }
+        const onTelemetry = (e: TelemetryEvent) => {
+            if (e.duplicate) return
+            listener({ type: "reading", deviceId: e.deviceId, t: e.at, light: e.light, led: e.reportedLed ?? null })
+            deviceChanged(e.deviceId)
+        }
+        const onCommand = (e: CommandEvent) => {
+            listener({ type: "command", deviceId: e.deviceId, t: e.at, ledOn: e.command.led_on, reason: e.reason })
+            deviceChanged(e.deviceId)
+        }
+        const onStatus = (e: StatusEvent) => deviceChanged(e.deviceId)
+        const onGroup = (group: GroupView) => listener({ type: "group", group })
+        const onSettings = (settings: RuleSettings) => listener({ type: "settings", settings })
+        // Added after the recorder's listeners, so the registry is up to date when a view is built.
+        c.on("telemetry", onTelemetry)
+        c.on("command", onCommand)
+        c.on("status", onStatus)
+        c.on("group", onGroup)
+        c.on("settings", onSettings)
+        return () => {
+            c.off("telemetry", onTelemetry)
+            c.off("command", onCommand)
+            c.off("status", onStatus)
+            c.off("group", onGroup)
+            c.off("settings", onSettings)
+        }
+    }
+
+    private view(r: DeviceRecord): DeviceView {
+        return {
+            id: r.id,
+            online: r.online,
+            firstSeen: r.firstSeen,
+            lastSeen: r.lastSeen,
+            light: r.light,
+            lightAt: r.lightAt,
+            ledOn: r.ledOn,
+            reportedLed: r.reportedLed,
+            decider: r.local === true ? "device" : "server",
+            group: this.controller.groups.groupOf(r.id) ?? null,
+            lastCommand: r.lastCommand,
+            simulated: this.sim?.deviceId === r.id,
+        }
+    }
+}
+
+/** Where a group's rule changed at run time is saved. */
+export function groupRuleKey(name: string): string {
+    return `group:${name}`
+}

@@ -1,0 +1,73 @@
+/**
+ * How a group of nightlights decides together (issue 4, "the stadium"; docs/groups.md): each member
+ * with a fresh reading votes "dark" or not, and the group switches on when enough of them agree, so one
+ * sensor shaded by a cloud or a bird does not switch the stadium. The group then commands every member.
+ * Pure: no I/O and no clock (`now` comes in), so every case is tested without a broker.
+ */
+import type { GroupRule, GroupVotes, NotVotingReason } from "../api-types"
+
+/** What the server knows of one member; times are ms since 1970 (server clock). */
+export interface MemberState {
+    id: string
+    light: number | undefined
+    lightAt: number | undefined
+    /** From `<id>/status`. undefined: the device never said (the lesson's device): it still votes. */
+    online: boolean | undefined
+}
+
+export interface GroupDecision {
+    /** The group's LED state; undefined only while it never had enough voters to decide. */
+    ledOn: boolean | undefined
+    votes: GroupVotes
+}
+
+/** Why a member does not vote now, or undefined when it does. */
+export function notVotingReason(member: MemberState, staleAfterMs: number, now: number): NotVotingReason | undefined {
+    // A device that said "offline" (or whose will did) may still have a fresh-looking last reading.
+    if (member.online === false) return "offline"
+    if (member.light === undefined || member.lightAt === undefined) return "no_reading"
+    if (now - member.lightAt > staleAfterMs) return "stale"
+    return undefined
+}
+
+/**
+ * The group's decision from its members' readings. `current` is the group's state now (undefined before
+ * its first decision); `threshold` and `band` are the server's rule for a single device (RuleSettings).
+ */
+export function groupDecision(
+    rule: GroupRule,
+    members: readonly MemberState[],
+    current: boolean | undefined,
+    threshold: number,
+    band: number,
+    now: number
+): GroupDecision {
+    // The band works for each vote as it does for one device: while the group is on, its own lights
+    // shine on the sensors, so a member stays "dark" until its light reaches threshold + band. Relative
+    // to the group's state, not the member's, so every member counts by the same line.
+    const darkBelow = current === true ? threshold + band : threshold
+    const notVoting: GroupVotes["notVoting"] = []
+    let voters = 0
+    let dark = 0
+    for (const member of members) {
+        const why = notVotingReason(member, rule.staleAfterMs, now)
+        if (why !== undefined) {
+            notVoting.push({ id: member.id, why })
+            continue
+        }
+        voters++
+        if ((member.light as number) < darkBelow) dark++
+    }
+    const votes = { voters, dark, notVoting }
+    // Too few voters (a network outage, sensors switched off): keep the lights as they are.
+    if (voters < rule.minVoters) return { ledOn: current, votes }
+    return { ledOn: decide(rule, voters, dark, current), votes }
+}
+
+function decide(rule: GroupRule, voters: number, dark: number, current: boolean | undefined): boolean {
+    if (rule.kind === "at-least") return dark >= rule.dark
+    // A tie keeps the state: 5 of 10 dark neither switches the lights on nor off.
+    if (dark * 2 > voters) return true
+    if (dark * 2 < voters) return false
+    return current ?? false
+}

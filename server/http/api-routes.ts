@@ -1,0 +1,104 @@
+/**
+ * The JSON routes of the HTTP API (server/api-types.ts has the contract), one small handler each:
+ * validate path, query and body, ask the backend, answer. Handlers throw ApiProblem for anything the
+ * client should hear about; HttpServer turns it into the answer.
+ */
+import type { IncomingMessage, ServerResponse } from "node:http"
+import { ApiProblem, type ApiBackend } from "../api-types"
+import type { Route } from "./router"
+import {
+    checkDeviceId,
+    checkGroupName,
+    groupRulePatchSchema,
+    historyQuerySchema,
+    historyRange,
+    noQuerySchema,
+    parseBody,
+    parseQuery,
+    settingsPatchSchema,
+    simLightSchema,
+} from "./validation"
+
+export interface ApiRequest {
+    /** Path params, percent-decoded. */
+    params: Record<string, string>
+    query: URLSearchParams
+    req: IncomingMessage
+    res: ServerResponse
+    /** The JSON body, read with the API's limits (415, 413, 400). */
+    body(): Promise<unknown>
+}
+
+/** A value to answer as JSON (200), or ANSWERED when the handler wrote the response itself. */
+export type Handler = (request: ApiRequest) => unknown | Promise<unknown>
+export const ANSWERED = Symbol("answered")
+
+export function apiRoutes(backend: ApiBackend, clock: () => number): Route<Handler>[] {
+    return [
+        { method: "GET", path: "/api/devices", handler: ({ query }) => listDevices(backend, query) },
+        { method: "GET", path: "/api/devices/:id", handler: ({ params, query }) => getDevice(backend, params, query) },
+        {
+            method: "GET",
+            path: "/api/devices/:id/history",
+            handler: ({ params, query }) => getHistory(backend, params, query, clock()),
+        },
+        { method: "GET", path: "/api/groups", handler: ({ query }) => listGroups(backend, query) },
+        { method: "PATCH", path: "/api/groups/:name", handler: request => patchGroup(backend, request) },
+        { method: "GET", path: "/api/settings", handler: ({ query }) => getSettings(backend, query) },
+        { method: "PATCH", path: "/api/settings", handler: request => patchSettings(backend, request) },
+        { method: "PUT", path: "/api/sim/light", handler: request => putSimLight(backend, request) },
+    ]
+}
+
+function listDevices(backend: ApiBackend, query: URLSearchParams) {
+    parseQuery(noQuerySchema, query)
+    return { devices: backend.devices() }
+}
+
+function getDevice(backend: ApiBackend, params: Record<string, string>, query: URLSearchParams) {
+    const id = checkDeviceId(params.id)
+    parseQuery(noQuerySchema, query)
+    return backend.device(id) ?? noDevice(id)
+}
+
+function getHistory(backend: ApiBackend, params: Record<string, string>, query: URLSearchParams, now: number) {
+    const id = checkDeviceId(params.id)
+    const { from, to, points } = historyRange(parseQuery(historyQuerySchema, query), now)
+    return backend.history(id, from, to, points) ?? noDevice(id)
+}
+
+function listGroups(backend: ApiBackend, query: URLSearchParams) {
+    parseQuery(noQuerySchema, query)
+    return { groups: backend.groups() }
+}
+
+async function patchGroup(backend: ApiBackend, { params, query, body }: ApiRequest) {
+    const name = checkGroupName(params.name)
+    parseQuery(noQuerySchema, query)
+    const patch = parseBody(groupRulePatchSchema, await body())
+    const group = backend.updateGroupRule(name, patch)
+    if (!group) throw new ApiProblem(404, `no group named "${name}"`, "name")
+    return group
+}
+
+function getSettings(backend: ApiBackend, query: URLSearchParams) {
+    parseQuery(noQuerySchema, query)
+    return backend.settings()
+}
+
+async function patchSettings(backend: ApiBackend, { query, body }: ApiRequest) {
+    parseQuery(noQuerySchema, query)
+    return backend.updateSettings(parseBody(settingsPatchSchema, await body()))
+}
+
+async function putSimLight(backend: ApiBackend, { query, body }: ApiRequest) {
+    parseQuery(noQuerySchema, query)
+    const { light } = parseBody(simLightSchema, await body())
+    const answer = backend.setSimLight(light)
+    if (!answer) throw new ApiProblem(404, "no simulated device is running (the server was started with --no-sim)")
+    return answer
+}
+
+function noDevice(id: string): never {
+    throw new ApiProblem(404, `no device "${id}"`, "id")
+}

@@ -1,0 +1,258 @@
+/**
+ * The dashboard and HTTP API on node:http (no framework): the JSON routes (api-routes.ts), the live
+ * event stream (live-stream.ts) and the page's files (static-files.ts). Client mistakes become 4xx
+ * answers naming the field; anything else is a logged 500, and the server keeps serving.
+ *
+ * Cross-site requests cannot change anything: every body must be application/json, which a page on
+ * another origin can only send after a CORS preflight, and we answer no preflight.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http"
+import type { Socket } from "node:net"
+import { ApiProblem, type ApiBackend, type LiveEvent } from "../api-types"
+import { printable, type Logger } from "../logger"
+import { ANSWERED, apiRoutes, type Handler } from "./api-routes"
+import { LIVE_STREAM_DEFAULTS, LiveStream, type LiveStreamOptions } from "./live-stream"
+import { readJsonBody } from "./request-body"
+import { SECURITY_HEADERS, sendError, sendJson } from "./responses"
+import { Router, type Route } from "./router"
+import { STATIC_PATHS, StaticFiles } from "./static-files"
+
+export const HTTP_DEFAULTS = {
+    /** Largest request body, bytes. */
+    maxBodyBytes: 16 * 1024,
+    /** ms stop() lets requests in flight finish before it closes their connections. */
+    closeGraceMs: 1000,
+}
+
+export interface HttpServerOptions {
+    backend: ApiBackend
+    host: string
+    /** 0 picks a free port; `url` tells the one bound. */
+    port: number
+    logger: Logger
+    /** The clock for history's default range (ms); Date.now by default. */
+    clock?: () => number
+    liveStream?: Partial<LiveStreamOptions>
+}
+
+/** The server could not listen; the message says why and which flag changes it. */
+export class HttpStartError extends Error {
+    override name = "HttpStartError"
+}
+
+export class HttpServer {
+    private readonly backend: ApiBackend
+    private readonly log: Logger
+    private readonly router: Router<Handler>
+    private readonly files = new StaticFiles()
+    private readonly streams = new Set<LiveStream>()
+    /** Open sockets and how many requests each is answering: stop() closes the idle ones at once. */
+    private readonly sockets = new Map<Socket, number>()
+    private readonly streamOptions: LiveStreamOptions
+    private server?: Server
+    private boundPort?: number
+
+    constructor(private readonly options: HttpServerOptions) {
+        this.backend = options.backend
+        this.log = options.logger.child({ component: "http" })
+        this.streamOptions = { ...LIVE_STREAM_DEFAULTS, ...options.liveStream }
+        const routes: Route<Handler>[] = [
+            ...apiRoutes(this.backend, options.clock ?? Date.now),
+            { method: "GET", path: "/api/events", handler: request => this.openStream(request.req, request.res) },
+            ...STATIC_PATHS.map(path => ({
+                method: "GET" as const,
+                path,
+                handler: ({ req, res }: { req: IncomingMessage; res: ServerResponse }) =>
+                    this.serveFile(path, req, res),
+            })),
+        ]
+        this.router = new Router(routes)
+    }
+
+    /** e.g. http://127.0.0.1:8080; a wildcard listen address is reached through loopback. */
+    get url(): string {
+        if (this.boundPort === undefined) throw new Error("the HTTP server is not started")
+        const { host } = this.options
+        const reachable = host === "0.0.0.0" ? "127.0.0.1" : host === "::" ? "::1" : host
+        return `http://${reachable.includes(":") ? `[${reachable}]` : reachable}:${this.boundPort}`
+    }
+
+    async start(): Promise<void> {
+        if (this.server) throw new Error("the HTTP server is already started")
+        const server = createServer((req, res) =>
+            // handle() answers every error itself; this is the last line, so no request can crash us
+            this.handle(req, res).catch(error => {
+                this.log.error({ err: error }, "answering a request failed")
+                res.destroy()
+            })
+        )
+        server.on("connection", (socket: Socket) => {
+            this.sockets.set(socket, 0)
+            socket.once("close", () => this.sockets.delete(socket))
+        })
+        const { host, port } = this.options
+        try {
+            await new Promise<void>((resolve, reject) => {
+                server.once("error", reject)
+                server.listen(port, host, () => {
+                    server.off("error", reject)
+                    resolve()
+                })
+            })
+        } catch (error) {
+            throw new HttpStartError(describeListenError(error, host, port))
+        }
+        this.server = server
+        const address = server.address()
+        this.boundPort = typeof address === "object" && address ? address.port : port
+        this.log.debug(`listening on ${this.url}`)
+    }
+
+    /**
+     * Ends the live streams, stops listening, closes idle sockets now (keep-alive ones, and ones a client
+     * opened ahead and never used, which Node's closeIdleConnections leaves) and busy ones after a grace.
+     */
+    async stop(): Promise<void> {
+        const server = this.server
+        this.server = undefined
+        if (!server) return
+        for (const stream of this.streams) stream.close()
+        this.streams.clear()
+        const closed = new Promise<void>(resolve => server.close(() => resolve()))
+        server.closeIdleConnections()
+        for (const [socket, requests] of this.sockets) if (requests === 0) socket.destroy()
+        const force = setTimeout(() => server.closeAllConnections(), HTTP_DEFAULTS.closeGraceMs)
+        await closed
+        clearTimeout(force)
+    }
+
+    private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+        const method = req.method ?? "GET"
+        const target = req.url ?? "/"
+        const queryAt = target.indexOf("?")
+        // The raw path, not normalised: "/../x" or "/%2e%2e/x" match no route.
+        const pathname = queryAt < 0 ? target : target.slice(0, queryAt)
+        const query = new URLSearchParams(queryAt < 0 ? "" : target.slice(queryAt + 1))
+        const socket = req.socket
+        this.sockets.set(socket, (this.sockets.get(socket) ?? 0) + 1)
+        res.once("close", () => {
+            const requests = this.sockets.get(socket)
+            if (requests !== undefined) this.sockets.set(socket, requests - 1)
+            this.log.debug(`${method} ${printable(target)} → ${res.statusCode}`)
+        })
+        try {
+            const match = this.router.match(method, pathname)
+            if (match.kind === "not-found") throw new ApiProblem(404, `no such resource: ${printable(pathname, 100)}`)
+            if (match.kind === "wrong-method") {
+                const allow = match.allow.join(", ")
+                sendError(res, 405, `${method} is not allowed here; use ${allow}`, undefined, { Allow: allow })
+                return
+            }
+            const body = () => readJsonBody(req, HTTP_DEFAULTS.maxBodyBytes)
+            const answer = await match.route.handler({ params: match.params, query, req, res, body })
+            if (answer === ANSWERED) return
+            sendJson(res, 200, answer)
+        } catch (error) {
+            this.answerError(req, res, error)
+        }
+    }
+
+    private answerError(req: IncomingMessage, res: ServerResponse, error: unknown): void {
+        if (res.destroyed || req.socket.destroyed) {
+            // The client went away (e.g. aborted while sending its body): nobody to answer, nothing wrong here.
+            this.log.debug(`${req.method} ${printable(req.url ?? "")}: the client went away (${String(error)})`)
+            return
+        }
+        if (res.headersSent) {
+            // Too late for a status: cut the connection so the client sees a failure, not a short body.
+            this.log.error({ err: error }, `${req.method} ${printable(req.url ?? "")} failed after answering`)
+            res.destroy()
+            return
+        }
+        if (error instanceof ApiProblem && error.status >= 400 && error.status <= 599) {
+            // Unread body (413, or an early 4xx on a body route): close instead of reading it for keep-alive.
+            const headers: Record<string, string> = req.complete ? {} : { Connection: "close" }
+            sendError(res, error.status, error.message, error.field, headers)
+            return
+        }
+        this.log.error({ err: error }, `${req.method} ${printable(req.url ?? "")} failed`)
+        sendError(res, 500, "internal error; the server log has the details")
+    }
+
+    private async serveFile(path: string, req: IncomingMessage, res: ServerResponse): Promise<typeof ANSWERED> {
+        const file = await this.files.get(path)
+        const headers = {
+            ...SECURITY_HEADERS,
+            "Content-Type": file.contentType,
+            "Cache-Control": "no-cache",
+            ETag: file.etag,
+        }
+        if (req.headers["if-none-match"] === file.etag) {
+            res.writeHead(304, headers)
+            res.end()
+        } else {
+            res.writeHead(200, { ...headers, "Content-Length": file.body.length })
+            res.end(file.body)
+        }
+        return ANSWERED
+    }
+
+    private openStream(req: IncomingMessage, res: ServerResponse): typeof ANSWERED {
+        // State first: if the backend throws, the client still gets a proper 500.
+        const hello: LiveEvent & { type: "hello" } = {
+            type: "hello",
+            devices: this.backend.devices(),
+            groups: this.backend.groups(),
+            settings: this.backend.settings(),
+        }
+        res.writeHead(200, {
+            ...SECURITY_HEADERS,
+            "Content-Type": "text/event-stream; charset=utf-8",
+            "Cache-Control": "no-cache",
+            // Once the stream ends (stop(), a dropped client) the socket goes too: nothing else waits on it.
+            Connection: "close",
+            // Tells nginx-style proxies not to buffer the stream.
+            "X-Accel-Buffering": "no",
+        })
+        if (req.method === "HEAD") {
+            res.end()
+            return ANSWERED
+        }
+        req.socket.setNoDelay(true)
+        const stream = new LiveStream(res, this.streamOptions, why =>
+            this.log.warn(`live stream to ${req.socket.remoteAddress}:${req.socket.remotePort} dropped: ${why}`)
+        )
+        this.streams.add(stream)
+        stream.start(hello)
+        let unsubscribe: () => void = () => undefined
+        res.once("close", () => {
+            unsubscribe()
+            this.streams.delete(stream)
+            stream.close()
+        })
+        try {
+            unsubscribe = this.backend.subscribe(event => stream.push(event))
+        } catch (error) {
+            this.log.error({ err: error }, "subscribing a live stream failed")
+            stream.close()
+        }
+        return ANSWERED
+    }
+}
+
+function describeListenError(error: unknown, host: string, port: number): string {
+    const code = (error as NodeJS.ErrnoException).code
+    const where = `${host}:${port}`
+    const hint = "choose another with --http-port (or --http-host)"
+    switch (code) {
+        case "EADDRINUSE":
+            return `cannot serve the dashboard on ${where}: the port is already in use; ${hint}`
+        case "EACCES":
+            return `cannot serve the dashboard on ${where}: not allowed (ports below 1024 need privileges); ${hint}`
+        case "EADDRNOTAVAIL":
+        case "ENOTFOUND":
+            return `cannot serve the dashboard on ${where}: no such address on this machine; ${hint}`
+        default:
+            return `cannot serve the dashboard on ${where}: ${(error as Error).message}; ${hint}`
+    }
+}

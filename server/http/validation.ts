@@ -1,0 +1,122 @@
+/**
+ * What the HTTP API accepts, as zod schemas, and how a rejection becomes an ApiProblem that names the
+ * field. Pure: no I/O. Every message says the field and what it must be, so a client (or a person with
+ * curl) can fix the request from the answer alone.
+ */
+import { z } from "zod"
+import { ApiProblem, type GroupRulePatch, type RuleSettingsPatch, type SimLightRequest } from "../api-types"
+import { LIGHT_MAX, isValidDeviceId } from "../protocol"
+
+/** Bounds of what the API accepts; the backend may check more (e.g. `dark` against the member count). */
+export const LIMITS = {
+    /** Latest time accepted in a query: the largest Date (ms). */
+    timeMax: 8_640_000_000_000_000,
+    pointsMin: 10,
+    pointsMax: 10_000,
+    /** ms: one second to one day. */
+    staleAfterMin: 1000,
+    staleAfterMax: 86_400_000,
+    /** Voter counts; far above any fleet this server is meant for. */
+    votersMax: 100_000,
+    groupNameMax: 64,
+}
+
+/** An integer in [min, max]; one message for every way to miss (type, fraction, range). */
+function integer(name: string, min: number, max: number) {
+    const error = `${name} must be an integer from ${min} to ${max}`
+    return z.number({ error }).int({ error }).min(min, { error }).max(max, { error })
+}
+
+/** A query parameter holding a non-negative integer in [min, max]: digits only, no signs or exponents. */
+function queryInteger(name: string, min: number, max: number) {
+    const error = `${name} must be an integer from ${min} to ${max}`
+    return z
+        .string({ error })
+        .regex(/^\d{1,16}$/, { error })
+        .transform(Number)
+        .pipe(integer(name, min, max))
+}
+
+export const settingsPatchSchema: z.ZodType<RuleSettingsPatch> = z.strictObject({
+    threshold: integer("threshold", 1, LIGHT_MAX).optional(),
+    band: integer("band", 0, LIGHT_MAX).optional(),
+})
+
+export const groupRulePatchSchema: z.ZodType<GroupRulePatch> = z.strictObject({
+    kind: z.enum(["majority", "at-least"], { error: 'kind must be "majority" or "at-least"' }).optional(),
+    dark: integer("dark", 1, LIMITS.votersMax).optional(),
+    staleAfterMs: integer("staleAfterMs", LIMITS.staleAfterMin, LIMITS.staleAfterMax).optional(),
+    minVoters: integer("minVoters", 1, LIMITS.votersMax).optional(),
+})
+
+export const simLightSchema: z.ZodType<SimLightRequest> = z.strictObject({
+    light: integer("light", 0, LIGHT_MAX),
+})
+
+export const historyQuerySchema = z.strictObject({
+    from: queryInteger("from", 0, LIMITS.timeMax).optional(),
+    to: queryInteger("to", 0, LIMITS.timeMax).optional(),
+    points: queryInteger("points", LIMITS.pointsMin, LIMITS.pointsMax).optional(),
+})
+
+/** For routes that take no query parameters: any parameter is a mistake worth hearing about. */
+export const noQuerySchema = z.strictObject({})
+
+/** Parses a JSON body (already JSON.parse'd) against a strict object schema. */
+export function parseBody<T>(schema: z.ZodType<T>, body: unknown): T {
+    return parseWith(schema, body, "field", "the body")
+}
+
+/** Parses the query string against a strict object schema; a parameter given twice is rejected. */
+export function parseQuery<T>(schema: z.ZodType<T>, query: URLSearchParams): T {
+    const values: Record<string, string> = {}
+    for (const [key, value] of query) {
+        if (Object.hasOwn(values, key)) throw new ApiProblem(400, `query parameter "${key}" is given twice`, key)
+        values[key] = value
+    }
+    return parseWith(schema, values, "query parameter", "the query")
+}
+
+function parseWith<T>(schema: z.ZodType<T>, input: unknown, unknownWhat: string, whole: string): T {
+    const result = schema.safeParse(input)
+    if (result.success) return result.data
+    const issue = result.error.issues[0]
+    if (issue.code === "unrecognized_keys") {
+        const key = issue.keys[0]
+        throw new ApiProblem(400, `unknown ${unknownWhat} "${key}"`, key)
+    }
+    if (issue.path.length > 0) throw new ApiProblem(400, issue.message, issue.path.join("."))
+    throw new ApiProblem(400, `${whole} must be a JSON object`)
+}
+
+/** A device id from the path (already percent-decoded). */
+export function checkDeviceId(id: string): string {
+    if (!isValidDeviceId(id)) throw new ApiProblem(400, "id must be 1 to 64 characters from A-Z a-z 0-9 _ . : -", "id")
+    return id
+}
+
+/** A group name from the path: bounded, printable. The backend says whether it exists. */
+export function checkGroupName(name: string): string {
+    if (name.length < 1 || name.length > LIMITS.groupNameMax || /[\u0000-\u001f\u007f-\u009f]/.test(name))
+        throw new ApiProblem(
+            400,
+            `name must be 1 to ${LIMITS.groupNameMax} characters without control characters`,
+            "name"
+        )
+    return name
+}
+
+/**
+ * The history range: by default the last hour before `now`. `from` alone runs to now (an empty range
+ * when from is later, e.g. a client clock a little ahead); `to` alone starts an hour before it.
+ */
+export function historyRange(
+    query: z.infer<typeof historyQuerySchema>,
+    now: number
+): { from: number; to: number; points: number } {
+    const hour = 3_600_000
+    const to = query.to ?? (query.from === undefined ? now : Math.max(query.from, now))
+    const from = query.from ?? Math.max(0, to - hour)
+    if (from > to) throw new ApiProblem(400, `from (${from}) must not be after to (${to})`, "from")
+    return { from, to, points: query.points ?? 1000 }
+}

@@ -1,0 +1,110 @@
+/**
+ * Writes what the controller sees into the store: every reading and command into the history, and each
+ * device's latest state into the registry. Writes are batched in memory; the controller's `beforeAck`
+ * hook (flush) stores them before any ack promises so, and a timer stores the rest (the lesson's
+ * device, which gets no acks) within RECORDER_DEFAULTS.flushIntervalMs. (The store prunes old history
+ * by itself.)
+ */
+import type { CommandEvent, NightlightServer, StatusEvent, TelemetryEvent } from "./controller"
+import type { Logger } from "./logger"
+import type { Store } from "./store"
+import { realTimers, type Timers } from "./throttle"
+
+export const RECORDER_DEFAULTS = {
+    /** ms between writes of what is buffered (acks write sooner). */
+    flushIntervalMs: 1000,
+}
+
+export class Recorder {
+    private readonly timers: Timers
+    private flushTimer: unknown
+    private running = false
+    /** Failures are logged once per run of failures, not once per reading. */
+    private failing = false
+
+    constructor(
+        private readonly controller: NightlightServer,
+        private readonly store: Store,
+        private readonly log: Logger,
+        timers: Timers = realTimers
+    ) {
+        this.timers = timers
+    }
+
+    start(): void {
+        if (this.running) return
+        this.running = true
+        this.controller.on("telemetry", this.onTelemetry)
+        this.controller.on("command", this.onCommand)
+        this.controller.on("status", this.onStatus)
+        this.scheduleFlush()
+    }
+
+    /** Stops listening and writes what is left. */
+    stop(): void {
+        if (!this.running) return
+        this.running = false
+        this.controller.off("telemetry", this.onTelemetry)
+        this.controller.off("command", this.onCommand)
+        this.controller.off("status", this.onStatus)
+        this.timers.clearTimeout(this.flushTimer)
+        this.flush()
+    }
+
+    /** Writes everything buffered; throws if the database cannot take it (the controller then sends no ack). */
+    flush(): void {
+        try {
+            this.store.flush()
+            if (this.failing) this.log.info("the history store is writable again")
+            this.failing = false
+        } catch (err) {
+            if (!this.failing) this.log.error(`could not write to the history store: ${(err as Error).message}`)
+            this.failing = true
+            throw err
+        }
+    }
+
+    private readonly onTelemetry = (e: TelemetryEvent) => {
+        if (e.duplicate) return
+        const now = this.timers.now()
+        this.store.history.addReading(e.deviceId, e.at, e.light, e.reportedLed ?? null)
+        const known = this.store.registry.get(e.deviceId)
+        // a reading resent after an outage is history, not the device's current light
+        const latest = known?.lightAt === null || known?.lightAt === undefined || e.at >= known.lightAt
+        this.store.registry.update(e.deviceId, now, {
+            ...(latest ? { light: e.light, lightAt: e.at } : {}),
+            ledOn: e.ledOn ?? null,
+            ...(e.reportedLed !== undefined ? { reportedLed: e.reportedLed } : {}),
+            local: e.local ?? null,
+        })
+    }
+
+    private readonly onCommand = (e: CommandEvent) => {
+        const now = this.timers.now()
+        this.store.history.addCommand(e.deviceId, e.at, e.command.led_on, e.reason, e.command.seq ?? 0)
+        // sending a command is not hearing from the device: lastSeen stays
+        this.store.registry.update(
+            e.deviceId,
+            now,
+            { ledOn: e.command.led_on, lastCommand: { ledOn: e.command.led_on, at: e.at, reason: e.reason } },
+            { seen: false }
+        )
+    }
+
+    private readonly onStatus = (e: StatusEvent) => {
+        // a retained status comes again with every start of the server: only readings move lastSeen
+        this.store.registry.update(e.deviceId, this.timers.now(), { online: e.online }, { seen: false })
+    }
+
+    private scheduleFlush(): void {
+        this.flushTimer = this.timers.setTimeout(() => {
+            if (!this.running) return
+            try {
+                this.flush()
+            } catch {
+                // logged by flush(); the next round tries again
+            }
+            this.scheduleFlush()
+        }, RECORDER_DEFAULTS.flushIntervalMs)
+    }
+}

@@ -1,0 +1,238 @@
+/**
+ * Opens the server's embedded SQLite database (better-sqlite3) and brings its schema up to date.
+ *
+ * One file holds the device registry, the history of readings and commands, and the settings changed at
+ * run time, so all three survive a restart together. WAL mode lets the server write while a query reads;
+ * `synchronous = NORMAL` makes a commit an append to the WAL without fsync (a power cut may lose the last
+ * commits, never corrupt the file). The file is marked with an application id, so pointing the server at
+ * some other SQLite file fails at once with a clear message instead of mixing tables into it.
+ */
+import Database from "better-sqlite3"
+import { mkdirSync } from "node:fs"
+import { dirname, resolve } from "node:path"
+
+export type Db = Database.Database
+
+/** "NLIT": marks a nightlight database (`PRAGMA application_id`). */
+export const APPLICATION_ID = 0x4e4c4954
+
+const PRAGMAS = {
+    /** ms a statement waits for another connection's lock (a backup tool, the sqlite3 shell) before failing. */
+    busyTimeoutMs: 5000,
+    /** Keeps the WAL file from staying huge after a burst (bytes). */
+    journalSizeLimit: 64 * 1024 * 1024,
+}
+
+/**
+ * Schema versions, oldest first; `PRAGMA user_version` is the number applied. Append, never edit: a
+ * database written by this version must open in every later one.
+ *
+ * readings: one row per reading, clustered by (device, t) so a device's time range is one contiguous
+ *   range of the B-tree. `device` is the small integer key from `devices`, not the name: rows stay ~19
+ *   bytes, which matters at tens of millions of rows. `light` is REAL because the protocol allows
+ *   fractional light; SQLite writes integral REAL values as small integers, so the lesson's integer
+ *   readings cost no more than in an INTEGER column. `led` is 0/1/NULL (the device did not say).
+ * readings_by_minute: per device and minute (m = start of the minute, ms), the count, sum, min, max and
+ *   LED (1 if any reading on) of that minute's readings. Kept in step by History.flush(); wide queries
+ *   (a month at 1000 points) read 30× fewer rows from it.
+ * commands: the LED decisions sent, with their reason and command seq.
+ * devices: the registry, and the name → integer key map readings and commands use.
+ * settings: JSON values changed at run time, with the configured value they were resolved against.
+ */
+const MIGRATIONS: string[] = [
+    `CREATE TABLE devices (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        first_seen INTEGER,
+        last_seen INTEGER,
+        online INTEGER,
+        light REAL,
+        light_at INTEGER,
+        led_on INTEGER,
+        reported_led INTEGER,
+        local INTEGER,
+        command_led_on INTEGER,
+        command_at INTEGER,
+        command_reason TEXT
+    );
+    CREATE TABLE readings (
+        device INTEGER NOT NULL,
+        t INTEGER NOT NULL,
+        light REAL NOT NULL,
+        led INTEGER,
+        PRIMARY KEY (device, t)
+    ) WITHOUT ROWID;
+    CREATE TABLE readings_by_minute (
+        device INTEGER NOT NULL,
+        m INTEGER NOT NULL,
+        n INTEGER NOT NULL,
+        sum REAL NOT NULL,
+        lo REAL NOT NULL,
+        hi REAL NOT NULL,
+        led INTEGER,
+        PRIMARY KEY (device, m)
+    ) WITHOUT ROWID;
+    CREATE TABLE commands (
+        id INTEGER PRIMARY KEY,
+        device INTEGER NOT NULL,
+        t INTEGER NOT NULL,
+        led_on INTEGER NOT NULL,
+        reason TEXT NOT NULL,
+        seq INTEGER NOT NULL
+    );
+    CREATE INDEX commands_by_device_time ON commands (device, t);
+    CREATE TABLE settings (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL,
+        configured TEXT,
+        changed_at INTEGER
+    );`,
+]
+
+/** The schema version this code writes. */
+export const SCHEMA_VERSION = MIGRATIONS.length
+
+/** The database cannot be used; the message names the file and what to do. */
+export class StoreError extends Error {
+    override name = "StoreError"
+    constructor(
+        message: string,
+        readonly path: string,
+        options?: { cause?: unknown }
+    ) {
+        super(message, options)
+    }
+}
+
+const reasonOf = (err: unknown): string => (err instanceof Error ? err.message : String(err))
+
+/** Opens (creating if needed) the database at `path`, or ":memory:", and migrates it to SCHEMA_VERSION. */
+export function openDatabase(path: string): Db {
+    const memory = path === ":memory:"
+    const shown = memory ? path : resolve(path)
+    if (!memory) {
+        try {
+            mkdirSync(dirname(shown), { recursive: true })
+        } catch (err) {
+            throw new StoreError(`cannot create the directory of database ${shown}: ${reasonOf(err)}`, shown, {
+                cause: err,
+            })
+        }
+    }
+    let db: Db
+    try {
+        db = new Database(path)
+    } catch (err) {
+        throw new StoreError(`cannot open database ${shown}: ${reasonOf(err)}`, shown, { cause: err })
+    }
+    try {
+        // The first statement reads the header: a file that is not SQLite fails here ("file is not a database").
+        checkOwnership(db, shown)
+        db.pragma(`busy_timeout = ${PRAGMAS.busyTimeoutMs}`)
+        db.pragma("journal_mode = WAL")
+        db.pragma("synchronous = NORMAL")
+        db.pragma(`journal_size_limit = ${PRAGMAS.journalSizeLimit}`)
+        migrate(db)
+        return db
+    } catch (err) {
+        db.close()
+        if (err instanceof StoreError) throw err
+        throw new StoreError(`cannot use database ${shown}: ${reasonOf(err)}`, shown, { cause: err })
+    }
+}
+
+/** Refuses a file that another program wrote, or a newer version of this one. */
+function checkOwnership(db: Db, shown: string): void {
+    const appId = db.pragma("application_id", { simple: true }) as number
+    const version = db.pragma("user_version", { simple: true }) as number
+    const tables = db.prepare("SELECT count(*) FROM sqlite_schema").pluck().get() as number
+    if (appId === 0 && tables === 0) return // new, empty file
+    if (appId !== APPLICATION_ID)
+        throw new StoreError(
+            `${shown} is an SQLite database of another program, not a nightlight database; choose another file`,
+            shown
+        )
+    if (version > SCHEMA_VERSION)
+        throw new StoreError(
+            `${shown} was written by a newer nightlight server (schema ${version}; this one knows up to ` +
+                `${SCHEMA_VERSION}); upgrade the server or choose another file`,
+            shown
+        )
+}
+
+function migrate(db: Db): void {
+    const from = db.pragma("user_version", { simple: true }) as number
+    for (let version = from; version < SCHEMA_VERSION; version++) {
+        db.transaction(() => {
+            db.exec(MIGRATIONS[version])
+            db.pragma(`application_id = ${APPLICATION_ID}`)
+            db.pragma(`user_version = ${version + 1}`)
+        }).immediate()
+    }
+}
+
+/** A failed write, as a StoreError naming the database file. */
+export function writeError(db: Db, err: unknown): StoreError {
+    if (err instanceof StoreError) return err
+    return new StoreError(`cannot write to database ${db.name}: ${reasonOf(err)}`, db.name, { cause: err })
+}
+
+/**
+ * Device name → the integer key readings and commands are stored under. One per database connection,
+ * shared by History and Registry (see deviceKeys), so both agree and each name is looked up once.
+ */
+export class DeviceKeys {
+    private readonly cache = new Map<string, number>()
+    private readonly upsert
+    private readonly select
+
+    constructor(db: Db) {
+        // DO UPDATE (a no-op) rather than DO NOTHING, so RETURNING also gives the key of an existing row.
+        this.upsert = db
+            .prepare<[string], number>(
+                `INSERT INTO devices (name) VALUES (?)
+                 ON CONFLICT (name) DO UPDATE SET name = excluded.name RETURNING id`
+            )
+            .pluck()
+        this.select = db.prepare<[string], number>("SELECT id FROM devices WHERE name = ?").pluck()
+    }
+
+    /** The key of `name`, creating the device row when it has none. */
+    key(name: string): number {
+        let key = this.cache.get(name)
+        if (key === undefined) {
+            key = this.upsert.get(name) as number
+            this.cache.set(name, key)
+        }
+        return key
+    }
+
+    /** The key of `name`, or undefined for a device never stored. */
+    find(name: string): number | undefined {
+        const cached = this.cache.get(name)
+        if (cached !== undefined) return cached
+        const key = this.select.get(name)
+        if (key !== undefined) this.cache.set(name, key)
+        return key
+    }
+
+    /**
+     * Forgets every key. Called after a transaction failed: a key created inside it was rolled back and
+     * could be given to another name later.
+     */
+    forget(): void {
+        this.cache.clear()
+    }
+}
+
+const sharedKeys = new WeakMap<Db, DeviceKeys>()
+
+/** The DeviceKeys of this connection (made on first use). */
+export function deviceKeys(db: Db): DeviceKeys {
+    let keys = sharedKeys.get(db)
+    if (!keys) {
+        keys = new DeviceKeys(db)
+        sharedKeys.set(db, keys)
+    }
+    return keys
+}

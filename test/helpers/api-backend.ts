@@ -1,0 +1,205 @@
+/**
+ * An in-memory ApiBackend for testing the HTTP layer (and for looking at the dashboard by hand): it
+ * keeps devices, groups, settings and readings in maps, records every call, emits live events on
+ * demand, and can be told to fail, so tests see exactly what the HTTP layer asked and answered.
+ */
+import {
+    ApiProblem,
+    type ApiBackend,
+    type DeviceView,
+    type GroupRule,
+    type GroupRulePatch,
+    type GroupView,
+    type HistoryCommand,
+    type HistoryPoint,
+    type HistoryResponse,
+    type LiveEvent,
+    type RuleSettings,
+    type RuleSettingsPatch,
+    type SimLightResponse,
+} from "../../server/api-types"
+
+export interface BackendCall {
+    method: keyof ApiBackend
+    args: unknown[]
+}
+
+export function deviceView(id: string, fields: Partial<DeviceView> = {}): DeviceView {
+    return {
+        id,
+        online: true,
+        firstSeen: 0,
+        lastSeen: 0,
+        light: null,
+        lightAt: null,
+        ledOn: null,
+        reportedLed: null,
+        decider: "server",
+        group: null,
+        lastCommand: null,
+        simulated: false,
+        ...fields,
+    }
+}
+
+export class MemoryBackend implements ApiBackend {
+    readonly calls: BackendCall[] = []
+    readonly deviceMap = new Map<string, DeviceView>()
+    readonly groupMap = new Map<string, GroupView>()
+    readonly readings = new Map<string, HistoryPoint[]>()
+    readonly commandLog = new Map<string, HistoryCommand[]>()
+    currentSettings: RuleSettings = { threshold: 300, band: 100 }
+    /** Makes every call of this method throw this error until cleared. */
+    failing?: { method: keyof ApiBackend; error: Error }
+    private readonly listeners = new Set<(event: LiveEvent) => void>()
+
+    get subscribers(): number {
+        return this.listeners.size
+    }
+
+    /** Sends an event to every subscriber, as the real backend would on a change. */
+    emit(event: LiveEvent): void {
+        for (const listener of this.listeners) listener(event)
+    }
+
+    addDevice(id: string, fields: Partial<DeviceView> = {}): DeviceView {
+        const device = deviceView(id, fields)
+        this.deviceMap.set(id, device)
+        return device
+    }
+
+    addGroup(name: string, members: string[], rule: GroupRule, fields: Partial<GroupView> = {}): GroupView {
+        const group: GroupView = {
+            name,
+            members,
+            rule,
+            ledOn: null,
+            votes: { voters: 0, dark: 0, notVoting: [] },
+            ...fields,
+        }
+        this.groupMap.set(name, group)
+        return group
+    }
+
+    /** Stores a reading, updates the device and emits "reading" and "device". */
+    addReading(id: string, t: number, light: number, led: boolean | null = null): void {
+        const list = this.readings.get(id) ?? []
+        list.push({ t, light, led })
+        this.readings.set(id, list)
+        const device = this.deviceMap.get(id) ?? this.addDevice(id, { firstSeen: t })
+        const updated = { ...device, light, lightAt: t, lastSeen: t, reportedLed: led ?? device.reportedLed }
+        this.deviceMap.set(id, updated)
+        this.emit({ type: "reading", deviceId: id, t, light, led })
+        this.emit({ type: "device", device: updated })
+    }
+
+    addCommand(id: string, t: number, ledOn: boolean, reason: string): void {
+        const list = this.commandLog.get(id) ?? []
+        list.push({ t, ledOn, reason })
+        this.commandLog.set(id, list)
+        const device = this.deviceMap.get(id)
+        if (device) this.deviceMap.set(id, { ...device, ledOn, lastCommand: { ledOn, at: t, reason } })
+        this.emit({ type: "command", deviceId: id, t, ledOn, reason })
+    }
+
+    devices(): DeviceView[] {
+        this.record("devices", [])
+        return [...this.deviceMap.values()]
+    }
+
+    device(id: string): DeviceView | undefined {
+        this.record("device", [id])
+        return this.deviceMap.get(id)
+    }
+
+    history(id: string, from: number, to: number, points: number): HistoryResponse | undefined {
+        this.record("history", [id, from, to, points])
+        if (!this.deviceMap.has(id)) return undefined
+        const inRange = (this.readings.get(id) ?? []).filter(r => r.t >= from && r.t <= to)
+        const bucketMs = inRange.length > points ? Math.ceil((to - from + 1) / points) : 0
+        return {
+            device: id,
+            from,
+            to,
+            bucketMs,
+            readings: bucketMs === 0 ? inRange : buckets(inRange, from, bucketMs),
+            commands: (this.commandLog.get(id) ?? []).filter(c => c.t >= from && c.t <= to),
+            settings: this.currentSettings,
+        }
+    }
+
+    groups(): GroupView[] {
+        this.record("groups", [])
+        return [...this.groupMap.values()]
+    }
+
+    updateGroupRule(name: string, patch: GroupRulePatch): GroupView | undefined {
+        this.record("updateGroupRule", [name, patch])
+        const group = this.groupMap.get(name)
+        if (!group) return undefined
+        const merged = { ...group.rule, ...patch }
+        let rule: GroupRule
+        if (merged.kind === "at-least") {
+            const dark = "dark" in merged ? merged.dark : undefined
+            if (dark === undefined) throw new ApiProblem(400, 'dark is required for the rule "at-least"', "dark")
+            if (dark > group.members.length)
+                throw new ApiProblem(400, `dark must not exceed the ${group.members.length} members`, "dark")
+            rule = { kind: "at-least", dark, staleAfterMs: merged.staleAfterMs, minVoters: merged.minVoters }
+        } else rule = { kind: "majority", staleAfterMs: merged.staleAfterMs, minVoters: merged.minVoters }
+        const updated = { ...group, rule }
+        this.groupMap.set(name, updated)
+        this.emit({ type: "group", group: updated })
+        return updated
+    }
+
+    settings(): RuleSettings {
+        this.record("settings", [])
+        return this.currentSettings
+    }
+
+    updateSettings(patch: RuleSettingsPatch): RuleSettings {
+        this.record("updateSettings", [patch])
+        this.currentSettings = { ...this.currentSettings, ...patch }
+        this.emit({ type: "settings", settings: this.currentSettings })
+        return this.currentSettings
+    }
+
+    setSimLight(light: number): SimLightResponse | undefined {
+        this.record("setSimLight", [light])
+        const sim = [...this.deviceMap.values()].find(device => device.simulated)
+        if (!sim) return undefined
+        return { deviceId: sim.id, light }
+    }
+
+    subscribe(listener: (event: LiveEvent) => void): () => void {
+        this.record("subscribe", [])
+        this.listeners.add(listener)
+        return () => this.listeners.delete(listener)
+    }
+
+    private record(method: keyof ApiBackend, args: unknown[]): void {
+        this.calls.push({ method, args })
+        if (this.failing?.method === method) throw this.failing.error
+    }
+}
+
+function buckets(readings: HistoryPoint[], from: number, bucketMs: number): HistoryPoint[] {
+    const byStart = new Map<number, HistoryPoint[]>()
+    for (const reading of readings) {
+        const start = from + Math.floor((reading.t - from) / bucketMs) * bucketMs
+        const members = byStart.get(start)
+        if (members) members.push(reading)
+        else byStart.set(start, [reading])
+    }
+    return [...byStart].map(([t, members]) => {
+        const lights = members.map(m => m.light)
+        const led = members.some(m => m.led === true) ? true : members.some(m => m.led === false) ? false : null
+        return {
+            t,
+            light: lights.reduce((a, b) => a + b, 0) / lights.length,
+            min: Math.min(...lights),
+            max: Math.max(...lights),
+            led,
+        }
+    })
+}

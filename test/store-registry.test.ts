@@ -1,0 +1,173 @@
+/** The device registry and the Store around it: real SQLite files in a temp dir, reopened as after a restart. */
+import Database from "better-sqlite3"
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { afterEach, beforeEach, expect, test } from "vitest"
+import { APPLICATION_ID, SCHEMA_VERSION, StoreError, openDatabase } from "../server/store/database"
+import { Store } from "../server/store/index"
+
+const T0 = Date.UTC(2025, 0, 1)
+const HOUR = 3_600_000
+
+let dir: string
+let file: string
+const stores: Store[] = []
+beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), "nightlight-registry-"))
+    file = join(dir, "data", "nightlight.db") // in a directory that does not exist yet
+})
+afterEach(() => {
+    for (const store of stores.splice(0)) store.close()
+    rmSync(dir, { recursive: true, force: true })
+})
+
+function openStore(options: ConstructorParameters<typeof Store>[1] = {}): Store {
+    const store = new Store(file, { pruneEveryMs: 0, ...options })
+    store.open()
+    stores.push(store)
+    return store
+}
+
+test("a device is created on first sight; later news moves lastSeen, never firstSeen", () => {
+    const { registry } = openStore()
+    const first = registry.update("kitchen", T0, { light: 250, lightAt: T0, reportedLed: true, local: false })
+    expect(first).toEqual({
+        id: "kitchen",
+        firstSeen: T0,
+        lastSeen: T0,
+        online: null,
+        light: 250,
+        lightAt: T0,
+        ledOn: null,
+        reportedLed: true,
+        local: false,
+        lastCommand: null,
+    })
+    registry.update("kitchen", T0 + 5000, { online: true, light: undefined })
+    // a command sent to the device is news about it, not from it
+    registry.update(
+        "kitchen",
+        T0 + 9000,
+        { ledOn: true, lastCommand: { ledOn: true, at: T0 + 9000, reason: "dark" } },
+        { seen: false }
+    )
+    expect(registry.get("kitchen")).toMatchObject({
+        firstSeen: T0,
+        lastSeen: T0 + 5000,
+        online: true,
+        light: 250,
+        ledOn: true,
+        lastCommand: { ledOn: true, at: T0 + 9000, reason: "dark" },
+    })
+    expect(first.lastSeen).toBe(T0) // records handed out do not change afterwards
+    expect(registry.get("hall")).toBeUndefined()
+})
+
+test("the registry survives a restart: every device with everything it knew", () => {
+    const before = openStore()
+    before.registry.update("kitchen", T0, {
+        online: true,
+        light: 250.5,
+        lightAt: T0,
+        ledOn: true,
+        reportedLed: true,
+        local: false,
+    })
+    before.registry.update("kitchen", T0 + HOUR, {
+        lastCommand: { ledOn: true, at: T0 + 10, reason: "light 250 < 300" },
+    })
+    before.registry.update("hall", T0 + 2 * HOUR, { online: false, local: true })
+    const expected = before.registry.list()
+    before.close()
+
+    const after = openStore()
+    expect(after.registry.list()).toEqual(expected)
+    expect(after.registry.get("kitchen")).toMatchObject({ firstSeen: T0, lastSeen: T0 + HOUR, light: 250.5 })
+})
+
+test("Store.flush() writes readings and devices in one transaction: both or neither", () => {
+    const store = openStore()
+    store.history.addReading("kitchen", T0, 250, true)
+    store.registry.update("kitchen", T0, { light: 250, lightAt: T0 })
+    const db = new Database(file) // a second connection, as a backup tool or the sqlite3 shell would be
+    db.exec(`CREATE TRIGGER broken BEFORE UPDATE ON devices BEGIN SELECT RAISE(ABORT, 'disk on fire'); END`)
+    expect(() => store.flush()).toThrow(StoreError)
+    expect(() => store.flush()).toThrow(/disk on fire/)
+    expect(db.prepare("SELECT count(*) FROM readings").pluck().get()).toBe(0)
+
+    db.exec("DROP TRIGGER broken")
+    db.close()
+    expect(store.flush()).toBe(2)
+    expect(store.flush()).toBe(0)
+    store.close()
+    const after = openStore()
+    expect(after.registry.get("kitchen")?.light).toBe(250)
+    expect(after.history.readings("kitchen", T0, T0, 10).readings).toEqual([{ t: T0, light: 250, led: true }])
+})
+
+test("close() flushes what is buffered; a device only the history knows is not in the registry", () => {
+    const store = openStore()
+    store.registry.update("kitchen", T0, { light: 250 })
+    store.history.addReading("kitchen", T0, 250, null)
+    store.history.addReading("ghost", T0, 10, null)
+    store.close()
+    store.close() // twice is fine
+
+    const after = openStore()
+    expect(after.registry.list().map(d => d.id)).toEqual(["kitchen"])
+    expect(after.history.readings("ghost", T0, T0, 10).readings).toHaveLength(1)
+    expect(() => store.registry).toThrow(/open\(\) it first/)
+})
+
+test("old history is pruned in the background soon after open, and the server is told about failures", async () => {
+    const first = openStore()
+    first.history.addReading("kitchen", T0, 100, null)
+    first.history.addReading("kitchen", T0 + 2 * HOUR, 200, null)
+    first.close()
+
+    const errors: Error[] = []
+    const store = openStore({
+        retentionMs: HOUR,
+        now: () => T0 + 2 * HOUR,
+        pruneEveryMs: HOUR,
+        onError: e => errors.push(e),
+    })
+    for (let i = 0; i < 10 && store.history.readings("kitchen", T0, T0, 10).readings.length > 0; i++)
+        await new Promise(resolve => setImmediate(resolve))
+    expect(store.history.readings("kitchen", T0, T0 + 2 * HOUR, 10).readings.map(r => r.light)).toEqual([200])
+    expect(errors).toEqual([])
+})
+
+test("a file that is not a nightlight database is refused with its path named", () => {
+    mkdirSync(join(dir, "data"), { recursive: true })
+    writeFileSync(file, "this is a text file, not a database ".repeat(200))
+    expect(() => openDatabase(file)).toThrow(StoreError)
+    expect(() => openDatabase(file)).toThrow(new RegExp(`${file}.*not a database`))
+
+    const other = join(dir, "other.db")
+    const foreign = new Database(other)
+    foreign.exec("CREATE TABLE notes (text TEXT)")
+    foreign.close()
+    expect(() => openDatabase(other)).toThrow(new RegExp(`${other} is an SQLite database of another program`))
+
+    const newer = join(dir, "newer.db")
+    openDatabase(newer).close()
+    const future = new Database(newer)
+    future.pragma(`user_version = ${SCHEMA_VERSION + 1}`)
+    future.close()
+    expect(() => openDatabase(newer)).toThrow(new RegExp(`${newer} was written by a newer nightlight server`))
+
+    expect(() => openDatabase(dir)).toThrow(new RegExp(`cannot open database ${dir}`))
+    const underAFile = join(file, "nightlight.db")
+    expect(() => openDatabase(underAFile)).toThrow(new RegExp(`cannot create the directory of database ${underAFile}`))
+})
+
+test("a new database is marked as ours and at the current schema version", () => {
+    const db = openDatabase(file)
+    expect(db.pragma("application_id", { simple: true })).toBe(APPLICATION_ID)
+    expect(db.pragma("user_version", { simple: true })).toBe(SCHEMA_VERSION)
+    expect(db.pragma("journal_mode", { simple: true })).toBe("wal")
+    db.close()
+    openDatabase(file).close() // and opens again
+})

@@ -1,0 +1,67 @@
+/**
+ * The dashboard's calls to the HTTP API, typed by the shared contract (server/api-types.ts). An error
+ * answer becomes an ApiRequestError carrying the server's message and the field at fault, which the
+ * forms show next to that field.
+ */
+import type {
+    ApiError,
+    GroupRulePatch,
+    GroupView,
+    HistoryResponse,
+    RuleSettings,
+    RuleSettingsPatch,
+    SimLightResponse,
+} from "../server/api-types"
+
+export class ApiRequestError extends Error {
+    constructor(
+        readonly status: number,
+        message: string,
+        readonly field?: string
+    ) {
+        super(message)
+        this.name = "ApiRequestError"
+    }
+}
+
+async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
+    let response: Response
+    try {
+        response = await fetch(path, {
+            method,
+            headers: body === undefined ? {} : { "Content-Type": "application/json" },
+            body: body === undefined ? undefined : JSON.stringify(body),
+        })
+    } catch {
+        throw new ApiRequestError(0, "the server cannot be reached")
+    }
+    const text = await response.text()
+    let json: unknown
+    try {
+        json = JSON.parse(text)
+    } catch {
+        throw new ApiRequestError(response.status, `unexpected answer from the server (HTTP ${response.status})`)
+    }
+    if (!response.ok) {
+        const error = json as Partial<ApiError>
+        throw new ApiRequestError(response.status, error.error ?? `HTTP ${response.status}`, error.field)
+    }
+    return json as T
+}
+
+export function getHistory(id: string, from: number, to: number, points: number): Promise<HistoryResponse> {
+    const query = new URLSearchParams({ from: String(from), to: String(to), points: String(points) })
+    return call("GET", `/api/devices/${encodeURIComponent(id)}/history?${query}`)
+}
+
+export function patchSettings(patch: RuleSettingsPatch): Promise<RuleSettings> {
+    return call("PATCH", "/api/settings", patch)
+}
+
+export function patchGroupRule(name: string, patch: GroupRulePatch): Promise<GroupView> {
+    return call("PATCH", `/api/groups/${encodeURIComponent(name)}`, patch)
+}
+
+export function setSimLight(light: number): Promise<SimLightResponse> {
+    return call("PUT", "/api/sim/light", { light })
+}

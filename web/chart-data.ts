@@ -1,0 +1,136 @@
+/**
+ * What one device's chart shows, kept apart from drawing: the readings of the last WINDOW_MS (history
+ * first, live readings appended), each with the LED state at that time, turned into uPlot's columns.
+ *
+ * The LED state of a point is what the device reported with the reading; a device that reports none
+ * (the lesson's) gets the last command the server sent it before that reading.
+ */
+import type { HistoryResponse, LiveEvent, RuleSettings } from "../server/api-types"
+
+/** The span shown, ms. */
+export const WINDOW_MS = 10 * 60_000
+/** Most points kept per chart, whatever the rate (history is asked for fewer). */
+export const MAX_POINTS = 3000
+/** The shortest span shown, ms: a device that just started fills the chart instead of a sliver of it. */
+export const MIN_SPAN_MS = 60_000
+/** Points asked of the history endpoint for the window. */
+export const HISTORY_POINTS = 600
+const LIGHT_MAX = 1023
+
+interface Point {
+    t: number
+    light: number
+    /** The LED as the device reported it with the reading. */
+    reported: boolean | null
+}
+
+interface Command {
+    t: number
+    ledOn: boolean
+}
+
+type Reading = Extract<LiveEvent, { type: "reading" }>
+
+export class ChartData {
+    private points: Point[] = []
+    /** The server's decisions, oldest first: the LED state for readings that carry none. */
+    private commands: Command[] = []
+
+    get size(): number {
+        return this.points.length
+    }
+
+    get oldest(): number | null {
+        return this.points.length > 0 ? this.points[0].t : null
+    }
+
+    get newest(): number | null {
+        return this.points.length > 0 ? this.points[this.points.length - 1].t : null
+    }
+
+    /** Replaces everything with a history answer. */
+    load(history: HistoryResponse): void {
+        this.points = history.readings.map(r => ({ t: r.t, light: r.light, reported: r.led }))
+        this.commands = history.commands.map(c => ({ t: c.t, ledOn: c.ledOn })).sort((a, b) => a.t - b.t)
+        this.trim()
+    }
+
+    /** A live reading; out-of-order ones go in their place, one already shown is ignored. */
+    addReading(reading: Reading): void {
+        const point = { t: reading.t, light: reading.light, reported: reading.led }
+        const at = insertionIndex(this.points, point.t)
+        if (this.points[at]?.t === point.t) return
+        this.points.splice(at, 0, point)
+        this.trim()
+    }
+
+    /**
+     * A decision, from a "command" event or a device's lastCommand (both may tell the same one). It
+     * applies from its time on, also to the reading that caused it, which arrives first.
+     */
+    addCommand(t: number, ledOn: boolean): void {
+        const at = insertionIndex(this.commands, t)
+        if (this.commands[at]?.t === t) this.commands[at] = { t, ledOn }
+        else this.commands.splice(at, 0, { t, ledOn })
+        this.trim()
+    }
+
+    /** uPlot's columns: x (s), LED (0/1), threshold, threshold + band, light. */
+    columns(settings: RuleSettings | null): [number[], (number | null)[], number[], number[], number[]] {
+        const threshold = settings?.threshold ?? 0
+        const upper = Math.min(threshold + (settings?.band ?? 0), LIGHT_MAX)
+        const led: (number | null)[] = []
+        let next = 0
+        let commanded: boolean | null = null
+        for (const point of this.points) {
+            while (next < this.commands.length && this.commands[next].t <= point.t)
+                commanded = this.commands[next++].ledOn
+            led.push(ledValue(point.reported, commanded))
+        }
+        return [
+            this.points.map(p => p.t / 1000),
+            led,
+            this.points.map(() => threshold),
+            this.points.map(() => upper),
+            this.points.map(p => p.light),
+        ]
+    }
+
+    /** The time axis (s): up to now (or the newest reading, if that is later), back to the oldest reading. */
+    xRange(now: number): [number, number] {
+        const end = Math.max(now, this.newest ?? 0)
+        const start = Math.max(end - WINDOW_MS, Math.min(this.oldest ?? end, end - MIN_SPAN_MS))
+        return [start / 1000, end / 1000]
+    }
+
+    /** Keeps the window (and at most MAX_POINTS), and of older commands only the one still in force. */
+    private trim(): void {
+        const newest = this.newest
+        if (newest === null) return
+        const start = newest - WINDOW_MS
+        const old = this.points.findIndex(p => p.t >= start)
+        const drop = Math.max(old < 0 ? this.points.length : old, this.points.length - MAX_POINTS)
+        if (drop > 0) this.points.splice(0, drop)
+        const first = this.points[0]?.t ?? newest
+        const inForce = insertionIndex(this.commands, first + 1) - 1
+        if (inForce > 0) this.commands.splice(0, inForce)
+        if (this.commands.length > MAX_POINTS) this.commands.splice(0, this.commands.length - MAX_POINTS)
+    }
+}
+
+/** Where `t` goes in a list sorted by t (the index of the first entry at or after it). */
+function insertionIndex(list: { t: number }[], t: number): number {
+    let low = 0
+    let high = list.length
+    while (low < high) {
+        const middle = (low + high) >> 1
+        if (list[middle].t < t) low = middle + 1
+        else high = middle
+    }
+    return low
+}
+
+function ledValue(reported: boolean | null, commanded: boolean | null): number | null {
+    const led = reported ?? commanded
+    return led === null ? null : led ? 1 : 0
+}

@@ -1,0 +1,136 @@
+/**
+ * One device's card: online state, light, LED, who decides, the last command, its chart (while on
+ * screen) and, for the simulated device, the light slider.
+ */
+import type { DeviceView, LiveEvent, RuleSettings } from "../server/api-types"
+import { DeviceChart } from "./device-chart"
+import { clockTime, el, setData, setText } from "./dom"
+import { SimSlider } from "./sim-slider"
+
+export class DeviceCard {
+    readonly element: HTMLElement
+    private readonly fields: Record<
+        "online" | "light" | "led" | "ledSource" | "decider" | "seen" | "command",
+        HTMLElement
+    >
+    private readonly chartSlot: HTMLElement
+    private chart?: DeviceChart
+    private slider?: SimSlider
+    private previous?: DeviceView
+
+    constructor(
+        private device: DeviceView,
+        private readonly settings: () => RuleSettings | null
+    ) {
+        const value = (testId: string) => el("dd", { "data-testid": testId })
+        this.fields = {
+            online: el("span", { class: "pill", "data-testid": "device-online" }),
+            light: value("device-light"),
+            led: el("span", { class: "pill", "data-testid": "device-led" }),
+            ledSource: el("span", { class: "sub" }),
+            decider: value("device-decider"),
+            seen: value("device-last-seen"),
+            command: value("device-last-command"),
+        }
+        this.chartSlot = el("div", { class: "chart-slot" })
+        const titleId = `device-${device.id}`
+        this.element = el(
+            "article",
+            {
+                class: "card device",
+                "data-testid": "device-card",
+                "data-device-id": device.id,
+                "aria-labelledby": titleId,
+            },
+            [
+                el("header", { class: "card-head" }, [el("h3", { id: titleId, text: device.id }), this.fields.online]),
+                el("dl", { class: "facts" }, [
+                    el("div", {}, [el("dt", { text: "Light" }), this.fields.light]),
+                    el("div", {}, [el("dt", { text: "LED" }), el("dd", {}, [this.fields.led, this.fields.ledSource])]),
+                    el("div", {}, [el("dt", { text: "Decided by" }), this.fields.decider]),
+                    el("div", {}, [el("dt", { text: "Last seen" }), this.fields.seen]),
+                    el("div", { class: "wide" }, [el("dt", { text: "Last command" }), this.fields.command]),
+                ]),
+                this.chartSlot,
+            ]
+        )
+        this.update(device)
+    }
+
+    get id(): string {
+        return this.device.id
+    }
+
+    update(device: DeviceView): void {
+        this.previous = this.device
+        this.device = device
+        const f = this.fields
+        const online = device.online === null ? "unknown" : device.online ? "online" : "offline"
+        setText(f.online, online)
+        setData(f.online, "state", online)
+        setText(f.light, device.light === null ? "—" : String(Math.round(device.light)))
+        // What the device said it shows beats what we told it (it may be deciding alone).
+        const led = device.reportedLed ?? device.ledOn
+        const ledText = led === null ? "unknown" : led ? "on" : "off"
+        setText(f.led, ledText)
+        setData(f.led, "state", ledText)
+        setText(f.ledSource, led === null ? "" : device.reportedLed !== null ? "reported" : "commanded")
+        setText(f.decider, deciderText(device))
+        setText(f.seen, clockTime(device.lastSeen || null))
+        const command = device.lastCommand
+        if (command && command.at !== this.previous?.lastCommand?.at) {
+            // The chart learns decisions from here too: not every decision comes as a "command" event.
+            this.chart?.add({
+                type: "command",
+                deviceId: device.id,
+                t: command.at,
+                ledOn: command.ledOn,
+                reason: command.reason,
+            })
+        }
+        setText(
+            f.command,
+            command ? `${command.ledOn ? "on" : "off"} at ${clockTime(command.at)}: ${command.reason}` : "—"
+        )
+        if (device.simulated && !this.slider) {
+            // The simulated device gets its tag and its light slider (once; a device stays simulated).
+            this.fields.online.before(el("span", { class: "pill sim-tag", text: "simulated" }))
+            this.slider = new SimSlider(device.id, device.light)
+            this.element.append(this.slider.element)
+        }
+        this.slider?.update(device.light)
+    }
+
+    showChart(): void {
+        if (this.chart) return
+        this.chart = new DeviceChart(this.device.id, this.settings)
+        this.chartSlot.append(this.chart.element)
+        void this.chart.start()
+    }
+
+    hideChart(): void {
+        this.chart?.destroy()
+        this.chart?.element.remove()
+        this.chart = undefined
+    }
+
+    /** Readings and commands for the chart; nothing to do while it is off screen. */
+    live(event: Extract<LiveEvent, { type: "reading" | "command" }>): void {
+        this.chart?.add(event)
+    }
+
+    settingsChanged(): void {
+        this.chart?.refresh()
+    }
+
+    /** After a reconnect: the chart reads its window again. */
+    reloadChart(): void {
+        void this.chart?.reload()
+    }
+}
+
+function deciderText(device: DeviceView): string {
+    // "device": it has not heard from the server for a while and applies the rule itself.
+    if (device.decider === "device") return "device (local rule)"
+    return device.group === null ? "server" : `server, group ${device.group}`
+}
