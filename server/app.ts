@@ -81,8 +81,9 @@ export async function startServer(
         threshold: rules.threshold,
         band: rules.band,
         groups: rules.groups,
-        beforeAck: () => recorder?.flush(),
+        beforeAck: (deviceId, link) => recorder?.beforeAck(deviceId, link),
     })
+    controller.restore(store.registry.list().flatMap(r => (r.link ? [{ deviceId: r.id, link: r.link }] : [])))
     recorder = new Recorder(controller, store, logger)
     const backend = new DashboardBackend(controller, store)
     const http = settings.http?.enabled

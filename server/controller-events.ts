@@ -2,7 +2,7 @@
  * What the controller (controller.ts) tells the rest of the server: its options, its counters and the
  * events it emits. Kept apart so the recorder, the dashboard and the tests import types, not the class.
  */
-import type { CommandReason } from "./device-state"
+import type { CommandReason, LinkState } from "./device-state"
 import type { GroupConfig } from "./groups/config"
 import type { Logger } from "./logger"
 import type { MessageBus } from "./message-bus"
@@ -76,8 +76,8 @@ export interface NightlightServerOptions {
     /** Groups whose members decide together (groups/config.ts). */
     groups?: readonly GroupConfig[]
     /**
-     * Runs before acks go out: an ack promises the readings are stored, so the history store writes
-     * what it holds here.
+     * Runs before an ack goes out: an ack promises the readings are stored, so the history store writes
+     * what it holds here, with where the device's link stands. Throwing holds the ack back.
      */
-    beforeAck?: () => void
+    beforeAck?: (deviceId: string, link: LinkState) => void
 }

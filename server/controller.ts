@@ -11,7 +11,14 @@
  */
 import { EventEmitter } from "node:events"
 import type { GroupRule, GroupView, RuleSettings } from "./api-types"
-import { DeviceState, type CommandReason, type Decide, type Decision, type DeviceSnapshot } from "./device-state"
+import {
+    DeviceState,
+    type CommandReason,
+    type Decide,
+    type Decision,
+    type DeviceSnapshot,
+    type LinkState,
+} from "./device-state"
 import { GroupStates, type MemberLookup } from "./group-state"
 import { printable, type Logger } from "./logger"
 import type { MessageBus, PublishOptions } from "./message-bus"
@@ -63,7 +70,7 @@ export class NightlightServer extends EventEmitter {
     /** Shared with every DeviceState: a change applies to their next decision. */
     private readonly rules: RuleSettings & { mismatchResendMs?: number }
     readonly groups: GroupStates
-    private readonly beforeAck: () => void
+    private readonly beforeAck: (deviceId: string, link: LinkState) => void
     private readonly timers: Timers
     private readonly acks: KeyedThrottle
     private readonly devices = new Map<string, DeviceState>()
@@ -170,6 +177,15 @@ export class NightlightServer extends EventEmitter {
         this.log.info(`${deviceId}: LED switched ${ledOn ? "on" : "off"} by hand`)
         this.send(deviceId, state.override(ledOn, this.timers.now()))
         return true
+    }
+
+    /**
+     * Where each device's link stood when the server last stopped (from the store): call before start(),
+     * so readings stored before the restart are known as such even if the broker lost the retained acks.
+     */
+    restore(links: Iterable<{ deviceId: string; link: LinkState }>): void {
+        const now = this.timers.now()
+        for (const { deviceId, link } of links) this.stateOf(deviceId).restore(link, now)
     }
 
     stats(): ServerStats {
@@ -326,10 +342,12 @@ export class NightlightServer extends EventEmitter {
     }
 
     private sendAck(deviceId: string): void {
-        const ack = this.devices.get(deviceId)?.ack()
-        if (!ack) return
+        const state = this.devices.get(deviceId)
+        const ack = state?.ack()
+        const link = state?.link()
+        if (!ack || !link) return
         try {
-            this.beforeAck()
+            this.beforeAck(deviceId, link)
         } catch (err) {
             // Not stored, so not acknowledged: the device keeps the readings and sends them again.
             this.counters.acksFailed++

@@ -45,6 +45,12 @@ export type CommandReason =
  */
 export type Decide = (light: number, previous: boolean | undefined) => boolean
 
+export interface LinkState {
+    boot: string
+    acked: number
+    clockOffset: number | null
+}
+
 /** A decision made without a reading of this device: maybe a command to send. */
 export interface Decision {
     ledOn: boolean
@@ -291,6 +297,29 @@ export class DeviceState {
         this.advance()
         this.lastSeq = Math.max(this.lastSeq, this.acked)
         return true
+    }
+
+    /**
+     * Where the link stands for the store (saved with each ack): the boot, the readings acknowledged
+     * and the device's clock. Undefined before the first ack.
+     */
+    link(): LinkState | undefined {
+        const ack = this.ack()
+        return ack && { boot: ack.boot, acked: ack.seq, clockOffset: this.clockOffset ?? null }
+    }
+
+    /**
+     * The link as the store saved it before a restart: readings up to `acked` are duplicates if they come
+     * again, and a resent reading keeps its time. Like a retained ack, it only fills in a device we know
+     * nothing of.
+     */
+    restore(link: LinkState, now: number): void {
+        if (this.boot !== undefined) return
+        this.ackSeen({ boot: link.boot, seq: link.acked })
+        if (link.clockOffset !== null) {
+            this.clockOffset = link.clockOffset
+            this.clockOffsetAt = now
+        }
     }
 
     /**

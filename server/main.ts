@@ -3,7 +3,8 @@
  * (unless --no-sim). Ctrl-C stops everything cleanly; a second Ctrl-C exits at once.
  */
 import { constants } from "node:os"
-import { howToTry, startServer, type RunningServer } from "./app"
+import { join } from "node:path"
+import { DATABASE_FILE, howToTry, startServer, type RunningServer } from "./app"
 import { BrokerStartError } from "./embedded-broker"
 import { GroupsConfigError } from "./groups/config"
 import { HttpStartError } from "./http/http-server"
@@ -45,7 +46,8 @@ async function main(): Promise<void> {
         return
     }
     for (const line of howToTry(server, redactUrl(server.brokerUrl))) logger.info(line)
-    if (server.http) logger.info(`Dashboard: ${server.http.url}`)
+    logger.info(`Registry and history: ${join(settings.dataDir, DATABASE_FILE)} (kept ${settings.retentionDays} days)`)
+    if (server.http) logger.info(`Dashboard and HTTP API: ${server.http.url}`)
 
     const sim = settings.sim.enabled
         ? new SimulatorRunner({

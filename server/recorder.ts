@@ -6,6 +6,7 @@
  * by itself.)
  */
 import type { CommandEvent, NightlightServer, StatusEvent, TelemetryEvent } from "./controller"
+import type { LinkState } from "./device-state"
 import type { Logger } from "./logger"
 import type { Store } from "./store"
 import { realTimers, type Timers } from "./throttle"
@@ -48,6 +49,15 @@ export class Recorder {
         this.controller.off("command", this.onCommand)
         this.controller.off("status", this.onStatus)
         this.timers.clearTimeout(this.flushTimer)
+        this.flush()
+    }
+
+    /**
+     * The controller's beforeAck: saves where the device's link stands with the readings it acknowledges,
+     * so a restarted server knows them even when the broker lost the retained acks.
+     */
+    beforeAck(deviceId: string, link: LinkState): void {
+        this.store.registry.update(deviceId, this.timers.now(), { link }, { seen: false })
         this.flush()
     }
 

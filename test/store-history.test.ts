@@ -130,6 +130,21 @@ test("two readings of one device in the same ms are both kept: the later one at 
     expect(history.movedReadings).toBe(2)
 })
 
+test("the same reading stored again (same ms, light and LED: a device resending it) is not a second row", () => {
+    const history = new History(db)
+    history.addReading("kitchen", T0, 100, true)
+    history.flush()
+    history.addReading("kitchen", T0, 100, true) // resent
+    history.addReading("kitchen", T0, 100, false) // a different reading in the same ms: kept
+    history.flush()
+    expect(history.readings("kitchen", T0, T0 + 10, 100).readings.map(r => [r.t, r.led])).toEqual([
+        [T0, true],
+        [T0 + 1, false],
+    ])
+    expect(history.repeatedReadings).toBe(1)
+    expect(history.movedReadings).toBe(1)
+})
+
 test("a range includes readings at exactly `from` and `to`, and none outside", () => {
     const history = new History(db)
     for (const t of [T0 - 1, T0, T0 + 500, T0 + 1000, T0 + 1001]) history.addReading("kitchen", t, 300, null)

@@ -43,6 +43,7 @@ test("a device is created on first sight; later news moves lastSeen, never first
         reportedLed: true,
         local: false,
         lastCommand: null,
+        link: null,
     })
     registry.update("kitchen", T0 + 5000, { online: true, light: undefined })
     // a command sent to the device is news about it, not from it
@@ -170,4 +171,14 @@ test("a new database is marked as ours and at the current schema version", () =>
     expect(db.pragma("journal_mode", { simple: true })).toBe("wal")
     db.close()
     openDatabase(file).close() // and opens again
+})
+
+test("where a device's link stood (boot, readings stored, clock) survives a restart", () => {
+    const store = openStore()
+    store.registry.update("kitchen", T0, { link: { boot: "b1", acked: 42, clockOffset: T0 - 90_000 } })
+    store.registry.update("lesson", T0, { light: 100 })
+    store.close()
+    const again = openStore()
+    expect(again.registry.get("kitchen")?.link).toEqual({ boot: "b1", acked: 42, clockOffset: T0 - 90_000 })
+    expect(again.registry.get("lesson")?.link).toBeNull()
 })

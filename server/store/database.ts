@@ -87,6 +87,11 @@ const MIGRATIONS: string[] = [
         configured TEXT,
         changed_at INTEGER
     );`,
+    // 2: where each device's reliable link stood (its boot, the readings stored, its clock), so a
+    // restarted server knows the readings it already stored even when the broker lost the retained acks.
+    `ALTER TABLE devices ADD COLUMN boot TEXT;
+    ALTER TABLE devices ADD COLUMN acked INTEGER;
+    ALTER TABLE devices ADD COLUMN clock_offset INTEGER;`,
 ]
 
 /** The schema version this code writes. */

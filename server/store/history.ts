@@ -83,6 +83,7 @@ export class History {
     private readonly keys: DeviceKeys
     private pending: PendingHistory = { readings: [], commands: [] }
     private moved = 0
+    private repeated = 0
     private droppedRows = 0
     private readonly sql
 
@@ -96,6 +97,11 @@ export class History {
         const range = "device = @device AND t BETWEEN @from AND @to"
         this.sql = {
             insertReading: db.prepare("INSERT INTO readings VALUES (?, ?, ?, ?) ON CONFLICT (device, t) DO NOTHING"),
+            sameReading: db
+                .prepare<[number, number, number, number | null], number>(
+                    "SELECT 1 FROM readings WHERE device = ? AND t = ? AND light = ? AND led IS ?"
+                )
+                .pluck(),
             // The first t at or after the wanted one whose next ms is free (always found: the last row's is).
             nextFreeT: db
                 .prepare<{ device: number; t: number }, number>(
@@ -162,6 +168,11 @@ export class History {
         return this.moved
     }
 
+    /** Readings not stored again: the same device, time, light and LED as one stored before. */
+    get repeatedReadings(): number {
+        return this.repeated
+    }
+
     /** Readings and commands dropped from memory, oldest first, because flushes kept failing (maxPendingRows). */
     get dropped(): number {
         return this.droppedRows
@@ -207,6 +218,12 @@ export class History {
             const led = ledInt(r.led)
             let t = r.t
             if (this.sql.insertReading.run(device, t, r.light, led).changes === 0) {
+                // The same reading stored before: resent by a device whose ack a restart of the server
+                // lost (its time comes from the device's clock, so it is the same ms).
+                if (this.sql.sameReading.get(device, t, r.light, led) !== undefined) {
+                    this.repeated++
+                    continue
+                }
                 // Another reading has this ms: keep both, this one at the next free ms.
                 t = this.sql.nextFreeT.get({ device, t }) as number
                 this.sql.insertReading.run(device, t, r.light, led)

@@ -26,6 +26,17 @@ export interface DeviceRecord {
     /** The device's `local` flag: true while it decides by itself (who decides: the device). */
     local: boolean | null
     lastCommand: { ledOn: boolean; at: number; reason: string } | null
+    /**
+     * Where the device's reliable link stood at the last ack: its boot, every reading of it up to `acked`
+     * stored, and its clock (server time minus device uptime). Null for the lesson's device.
+     */
+    link: LinkRecord | null
+}
+
+export interface LinkRecord {
+    boot: string
+    acked: number
+    clockOffset: number | null
 }
 
 export type DevicePatch = Partial<Omit<DeviceRecord, "id" | "firstSeen" | "lastSeen">>
@@ -48,6 +59,9 @@ interface DeviceRow {
     command_led_on: number | null
     command_at: number | null
     command_reason: string | null
+    boot: string | null
+    acked: number | null
+    clock_offset: number | null
 }
 
 const toBool = (v: number | null): boolean | null => (v === null ? null : v === 1)
@@ -68,6 +82,10 @@ function fromRow(row: DeviceRow): DeviceRecord {
             row.command_at === null || row.command_led_on === null
                 ? null
                 : { ledOn: row.command_led_on === 1, at: row.command_at, reason: row.command_reason ?? "" },
+        link:
+            row.boot === null || row.acked === null
+                ? null
+                : { boot: row.boot, acked: row.acked, clockOffset: row.clock_offset },
     }
 }
 
@@ -89,7 +107,8 @@ export class Registry {
                 `UPDATE devices SET first_seen = @first_seen, last_seen = @last_seen, online = @online,
                  light = @light, light_at = @light_at, led_on = @led_on, reported_led = @reported_led,
                  local = @local, command_led_on = @command_led_on, command_at = @command_at,
-                 command_reason = @command_reason WHERE id = @key`
+                 command_reason = @command_reason, boot = @boot, acked = @acked, clock_offset = @clock_offset
+                 WHERE id = @key`
             ),
         }
     }
@@ -129,11 +148,13 @@ export class Registry {
                   reportedLed: null,
                   local: null,
                   lastCommand: null,
+                  link: null,
               }
         for (const [field, value] of Object.entries(patch))
             if (value !== undefined) (record as unknown as Record<string, unknown>)[field] = value
         // The caller's object could change later; ours must not.
         if (record.lastCommand) record.lastCommand = { ...record.lastCommand }
+        if (record.link) record.link = { ...record.link }
         if (options.seen !== false) record.lastSeen = now
         this.devices.set(id, record)
         this.dirty.add(id)
@@ -190,6 +211,9 @@ export class Registry {
                 command_led_on: r.lastCommand === null ? null : toInt(r.lastCommand.ledOn),
                 command_at: r.lastCommand?.at ?? null,
                 command_reason: r.lastCommand?.reason ?? null,
+                boot: r.link?.boot ?? null,
+                acked: r.link?.acked ?? null,
+                clock_offset: r.link?.clockOffset ?? null,
             })
         }
         return taken.size
