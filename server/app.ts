@@ -12,6 +12,7 @@ import { DEFAULT_BAND } from "./protocol"
 import { EmbeddedBus } from "./embedded-bus"
 import { applyRulePatch, loadGroupsFile, type GroupConfig } from "./groups/config"
 import { HomeAssistantDiscovery } from "./home-assistant"
+import { generateToken, isLoopbackHost, loadOrCreateToken } from "./http/access"
 import { HttpServer } from "./http/http-server"
 import type { Logger } from "./logger"
 import type { MessageBus } from "./message-bus"
@@ -22,6 +23,8 @@ import { Store } from "./store"
 
 /** The database file inside --data-dir. */
 export const DATABASE_FILE = "nightlight.db"
+/** The dashboard's access token inside --data-dir, when it listens beyond loopback. */
+export const HTTP_TOKEN_FILE = "http-token"
 
 export interface RunningServer {
     controller: NightlightServer
@@ -85,9 +88,15 @@ export async function startServer(
     })
     controller.restore(store.registry.list().flatMap(r => (r.link ? [{ deviceId: r.id, link: r.link }] : [])))
     recorder = new Recorder(controller, store, logger)
-    const backend = new DashboardBackend(controller, store)
+    const backend = new DashboardBackend(controller, store, logger)
     const http = settings.http?.enabled
-        ? new HttpServer({ backend, host: settings.http.host, port: settings.http.port, logger })
+        ? new HttpServer({
+              backend,
+              host: settings.http.host,
+              port: settings.http.port,
+              logger,
+              token: httpToken(settings.http, settings.dataDir, logger),
+          })
         : undefined
     const homeAssistant = settings.homeAssistant?.enabled
         ? new HomeAssistantDiscovery({ bus, host: controller, logger, prefix: settings.homeAssistant.prefix })
@@ -131,6 +140,20 @@ export async function startServer(
         attachSimulator: sim => backend.attachSimulator(sim),
         stop,
     }
+}
+
+/**
+ * The dashboard's access token: the one configured; else, on an address other than loopback, the one
+ * kept in the data folder (made on first use). On loopback, none: like the broker, open to this machine.
+ */
+function httpToken(http: NonNullable<ServerSettings["http"]>, dataDir: string | undefined, logger: Logger) {
+    if (http.token !== undefined) return http.token
+    if (isLoopbackHost(http.host)) return undefined
+    if (dataDir === undefined) return generateToken()
+    const file = join(dataDir, HTTP_TOKEN_FILE)
+    const { token, created } = loadOrCreateToken(file)
+    if (created) logger.info(`made an access token for the dashboard on ${http.host}: ${file}`)
+    return token
 }
 
 /**

@@ -16,6 +16,7 @@ import {
 } from "./api-types"
 import type { CommandEvent, NightlightServer, StatusEvent, TelemetryEvent } from "./controller"
 import { applyRulePatch } from "./groups/config"
+import type { Logger } from "./logger"
 import type { Store } from "./store"
 import type { DeviceRecord } from "./store/registry"
 
@@ -30,7 +31,8 @@ export class DashboardBackend implements ApiBackend {
 
     constructor(
         private readonly controller: NightlightServer,
-        private readonly store: Store
+        private readonly store: Store,
+        private readonly log: Logger
     ) {}
 
     attachSimulator(sim: SimulatorHandle): void {
@@ -89,8 +91,16 @@ export class DashboardBackend implements ApiBackend {
         return { deviceId: this.sim.deviceId, light }
     }
 
-    subscribe(listener: (event: LiveEvent) => void): () => void {
+    subscribe(deliver: (event: LiveEvent) => void): () => void {
         const c = this.controller
+        // These run inside the controller's handlers: a failing stream must not cost a device its command.
+        const listener = (event: LiveEvent) => {
+            try {
+                deliver(event)
+            } catch (err) {
+                this.log.error({ err }, `could not pass a ${event.type} event to a live stream`)
+            }
+        }
         const deviceChanged = (deviceId: string) => {
             const device = this.device(deviceId)
             if (device) listener({ type: "device", device })

@@ -374,9 +374,10 @@ export class DeviceState {
         const observed = now - r.t
         const allowed =
             this.clockOffset === undefined ? Infinity : this.clockOffset + (now - this.clockOffsetAt) * CLOCK_DRIFT
-        this.clockOffset = Math.min(observed, allowed)
+        // whole ms: the drift allowance makes fractions, and the history stores integer ms
+        this.clockOffset = Math.floor(Math.min(observed, allowed))
         this.clockOffsetAt = now
-        return Math.min(now, r.t + this.clockOffset)
+        return Math.min(Math.floor(now), r.t + this.clockOffset)
     }
 
     snapshot(): DeviceSnapshot {

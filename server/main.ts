@@ -47,7 +47,7 @@ async function main(): Promise<void> {
     }
     for (const line of howToTry(server, redactUrl(server.brokerUrl))) logger.info(line)
     logger.info(`Registry and history: ${join(settings.dataDir, DATABASE_FILE)} (kept ${settings.retentionDays} days)`)
-    if (server.http) logger.info(`Dashboard and HTTP API: ${server.http.url}`)
+    if (server.http) logger.info(`Dashboard and HTTP API: ${server.http.loginUrl}`)
 
     const sim = settings.sim.enabled
         ? new SimulatorRunner({

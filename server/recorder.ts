@@ -74,7 +74,22 @@ export class Recorder {
         }
     }
 
-    private readonly onTelemetry = (e: TelemetryEvent) => {
+    /**
+     * The controller's listeners run inside its handlers: an exception here would cost the reading its
+     * command and ack, and the LED its switch. None is expected (the values are validated); one that
+     * happens anyway is logged as the bug it is.
+     */
+    private guard<E>(what: string, record: (e: E) => void): (e: E) => void {
+        return e => {
+            try {
+                record(e)
+            } catch (err) {
+                this.log.error({ err }, `could not record ${what}`)
+            }
+        }
+    }
+
+    private readonly onTelemetry = this.guard("a reading", (e: TelemetryEvent) => {
         if (e.duplicate) return
         const now = this.timers.now()
         this.store.history.addReading(e.deviceId, e.at, e.light, e.reportedLed ?? null)
@@ -87,9 +102,9 @@ export class Recorder {
             ...(e.reportedLed !== undefined ? { reportedLed: e.reportedLed } : {}),
             local: e.local ?? null,
         })
-    }
+    })
 
-    private readonly onCommand = (e: CommandEvent) => {
+    private readonly onCommand = this.guard("a command", (e: CommandEvent) => {
         const now = this.timers.now()
         this.store.history.addCommand(e.deviceId, e.at, e.command.led_on, e.reason, e.command.seq ?? 0)
         // sending a command is not hearing from the device: lastSeen stays
@@ -99,12 +114,12 @@ export class Recorder {
             { ledOn: e.command.led_on, lastCommand: { ledOn: e.command.led_on, at: e.at, reason: e.reason } },
             { seen: false }
         )
-    }
+    })
 
-    private readonly onStatus = (e: StatusEvent) => {
+    private readonly onStatus = this.guard("a status", (e: StatusEvent) => {
         // a retained status comes again with every start of the server: only readings move lastSeen
         this.store.registry.update(e.deviceId, this.timers.now(), { online: e.online }, { seen: false })
-    }
+    })
 
     private scheduleFlush(): void {
         this.flushTimer = this.timers.setTimeout(() => {

@@ -47,7 +47,8 @@ export interface Settings {
     logLevel: LogLevel
     dataDir: string
     retentionDays: number
-    http: { enabled: boolean; host: string; port: number }
+    /** token: required of every dashboard/API request (else: one is made when the host is not loopback). */
+    http: { enabled: boolean; host: string; port: number; token?: string }
     /** The groups file (docs/groups.md), if any. */
     groupsFile: string | undefined
     homeAssistant: { enabled: boolean; prefix: string }
@@ -71,6 +72,7 @@ export const ENV = {
     retentionDays: "NIGHTLIGHT_RETENTION_DAYS",
     httpHost: "NIGHTLIGHT_HTTP_HOST",
     httpPort: "NIGHTLIGHT_HTTP_PORT",
+    httpToken: "NIGHTLIGHT_HTTP_TOKEN",
     dashboard: "NIGHTLIGHT_DASHBOARD",
     groups: "NIGHTLIGHT_GROUPS",
     haDiscovery: "NIGHTLIGHT_HA_DISCOVERY",
@@ -92,8 +94,11 @@ const HELP_ROWS: [flag: string, what: string, variable: string][] = [
     ["--groups FILE", "groups of devices that decide together (docs/groups.md)", ENV.groups],
     ["--http-host HOST", `dashboard and HTTP API address (default ${DEFAULTS.httpHost})`, ENV.httpHost],
     ["--http-port PORT", `dashboard and HTTP API port (default ${DEFAULTS.httpPort}; 0 = any free)`, ENV.httpPort],
+    ["", "(another host than loopback needs an access token)", ""],
+    ["--http-token TOKEN", "dashboard and API access token (default: made, kept in", ENV.httpToken],
+    ["", "the data dir, when the host is not loopback)", ""],
     ["--no-dashboard", "serve neither the dashboard nor the HTTP API", `${ENV.dashboard}=0|1`],
-    ["--ha-discovery", "announce every device to Home Assistant (docs/home-assistant.md)", `${ENV.haDiscovery}=0|1`],
+    ["--ha-discovery", "Home Assistant MQTT discovery (docs/home-assistant.md)", `${ENV.haDiscovery}=0|1`],
     ["--ha-prefix PREFIX", `Home Assistant discovery prefix (default ${DEFAULTS.haPrefix})`, ENV.haPrefix],
     ["-h, --help", "show this text", ""],
 ]
@@ -126,6 +131,7 @@ const OPTIONS = {
     groups: { type: "string" },
     "http-host": { type: "string" },
     "http-port": { type: "string" },
+    "http-token": { type: "string" },
     "no-dashboard": { type: "boolean" },
     "ha-discovery": { type: "boolean" },
     "ha-prefix": { type: "string" },
@@ -174,6 +180,7 @@ export function parseSettings(argv: string[], env: Record<string, string | undef
             enabled: flags["no-dashboard"] === true ? false : parseBoolean(fromEnv(ENV.dashboard), true),
             host: parseHostOr(pick("http-host", ENV.httpHost), DEFAULTS.httpHost),
             port: parseIntegerIn(pick("http-port", ENV.httpPort), DEFAULTS.httpPort, 0, 65535),
+            ...parseToken(pick("http-token", ENV.httpToken)),
         },
         groupsFile: parsePath(pick("groups", ENV.groups)),
         homeAssistant: {
@@ -187,6 +194,14 @@ function parsePath(source: Source | undefined): string | undefined {
     if (!source) return undefined
     if (/[\u0000-\u001f]/.test(source.value)) throw invalid(source, "expected a file or folder path")
     return source.value
+}
+
+function parseToken(source: Source | undefined): { token?: string } {
+    if (!source) return {}
+    // printable ASCII without spaces: it travels in a header, a cookie and a URL
+    if (!/^[\x21-\x7e]{16,256}$/.test(source.value))
+        throw new SettingsError(`invalid ${source.name}: expected 16 to 256 printable characters without spaces`)
+    return { token: source.value }
 }
 
 function parseHostOr(source: Source | undefined, fallback: string): string {

@@ -94,7 +94,11 @@ export async function startNightlight(
         if (!link.acceptCommand(cmd.seq))
             return say(`ignored stale command ${cmd.seq}: ${link.lastCommand()} was applied already`)
         if (cmd.seq > 0) say(`command ${cmd.seq}: LED ${cmd.ledOn ? "on" : "off"}`)
+        const changed = cmd.ledOn !== ledOn
         await setLed(cmd.ledOn, "server")
+        // report the switch with the next sample: the server (and its dashboard) see the LED as it is now,
+        // not up to REPORT_MS later
+        if (changed) last = undefined
     }
     // QoS 1: our server's commands are retained with QoS 1, so a reconnecting device gets the current one
     await mqtt.subscribe(

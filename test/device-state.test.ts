@@ -379,6 +379,15 @@ describe("when a reading was taken", () => {
         expect(late).toBeLessThan(T0 + 4_050) // not the time it arrived
     })
 
+    test("times are whole ms, also while the drift allowance moves the clock (the history stores integers)", () => {
+        const d = fresh()
+        // a device clock slower than the server's: each reading looks 3 ms later than the last
+        for (let seq = 1; seq <= 50; seq++) {
+            const at = d.reading(ours(seq, 500, { t: seq * 1000 }), T0 + seq * 1003 + 0.4).at
+            expect(Number.isInteger(at)).toBe(true)
+        }
+    })
+
     test("a reading without uptime is taken when it arrives; a new boot starts a new clock", () => {
         const d = fresh()
         expect(d.reading(lesson(500), T0).at).toBe(T0)

@@ -101,6 +101,7 @@ describe("parseSettings", () => {
             "--groups",
             "--http-host",
             "--http-port",
+            "--http-token",
             "--no-dashboard",
             "--ha-discovery",
             "--ha-prefix",
@@ -162,6 +163,11 @@ describe("parseSettings", () => {
         expect(failure(["--http-host", "http://x"])).toContain("invalid --http-host")
         expect(failure(["--ha-prefix", "home/#"])).toContain('invalid --ha-prefix "home/#"')
         expect(failure([], { NIGHTLIGHT_HA_DISCOVERY: "yes" })).toContain("expected 0, 1, true or false")
+        // a token is a secret: the message does not repeat it
+        expect(failure(["--http-token", "my secret"])).toBe(
+            "invalid --http-token: expected 16 to 256 printable characters without spaces"
+        )
+        expect(parse([], { NIGHTLIGHT_HTTP_TOKEN: "0123456789abcdef" }).http.token).toBe("0123456789abcdef")
     })
 
     test("an empty variable counts as unset", () => {

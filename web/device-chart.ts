@@ -138,7 +138,8 @@ export class DeviceChart {
                 {
                     ...axis,
                     size: 30,
-                    space: 60,
+                    // room for "10:06:15 PM" with seconds, also on a phone-wide card
+                    space: 90,
                     values: (_, ticks, _axis, _space, step) => ticks.map(tick => clockTime(tick * 1000, step < 60)),
                 },
                 { ...axis, scale: "light", size: 42, space: 30 },

@@ -10,6 +10,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Socket } from "node:net"
 import { ApiProblem, type ApiBackend, type LiveEvent } from "../api-types"
 import { printable, type Logger } from "../logger"
+import { Access } from "./access"
 import { ANSWERED, apiRoutes, type Handler } from "./api-routes"
 import { LIVE_STREAM_DEFAULTS, LiveStream, type LiveStreamOptions } from "./live-stream"
 import { readJsonBody } from "./request-body"
@@ -33,6 +34,8 @@ export interface HttpServerOptions {
     /** The clock for history's default range (ms); Date.now by default. */
     clock?: () => number
     liveStream?: Partial<LiveStreamOptions>
+    /** Required of every request when set (access.ts); the server sets one when exposed beyond loopback. */
+    token?: string
 }
 
 /** The server could not listen; the message says why and which flag changes it. */
@@ -49,6 +52,7 @@ export class HttpServer {
     /** Open sockets and how many requests each is answering: stop() closes the idle ones at once. */
     private readonly sockets = new Map<Socket, number>()
     private readonly streamOptions: LiveStreamOptions
+    private readonly access: Access
     private server?: Server
     private boundPort?: number
 
@@ -56,6 +60,7 @@ export class HttpServer {
         this.backend = options.backend
         this.log = options.logger.child({ component: "http" })
         this.streamOptions = { ...LIVE_STREAM_DEFAULTS, ...options.liveStream }
+        this.access = new Access(options.token)
         const routes: Route<Handler>[] = [
             ...apiRoutes(this.backend, options.clock ?? Date.now),
             { method: "GET", path: "/api/events", handler: request => this.openStream(request.req, request.res) },
@@ -67,6 +72,13 @@ export class HttpServer {
             })),
         ]
         this.router = new Router(routes)
+    }
+
+    /** The link to print: with the access token when one is required (it sets the cookie). */
+    get loginUrl(): string {
+        return this.options.token === undefined
+            ? this.url
+            : `${this.url}/?token=${encodeURIComponent(this.options.token)}`
     }
 
     /** e.g. http://127.0.0.1:8080; a wildcard listen address is reached through loopback. */
@@ -141,6 +153,7 @@ export class HttpServer {
             this.log.debug(`${method} ${printable(target)} → ${res.statusCode}`)
         })
         try {
+            if (!this.access.admit(req, res, pathname, query)) return
             const match = this.router.match(method, pathname)
             if (match.kind === "not-found") throw new ApiProblem(404, `no such resource: ${printable(pathname, 100)}`)
             if (match.kind === "wrong-method") {

@@ -1,8 +1,9 @@
 // The dashboard as a user sees it: headless Chromium on the real server (embedded broker, SQLite in a temp
 // folder, dashboard on a free port) with the real firmware in the simulator beside it, as `npm start` runs
 // it. The user moves the simulated light slider and watches the LED and the chart follow, changes the
-// threshold, and the page logs no error. Screenshots land in test-results/ (desktop and phone width).
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs"
+// threshold; neither the page nor the server logs an error. Screenshots land in test-results/ (desktop and
+// phone width), and a failed step leaves its screenshot and the server's log there too.
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
@@ -29,7 +30,8 @@ const SHOWS_WITHIN_MS = 6000
 const DRAWN_LIGHT_TOLERANCE = 30
 
 describe.skipIf(SKIP)("the dashboard in headless Chromium, with the real firmware in the simulator", () => {
-    const { logger, lines } = recordingLogger("warn")
+    // Kept for a failure: what the server, the simulator and the firmware said.
+    const { logger, lines } = recordingLogger("debug")
     let dir: string | undefined
     let server: RunningServer | undefined
     let runner: SimulatorRunner | undefined
@@ -65,17 +67,20 @@ describe.skipIf(SKIP)("the dashboard in headless Chromium, with the real firmwar
         browser = launched
         if (!started) throw new Error(`the simulated device did not start; the server logged:\n${lines.join("")}`)
         page = await browser.newPage({ viewport: { width: 1280, height: 900 } })
+        // A read of an element that is not there yet fails fast: the bounded polls below do the waiting.
+        page.setDefaultTimeout(2000)
         problems = collectPageProblems(page)
         await page.goto(server.http!.url)
         card = page.locator(`[data-testid="device-card"][data-device-id="${DEVICE}"]`)
         chart = card.getByTestId("device-chart")
     })
 
-    // A failed step leaves a picture of the page behind, for CI's artifacts.
+    // A failed step leaves a picture of the page and the log behind, for CI's artifacts.
     beforeEach(({ task, onTestFailed }) => {
         onTestFailed(async () => {
             const name = task.name.replace(/[^a-z0-9]+/gi, "-").slice(0, 60)
             await page?.screenshot({ path: join(RESULTS_DIR, `dashboard-failed-${name}.png`), fullPage: true })
+            writeFileSync(join(RESULTS_DIR, `dashboard-failed-${name}.log`), lines.join(""))
         })
     })
 
@@ -86,7 +91,12 @@ describe.skipIf(SKIP)("the dashboard in headless Chromium, with the real firmwar
             ["close the browser", () => browser?.close()],
             ["stop the simulated device", () => runner?.stop()],
             ["stop the server", () => server?.stop()],
-            ["remove the data folder", () => dir && rmSync(dir, { recursive: true, force: true })],
+            [
+                "remove the data folder",
+                () => {
+                    if (dir) rmSync(dir, { recursive: true, force: true })
+                },
+            ],
         ]
         const failed: string[] = []
         for (const [what, step] of steps) {
@@ -99,12 +109,14 @@ describe.skipIf(SKIP)("the dashboard in headless Chromium, with the real firmwar
         if (failed.length > 0) throw new Error(failed.join("\n"))
     })
 
-    /** The page's text of one of the card's fields, waited on with a bound. */
+    /** Readers of the card's fields, for the bounded polls below. */
     const field = (testId: string) => card.getByTestId(testId)
     const state = (testId: string) => () => field(testId).getAttribute("data-state")
     const text = (testId: string) => async () => (await field(testId).textContent())?.trim()
     const points = async () => Number(await chart.getAttribute("data-points"))
     const within = (timeout: number) => ({ timeout, interval: 100 })
+    /** The chart redraws once per frame: after the next one, it has drawn what the card shows. */
+    const nextFrame = () => page.evaluate("new Promise(resolve => requestAnimationFrame(resolve))")
 
     it("shows the simulated device: online, its light, its LED and a chart with points", async () => {
         await expect.poll(() => page.getByTestId("live-badge").getAttribute("data-state"), within(5000)).toBe("live")
@@ -124,10 +136,13 @@ describe.skipIf(SKIP)("the dashboard in headless Chromium, with the real firmwar
         await slider.fill("100")
         await expect(card.getByTestId("sim-light-value").textContent()).resolves.toBe("100")
         await expect.poll(text("device-light"), within(SHOWS_WITHIN_MS)).toBe("100")
+        const lightShown = performance.now() - moved
         await expect.poll(state("device-led"), within(SHOWS_WITHIN_MS)).toBe("on")
-        console.log(`slider to 100: the card shows the LED on after ${(performance.now() - moved).toFixed(0)} ms`)
+        const ledShown = performance.now() - moved
+        console.log(`slider to 100: the card shows light 100 after ${ms(lightShown)}, the LED on after ${ms(ledShown)}`)
         await expect.poll(text("device-last-command"), within(SHOWS_WITHIN_MS)).toMatch(/^on at .*: /)
         // one more reading after the first dark one: the line's last segment is flat at 100
+        await nextFrame()
         const pointsDark = await points()
         expect(pointsDark).toBeGreaterThan(pointsBefore)
         await expect.poll(points, within(SHOWS_WITHIN_MS)).toBeGreaterThan(pointsDark)
@@ -140,17 +155,28 @@ describe.skipIf(SKIP)("the dashboard in headless Chromium, with the real firmwar
         if (!box) throw new Error("the slider has no box: is it hidden?")
         // a user's drag: press on the thumb (at 100 of 1023), move in steps, let go near the right end
         const y = box.y + box.height / 2
+        const sent: number[] = []
+        page.on("request", request => {
+            if (request.method() === "PUT" && request.url().endsWith("/api/sim/light"))
+                sent.push(request.postDataJSON().light)
+        })
         await page.mouse.move(box.x + box.width * (100 / 1023), y)
         await page.mouse.down()
         await page.mouse.move(box.x + box.width * 0.88, y, { steps: 12 })
         await page.mouse.up()
+        const moved = performance.now()
         const light = Number(await slider.inputValue())
         expect(light).toBeGreaterThan(800)
         await expect(card.getByTestId("sim-light-value").textContent()).resolves.toBe(String(light))
         // the newest value wins, however many the drag sent on its way
         await expect.poll(text("device-light"), within(SHOWS_WITHIN_MS)).toBe(String(light))
         await expect.poll(state("device-led"), within(SHOWS_WITHIN_MS)).toBe("off")
+        console.log(
+            `dragged to ${light} (sent: ${sent.join(", ")}): the card shows the LED off after ${ms(performance.now() - moved)}`
+        )
+        expect(sent.at(-1)).toBe(light)
         await expect.poll(text("device-last-command"), within(SHOWS_WITHIN_MS)).toMatch(/^off at .*: /)
+        await nextFrame()
         const pointsBright = await points()
         await expect.poll(points, within(SHOWS_WITHIN_MS)).toBeGreaterThan(pointsBright)
         await expect.poll(() => lastDrawnLight(chart), within(2000)).toBeCloseTo(light, closeTo(DRAWN_LIGHT_TOLERANCE))
@@ -198,7 +224,14 @@ describe.skipIf(SKIP)("the dashboard in headless Chromium, with the real firmwar
     it("the page reported no error: no console error, no CSP violation, no uncaught exception", () => {
         expect(problems).toEqual([])
     })
+
+    it("the server, the simulator and the firmware logged no error meanwhile", () => {
+        const errors = lines.filter(line => /^\[[^\]]*\] (ERROR|FATAL):/.test(line))
+        expect(errors.map(line => line.slice(0, 600))).toEqual([])
+    })
 })
+
+const ms = (milliseconds: number) => `${milliseconds.toFixed(0)} ms`
 
 /** toBeCloseTo counts decimal digits; this turns "within ± n" into its precision argument. */
 function closeTo(tolerance: number): number {
@@ -216,8 +249,8 @@ async function lastDrawnLight(chart: Locator): Promise<number | null> {
         const canvas = figure.querySelector("canvas")
         const plotArea = figure.querySelector(".u-over")
         if (!canvas || !plotArea || canvas.width === 0) return null
-        const window = figure.ownerDocument.defaultView
-        const hex = window.getComputedStyle(figure.ownerDocument.documentElement).getPropertyValue("--chart-light")
+        const view = figure.ownerDocument.defaultView
+        const hex = view.getComputedStyle(figure.ownerDocument.documentElement).getPropertyValue("--chart-light")
         const colour = [1, 3, 5].map(i => parseInt(hex.trim().slice(i, i + 2), 16))
         const canvasBox = canvas.getBoundingClientRect()
         const areaBox = plotArea.getBoundingClientRect()

@@ -1,0 +1,134 @@
+/**
+ * Who may use the dashboard and the API. On loopback anyone on this machine may (like the broker);
+ * exposed on another address, a request must carry the access token: `Authorization: Bearer <token>`
+ * (scripts), or the cookie a browser gets by opening the link the server prints (`/?token=...`, which
+ * sets the cookie and redirects to the same page without the token in its address). EventSource cannot
+ * send headers, so the page relies on the cookie.
+ */
+import { createHash, randomBytes, timingSafeEqual } from "node:crypto"
+import { chmodSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs"
+import { dirname } from "node:path"
+import type { IncomingMessage, ServerResponse } from "node:http"
+import { SECURITY_HEADERS, sendError } from "./responses"
+
+export const COOKIE_NAME = "nightlight_token"
+/** Bytes of randomness in a generated token (base64url: 43 characters). */
+const TOKEN_BYTES = 32
+
+export function generateToken(): string {
+    return randomBytes(TOKEN_BYTES).toString("base64url")
+}
+
+/**
+ * The token kept in `file` (made on first use, mode 0600), so the link a user bookmarked keeps working
+ * across restarts. Delete the file to make a new one.
+ */
+export function loadOrCreateToken(file: string): { token: string; created: boolean } {
+    try {
+        const token = readFileSync(file, "utf8").trim()
+        if (token.length >= 16) return { token, created: false }
+    } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err
+    }
+    const token = generateToken()
+    mkdirSync(dirname(file), { recursive: true })
+    const temp = `${file}.${process.pid}.tmp`
+    writeFileSync(temp, `${token}\n`, { mode: 0o600 })
+    chmodSync(temp, 0o600)
+    renameSync(temp, file)
+    return { token, created: true }
+}
+
+/** 127.0.0.0/8, ::1 and localhost: only this machine can connect. */
+export function isLoopbackHost(host: string): boolean {
+    const h = host.replace(/^\[(.*)\]$/, "$1").toLowerCase()
+    return h === "localhost" || h === "::1" || /^127(\.\d{1,3}){3}$/.test(h)
+}
+
+/** Compares in constant time, whatever the lengths (hashes first). */
+function sameSecret(a: string, b: string): boolean {
+    const digest = (s: string) => createHash("sha256").update(s).digest()
+    return timingSafeEqual(digest(a), digest(b))
+}
+
+function cookieToken(req: IncomingMessage): string | undefined {
+    for (const part of (req.headers.cookie ?? "").split(";")) {
+        const [name, ...value] = part.trim().split("=")
+        if (name === COOKIE_NAME) return decodeURIComponent(value.join("="))
+    }
+    return undefined
+}
+
+function bearerToken(req: IncomingMessage): string | undefined {
+    const match = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? "")
+    return match?.[1]
+}
+
+/** Checks requests against the token; no token: everything is allowed. */
+export class Access {
+    constructor(private readonly token: string | undefined) {}
+
+    get required(): boolean {
+        return this.token !== undefined
+    }
+
+    /**
+     * True when the request may go on. Otherwise it has been answered: a redirect that sets the cookie
+     * (the link with ?token=), or 401 (JSON for the API, a page that asks for the token for the rest).
+     */
+    admit(req: IncomingMessage, res: ServerResponse, pathname: string, query: URLSearchParams): boolean {
+        const token = this.token
+        if (token === undefined) return true
+        const offered = query.get("token")
+        if (offered !== null && req.method === "GET" && sameSecret(offered, token)) {
+            query.delete("token")
+            const rest = query.toString()
+            res.writeHead(303, {
+                ...SECURITY_HEADERS,
+                "Set-Cookie": `${COOKIE_NAME}=${encodeURIComponent(token)}; HttpOnly; SameSite=Strict; Path=/`,
+                Location: `${pathname}${rest ? `?${rest}` : ""}`,
+                "Cache-Control": "no-store",
+            })
+            res.end()
+            return false
+        }
+        const presented = bearerToken(req) ?? cookieToken(req)
+        if (presented !== undefined && sameSecret(presented, token)) return true
+        const why =
+            presented === undefined
+                ? "this dashboard needs its access token"
+                : "the access token is not right (it changes when the server's token file is replaced)"
+        if (pathname.startsWith("/api/")) {
+            sendError(
+                res,
+                401,
+                `${why}: send "Authorization: Bearer <token>", or open the link the server printed`,
+                undefined,
+                {
+                    "WWW-Authenticate": 'Bearer realm="nightlight"',
+                }
+            )
+        } else {
+            res.writeHead(401, {
+                ...SECURITY_HEADERS,
+                "Content-Type": "text/html; charset=utf-8",
+                "Cache-Control": "no-store",
+            })
+            res.end(loginPage(why))
+        }
+        return false
+    }
+}
+
+function loginPage(why: string): string {
+    return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Nightlight: access token</title></head>
+<body>
+<h1>Nightlight</h1>
+<p>${why}. The server prints a link with it when it starts, and keeps it in its data folder
+(<code>http-token</code>).</p>
+<form method="get" action="/"><label>Access token <input name="token" type="password" autocomplete="current-password" required></label>
+<button type="submit">Open the dashboard</button></form>
+</body></html>`
+}
