@@ -100,7 +100,18 @@ async function waitForPort(port: number, what: string, ms = 15_000): Promise<voi
 
 export async function startOurs(): Promise<RunningSystem> {
     const port = await freePort()
-    const args = ["--import", "tsx", "server/main.ts", "--no-sim", "--mqtt-port", String(port), "--log-level", "warn"]
+    // The default system, history included: its database in a temp folder, the dashboard on any free port.
+    const dataDir = mkdtempSync(join(tmpdir(), "nightlight-bench-data-"))
+    tempDirs.add(dataDir)
+    // BENCH_PROFILE_DIR=dir: a V8 CPU profile of our server (open it in Chrome's DevTools or speedscope)
+    const profile = process.env.BENCH_PROFILE_DIR
+        ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`]
+        : []
+    const args = [
+        ...profile,
+        ...["--import", "tsx", "server/main.ts", "--no-sim", "--mqtt-port", String(port), "--log-level", "warn"],
+        ...["--data-dir", dataDir, "--http-port", "0"],
+    ]
     const child = track(spawn(process.execPath, args, { stdio: ["ignore", "ignore", "pipe"] }), "our server")
     await waitForPort(port, "our server")
     return { name: "ours", url: `mqtt://${HOST}:${port}`, pids: () => [child.pid!], stop: () => stopChild(child) }

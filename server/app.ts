@@ -4,21 +4,24 @@
  * controller, the dashboard and HTTP API, Home Assistant discovery. main.ts adds signals and the
  * simulated device; tests start exactly this.
  */
+import { readFileSync } from "node:fs"
 import { join } from "node:path"
 import { NightlightServer } from "./controller"
 import { DashboardBackend, groupRuleKey, type SimulatorHandle } from "./dashboard-backend"
-import { EmbeddedBroker } from "./embedded-broker"
+import { startEmbeddedBroker, type SecuredBroker } from "./broker-setup"
+import { BrokerStartError, type EmbeddedBroker } from "./embedded-broker"
 import { DEFAULT_BAND } from "./protocol"
 import { EmbeddedBus } from "./embedded-bus"
 import { applyRulePatch, loadGroupsFile, type GroupConfig } from "./groups/config"
 import { HomeAssistantDiscovery } from "./home-assistant"
-import { generateToken, isLoopbackHost, loadOrCreateToken } from "./http/access"
+import { isLoopback } from "./auth/exposure"
+import { generateToken, loadOrCreateToken } from "./http/access"
 import { HttpServer } from "./http/http-server"
 import type { Logger } from "./logger"
 import type { MessageBus } from "./message-bus"
 import { MqttClientBus } from "./mqtt-client-bus"
 import { Recorder } from "./recorder"
-import type { Settings } from "./settings"
+import { DEFAULTS, type Settings } from "./settings"
 import { Store } from "./store"
 
 /** The database file inside --data-dir. */
@@ -34,6 +37,10 @@ export interface RunningServer {
     store: Store
     /** Present unless --no-dashboard. */
     http?: HttpServer
+    /** The embedded broker lets only users of the credentials file in. */
+    loginsRequired: boolean
+    /** The URL for a device run by the server (the simulator): with credentials when logins are needed. */
+    deviceUrl(deviceId: string): Promise<string>
     /** The simulated device the dashboard's slider moves (main.ts attaches it once it runs). */
     attachSimulator(sim: SimulatorHandle): void
     /** How clients on this machine (the simulator, tests, mosquitto_pub) reach the broker. */
@@ -64,17 +71,30 @@ export async function startServer(
     store.open()
     const rules = resolveRules(store, settings, groupConfigs, logger)
 
+    let secured: SecuredBroker | undefined
     let broker: EmbeddedBroker | undefined
     let bus: MessageBus
     let brokerUrl: string
     if (settings.broker.kind === "embedded") {
-        broker = new EmbeddedBroker({ host: settings.broker.host, port: settings.broker.port, logger })
-        await broker.start()
+        const haPrefix = settings.homeAssistant?.prefix ?? DEFAULTS.haPrefix
+        secured = await startEmbeddedBroker(settings.broker, settings.dataDir, haPrefix, logger).catch(error => {
+            store.close()
+            throw error
+        })
+        broker = secured.broker
         brokerUrl = broker.url
         bus = new EmbeddedBus(broker, logger)
     } else {
         brokerUrl = settings.broker.url
-        bus = new MqttClientBus({ url: brokerUrl, logger, reconnectPeriodMs: options.reconnectPeriodMs })
+        const { username, password, caFile } = settings.broker
+        bus = new MqttClientBus({
+            url: brokerUrl,
+            logger,
+            reconnectPeriodMs: options.reconnectPeriodMs,
+            username,
+            password,
+            ca: caFile === undefined ? undefined : readPem(caFile, store),
+        })
     }
     // The recorder stores readings before they are acknowledged (an ack promises they are stored).
     let recorder: Recorder | undefined
@@ -84,7 +104,7 @@ export async function startServer(
         threshold: rules.threshold,
         band: rules.band,
         groups: rules.groups,
-        beforeAck: (deviceId, link) => recorder?.beforeAck(deviceId, link),
+        beforeAcks: links => recorder?.beforeAcks(links),
     })
     controller.restore(store.registry.list().flatMap(r => (r.link ? [{ deviceId: r.id, link: r.link }] : [])))
     recorder = new Recorder(controller, store, logger)
@@ -116,7 +136,7 @@ export async function startServer(
         await controller.stop()
         recorder.stop()
         await bus.stop()
-        await broker?.stop()
+        await secured?.stop()
         store.close()
     }
     try {
@@ -138,7 +158,19 @@ export async function startServer(
         store,
         http,
         attachSimulator: sim => backend.attachSimulator(sim),
+        deviceUrl: deviceId => secured?.deviceUrl(deviceId) ?? Promise.resolve(brokerUrl),
+        loginsRequired: secured?.loginsRequired ?? false,
         stop,
+    }
+}
+
+/** A CA file for the external broker; unreadable: a BrokerStartError naming it. */
+function readPem(file: string, store: Store): Buffer {
+    try {
+        return readFileSync(file)
+    } catch (err) {
+        store.close()
+        throw new BrokerStartError(`cannot read the CA file ${file} (--mqtt-ca): ${(err as Error).message}`)
     }
 }
 
@@ -148,7 +180,7 @@ export async function startServer(
  */
 function httpToken(http: NonNullable<ServerSettings["http"]>, dataDir: string | undefined, logger: Logger) {
     if (http.token !== undefined) return http.token
-    if (isLoopbackHost(http.host)) return undefined
+    if (isLoopback(http.host)) return undefined
     if (dataDir === undefined) return generateToken()
     const file = join(dataDir, HTTP_TOKEN_FILE)
     const { token, created } = loadOrCreateToken(file)
@@ -197,7 +229,11 @@ export function howToTry(server: RunningServer, redactedUrl: string): string[] {
     const url = new URL(server.brokerUrl)
     if (url.protocol === "mqtt:") {
         const host = url.hostname.replace(/^\[(.*)\]$/, "$1")
-        const target = `-h ${host} -p ${url.port || 1883}`
+        let target = `-h ${host} -p ${url.port || 1883}`
+        if (server.loginsRequired) {
+            lines.push("Clients log in: add them with npm run users -- add <name> --role device (docs/security.md)")
+            target += " -u my-device -P <its password>"
+        }
         lines.push(
             `Try it: mosquitto_sub ${target} -t 'my-device/commands' -v   # in one terminal`,
             `        mosquitto_pub ${target} -t 'my-device/telemetry' -m '{"light": 120}'   # in another`

@@ -76,8 +76,8 @@ export interface NightlightServerOptions {
     /** Groups whose members decide together (groups/config.ts). */
     groups?: readonly GroupConfig[]
     /**
-     * Runs before an ack goes out: an ack promises the readings are stored, so the history store writes
-     * what it holds here, with where the device's link stands. Throwing holds the ack back.
+     * Runs before acks go out: an ack promises the readings are stored, so the history store writes what
+     * it holds here, with where each device's link stands. Throwing holds the acks back.
      */
-    beforeAck?: (deviceId: string, link: LinkState) => void
+    beforeAcks?: (links: ReadonlyMap<string, LinkState>) => void
 }

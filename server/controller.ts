@@ -20,6 +20,7 @@ import {
     type LinkState,
 } from "./device-state"
 import { GroupStates, type MemberLookup } from "./group-state"
+import { DEFAULT_LOG_LIMIT, LogLimiter, suppressedText } from "./log-limit"
 import { printable, type Logger } from "./logger"
 import type { MessageBus, PublishOptions } from "./message-bus"
 import {
@@ -33,6 +34,7 @@ import {
     parseTelemetry,
     parseTopic,
     topics,
+    type AckPayload,
     type CommandPayload,
 } from "./protocol"
 import { KeyedThrottle, realTimers, type Timers } from "./throttle"
@@ -70,7 +72,10 @@ export class NightlightServer extends EventEmitter {
     /** Shared with every DeviceState: a change applies to their next decision. */
     private readonly rules: RuleSettings & { mismatchResendMs?: number }
     readonly groups: GroupStates
-    private readonly beforeAck: (deviceId: string, link: LinkState) => void
+    private readonly beforeAcks: (links: ReadonlyMap<string, LinkState>) => void
+    /** Devices whose ack is due in this turn of the event loop (sendAck). */
+    private readonly ackQueue = new Set<string>()
+    private ackTimer: unknown
     private readonly timers: Timers
     private readonly acks: KeyedThrottle
     private readonly devices = new Map<string, DeviceState>()
@@ -96,7 +101,7 @@ export class NightlightServer extends EventEmitter {
             mismatchResendMs: options.mismatchResendMs,
         }
         this.groups = new GroupStates(options.groups)
-        this.beforeAck = options.beforeAck ?? (() => undefined)
+        this.beforeAcks = options.beforeAcks ?? (() => undefined)
         this.timers = options.timers ?? realTimers
         this.acks = new KeyedThrottle(options.ackIntervalMs ?? ACK_INTERVAL_MS, this.timers)
     }
@@ -122,6 +127,8 @@ export class NightlightServer extends EventEmitter {
         if (!this.running) return
         this.running = false
         this.acks.flush()
+        this.sendQueuedAcks()
+        this.rejectionLog?.flush()
         await Promise.all(this.finalAcks.splice(0))
     }
 
@@ -341,30 +348,48 @@ export class NightlightServer extends EventEmitter {
         )
     }
 
+    /**
+     * Acks due in the same turn of the event loop go out together, after one write of the store: under
+     * load that is one transaction for many readings instead of one each (the ack waits at most a ms).
+     * While stopping, at once.
+     */
     private sendAck(deviceId: string): void {
-        const state = this.devices.get(deviceId)
-        const ack = state?.ack()
-        const link = state?.link()
-        if (!ack || !link) return
+        this.ackQueue.add(deviceId)
+        if (!this.running) this.sendQueuedAcks()
+        else this.ackTimer ??= this.timers.setTimeout(() => this.sendQueuedAcks(), 0)
+    }
+
+    private sendQueuedAcks(): void {
+        this.timers.clearTimeout(this.ackTimer)
+        this.ackTimer = undefined
+        const due = new Map<string, { ack: AckPayload; link: LinkState }>()
+        for (const deviceId of this.ackQueue) {
+            const state = this.devices.get(deviceId)
+            const ack = state?.ack()
+            const link = state?.link()
+            if (ack && link) due.set(deviceId, { ack, link })
+        }
+        this.ackQueue.clear()
+        if (due.size === 0) return
         try {
-            this.beforeAck(deviceId, link)
+            this.beforeAcks(new Map([...due].map(([deviceId, { link }]) => [deviceId, link])))
         } catch (err) {
-            // Not stored, so not acknowledged: the device keeps the readings and sends them again.
-            this.counters.acksFailed++
-            this.log.error(
-                `could not store the readings of ${deviceId}, so they are not acknowledged: ${(err as Error).message}`
-            )
+            // Not stored, so not acknowledged: the devices keep the readings and send them again.
+            this.counters.acksFailed += due.size
+            this.log.error(`could not store readings, so they are not acknowledged: ${(err as Error).message}`)
             return
         }
-        const sent = this.bus.publish(topics.acks(deviceId), encode("acks", ack), ACK_DELIVERY).then(
-            () => void this.counters.acksSent++,
-            (err: Error) => {
-                this.counters.acksFailed++
-                // The device sends unacknowledged readings again, and those are acknowledged then.
-                this.log.debug(`could not send the ack to ${deviceId}: ${err.message}`)
-            }
-        )
-        if (!this.running) this.finalAcks.push(sent)
+        for (const [deviceId, { ack }] of due) {
+            const sent = this.bus.publish(topics.acks(deviceId), encode("acks", ack), ACK_DELIVERY).then(
+                () => void this.counters.acksSent++,
+                (err: Error) => {
+                    this.counters.acksFailed++
+                    // The device sends unacknowledged readings again, and those are acknowledged then.
+                    this.log.debug(`could not send the ack to ${deviceId}: ${err.message}`)
+                }
+            )
+            if (!this.running) this.finalAcks.push(sent)
+        }
     }
 
     /** The device id of a state topic of this kind; undefined (ignored) for anything else. */
@@ -399,9 +424,25 @@ export class NightlightServer extends EventEmitter {
         return new DeviceState(this.rules)
     }
 
+    /**
+     * Lines about rejections, limited per reason (log-limit.ts): a flood of bad messages costs a few
+     * lines a minute and a summary, not a full disk. The counters still count every one. Made on first
+     * use, as it needs the timers.
+     */
+    private rejectionLog?: LogLimiter
+
     private reject(topic: string, reason: RejectionReason, detail: string): void {
         this.counters.rejected[reason]++
-        this.log.warn(`Rejected telemetry on ${JSON.stringify(printable(topic, 100))}: ${reason}: ${printable(detail)}`)
+        this.rejectionLog ??= new LogLimiter(
+            (key, suppressed, spanMs) =>
+                this.log.warn(`Rejected telemetry: ${key}: ${suppressedText(suppressed, spanMs)}`),
+            DEFAULT_LOG_LIMIT,
+            this.timers
+        )
+        if (this.rejectionLog.allow(reason))
+            this.log.warn(
+                `Rejected telemetry on ${JSON.stringify(printable(topic, 100))}: ${reason}: ${printable(detail)}`
+            )
         this.emit("rejected", { topic, reason, detail } satisfies RejectionEvent)
     }
 }

@@ -5,6 +5,7 @@
 import { constants } from "node:os"
 import { join } from "node:path"
 import { DATABASE_FILE, howToTry, startServer, type RunningServer } from "./app"
+import { CredentialsError } from "./auth/credentials"
 import { BrokerStartError } from "./embedded-broker"
 import { GroupsConfigError } from "./groups/config"
 import { HttpStartError } from "./http/http-server"
@@ -39,7 +40,7 @@ async function main(): Promise<void> {
         server = await startServer(settings, logger)
     } catch (error) {
         // Problems the user can fix get one clear line, not a stack trace.
-        const known = [BrokerStartError, GroupsConfigError, StoreError, HttpStartError]
+        const known = [BrokerStartError, GroupsConfigError, StoreError, HttpStartError, CredentialsError]
         if (known.some(kind => error instanceof kind)) logger.fatal((error as Error).message)
         else logger.fatal({ err: error }, "the server could not start")
         process.exitCode = error instanceof GroupsConfigError ? 2 : 1
@@ -51,7 +52,7 @@ async function main(): Promise<void> {
 
     const sim = settings.sim.enabled
         ? new SimulatorRunner({
-              brokerUrl: server.brokerUrl,
+              brokerUrl: await server.deviceUrl(settings.sim.deviceId),
               deviceId: settings.sim.deviceId,
               logger,
               threshold: settings.threshold,

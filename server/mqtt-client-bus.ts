@@ -38,6 +38,11 @@ export interface MqttClientBusOptions {
     connectTimeoutMs?: number
     /** Default `nightlight_server_<random>`: unique, so several servers never kick each other off. */
     clientId?: string
+    /** The server's own login (rather than user:password@ in the URL, which `ps` shows). */
+    username?: string
+    password?: string
+    /** CA certificates (PEM) to trust for an mqtts:// or wss:// broker with a private CA. */
+    ca?: Buffer
 }
 
 interface Subscription {
@@ -47,7 +52,8 @@ interface Subscription {
 
 /** Emits "online" once connected and subscribed again, "offline" when the connection is lost. */
 export class MqttClientBus extends EventEmitter implements MessageBus {
-    private readonly options: Required<Omit<MqttClientBusOptions, "logger">>
+    private readonly options: Required<Omit<MqttClientBusOptions, "logger" | "username" | "password" | "ca">> &
+        Pick<MqttClientBusOptions, "username" | "password" | "ca">
     private readonly log: Logger
     private readonly subscriptions: Subscription[] = []
     private client?: MqttClient
@@ -67,6 +73,9 @@ export class MqttClientBus extends EventEmitter implements MessageBus {
             reconnectPeriodMs: options.reconnectPeriodMs ?? CLIENT_DEFAULTS.reconnectPeriodMs,
             connectTimeoutMs: options.connectTimeoutMs ?? CLIENT_DEFAULTS.connectTimeoutMs,
             clientId: options.clientId ?? `nightlight_server_${randomBytes(4).toString("hex")}`,
+            username: options.username,
+            password: options.password,
+            ca: options.ca,
         }
         this.log = options.logger.child({ component: "mqtt" })
     }
@@ -87,6 +96,9 @@ export class MqttClientBus extends EventEmitter implements MessageBus {
         if (this.client) return
         const client = connect(this.options.url, {
             clientId: this.options.clientId,
+            ...(this.options.username !== undefined ? { username: this.options.username } : {}),
+            ...(this.options.password !== undefined ? { password: this.options.password } : {}),
+            ...(this.options.ca !== undefined ? { ca: this.options.ca } : {}),
             clean: true,
             reconnectPeriod: this.options.reconnectPeriodMs,
             connectTimeout: this.options.connectTimeoutMs,

@@ -6,7 +6,9 @@
  * Compatible with IoT for Beginners lesson 4:
  *   `<id>/telemetry`  device → server  {"light": N}        N in 0..1023 (relative light level)
  *   `<id>/commands`   server → device  {"led_on": boolean}
- * Extra fields are allowed and ignored, so later protocol versions stay readable by the lesson's code.
+ * Extra fields are allowed and ignored, so later protocol versions stay readable by the lesson's code
+ * (and a newer device's readings by this server); the values of the fields we know are checked strictly
+ * (zod schemas below), and a payload over MAX_PAYLOAD_BYTES is refused before it is parsed.
  *
  * The reliable link (README "Wire protocol") adds optional fields and two topics:
  *   telemetry  + "seq" (1, 2, ... per boot), "boot" (random id per device start), "t" (device uptime ms),
@@ -19,6 +21,7 @@
  *                retained, so a restarted server knows where each device was
  *   `<id>/status`  device → all     "online" | "offline"  retained; "offline" is the device's last will
  */
+import { z } from "zod"
 
 /** Largest light value in the lesson's units (a 10-bit ADC reading). */
 export const LIGHT_MAX = 1023
@@ -76,8 +79,15 @@ export const clientIds = {
     server: (deviceId: string) => `${deviceId}nightlight_server`,
 }
 
-/** A device id is one topic level: no wildcards, no separators, no control characters. */
-const DEVICE_ID_PATTERN = /^[A-Za-z0-9_.:-]{1,64}$/
+/** Longest device id: one topic level of a few words, far below MQTT's 64 KB topics. */
+export const MAX_DEVICE_ID_LENGTH = 64
+/**
+ * A device id is one topic level: no wildcards, no separators, no control characters, no spaces or
+ * other Unicode (they would be ambiguous in logs and URLs).
+ */
+const DEVICE_ID_PATTERN = new RegExp(`^[A-Za-z0-9_.:-]{1,${MAX_DEVICE_ID_LENGTH}}$`)
+/** `<id>/telemetry` with the longest id: anything longer is refused before it is searched. */
+const MAX_TOPIC_LENGTH = MAX_DEVICE_ID_LENGTH + "/telemetry".length
 
 export function isValidDeviceId(id: string): boolean {
     return DEVICE_ID_PATTERN.test(id)
@@ -85,6 +95,7 @@ export function isValidDeviceId(id: string): boolean {
 
 /** Splits `<id>/<kind>`; undefined when the topic is not one of ours or the id is not valid. */
 export function parseTopic(topic: string): { deviceId: string; kind: TopicKind } | undefined {
+    if (topic.length > MAX_TOPIC_LENGTH) return undefined
     const slash = topic.indexOf("/")
     if (slash < 0 || topic.indexOf("/", slash + 1) >= 0) return undefined
     const deviceId = topic.slice(0, slash)
@@ -99,6 +110,11 @@ export type Parsed<T> = { ok: true; value: T } | { ok: false; reason: RejectReas
 /** Why a payload was rejected; the server counts rejections by these. */
 export type RejectReason = "too_large" | "not_json" | "not_object" | "bad_field"
 
+/**
+ * The first three reasons are about the bytes, so they are checked by hand before any schema runs:
+ * the size before decoding (a 100 KB payload is never parsed), then JSON, then "an object". Only then
+ * does a schema look at the fields: that keeps the four reasons apart in the counters.
+ */
 function parseJsonObject(payload: Uint8Array | string): Parsed<Record<string, unknown>> {
     const size = typeof payload === "string" ? Buffer.byteLength(payload) : payload.byteLength
     if (size > MAX_PAYLOAD_BYTES)
@@ -118,79 +134,100 @@ function parseJsonObject(payload: Uint8Array | string): Parsed<Record<string, un
 /** A boot id: 1-16 letters or digits. */
 const BOOT_PATTERN = /^[A-Za-z0-9]{1,16}$/
 
-function isCount(v: unknown, min: number): v is number {
-    return typeof v === "number" && Number.isSafeInteger(v) && v >= min
-}
+/**
+ * What each field must be, in the words of a rejection's detail (`"seq" must be a whole number from 1,
+ * got 0`): people read these in the log, so every way to miss a field gets the same plain sentence.
+ */
+const EXPECTED = {
+    light: `a number in 0..${LIGHT_MAX}`,
+    seq: "a whole number from 1",
+    boot: "1-16 letters or digits",
+    t: "a whole number of milliseconds",
+    flag: "true or false",
+    oldest: "a whole number from 1 up to seq",
+    dropped: "a whole number from 0",
+    commandT: "milliseconds since 1970",
+} as const
 
-function badField(name: string, expected: string, value: unknown): { ok: false; reason: "bad_field"; detail: string } {
-    return {
-        ok: false,
-        reason: "bad_field",
-        detail: `"${name}" must be ${expected}, got ${preview(JSON.stringify(value) ?? "nothing")}`,
-    }
+/**
+ * A whole number from `min` up. z.int() is a safe integer: 2^53 and more, fractions, NaN and Infinity
+ * (`1e999` parses to Infinity) all fail, as do strings and null.
+ */
+const count = (min: number, error: string) => z.int({ error }).min(min, { error })
+const flag = () => z.boolean({ error: EXPECTED.flag })
+
+/**
+ * Telemetry. Values of known fields are strict; unknown fields are allowed and dropped (zod's default
+ * for z.object, not z.strictObject): the lesson's code reads `light` and ignores the rest, so a later
+ * protocol version's extra field must not make today's server refuse the reading, nor the other way
+ * round. The cross-field rules (seq and boot together, oldest up to seq) come after the fields.
+ */
+const telemetrySchema = z
+    .object({
+        light: z
+            .number({ error: EXPECTED.light })
+            .min(0, { error: EXPECTED.light })
+            .max(LIGHT_MAX, { error: EXPECTED.light }),
+        seq: count(1, EXPECTED.seq).optional(),
+        boot: z.string({ error: EXPECTED.boot }).regex(BOOT_PATTERN, { error: EXPECTED.boot }).optional(),
+        t: count(0, EXPECTED.t).optional(),
+        led: flag().optional(),
+        local: flag().optional(),
+        oldest: count(1, EXPECTED.oldest).optional(),
+        dropped: count(0, EXPECTED.dropped).optional(),
+    })
+    .superRefine((v, ctx) => {
+        // The lesson's device sends neither; ours sends both: a seq means nothing without its boot.
+        if (v.seq !== undefined && v.boot === undefined)
+            ctx.addIssue({ code: "custom", path: ["boot"], message: EXPECTED.boot })
+        if (v.boot !== undefined && v.seq === undefined)
+            ctx.addIssue({ code: "custom", path: ["seq"], message: EXPECTED.seq })
+        if (v.oldest !== undefined && (v.seq === undefined || v.oldest > v.seq))
+            ctx.addIssue({ code: "custom", path: ["oldest"], message: EXPECTED.oldest })
+    })
+
+/** Commands: ours carry seq and t; the lesson's carry led_on alone. Extra fields ignored, as for telemetry. */
+const commandSchema = z.object({
+    led_on: flag(),
+    seq: count(1, EXPECTED.seq).optional(),
+    t: count(0, EXPECTED.commandT).optional(),
+})
+
+const ackSchema = z.object({
+    boot: z.string({ error: EXPECTED.boot }).regex(BOOT_PATTERN, { error: EXPECTED.boot }),
+    seq: count(1, EXPECTED.seq),
+})
+
+/**
+ * Runs a schema over a JSON object; the first problem becomes a `bad_field` detail naming the field.
+ * Through the schema's Standard Schema interface rather than safeParse: same checks, same messages, but
+ * no ZodError (an Error, with its stack trace) per rejection: a rejected reading costs 1.2 µs instead
+ * of 2.7 (a valid one 1.2 µs with either).
+ */
+function parseFields<T>(schema: z.ZodType<T>, payload: Uint8Array | string): Parsed<T> {
+    const obj = parseJsonObject(payload)
+    if (!obj.ok) return obj
+    const result = schema["~standard"].validate(obj.value)
+    // Our schemas have no async parts, so the result is never a promise.
+    if (result instanceof Promise) throw new TypeError("a wire schema must be synchronous")
+    if (result.issues === undefined) return { ok: true, value: result.value }
+    const issue = result.issues[0]
+    const segment = issue.path?.[0]
+    const name = String((typeof segment === "object" ? segment.key : segment) ?? "payload")
+    const got = preview(JSON.stringify(obj.value[name]) ?? "nothing")
+    return { ok: false, reason: "bad_field", detail: `"${name}" must be ${issue.message}, got ${got}` }
 }
 
 export function parseTelemetry(payload: Uint8Array | string): Parsed<TelemetryPayload> {
-    const obj = parseJsonObject(payload)
-    if (!obj.ok) return obj
-    const o = obj.value
-    const light = o.light
-    if (typeof light !== "number" || !Number.isFinite(light) || light < 0 || light > LIGHT_MAX)
-        return badField("light", `a number in 0..${LIGHT_MAX}`, light)
-    const value: TelemetryPayload = { light }
-    // the reliable-link fields are optional (the lesson's device sends none), but checked when present
-    if (o.seq !== undefined || o.boot !== undefined) {
-        if (!isCount(o.seq, 1)) return badField("seq", "a whole number from 1", o.seq)
-        if (typeof o.boot !== "string" || !BOOT_PATTERN.test(o.boot))
-            return badField("boot", "1-16 letters or digits", o.boot)
-        value.seq = o.seq
-        value.boot = o.boot
-    }
-    if (o.t !== undefined) {
-        if (!isCount(o.t, 0)) return badField("t", "a whole number of milliseconds", o.t)
-        value.t = o.t
-    }
-    for (const flag of ["led", "local"] as const) {
-        if (o[flag] === undefined) continue
-        if (typeof o[flag] !== "boolean") return badField(flag, "true or false", o[flag])
-        value[flag] = o[flag] as boolean
-    }
-    if (o.oldest !== undefined) {
-        if (value.seq === undefined || !isCount(o.oldest, 1) || o.oldest > value.seq)
-            return badField("oldest", "a whole number from 1 up to seq", o.oldest)
-        value.oldest = o.oldest
-    }
-    if (o.dropped !== undefined) {
-        if (!isCount(o.dropped, 0)) return badField("dropped", "a whole number from 0", o.dropped)
-        value.dropped = o.dropped
-    }
-    return { ok: true, value }
+    return parseFields(telemetrySchema, payload)
 }
 
 export function parseCommand(payload: Uint8Array | string): Parsed<CommandPayload> {
-    const obj = parseJsonObject(payload)
-    if (!obj.ok) return obj
-    const o = obj.value
-    if (typeof o.led_on !== "boolean") return badField("led_on", "true or false", o.led_on)
-    const value: CommandPayload = { led_on: o.led_on }
-    if (o.seq !== undefined) {
-        if (!isCount(o.seq, 1)) return badField("seq", "a whole number from 1", o.seq)
-        value.seq = o.seq
-    }
-    if (o.t !== undefined) {
-        if (!isCount(o.t, 0)) return badField("t", "milliseconds since 1970", o.t)
-        value.t = o.t
-    }
-    return { ok: true, value }
+    return parseFields(commandSchema, payload)
 }
 
 export function parseAck(payload: Uint8Array | string): Parsed<AckPayload> {
-    const obj = parseJsonObject(payload)
-    if (!obj.ok) return obj
-    const { boot, seq } = obj.value
-    if (typeof boot !== "string" || !BOOT_PATTERN.test(boot)) return badField("boot", "1-16 letters or digits", boot)
-    if (!isCount(seq, 1)) return badField("seq", "a whole number from 1", seq)
-    return { ok: true, value: { boot, seq } }
+    return parseFields(ackSchema, payload)
 }
 
 export function parseStatus(payload: Uint8Array | string): StatusPayload | undefined {

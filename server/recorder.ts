@@ -53,11 +53,12 @@ export class Recorder {
     }
 
     /**
-     * The controller's beforeAck: saves where the device's link stands with the readings it acknowledges,
+     * The controller's beforeAcks: saves where each device's link stands with the readings acknowledged,
      * so a restarted server knows them even when the broker lost the retained acks.
      */
-    beforeAck(deviceId: string, link: LinkState): void {
-        this.store.registry.update(deviceId, this.timers.now(), { link }, { seen: false })
+    beforeAcks(links: ReadonlyMap<string, LinkState>): void {
+        const now = this.timers.now()
+        for (const [deviceId, link] of links) this.store.registry.update(deviceId, now, { link }, { seen: false })
         this.flush()
     }
 

@@ -27,6 +27,8 @@ export const DEFAULTS = {
     httpHost: "127.0.0.1",
     /** Dashboard and HTTP API TCP port; 0 picks a free one. */
     httpPort: 8080,
+    /** MQTTS port of the embedded broker, when it has a certificate (MQTT over TLS's registered port). */
+    mqttTlsPort: 8883,
     /** Home Assistant MQTT discovery is off unless asked for; this is HA's default discovery prefix. */
     haPrefix: "homeassistant",
 }
@@ -36,7 +38,19 @@ export type LogLevel = (typeof LOG_LEVELS)[number]
 
 export const MQTT_URL_PROTOCOLS = ["mqtt:", "mqtts:", "ws:", "wss:"]
 
-export type BrokerSettings = { kind: "embedded"; host: string; port: number } | { kind: "external"; url: string }
+/** The embedded broker's security (docs/security.md); absent fields: the defaults. */
+export interface BrokerSecurity {
+    /** The credentials file; default: users.json in the data dir. */
+    usersFile?: string
+    /** Let clients without a password in, also when the broker listens beyond loopback. */
+    allowAnonymous?: boolean
+    /** An MQTTS listener next to the plain one. */
+    tls?: { cert: string; key: string; ca?: string; port: number; host?: string }
+}
+
+export type BrokerSettings =
+    | ({ kind: "embedded"; host: string; port: number } & BrokerSecurity)
+    | { kind: "external"; url: string; username?: string; password?: string; caFile?: string }
 
 export interface Settings {
     help: boolean
@@ -63,6 +77,16 @@ export const ENV = {
     mqttUrl: "NIGHTLIGHT_MQTT_URL",
     mqttHost: "NIGHTLIGHT_MQTT_HOST",
     mqttPort: "NIGHTLIGHT_MQTT_PORT",
+    mqttUsername: "NIGHTLIGHT_MQTT_USERNAME",
+    mqttPassword: "NIGHTLIGHT_MQTT_PASSWORD",
+    mqttCa: "NIGHTLIGHT_MQTT_CA",
+    mqttUsers: "NIGHTLIGHT_USERS",
+    mqttAllowAnonymous: "NIGHTLIGHT_MQTT_ALLOW_ANONYMOUS",
+    mqttTlsCert: "NIGHTLIGHT_MQTT_TLS_CERT",
+    mqttTlsKey: "NIGHTLIGHT_MQTT_TLS_KEY",
+    mqttTlsCa: "NIGHTLIGHT_MQTT_TLS_CA",
+    mqttTlsPort: "NIGHTLIGHT_MQTT_TLS_PORT",
+    mqttTlsHost: "NIGHTLIGHT_MQTT_TLS_HOST",
     threshold: "NIGHTLIGHT_THRESHOLD",
     band: "NIGHTLIGHT_BAND",
     sim: "NIGHTLIGHT_SIM",
@@ -82,8 +106,17 @@ export const ENV = {
 const HELP_ROWS: [flag: string, what: string, variable: string][] = [
     ["--mqtt-url URL", "join this broker instead of embedding one", ENV.mqttUrl],
     ["", "(mqtt:, mqtts:, ws:, wss:; user:password@ allowed)", ""],
+    ["", `(its login: ${ENV.mqttUsername} and ${ENV.mqttPassword})`, ""],
+    ["--mqtt-ca FILE", "CA (PEM) to trust for an mqtts:// broker of a private CA", ENV.mqttCa],
     ["--mqtt-host HOST", `embedded broker address (default ${DEFAULTS.mqttHost})`, ENV.mqttHost],
     ["--mqtt-port PORT", `embedded broker port (default ${DEFAULTS.mqttPort}; 0 = any free)`, ENV.mqttPort],
+    ["--mqtt-users FILE", "who may log in to the broker (default data/users.json)", ENV.mqttUsers],
+    ["--mqtt-allow-anonymous", "no password needed even beyond loopback (unsafe)", `${ENV.mqttAllowAnonymous}=0|1`],
+    ["--mqtt-tls-cert FILE", "certificate (PEM) of an MQTTS listener (with a key)", ENV.mqttTlsCert],
+    ["--mqtt-tls-key FILE", "its private key (PEM)", ENV.mqttTlsKey],
+    ["--mqtt-tls-ca FILE", "CA chain (PEM) sent with the certificate", ENV.mqttTlsCa],
+    ["--mqtt-tls-port PORT", `MQTTS port (default ${DEFAULTS.mqttTlsPort})`, ENV.mqttTlsPort],
+    ["--mqtt-tls-host HOST", "MQTTS address (default: the --mqtt-host one)", ENV.mqttTlsHost],
     ["--threshold N", `LED on when light < N; 1..${LIGHT_MAX} (default ${DEFAULTS.threshold})`, ENV.threshold],
     ["--band N", `LED off when light >= threshold + N; 0..${LIGHT_MAX} (default ${DEFAULTS.band})`, ENV.band],
     ["--no-sim", "do not start the simulated device", `${ENV.sim}=0|1|true|false`],
@@ -103,6 +136,8 @@ const HELP_ROWS: [flag: string, what: string, variable: string][] = [
     ["-h, --help", "show this text", ""],
 ]
 
+const FLAG_WIDTH = Math.max(...HELP_ROWS.map(([flag]) => flag.length))
+
 export const HELP_TEXT = `Usage: npm start -- [options]      (or: tsx server/main.ts [options])
 
 The nightlight server (IoT for Beginners lesson 4): reads {"light": N} from <id>/telemetry
@@ -111,7 +146,7 @@ light < threshold, off again when light >= threshold + band).
 Without --mqtt-url it embeds its own MQTT broker; unless --no-sim it starts a simulated device.
 
 Options (a flag wins over its environment variable):
-${HELP_ROWS.map(([flag, what, variable]) => `  ${flag.padEnd(18)} ${what.padEnd(58)} ${variable}`.trimEnd()).join("\n")}
+${HELP_ROWS.map(([flag, what, variable]) => `  ${flag.padEnd(FLAG_WIDTH)} ${what.padEnd(58)} ${variable}`.trimEnd()).join("\n")}
 
 --mqtt-url cannot be combined with --mqtt-host/--mqtt-port, which configure the embedded broker
 (a flag of one kind does override the other kind's environment variables).
@@ -121,6 +156,14 @@ const OPTIONS = {
     "mqtt-url": { type: "string" },
     "mqtt-host": { type: "string" },
     "mqtt-port": { type: "string" },
+    "mqtt-ca": { type: "string" },
+    "mqtt-users": { type: "string" },
+    "mqtt-allow-anonymous": { type: "boolean" },
+    "mqtt-tls-cert": { type: "string" },
+    "mqtt-tls-key": { type: "string" },
+    "mqtt-tls-ca": { type: "string" },
+    "mqtt-tls-port": { type: "string" },
+    "mqtt-tls-host": { type: "string" },
     threshold: { type: "string" },
     band: { type: "string" },
     "no-sim": { type: "boolean" },
@@ -160,10 +203,31 @@ export function parseSettings(argv: string[], env: Record<string, string | undef
 
     return {
         help: false,
-        broker: parseBroker(
-            pick("mqtt-url", ENV.mqttUrl),
-            pick("mqtt-host", ENV.mqttHost),
-            pick("mqtt-port", ENV.mqttPort)
+        broker: withClientLogin(
+            withSecurity(
+                parseBroker(
+                    pick("mqtt-url", ENV.mqttUrl),
+                    pick("mqtt-host", ENV.mqttHost),
+                    pick("mqtt-port", ENV.mqttPort)
+                ),
+                {
+                    usersFile: pick("mqtt-users", ENV.mqttUsers),
+                    allowAnonymous:
+                        flags["mqtt-allow-anonymous"] === true
+                            ? { value: "1", name: "--mqtt-allow-anonymous" }
+                            : fromEnv(ENV.mqttAllowAnonymous),
+                    cert: pick("mqtt-tls-cert", ENV.mqttTlsCert),
+                    key: pick("mqtt-tls-key", ENV.mqttTlsKey),
+                    ca: pick("mqtt-tls-ca", ENV.mqttTlsCa),
+                    tlsPort: pick("mqtt-tls-port", ENV.mqttTlsPort),
+                    tlsHost: pick("mqtt-tls-host", ENV.mqttTlsHost),
+                }
+            ),
+            {
+                username: fromEnv(ENV.mqttUsername),
+                password: fromEnv(ENV.mqttPassword),
+                ca: pick("mqtt-ca", ENV.mqttCa),
+            }
         ),
         threshold: parseIntegerIn(pick("threshold", ENV.threshold), DEFAULTS.threshold, 1, LIGHT_MAX),
         // Not capped at LIGHT_MAX - threshold: a band that reaches past 1023 just means "never off again
@@ -263,6 +327,51 @@ function parseBroker(url: Source | undefined, host: Source | undefined, port: So
         kind: "embedded",
         host: host ? parseHost(host) : DEFAULTS.mqttHost,
         port: parseIntegerIn(port, DEFAULTS.mqttPort, 0, 65535),
+    }
+}
+
+/** The server's own login to an external broker: from variables only (a flag would show in `ps`). */
+function withClientLogin(
+    broker: BrokerSettings,
+    o: Record<"username" | "password" | "ca", Source | undefined>
+): BrokerSettings {
+    const given = Object.values(o).find(s => s !== undefined)
+    if (broker.kind === "embedded") {
+        if (given) throw new SettingsError(`${given.name} is for an external broker (--mqtt-url)`)
+        return broker
+    }
+    return { ...broker, username: o.username?.value, password: o.password?.value, caFile: parsePath(o.ca) }
+}
+
+/** The embedded broker's security options; any of them with an external broker is a mistake to say. */
+function withSecurity(broker: BrokerSettings, o: Record<string, Source | undefined>): BrokerSettings {
+    const given = Object.values(o).filter(s => s !== undefined)
+    if (broker.kind === "external") {
+        if (given.length > 0)
+            throw new SettingsError(
+                `${given[0].name} configures the embedded broker; with --mqtt-url, configure your broker`
+            )
+        return broker
+    }
+    const { usersFile, allowAnonymous, cert, key, ca, tlsPort, tlsHost } = o
+    if ((cert === undefined) !== (key === undefined))
+        throw new SettingsError(`${(cert ?? key)!.name} needs ${cert ? "--mqtt-tls-key" : "--mqtt-tls-cert"} too`)
+    const orphan = [ca, tlsPort, tlsHost].find(s => s !== undefined)
+    if (!cert && orphan) throw new SettingsError(`${orphan.name} needs --mqtt-tls-cert and --mqtt-tls-key`)
+    return {
+        ...broker,
+        usersFile: parsePath(usersFile),
+        allowAnonymous: allowAnonymous ? parseBoolean(allowAnonymous, false) : undefined,
+        tls:
+            cert && key
+                ? {
+                      cert: parsePath(cert)!,
+                      key: parsePath(key)!,
+                      ca: parsePath(ca),
+                      port: parseIntegerIn(tlsPort, DEFAULTS.mqttTlsPort, 0, 65535),
+                      host: tlsHost ? parseHost(tlsHost) : undefined,
+                  }
+                : undefined,
     }
 }
 

@@ -141,7 +141,10 @@ describe("what Home Assistant is told", () => {
             device,
             availability,
         })
-        expect(lines.join("")).toContain("announced kitchen to Home Assistant")
+        // logged once the broker took both configs, which may be just after Home Assistant got them
+        await until("the announcement to be logged", () =>
+            lines.join("").includes("announced kitchen to Home Assistant")
+        )
     })
 
     test("Home Assistant starting later still gets both configs (retained)", async () => {

@@ -91,6 +91,14 @@ describe("parseSettings", () => {
             "--mqtt-url",
             "--mqtt-host",
             "--mqtt-port",
+            "--mqtt-ca",
+            "--mqtt-users",
+            "--mqtt-allow-anonymous",
+            "--mqtt-tls-cert",
+            "--mqtt-tls-key",
+            "--mqtt-tls-ca",
+            "--mqtt-tls-port",
+            "--mqtt-tls-host",
             "--threshold",
             "--band",
             "--no-sim",
@@ -168,6 +176,41 @@ describe("parseSettings", () => {
             "invalid --http-token: expected 16 to 256 printable characters without spaces"
         )
         expect(parse([], { NIGHTLIGHT_HTTP_TOKEN: "0123456789abcdef" }).http.token).toBe("0123456789abcdef")
+    })
+
+    test("broker security: users, the opt-out and TLS for the embedded broker; a login and a CA for an external one", () => {
+        expect(
+            parse([
+                "--mqtt-users",
+                "u.json",
+                "--mqtt-allow-anonymous",
+                "--mqtt-tls-cert",
+                "c.pem",
+                "--mqtt-tls-key",
+                "k.pem",
+            ]).broker
+        ).toEqual({
+            kind: "embedded",
+            host: "127.0.0.1",
+            port: 1883,
+            usersFile: "u.json",
+            allowAnonymous: true,
+            tls: { cert: "c.pem", key: "k.pem", port: 8883 },
+        })
+        expect(failure(["--mqtt-tls-cert", "c.pem"])).toBe("--mqtt-tls-cert needs --mqtt-tls-key too")
+        expect(failure(["--mqtt-tls-port", "8884"])).toBe("--mqtt-tls-port needs --mqtt-tls-cert and --mqtt-tls-key")
+        expect(failure(["--mqtt-url", "mqtt://b:1", "--mqtt-users", "u.json"])).toContain(
+            "--mqtt-users configures the embedded broker"
+        )
+        const env = { NIGHTLIGHT_MQTT_USERNAME: "server", NIGHTLIGHT_MQTT_PASSWORD: "s3cret" }
+        expect(parse(["--mqtt-url", "mqtts://b:8883", "--mqtt-ca", "ca.pem"], env).broker).toEqual({
+            kind: "external",
+            url: "mqtts://b:8883",
+            username: "server",
+            password: "s3cret",
+            caFile: "ca.pem",
+        })
+        expect(failure([], env)).toBe("NIGHTLIGHT_MQTT_USERNAME is for an external broker (--mqtt-url)")
     })
 
     test("an empty variable counts as unset", () => {

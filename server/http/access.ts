@@ -39,12 +39,6 @@ export function loadOrCreateToken(file: string): { token: string; created: boole
     return { token, created: true }
 }
 
-/** 127.0.0.0/8, ::1 and localhost: only this machine can connect. */
-export function isLoopbackHost(host: string): boolean {
-    const h = host.replace(/^\[(.*)\]$/, "$1").toLowerCase()
-    return h === "localhost" || h === "::1" || /^127(\.\d{1,3}){3}$/.test(h)
-}
-
 /** Compares in constant time, whatever the lengths (hashes first). */
 function sameSecret(a: string, b: string): boolean {
     const digest = (s: string) => createHash("sha256").update(s).digest()

@@ -1,0 +1,115 @@
+/**
+ * Who may publish and subscribe to what: pure rules, one table per role (docs/security.md "Roles"; the
+ * same rules for Mosquitto are examples/mosquitto/acl). The username is the identity: a device logged
+ * in as `porch` may publish only `porch/telemetry` and `porch/status` and read only `porch/commands`
+ * and `porch/acks`, whatever client id it chose.
+ *
+ * A subscription with wildcards is allowed only when every topic it can match is allowed: a device may
+ * not subscribe `#`, `+/commands` or `porch/#`. The check is that one allowed pattern contains the whole
+ * filter, which is conservative (it could refuse a filter that only several patterns together cover)
+ * and exact for the tables below. Nobody may publish to a `$` topic (`$SYS/...` is the broker's own),
+ * and only admin and anonymous-on-loopback may read `$SYS/#`.
+ */
+import { topicMatches } from "../message-bus"
+import type { Role } from "./credentials"
+
+export type Principal = { kind: "anonymous" } | { kind: "user"; username: string; role: Role }
+
+export const ACL_DEFAULTS = {
+    /** Home Assistant's discovery prefix (settings --ha-prefix): where the server announces devices. */
+    haPrefix: "homeassistant",
+}
+export type AclOptions = Partial<typeof ACL_DEFAULTS>
+
+/** Home Assistant switches a light here (home-assistant.ts setTopic). */
+const SET_TOPICS = "nightlight/+/set"
+
+export interface Rules {
+    /** Topic patterns (MQTT filters) a principal may publish to. */
+    publish: string[]
+    /** Topic patterns it may read: a subscription must fit inside one of them, and so must each delivery. */
+    read: string[]
+}
+
+/** The rules for a principal. `<id>` below is the username. */
+export function rulesFor(principal: Principal, options: AclOptions = {}): Rules {
+    const ha = options.haPrefix ?? ACL_DEFAULTS.haPrefix
+    if (principal.kind === "anonymous") return { publish: ["#"], read: ["#", "$SYS/#"] }
+    const id = principal.username
+    switch (principal.role) {
+        case "device":
+            // What the firmware does (src/nightlight.ts): readings and its status out (the will too),
+            // its commands and acks in.
+            return { publish: [`${id}/telemetry`, `${id}/status`], read: [`${id}/commands`, `${id}/acks`] }
+        case "server":
+            // What server/controller.ts and server/home-assistant.ts publish and subscribe, nothing more.
+            return {
+                publish: ["+/commands", "+/acks", `${ha}/#`, SET_TOPICS],
+                read: ["+/telemetry", "+/status", "+/commands", "+/acks", SET_TOPICS, `${ha}/status`],
+            }
+        case "home-assistant":
+            // Reads the discovery configs and the state topics they name; switches lights; its own birth.
+            return {
+                publish: [SET_TOPICS, `${ha}/status`],
+                read: [`${ha}/#`, "+/telemetry", "+/status", "+/commands"],
+            }
+        case "observer":
+            return { publish: [], read: ["#"] }
+        case "admin":
+            return { publish: ["#"], read: ["#", "$SYS/#"] }
+    }
+}
+
+/** May `principal` publish to `topic` (a topic name, no wildcards)? */
+export function canPublish(principal: Principal, topic: string, options?: AclOptions): boolean {
+    return allowsPublish(rulesFor(principal, options), topic)
+}
+
+/** May `principal` subscribe to `filter`? Only when one readable pattern covers every topic it can match. */
+export function canSubscribe(principal: Principal, filter: string, options?: AclOptions): boolean {
+    return allowsSubscribe(rulesFor(principal, options), filter)
+}
+
+/** May a message on `topic` be delivered to `principal`? The second lock behind canSubscribe. */
+export function canRead(principal: Principal, topic: string, options?: AclOptions): boolean {
+    return allowsRead(rulesFor(principal, options), topic)
+}
+
+/** The same three checks on rules worked out once (the broker keeps each client's rules). */
+export function allowsPublish(rules: Rules, topic: string): boolean {
+    if (topic.startsWith("$") || topic.includes("+") || topic.includes("#")) return false
+    return rules.publish.some(pattern => matches(pattern, topic))
+}
+
+export function allowsSubscribe(rules: Rules, filter: string): boolean {
+    return rules.read.some(pattern => filterCovers(pattern, filter))
+}
+
+export function allowsRead(rules: Rules, topic: string): boolean {
+    return rules.read.some(pattern => matches(pattern, topic))
+}
+
+/** topicMatches, with a shortcut for "#": every delivery to an admin or anonymous client asks. */
+function matches(pattern: string, topic: string): boolean {
+    return pattern === "#" ? !topic.startsWith("$") : topicMatches(pattern, topic)
+}
+
+/**
+ * True when every topic `filter` matches is also matched by `pattern` (both MQTT filters). A wildcard
+ * in the first level of a pattern does not reach `$` topics, as in matching (MQTT 4.7.2).
+ */
+export function filterCovers(pattern: string, filter: string): boolean {
+    const p = pattern.split("/")
+    const f = filter.split("/")
+    for (let i = 0; i < p.length; i++) {
+        const wildcard = p[i] === "#" || p[i] === "+"
+        if (i === 0 && wildcard && f[0].startsWith("$")) return false
+        // "a/#" matches "a" and everything below it, and so covers any filter that starts with "a/"
+        if (p[i] === "#") return true
+        if (i >= f.length) return false // the filter stopped above this level; the pattern needs more
+        if (f[i] === "#") return false // the filter reaches any depth; only "#" covers that
+        if (p[i] === "+") continue // one level of anything, "+" included
+        if (f[i] !== p[i]) return false // a literal covers only itself
+    }
+    return f.length === p.length
+}

@@ -1,0 +1,321 @@
+/**
+ * Authentication and per-topic authorisation for the embedded aedes broker, as aedes hooks built from
+ * the users (user-store.ts) and the rules (acl.ts). The USERNAME is the identity; the client id is
+ * free-form, but a session held by one user cannot be taken over by another (aedes would otherwise
+ * close the holder when someone else connects with its client id).
+ *
+ * What aedes does with the hooks (aedes 1.2, read in its source and checked in test/auth-broker.test.ts):
+ * - authenticate runs for every CONNECT, with or without a username; CONNACK carries our return code.
+ * - authorizePublish runs for each PUBLISH from a client and for its will when it is published (a will
+ *   refused there is not published). An error from it closes the client's connection, for QoS 0 and 1
+ *   alike (aedes 1.2 speaks MQTT 3.1 and 3.1.1 only and refuses a version 5 CONNECT). A device bursting
+ *   a 600-reading replay over a rate limit would then reconnect and replay again, for ever. So a refused
+ *   or over-limit publish is DROPPED instead, as Mosquitto does for MQTT 3.1.1: the hook marks the
+ *   packet and EmbeddedBroker's publish skips it; QoS 1 is still acknowledged (the reliable link resends
+ *   what the server never acknowledged). Only a refused will gets an error.
+ * - authorizeSubscribe: a refused filter gets SUBACK 0x80 and no subscription.
+ * - authorizeForward runs for each delivery to a client, retained messages included: the second lock.
+ * - The server's own in-process publish and subscribe (EmbeddedBus: aedes.publish, aedes.subscribe) go
+ *   through none of these hooks: the server is not a client.
+ */
+import { createHmac, randomBytes, timingSafeEqual } from "node:crypto"
+import type { AedesOptions, AedesPublishPacket, AuthenticateError, Client, PublishPacket, Subscription } from "aedes"
+import { printable, type Logger } from "../logger"
+import {
+    allowsPublish,
+    allowsRead,
+    allowsSubscribe,
+    rulesFor,
+    type AclOptions,
+    type Principal,
+    type Rules,
+} from "./acl"
+import { LogLimiter, suppressedText } from "../log-limit"
+import { LoginGuard, LOGIN_GUARD_DEFAULTS, type LoginGuardLimits } from "./login-guard"
+import { hashPassword, verifyPassword } from "./password-hash"
+import type { UserDirectory } from "./user-store"
+
+export const BROKER_AUTH_DEFAULTS = {
+    ...LOGIN_GUARD_DEFAULTS,
+    /**
+     * A successful login is remembered this long (ms), so a device that reconnects (a Wi-Fi blip, a
+     * broker restart of its own) costs no new 60 ms check. Only successes are remembered, as a keyed
+     * HMAC of the password: a wrong password always gets the full slow check.
+     */
+    rememberLoginMs: 10 * 60_000,
+}
+
+export interface BrokerAuthOptions {
+    /** Who may log in; without it nobody can, and only anonymous clients (if allowed) connect. */
+    users?: UserDirectory
+    /** Let clients without a username in, with every right (exposure.ts decides). */
+    allowAnonymous: boolean
+    logger: Logger
+    acl?: AclOptions
+    /**
+     * Rate limit: false means this publish is over the limit and is dropped (not an error: the client
+     * stays connected). Called with the username, or the client id of an anonymous client. The server
+     * and admin roles are not limited; nor are wills.
+     */
+    publishLimit?: (key: string) => boolean
+    clock?: () => number
+    limits?: Partial<LoginGuardLimits & { rememberLoginMs: number }>
+}
+
+export interface AuthStats {
+    logins: number
+    anonymousLogins: number
+    failedLogins: number
+    /** Logins refused without a check: their address failed too often. */
+    lockedOut: number
+    /** Logins turned away because too many password checks were waiting. */
+    busy: number
+    /** Slow password checks done (a remembered login needs none). */
+    passwordChecks: number
+    deniedPublishes: number
+    deniedSubscribes: number
+    deniedDeliveries: number
+    rateLimited: number
+    /** Sessions taken over by someone else refused, and sessions closed because their user changed. */
+    takeoversRefused: number
+    kicked: number
+}
+
+/** Marks a publish that EmbeddedBroker must drop (see the header). */
+const DROP = Symbol("nightlight.drop")
+
+export function isDropped(packet: object): boolean {
+    return (packet as { [DROP]?: boolean })[DROP] === true
+}
+
+interface Session {
+    principal: Principal
+    rules: Rules
+}
+
+type Hooks = Required<
+    Pick<AedesOptions, "authenticate" | "authorizePublish" | "authorizeSubscribe" | "authorizeForward">
+>
+
+/** What aedes has on a client but does not declare. */
+interface ClientInternals {
+    will?: unknown
+    broker: { clients: Record<string, Client | undefined> }
+}
+
+export class BrokerAuth {
+    readonly hooks: Hooks
+    private readonly options: BrokerAuthOptions
+    private readonly log: Logger
+    private readonly now: () => number
+    private readonly guard: LoginGuard
+    private readonly logLimiter: LogLimiter
+    private readonly rememberMs: number
+    private readonly sessions = new WeakMap<Client, Session>()
+    private readonly byUser = new Map<string, Set<Client>>()
+    private readonly remembered = new Map<string, { hash: string; digest: Buffer; until: number }>()
+    private readonly hmacKey = randomBytes(32)
+    private dummyHash?: Promise<string>
+    private readonly counts: AuthStats = {
+        logins: 0,
+        anonymousLogins: 0,
+        failedLogins: 0,
+        lockedOut: 0,
+        busy: 0,
+        passwordChecks: 0,
+        deniedPublishes: 0,
+        deniedSubscribes: 0,
+        deniedDeliveries: 0,
+        rateLimited: 0,
+        takeoversRefused: 0,
+        kicked: 0,
+    }
+
+    constructor(options: BrokerAuthOptions) {
+        this.options = options
+        this.log = options.logger.child({ component: "auth" })
+        this.now = options.clock ?? Date.now
+        const limits = { ...BROKER_AUTH_DEFAULTS, ...options.limits }
+        this.guard = new LoginGuard(limits, this.now)
+        // one line per key per logEveryMs; the count of those left out when the next one comes (or a timer)
+        this.logLimiter = new LogLimiter(
+            (key, suppressed, spanMs) => this.log.warn(`${key}: ${suppressedText(suppressed, spanMs)}`),
+            { linesPerWindow: 1, windowMs: limits.logEveryMs, maxKeys: limits.maxTracked },
+            {
+                now: this.now,
+                setTimeout: (fn, ms) => setTimeout(fn, ms),
+                clearTimeout: handle => clearTimeout(handle as NodeJS.Timeout),
+            }
+        )
+        this.rememberMs = limits.rememberLoginMs
+        options.users?.onChange(names => this.usersChanged(names))
+        this.hooks = {
+            authenticate: (client, username, password, done) =>
+                void this.authenticate(client, username, password).then(
+                    () => done(null, true),
+                    (error: AuthenticateError) => done(error, false)
+                ),
+            authorizePublish: (client, packet, done) => done(this.authorizePublish(client, packet)),
+            authorizeSubscribe: (client, sub, done) => done(null, this.authorizeSubscribe(client, sub)),
+            authorizeForward: (client, packet) => this.authorizeForward(client, packet),
+        }
+    }
+
+    stats(): AuthStats {
+        return { ...this.counts }
+    }
+
+    /** Resolves when the client may connect; rejects with the CONNACK code aedes sends. */
+    private async authenticate(client: Client, username?: string, password?: Buffer): Promise<void> {
+        const address = client.conn && "remoteAddress" in client.conn ? (client.conn.remoteAddress ?? "?") : "?"
+        if (username === undefined || username === "") {
+            if (!this.options.allowAnonymous) {
+                this.refused("(anonymous)", address, "no username: this broker needs a login")
+                throw authError(5, "not authorized")
+            }
+            this.admit(client, { kind: "anonymous" }, address)
+            this.counts.anonymousLogins++
+            return
+        }
+        const who = printable(username, 64)
+        if (this.guard.isLockedOut(address)) {
+            this.counts.lockedOut++
+            this.refused(
+                who,
+                address,
+                "too many failed logins from this address; refused unchecked",
+                `MQTT logins refused unchecked from ${address}`
+            )
+            throw authError(5, "not authorized")
+        }
+        const entry = this.options.users?.get(username)
+        const ok = await this.guard.throttled(() => this.check(username, password ?? Buffer.alloc(0), entry?.hash))
+        if (ok === undefined) {
+            this.counts.busy++
+            this.refused(who, address, "too many logins waiting for a password check; try again", "busy")
+            throw authError(3, "server unavailable")
+        }
+        if (!ok || !entry) {
+            this.guard.failed(address)
+            this.counts.failedLogins++
+            this.refused(who, address, entry ? "wrong password" : "no such user")
+            throw authError(4, "bad user name or password")
+        }
+        this.admit(client, { kind: "user", username, role: entry.role }, address)
+        this.counts.logins++
+    }
+
+    /** The password check. An unknown user is checked against a dummy hash, so timing tells nothing. */
+    private async check(username: string, password: Buffer, hash: string | undefined): Promise<boolean> {
+        const digest = createHmac("sha256", this.hmacKey).update(password).digest()
+        const known = this.remembered.get(username)
+        if (hash && known && known.hash === hash && known.until > this.now() && timingSafeEqual(known.digest, digest))
+            return true
+        this.dummyHash ??= hashPassword(randomBytes(16).toString("hex"))
+        this.counts.passwordChecks++
+        const ok = await verifyPassword(password, hash ?? (await this.dummyHash))
+        if (ok && hash) this.remembered.set(username, { hash, digest, until: this.now() + this.rememberMs })
+        return ok && hash !== undefined
+    }
+
+    /** Last checks once the password is right, then the client's rules are fixed for its session. */
+    private admit(client: Client, principal: Principal, address: string): void {
+        if (client.closed) return // it left during the check; aedes drops it, and there is nothing to track
+        const holder = (client as unknown as ClientInternals).broker.clients[client.id]
+        const held = holder && holder !== client ? this.sessions.get(holder) : undefined
+        if (held && !samePrincipal(held.principal, principal)) {
+            this.counts.takeoversRefused++
+            const name = principal.kind === "user" ? principal.username : "(anonymous)"
+            this.refused(name, address, `client id ${printable(client.id, 64)} is in use by another user`)
+            throw authError(2, "identifier rejected")
+        }
+        this.sessions.set(client, { principal, rules: rulesFor(principal, this.options.acl) })
+        if (principal.kind === "user") {
+            const set = this.byUser.get(principal.username) ?? new Set()
+            set.add(client)
+            this.byUser.set(principal.username, set)
+            client.conn.once("close", () => {
+                set.delete(client)
+                if (set.size === 0 && this.byUser.get(principal.username) === set)
+                    this.byUser.delete(principal.username)
+            })
+            this.log.debug(`${principal.username} (${principal.role}) logged in from ${address} as ${client.id}`)
+        }
+    }
+
+    /** null: allowed, or dropped if marked (see isDropped); an Error refuses a will. */
+    private authorizePublish(client: Client | null, packet: PublishPacket): Error | null {
+        // null: a will left by a client of an earlier run (persistence); we cannot tell whose, so no
+        const session = client ? this.sessions.get(client) : undefined
+        if (!client || !session) return new Error("publish from an unknown client")
+        const isWill = packet === (client as unknown as ClientInternals).will
+        if (!allowsPublish(session.rules, packet.topic)) {
+            this.counts.deniedPublishes++
+            this.denied(session.principal, `publish to ${printable(packet.topic, 100)}${isWill ? " (its will)" : ""}`)
+            if (isWill) return new Error("will topic not allowed")
+            ;(packet as { [DROP]?: boolean })[DROP] = true
+            return null
+        }
+        const limit = this.options.publishLimit
+        const p = session.principal
+        const limited = p.kind === "anonymous" || (p.role !== "server" && p.role !== "admin")
+        if (limit && limited && !isWill && !limit(p.kind === "user" ? p.username : client.id)) {
+            this.counts.rateLimited++
+            ;(packet as { [DROP]?: boolean })[DROP] = true
+        }
+        return null
+    }
+
+    private authorizeSubscribe(client: Client, sub: Subscription): Subscription | null {
+        const session = this.sessions.get(client)
+        if (session && allowsSubscribe(session.rules, sub.topic)) return sub
+        this.counts.deniedSubscribes++
+        if (session) this.denied(session.principal, `subscribe to ${printable(sub.topic, 100)}`)
+        return null
+    }
+
+    private authorizeForward(client: Client, packet: AedesPublishPacket): AedesPublishPacket | null {
+        const session = this.sessions.get(client)
+        if (session && allowsRead(session.rules, packet.topic)) return packet
+        this.counts.deniedDeliveries++
+        return null
+    }
+
+    /** Users removed or given a new password or role: close their sessions, forget their logins. */
+    private usersChanged(names: string[]): void {
+        for (const name of names) {
+            this.remembered.delete(name)
+            for (const client of this.byUser.get(name) ?? []) {
+                this.counts.kicked++
+                this.log.info(`closed ${name}'s session (${client.id}): the user was removed or changed`)
+                client.close()
+            }
+        }
+    }
+
+    /** One line per user and address per minute; once an address is locked out, one line per address. */
+    private refused(
+        who: string,
+        address: string,
+        why: string,
+        key = `MQTT logins refused for ${who} from ${address}`
+    ): void {
+        if (this.logLimiter.allow(key)) this.log.warn(`MQTT login refused for ${who} from ${address}: ${why}`)
+    }
+
+    /** One line per user and kind (publish, subscribe) per minute, whatever the topics. */
+    private denied(principal: Principal, what: string): void {
+        const who = principal.kind === "user" ? `${principal.username} (${principal.role})` : "an anonymous client"
+        if (!this.logLimiter.allow(`${who} may not ${what.split(" ")[0]}`)) return
+        this.log.warn(`${who} may not ${what}: ${what.startsWith("publish") ? "dropped" : "refused"}`)
+    }
+}
+
+function samePrincipal(a: Principal, b: Principal): boolean {
+    if (a.kind === "anonymous" || b.kind === "anonymous") return a.kind === b.kind
+    return a.username === b.username
+}
+
+function authError(returnCode: 2 | 3 | 4 | 5, message: string): AuthenticateError {
+    return Object.assign(new Error(message), { returnCode }) as AuthenticateError
+}

@@ -1,0 +1,158 @@
+/**
+ * The credentials file (docs/security.md "The credentials file"): who may log in to the embedded broker,
+ * with which role, and a slow salted hash of each password (password-hash.ts). JSON, versioned:
+ *
+ *   { "version": 1, "users": { "porch": { "role": "device", "hash": "scrypt:32768:8:1:<salt>:<key>" } } }
+ *
+ * It holds no password, but a hash still lets whoever reads it guess offline, so it is written with
+ * mode 0600 and a file that others can read gets a warning. It is written whole to a temporary file
+ * and renamed over the old one: a server reading it at the same moment sees the old or the new file,
+ * never half of one. `parseCredentials` is pure; the rest is file I/O.
+ */
+import { randomBytes } from "node:crypto"
+import { chmod, open, readFile, rename, stat, unlink } from "node:fs/promises"
+import { basename, dirname, join } from "node:path"
+import { isValidDeviceId } from "../protocol"
+import { parseHash } from "./password-hash"
+
+/** What each role may do is in acl.ts; docs/security.md has the table. */
+export const ROLES = ["device", "server", "home-assistant", "observer", "admin"] as const
+export type Role = (typeof ROLES)[number]
+
+export const CREDENTIALS_VERSION = 1
+/** Where the file is unless --mqtt-users / NIGHTLIGHT_USERS say otherwise: beside the SQLite store. */
+export const CREDENTIALS_FILE_NAME = "users.json"
+
+export interface UserEntry {
+    role: Role
+    hash: string
+}
+
+export type Users = Map<string, UserEntry>
+
+/** A credentials file we cannot use; the message names the file and, when it is one, the entry. */
+export class CredentialsError extends Error {
+    override name = "CredentialsError"
+}
+
+export const USERNAME_RULE = '1-64 letters, digits or "_", ".", ":", "-"'
+
+/**
+ * Every username follows the device id rule, not only devices': a username is used as a topic level in
+ * the rules (`<user>/telemetry`), here and in Mosquitto's `%u` patterns, so it must hold no `/`, `+`
+ * or `#`, and one rule is easier to explain than two.
+ */
+export function isValidUsername(name: string): boolean {
+    return isValidDeviceId(name)
+}
+
+export function isRole(value: unknown): value is Role {
+    return typeof value === "string" && (ROLES as readonly string[]).includes(value)
+}
+
+/** Parses the file's text. Throws a CredentialsError naming `file` and the entry at fault. */
+export function parseCredentials(text: string, file: string): Users {
+    let json: unknown
+    try {
+        json = JSON.parse(text)
+    } catch (error) {
+        throw new CredentialsError(`${file}: not valid JSON (${(error as Error).message})`)
+    }
+    if (typeof json !== "object" || json === null || Array.isArray(json))
+        throw new CredentialsError(`${file}: expected a JSON object with "version" and "users"`)
+    const { version, users } = json as { version?: unknown; users?: unknown }
+    if (version !== CREDENTIALS_VERSION)
+        throw new CredentialsError(
+            `${file}: "version" is ${JSON.stringify(version) ?? "missing"}; this server reads version ${CREDENTIALS_VERSION}`
+        )
+    if (typeof users !== "object" || users === null || Array.isArray(users))
+        throw new CredentialsError(`${file}: "users" must be an object of username → { "role", "hash" }`)
+    const result: Users = new Map()
+    for (const [name, entry] of Object.entries(users)) {
+        const where = `${file}: user ${JSON.stringify(name)}`
+        if (!isValidUsername(name)) throw new CredentialsError(`${where}: a username is ${USERNAME_RULE}`)
+        if (typeof entry !== "object" || entry === null)
+            throw new CredentialsError(`${where}: expected { "role": ..., "hash": ... }`)
+        const { role, hash } = entry as { role?: unknown; hash?: unknown }
+        if (!isRole(role))
+            throw new CredentialsError(
+                `${where}: "role" is ${JSON.stringify(role) ?? "missing"}; expected one of ${ROLES.join(", ")}`
+            )
+        if (typeof hash !== "string") throw new CredentialsError(`${where}: "hash" is missing`)
+        const parsed = parseHash(hash)
+        if (!parsed.ok) throw new CredentialsError(`${where}: unreadable "hash": ${parsed.reason}`)
+        result.set(name, { role, hash })
+    }
+    return result
+}
+
+/** The file's text for `users`, sorted by name so that changes read well in a diff. */
+export function formatCredentials(users: Users): string {
+    const sorted = [...users.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    const out = { version: CREDENTIALS_VERSION, users: Object.fromEntries(sorted) }
+    return `${JSON.stringify(out, null, 4)}\n`
+}
+
+export interface LoadedCredentials {
+    users: Users
+    /** Things the user should fix but that do not stop us (a file others can read). */
+    warnings: string[]
+}
+
+/** Reads the file; undefined when it does not exist. Throws a CredentialsError for anything else. */
+export async function loadCredentials(file: string): Promise<LoadedCredentials | undefined> {
+    let text: string
+    try {
+        text = await readFile(file, "utf8")
+    } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code
+        if (code === "ENOENT") return undefined
+        throw new CredentialsError(`cannot read the credentials file ${file}: ${describeFsError(error)}`)
+    }
+    const users = parseCredentials(text, file)
+    const warnings: string[] = []
+    const mode = await permissionsOf(file)
+    if (mode !== undefined && (mode & 0o077) !== 0)
+        warnings.push(
+            `${file} can be read by other users of this machine (mode ${mode.toString(8)}): ` +
+                `its hashes let them guess passwords offline. Run: chmod 600 ${file}`
+        )
+    return { users, warnings }
+}
+
+/** Permission bits, on systems that have them. */
+async function permissionsOf(file: string): Promise<number | undefined> {
+    if (process.platform === "win32") return undefined
+    try {
+        return (await stat(file)).mode & 0o777
+    } catch {
+        return undefined
+    }
+}
+
+/** Writes the whole file atomically with mode 0600: a temporary file beside it, synced, then renamed. */
+export async function saveCredentials(file: string, users: Users): Promise<void> {
+    const temp = join(dirname(file), `.${basename(file)}.${randomBytes(6).toString("hex")}.tmp`)
+    try {
+        const handle = await open(temp, "wx", 0o600)
+        try {
+            await handle.writeFile(formatCredentials(users), "utf8")
+            await handle.sync()
+        } finally {
+            await handle.close()
+        }
+        await chmod(temp, 0o600) // the umask may have taken bits away, never added; this is for clarity
+        await rename(temp, file)
+    } catch (error) {
+        await unlink(temp).catch(() => undefined)
+        throw new CredentialsError(`cannot write the credentials file ${file}: ${describeFsError(error)}`)
+    }
+}
+
+export function describeFsError(error: unknown): string {
+    const code = (error as NodeJS.ErrnoException).code
+    if (code === "ENOENT") return "no such file or directory"
+    if (code === "EACCES" || code === "EPERM") return "permission denied"
+    if (code === "EISDIR") return "it is a directory"
+    return (error as Error).message
+}

@@ -1,0 +1,73 @@
+/**
+ * The rule that keeps the first run easy and an exposed broker locked, as Mosquitto 2 does: on loopback
+ * only, anyone on this machine may connect without a password; on any other address, clients must log
+ * in unless the user opts out explicitly, and then the server says so loudly at every start. Pure: the
+ * server calls it at start-up with its settings and logs or refuses by the answer.
+ */
+
+/** Addresses only this machine can reach. Anything else (0.0.0.0, ::, a LAN address, a name) is exposed. */
+const LOOPBACK = new Set(["127.0.0.1", "::1", "localhost", "[::1]"])
+
+export function isLoopback(host: string): boolean {
+    return LOOPBACK.has(host.toLowerCase()) || /^127(\.\d{1,3}){3}$/.test(host)
+}
+
+export interface ExposureInput {
+    /** The plain MQTT listener's address. */
+    host: string
+    /** The MQTTS listener's address, when there is one. */
+    tlsHost?: string
+    /** Users in the credentials file (0 when there is no file). */
+    users: number
+    /** The explicit opt-out (--mqtt-allow-anonymous): clients may connect without a password anywhere. */
+    allowAnonymous: boolean
+    /** The names of the flags, for the messages. */
+    flags?: { users: string; allowAnonymous: string; tls: string }
+}
+
+export type ExposureDecision =
+    | {
+          ok: true
+          /** Whether clients without a username are let in (with every right, as before issue 5). */
+          anonymous: boolean
+          /** Lines to log at warn level at every start. */
+          warnings: string[]
+      }
+    | { ok: false; error: string }
+
+const FLAGS = { users: "npm run users -- add", allowAnonymous: "--mqtt-allow-anonymous", tls: "--mqtt-tls-cert" }
+
+/**
+ * - Users in the file: everyone logs in (on loopback too: users were made to be used), unless the
+ *   opt-out also lets anonymous clients in.
+ * - No users, loopback only: anonymous clients, as before.
+ * - No users, exposed: refused, unless the opt-out; then a loud warning.
+ * - Logins over a plain listener that other machines reach: a warning, since passwords cross the
+ *   network in clear.
+ */
+export function exposurePolicy(input: ExposureInput): ExposureDecision {
+    const flags = { ...FLAGS, ...input.flags }
+    const hosts = input.tlsHost === undefined ? [input.host] : [input.host, input.tlsHost]
+    const exposed = hosts.filter(host => !isLoopback(host))
+    const where = exposed.map(host => (host === "0.0.0.0" || host === "::" ? `${host} (every network)` : host))
+    const warnings: string[] = []
+    if (input.users === 0 && exposed.length > 0 && !input.allowAnonymous)
+        return {
+            ok: false,
+            error:
+                `the MQTT broker would listen on ${where.join(" and ")} with no users: anyone who can reach it ` +
+                `could read every reading and switch every light. Add users first (${flags.users} <name> --role device), ` +
+                `or pass ${flags.allowAnonymous} to accept that`,
+        }
+    if (input.allowAnonymous && exposed.length > 0)
+        warnings.push(
+            `!!! ANONYMOUS MQTT CLIENTS ALLOWED on ${where.join(" and ")} (${flags.allowAnonymous}): anyone who ` +
+                "can reach this machine can read every reading and switch every light"
+        )
+    if (input.users > 0 && !isLoopback(input.host))
+        warnings.push(
+            `MQTT passwords cross the network unencrypted on the plain listener (${input.host}); ` +
+                `prefer TLS (${flags.tls}) and keep the plain listener on 127.0.0.1`
+        )
+    return { ok: true, anonymous: input.users === 0 || input.allowAnonymous, warnings }
+}

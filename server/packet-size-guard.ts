@@ -1,0 +1,53 @@
+/**
+ * A cap on the size of MQTT packets a client may send, checked on the bytes before aedes parses them:
+ * aedes (mqtt-packet) has no limit and buffers a packet whole, so one client announcing a 256 MB
+ * PUBLISH could hold that much memory. The guard reads each packet's fixed header (MQTT 3.1.1 §2.2:
+ * one type byte, then the Remaining Length as 1-4 bytes of 7 bits each) and skips the body, so it
+ * costs a few operations per packet, whatever its size.
+ */
+
+/**
+ * Bytes a client's packet may hold after its fixed header. Ours are tiny (a reading is under 200 bytes,
+ * and the server rejects payloads over 1 KB as too_large, counting them); this cap is for what must not
+ * be buffered at all, so a merely oversized reading is still counted rather than cut off.
+ */
+export const MAX_PACKET_BYTES = 256 * 1024
+
+export class PacketSizeGuard {
+    /** Body bytes of the current packet still to pass. */
+    private remaining = 0
+    /** The current fixed header's bytes read so far (type byte first). */
+    private header: number[] = []
+
+    constructor(private readonly maxBytes: number = MAX_PACKET_BYTES) {}
+
+    /**
+     * Follows the stream through `chunk`. Returns a reason when a packet is too large (or its length is
+     * malformed); the caller closes the connection.
+     */
+    feed(chunk: Uint8Array): string | undefined {
+        let i = 0
+        while (i < chunk.length) {
+            if (this.remaining > 0) {
+                const skip = Math.min(this.remaining, chunk.length - i)
+                this.remaining -= skip
+                i += skip
+                continue
+            }
+            const byte = chunk[i++]
+            this.header.push(byte)
+            if (this.header.length === 1) continue
+            // a continuation bit on the 4th length byte: not MQTT (§2.2.3 allows 4 bytes at most)
+            if (byte & 0x80) {
+                if (this.header.length === 5) return "a malformed packet length"
+                continue
+            }
+            let length = 0
+            for (let k = this.header.length - 1; k >= 1; k--) length = length * 128 + (this.header[k] & 0x7f)
+            this.header = []
+            if (length > this.maxBytes) return `a packet of ${length} bytes (the limit is ${this.maxBytes})`
+            this.remaining = length
+        }
+        return undefined
+    }
+}

@@ -1,0 +1,183 @@
+/**
+ * The documented Mosquitto setup (examples/mosquitto: nightlight.conf and nightlight.acl) on a real
+ * Mosquitto, with a password file made by `mosquitto_passwd -b` and a certificate made with openssl:
+ * logins are required, and the same exhaustive leak check as on our own broker finds 0 leaks, over
+ * plain MQTT and over MQTTS. Only the ports and file paths of the example are replaced.
+ *
+ * Without the mosquitto binary this file warns loudly and skips, except under CI (CI set).
+ */
+import { execFile, spawn, type ChildProcess } from "node:child_process"
+import { once } from "node:events"
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { dirname, join } from "node:path"
+import { fileURLToPath } from "node:url"
+import { promisify } from "node:util"
+import { afterAll, beforeAll, describe, expect, test } from "vitest"
+import { checkLeaks, type Login } from "./helpers/acl-leaks"
+import { MOSQUITTO, requireMosquitto, skipWithoutMosquitto } from "./helpers/mosquitto"
+import { startServer } from "../server/app"
+import type { MqttClientBus } from "../server/mqtt-client-bus"
+import { HOST, Inbox, closeClient, connectClient, freePort, recordingLogger, until, within } from "./helpers/mqtt"
+
+const run = promisify(execFile)
+const EXAMPLES = fileURLToPath(new URL("../examples/mosquitto/", import.meta.url))
+const logins = {
+    a: { username: "porch", password: "porch-password" },
+    b: { username: "kitchen", password: "kitchen-password" },
+    server: { username: "nightlight-server", password: "server-password" },
+    witness: { username: "admin", password: "admin-password" },
+} satisfies Record<string, Login>
+
+/** Replaces `from` in the example, which must be there exactly once (else the example changed under us). */
+function replaceOnce(text: string, from: string, to: string): string {
+    const count = text.split(from).length - 1
+    if (count !== 1)
+        throw new Error(`examples/mosquitto/nightlight.conf: expected "${from}" once, found it ${count} times`)
+    return text.replace(from, to)
+}
+
+describe.skipIf(skipWithoutMosquitto("test/mosquitto-acl.test.ts", "The Mosquitto ACL example"))(
+    "examples/mosquitto on a real Mosquitto",
+    () => {
+        const dir = mkdtempSync(join(tmpdir(), "nightlight-mosquitto-acl-"))
+        const path = (name: string) => join(dir, name)
+        let mosquitto: ChildProcess | undefined
+        let port: number
+        let tlsPort: number
+        let log = ""
+
+        beforeAll(async () => {
+            const binary = requireMosquitto()
+            const passwd = join(dirname(binary).replace(/sbin$/, "bin"), "mosquitto_passwd")
+            for (const [i, { username, password }] of Object.values(logins).entries())
+                await run(passwd, [...(i === 0 ? ["-c"] : []), "-b", path("passwd"), username, password])
+            chmodSync(path("passwd"), 0o600)
+            await run("openssl", [
+                ...["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "2"],
+                ...["-keyout", path("ca.key"), "-out", path("ca.crt"), "-subj", "/CN=test CA"],
+            ])
+            await run("openssl", [
+                ...["req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-subj", "/CN=broker"],
+                ...["-keyout", path("server.key"), "-out", path("server.csr")],
+            ])
+            writeFileSync(path("server.ext"), "subjectAltName=IP:127.0.0.1\n")
+            await run("openssl", [
+                ...["x509", "-req", "-in", path("server.csr"), "-CA", path("ca.crt"), "-CAkey", path("ca.key")],
+                ...["-CAcreateserial", "-days", "2", "-out", path("server.crt"), "-extfile", path("server.ext")],
+            ])
+            port = await freePort()
+            tlsPort = await freePort()
+            let conf = readFileSync(join(EXAMPLES, "nightlight.conf"), "utf8")
+            conf = replaceOnce(conf, "listener 1883 127.0.0.1", `listener ${port} ${HOST}`)
+            conf = replaceOnce(conf, "listener 8883", `listener ${tlsPort} ${HOST}`)
+            conf = replaceOnce(conf, "/etc/mosquitto/certs/nightlight.crt", path("server.crt"))
+            conf = replaceOnce(conf, "/etc/mosquitto/certs/nightlight.key", path("server.key"))
+            conf = replaceOnce(
+                conf,
+                "password_file /etc/mosquitto/nightlight.passwd",
+                `password_file ${path("passwd")}`
+            )
+            conf = replaceOnce(
+                conf,
+                "acl_file /etc/mosquitto/nightlight.acl",
+                `acl_file ${join(EXAMPLES, "nightlight.acl")}`
+            )
+            // Run as root, Mosquitto would switch to the "mosquitto" user, who cannot read our temp files.
+            if (process.getuid?.() === 0) conf += "\nuser root\n"
+            writeFileSync(path("mosquitto.conf"), conf)
+            const child = spawn(MOSQUITTO!, ["-c", path("mosquitto.conf")], { stdio: ["ignore", "ignore", "pipe"] })
+            mosquitto = child
+            child.stderr!.setEncoding("utf8")
+            await within(
+                5000,
+                "mosquitto to start with the example config",
+                new Promise<void>((resolve, reject) => {
+                    child.stderr!.on("data", (chunk: string) => {
+                        log += chunk
+                        if (/mosquitto version \S+ running/.test(log)) resolve()
+                    })
+                    child.once("exit", code => reject(new Error(`mosquitto exited with ${code}: ${log}`)))
+                })
+            )
+        })
+
+        afterAll(async () => {
+            if (mosquitto && mosquitto.exitCode === null) {
+                const exited = once(mosquitto, "exit")
+                mosquitto.kill("SIGTERM")
+                await within(5000, "mosquitto to stop", exited).catch(() => mosquitto!.kill("SIGKILL"))
+            }
+            rmSync(dir, { recursive: true, force: true })
+        })
+
+        test("no login, a wrong password, an unknown user: refused; the right password gets in", async () => {
+            const url = `mqtt://${HOST}:${port}`
+            await expect(connectClient(url)).rejects.toMatchObject({ code: 5 })
+            await expect(connectClient(url, { ...logins.a, password: "wrong" })).rejects.toMatchObject({ code: 5 })
+            await expect(connectClient(url, { username: "nobody", password: "x" })).rejects.toMatchObject({ code: 5 })
+            await closeClient(await connectClient(url, logins.a))
+        })
+
+        test("the exhaustive leak check over plain MQTT, both ways: 0 leaks", async () => {
+            const url = `mqtt://${HOST}:${port}`
+            for (const [a, b] of [
+                [logins.a, logins.b],
+                [logins.b, logins.a],
+            ]) {
+                const report = await checkLeaks({ url, ...logins, a, b })
+                expect(report.writeLeaks).toEqual([])
+                expect(report.readLeaks).toEqual([])
+                // Mosquitto 2.0 grants every subscription of an MQTT 3.1.1 client (SUBACK 1), and checks
+                // each message against the ACL when it delivers it; our broker refuses (SUBACK 0x80).
+                console.log(
+                    `leak check on Mosquitto (${a.username}): ${report.tried.publishes} publishes, ` +
+                        `${report.tried.filters} filters (${report.grantedFilters.length} granted), 0 leaks`
+                )
+            }
+        })
+
+        test("over MQTTS with the CA: 0 leaks; without the CA: refused", async () => {
+            const url = `mqtts://${HOST}:${tlsPort}`
+            const ca = readFileSync(path("ca.crt"))
+            const report = await checkLeaks({ url, ...logins, clientOptions: { ca } })
+            expect(report.writeLeaks).toEqual([])
+            expect(report.readLeaks).toEqual([])
+            await expect(connectClient(url, logins.a)).rejects.toMatchObject({
+                code: "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+            })
+        })
+
+        test("our server as the documented server user, over MQTTS with --mqtt-ca, serves a device", async () => {
+            // as NIGHTLIGHT_MQTT_USERNAME/PASSWORD and --mqtt-ca would configure it
+            const server = await startServer(
+                {
+                    broker: {
+                        kind: "external",
+                        url: `mqtts://${HOST}:${tlsPort}`,
+                        ...logins.server,
+                        caFile: path("ca.crt"),
+                    },
+                    threshold: 300,
+                },
+                recordingLogger("silent").logger
+            )
+            const porch = await connectClient(`mqtt://${HOST}:${port}`, logins.a)
+            try {
+                await until("the server to be on the broker", () => (server.bus as MqttClientBus).isOnline)
+                const commands = await Inbox.open(porch, "porch/commands")
+                porch.publish("porch/telemetry", '{"light": 50}')
+                // the leak checks above left retained junk on porch/commands: skip to the server's command
+                let command: unknown
+                while (!(command as { led_on?: boolean })?.led_on) {
+                    const payload = (await commands.next()).payload
+                    command = payload.startsWith("{") ? JSON.parse(payload) : undefined
+                }
+                expect(command).toMatchObject({ led_on: true, seq: expect.any(Number) })
+            } finally {
+                await closeClient(porch)
+                await server.stop()
+            }
+        })
+    }
+)
