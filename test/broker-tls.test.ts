@@ -5,7 +5,7 @@
  * TLS do not mix; and unusable files stop the start with a message naming the file.
  */
 import { execFile } from "node:child_process"
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { promisify } from "node:util"
@@ -17,6 +17,7 @@ import { hashPassword } from "../server/auth/password-hash"
 import { UserStore } from "../server/auth/user-store"
 import { BrokerStartError, EmbeddedBroker } from "../server/embedded-broker"
 import { loadTlsFiles } from "../server/tls"
+import { makeCa as makeCaIn, makeServerCert as makeServerCertIn } from "./helpers/certificates"
 import { HOST, Inbox, closeClient, connectClient, recordingLogger } from "./helpers/mqtt"
 
 const run = promisify(execFile)
@@ -24,24 +25,8 @@ const dir = mkdtempSync(join(tmpdir(), "nightlight-tls-"))
 const path = (name: string) => join(dir, name)
 const { logger } = recordingLogger("silent")
 
-/** The commands of docs/security.md "A CA and a certificate for your network", for 127.0.0.1 and localhost. */
-async function makeCa(name: string): Promise<void> {
-    await run("openssl", [
-        ...["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"],
-        ...["-keyout", path(`${name}.key`), "-out", path(`${name}.crt`), "-days", "2", "-subj", `/CN=${name}`],
-    ])
-}
-async function makeServerCert(ca: string, name: string, altNames: string): Promise<void> {
-    await run("openssl", [
-        ...["req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"],
-        ...["-keyout", path(`${name}.key`), "-out", path(`${name}.csr`), "-subj", "/CN=nightlight broker"],
-    ])
-    writeFileSync(path(`${name}.ext`), `subjectAltName=${altNames}\nextendedKeyUsage=serverAuth\n`)
-    await run("openssl", [
-        ...["x509", "-req", "-in", path(`${name}.csr`), "-CA", path(`${ca}.crt`), "-CAkey", path(`${ca}.key`)],
-        ...["-CAcreateserial", "-out", path(`${name}.crt`), "-days", "2", "-extfile", path(`${name}.ext`)],
-    ])
-}
+const makeCa = (name: string) => makeCaIn(dir, name)
+const makeServerCert = (ca: string, name: string, altNames: string) => makeServerCertIn(dir, ca, name, altNames)
 
 let broker: EmbeddedBroker
 let store: UserStore

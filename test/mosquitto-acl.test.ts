@@ -15,6 +15,7 @@ import { fileURLToPath } from "node:url"
 import { promisify } from "node:util"
 import { afterAll, beforeAll, describe, expect, test } from "vitest"
 import { checkLeaks, type Login } from "./helpers/acl-leaks"
+import { makeCa, makeServerCert } from "./helpers/certificates"
 import { MOSQUITTO, requireMosquitto, skipWithoutMosquitto } from "./helpers/mosquitto"
 import { startServer } from "../server/app"
 import type { MqttClientBus } from "../server/mqtt-client-bus"
@@ -53,19 +54,8 @@ describe.skipIf(skipWithoutMosquitto("test/mosquitto-acl.test.ts", "The Mosquitt
             for (const [i, { username, password }] of Object.values(logins).entries())
                 await run(passwd, [...(i === 0 ? ["-c"] : []), "-b", path("passwd"), username, password])
             chmodSync(path("passwd"), 0o600)
-            await run("openssl", [
-                ...["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "2"],
-                ...["-keyout", path("ca.key"), "-out", path("ca.crt"), "-subj", "/CN=test CA"],
-            ])
-            await run("openssl", [
-                ...["req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-subj", "/CN=broker"],
-                ...["-keyout", path("server.key"), "-out", path("server.csr")],
-            ])
-            writeFileSync(path("server.ext"), "subjectAltName=IP:127.0.0.1\n")
-            await run("openssl", [
-                ...["x509", "-req", "-in", path("server.csr"), "-CA", path("ca.crt"), "-CAkey", path("ca.key")],
-                ...["-CAcreateserial", "-days", "2", "-out", path("server.crt"), "-extfile", path("server.ext")],
-            ])
+            await makeCa(dir, "ca")
+            await makeServerCert(dir, "ca", "server", "IP:127.0.0.1")
             port = await freePort()
             tlsPort = await freePort()
             let conf = readFileSync(join(EXAMPLES, "nightlight.conf"), "utf8")

@@ -9,18 +9,10 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest"
 import { EmbeddedBroker } from "../server/embedded-broker"
 import { MAX_PACKET_BYTES, PacketSizeGuard } from "../server/packet-size-guard"
 import { HOST, Inbox, closeClient, connectClient, recordingLogger, within } from "./helpers/mqtt"
+import { remainingLength } from "./helpers/raw-mqtt"
 
-/** A fixed header: type byte, then the remaining length in MQTT's 7-bit groups (§2.2.3). */
-function header(type: number, length: number): Buffer {
-    const bytes = [type]
-    do {
-        let byte = length % 128
-        length = Math.floor(length / 128)
-        if (length > 0) byte |= 0x80
-        bytes.push(byte)
-    } while (length > 0)
-    return Buffer.from(bytes)
-}
+/** A fixed header: the type byte, then the remaining length. */
+const header = (type: number, length: number) => Buffer.concat([Buffer.from([type]), remainingLength(length)])
 
 describe("PacketSizeGuard", () => {
     test("packets up to the cap pass, however the bytes are cut into chunks", () => {

@@ -5,7 +5,7 @@
  */
 import type { LiveEvent } from "../server/api-types"
 import { DeviceCard } from "./device-card"
-import { byTestId, setText } from "./dom"
+import { byTestId, oncePerFrame, setText } from "./dom"
 import type { Store } from "./store"
 
 export class DeviceList {
@@ -15,7 +15,7 @@ export class DeviceList {
     private readonly filter: HTMLInputElement
     private readonly cards = new Map<string, DeviceCard>()
     private readonly dirty = new Set<string>()
-    private framePending = false
+    private readonly scheduleFrame = oncePerFrame(() => this.render())
     private readonly visibility: IntersectionObserver
     private connectedBefore = false
 
@@ -66,15 +66,6 @@ export class DeviceList {
         if (this.connectedBefore) for (const card of this.cards.values()) card.reloadChart()
         this.connectedBefore = true
         this.scheduleFrame()
-    }
-
-    private scheduleFrame(): void {
-        if (this.framePending) return
-        this.framePending = true
-        requestAnimationFrame(() => {
-            this.framePending = false
-            this.render()
-        })
     }
 
     private render(): void {

@@ -59,3 +59,19 @@ export function showStatus(node: HTMLElement, text: string, state: "ok" | "error
     setText(node, text)
     setData(node, "state", state)
 }
+
+/**
+ * Returns a function that runs `render` once on the next animation frame, however often it is called
+ * before then: live events come by the hundred, the screen needs one redraw.
+ */
+export function oncePerFrame(render: () => void): () => void {
+    let pending = false
+    return () => {
+        if (pending) return
+        pending = true
+        requestAnimationFrame(() => {
+            pending = false
+            render()
+        })
+    }
+}

@@ -1,6 +1,6 @@
 /** The group cards, in name order; members' votes follow their devices' live state. */
 import type { LiveEvent } from "../server/api-types"
-import { byTestId } from "./dom"
+import { byTestId, oncePerFrame } from "./dom"
 import { GroupCard } from "./group-card"
 import type { Store } from "./store"
 
@@ -8,7 +8,7 @@ export class GroupList {
     private readonly list: HTMLElement
     private readonly empty: HTMLElement
     private readonly cards = new Map<string, GroupCard>()
-    private framePending = false
+    private readonly scheduleFrame = oncePerFrame(() => this.render())
 
     constructor(
         root: ParentNode,
@@ -23,12 +23,7 @@ export class GroupList {
         // A member's light changes its vote: groups are few, so redraw them all, once a frame.
         if (event.type === "reading" || event.type === "command") return
         if (event.type === "device" && event.device.group === null) return
-        if (this.framePending) return
-        this.framePending = true
-        requestAnimationFrame(() => {
-            this.framePending = false
-            this.render()
-        })
+        this.scheduleFrame()
     }
 
     private render(): void {

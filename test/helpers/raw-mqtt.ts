@@ -7,7 +7,8 @@ import type { Rand } from "./hostile"
 
 const int = (r: Rand, n: number) => Math.floor(r() * n)
 
-function remainingLength(n: number): Buffer {
+/** MQTT's Remaining Length: 7 bits a byte, a continuation bit on all but the last (§2.2.3). */
+export function remainingLength(n: number): Buffer {
     const bytes: number[] = []
     do {
         let b = n % 128
