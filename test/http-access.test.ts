@@ -83,3 +83,34 @@ test("the token file: made once with mode 0600, the same token after a restart",
         rmSync(dir, { recursive: true, force: true })
     }
 })
+
+test("a client that floods the API gets 429 with Retry-After, and nothing breaks", async () => {
+    const open = new HttpServer({
+        backend: new MemoryBackend(),
+        host: HOST,
+        port: 0,
+        logger: recordingLogger("silent").logger,
+    })
+    await open.start()
+    try {
+        const answers: { status: number; retryAfter: string | null }[] = []
+        // bounded: 400 requests, 20 at a time
+        for (let round = 0; round < 20; round++)
+            answers.push(
+                ...(await Promise.all(
+                    Array.from({ length: 20 }, () =>
+                        fetch(`${open.url}/api/settings`).then(r => ({
+                            status: r.status,
+                            retryAfter: r.headers.get("retry-after"),
+                        }))
+                    )
+                ))
+            )
+        expect(answers.filter(a => a.status === 200).length).toBeGreaterThanOrEqual(200) // the burst
+        const limited = answers.filter(a => a.status === 429)
+        expect(limited.length).toBeGreaterThan(0)
+        expect(limited.every(a => a.retryAfter === "1")).toBe(true)
+    } finally {
+        await open.stop()
+    }
+})

@@ -193,7 +193,9 @@ describe("JSON routes", () => {
         await expectProblem(await patch("hall", { staleAfterMs: 10 }), 400, "staleAfterMs", /1000 to 86400000/)
         await expectProblem(await patch("hall", { minVoters: 1.5 }), 400, "minVoters")
         await expectProblem(await patch("hall", { members: [] }), 400, "members", /unknown field/)
-        await expectProblem(await patch("%01", {}), 400, "name", /control characters/)
+        await expectProblem(await patch("%01", {}), 400, "name", /1-64 letters, digits or _ \. -/)
+        // not printable ASCII (here a right-to-left override) cannot be a group's name either
+        await expectProblem(await patch("hall%E2%80%AE", {}), 400, "name", /1-64 letters/)
         expect(backend.calls.filter(c => c.method === "updateGroupRule").map(c => c.args)).toEqual([
             ["hall", { kind: "at-least", dark: 2 }],
             ["cellar", { minVoters: 2 }],

@@ -41,8 +41,12 @@ export class GroupsConfigError extends Error {
 }
 
 const GROUP_NAME = /^[A-Za-z0-9_.-]{1,64}$/
+
+export function isValidGroupName(name: string): boolean {
+    return GROUP_NAME.test(name)
+}
 const DEVICE_ID_RULE = "1-64 letters, digits or _ . : -"
-const GROUP_NAME_RULE = "1-64 letters, digits or _ . -"
+export const GROUP_NAME_RULE = "1-64 letters, digits or _ . -"
 
 /** A value as the user wrote it, short enough for one line. */
 function show(value: unknown): string {

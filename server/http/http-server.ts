@@ -10,6 +10,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Socket } from "node:net"
 import { ApiProblem, type ApiBackend, type LiveEvent } from "../api-types"
 import { printable, type Logger } from "../logger"
+import { RateLimiter } from "../rate-limit"
 import { Access } from "./access"
 import { ANSWERED, apiRoutes, type Handler } from "./api-routes"
 import { LIVE_STREAM_DEFAULTS, LiveStream, type LiveStreamOptions } from "./live-stream"
@@ -21,6 +22,12 @@ import { STATIC_PATHS, StaticFiles } from "./static-files"
 export const HTTP_DEFAULTS = {
     /** Largest request body, bytes. */
     maxBodyBytes: 16 * 1024,
+    /**
+     * Requests per second per client address, and the burst: opening the dashboard costs about ten,
+     * the light slider five a second at most (its requests are 150 ms apart).
+     */
+    requestsPerSecond: 20,
+    requestBurst: 200,
     /** ms stop() lets requests in flight finish before it closes their connections. */
     closeGraceMs: 1000,
 }
@@ -53,6 +60,10 @@ export class HttpServer {
     private readonly sockets = new Map<Socket, number>()
     private readonly streamOptions: LiveStreamOptions
     private readonly access: Access
+    private readonly limiter = new RateLimiter({
+        ratePerSecond: HTTP_DEFAULTS.requestsPerSecond,
+        burst: HTTP_DEFAULTS.requestBurst,
+    })
     private server?: Server
     private boundPort?: number
 
@@ -153,6 +164,10 @@ export class HttpServer {
             this.log.debug(`${method} ${printable(target)} → ${res.statusCode}`)
         })
         try {
+            if (!this.limiter.take(req.socket.remoteAddress ?? "?")) {
+                sendError(res, 429, "too many requests from this address; slow down", undefined, { "Retry-After": "1" })
+                return
+            }
             if (!this.access.admit(req, res, pathname, query)) return
             const match = this.router.match(method, pathname)
             if (match.kind === "not-found") throw new ApiProblem(404, `no such resource: ${printable(pathname, 100)}`)

@@ -5,6 +5,7 @@
  */
 import { z } from "zod"
 import { ApiProblem, type GroupRulePatch, type RuleSettingsPatch, type SimLightRequest } from "../api-types"
+import { GROUP_NAME_RULE, isValidGroupName } from "../groups/config"
 import { LIGHT_MAX, isValidDeviceId } from "../protocol"
 
 /** Bounds of what the API accepts; the backend may check more (e.g. `dark` against the member count). */
@@ -18,7 +19,6 @@ export const LIMITS = {
     staleAfterMax: 86_400_000,
     /** Voter counts; far above any fleet this server is meant for. */
     votersMax: 100_000,
-    groupNameMax: 64,
 }
 
 /** An integer in [min, max]; one message for every way to miss (type, fraction, range). */
@@ -95,14 +95,9 @@ export function checkDeviceId(id: string): string {
     return id
 }
 
-/** A group name from the path: bounded, printable. The backend says whether it exists. */
+/** A group name from the path, by the groups file's rule. The backend says whether it exists. */
 export function checkGroupName(name: string): string {
-    if (name.length < 1 || name.length > LIMITS.groupNameMax || /[\u0000-\u001f\u007f-\u009f]/.test(name))
-        throw new ApiProblem(
-            400,
-            `name must be 1 to ${LIMITS.groupNameMax} characters without control characters`,
-            "name"
-        )
+    if (!isValidGroupName(name)) throw new ApiProblem(400, `name must be ${GROUP_NAME_RULE}`, "name")
     return name
 }
 
