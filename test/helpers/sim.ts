@@ -1,4 +1,6 @@
 /** Helpers for tests that run the real firmware in the simulator. */
+import type { RunningServer } from "../../server/app"
+import type { TelemetryEvent } from "../../server/controller"
 import type { SimulatedNightlight } from "../../sim/device"
 import { within } from "./mqtt"
 
@@ -19,6 +21,22 @@ export function ledBecomes(device: SimulatedNightlight, on: boolean, ms: number)
                 resolve(performance.now() - started)
             }
             device.on("led", listener)
+        })
+    )
+}
+
+/** The server's next valid reading from `deviceId`, within `ms` (the VM boots in seconds). */
+export function firstReading(server: RunningServer, deviceId: string, ms = 30_000): Promise<TelemetryEvent> {
+    return within(
+        ms,
+        `the first reading from ${deviceId}`,
+        new Promise<TelemetryEvent>(resolve => {
+            const listener = (e: TelemetryEvent) => {
+                if (e.deviceId !== deviceId) return
+                server.controller.off("telemetry", listener)
+                resolve(e)
+            }
+            server.controller.on("telemetry", listener)
         })
     )
 }

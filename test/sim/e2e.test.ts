@@ -6,7 +6,7 @@ import { SimulatedNightlight } from "../../sim/device"
 import { startServer, type RunningServer } from "../../server/app"
 import type { TelemetryEvent } from "../../server/controller"
 import { closeClient, connectClient, HOST, Inbox, recordingLogger, within } from "../helpers/mqtt"
-import { ledBecomes } from "../helpers/sim"
+import { firstReading, ledBecomes } from "../helpers/sim"
 
 /**
  * The bound we promise for light change → LED change. The firmware reports a change at once (not at
@@ -27,15 +27,9 @@ describe("firmware in the simulator + server + embedded broker", () => {
         observer = await connectClient(server.brokerUrl)
         telemetry = await Inbox.open(observer, `${DEVICE}/telemetry`)
         device = new SimulatedNightlight({ brokerUrl: server.brokerUrl, deviceId: DEVICE, light: 900, logger })
-        const firstReading = within(
-            30_000,
-            "the first reading from the simulated device",
-            new Promise<TelemetryEvent>(resolve =>
-                server.controller.on("telemetry", (e: TelemetryEvent) => e.deviceId === DEVICE && resolve(e))
-            )
-        )
+        const reading = firstReading(server, DEVICE)
         await device.start()
-        const first = await firstReading
+        const first = await reading
         expect(first.light).toBe(900)
         expect(first.ledOn).toBe(false)
     })

@@ -7,11 +7,10 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { startServer, type RunningServer } from "../../server/app"
-import type { TelemetryEvent } from "../../server/controller"
 import { SimulatedNightlight } from "../../sim/device"
 import { makeCa, makeServerCert } from "../helpers/certificates"
-import { HOST, recordingLogger, within } from "../helpers/mqtt"
-import { ledBecomes } from "../helpers/sim"
+import { HOST, recordingLogger } from "../helpers/mqtt"
+import { firstReading, ledBecomes } from "../helpers/sim"
 
 const DEVICE = "tls-nightlight"
 
@@ -31,13 +30,7 @@ describe("the firmware over MQTTS", () => {
         process.env.NODE_EXTRA_CA_CERTS = join(dir, "ca.crt")
         const url = `mqtts://${HOST}:${server.broker!.tlsPort}`
         device = new SimulatedNightlight({ brokerUrl: url, deviceId: DEVICE, light: 900, logger })
-        const first = within(
-            30_000,
-            "the first reading over TLS",
-            new Promise<TelemetryEvent>(resolve =>
-                server.controller.on("telemetry", (e: TelemetryEvent) => e.deviceId === DEVICE && resolve(e))
-            )
-        )
+        const first = firstReading(server, DEVICE)
         await device.start()
         expect((await first).light).toBe(900)
     })
