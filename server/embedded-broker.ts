@@ -10,6 +10,7 @@ import { createServer, type Server, type Socket } from "node:net"
 import { createServer as createTlsServer } from "node:tls"
 import { Aedes } from "aedes"
 import { isDropped, type BrokerAuth } from "./auth/broker-auth"
+import { LogLimiter, suppressedText } from "./log-limit"
 import type { Logger } from "./logger"
 import { PacketSizeGuard } from "./packet-size-guard"
 import { TlsFileError, loadTlsFiles, type CertificateInfo, type TlsFiles } from "./tls"
@@ -48,6 +49,11 @@ export class EmbeddedBroker {
     private boundPort?: number
     private boundTlsPort?: number
     private certificate?: CertificateInfo
+
+    /** A flood of oversized packets costs a few lines a minute, not a full disk. */
+    private readonly cutOff = new LogLimiter((key, suppressed, spanMs) =>
+        this.log.warn(`${key}: ${suppressedText(suppressed, spanMs)}`)
+    )
 
     constructor(options: EmbeddedBrokerOptions) {
         this.options = options
@@ -160,7 +166,8 @@ export class EmbeddedBroker {
         socket.on("data", (chunk: Buffer) => {
             const problem = guard.feed(chunk)
             if (problem === undefined) return
-            this.log.warn(`closed a connection from ${socket.remoteAddress}: it sent ${problem}`)
+            if (this.cutOff.allow("closed connections that sent oversized packets"))
+                this.log.warn(`closed a connection from ${socket.remoteAddress}: it sent ${problem}`)
             socket.destroy()
         })
     }
