@@ -4,7 +4,7 @@
  * and handed to later subscriptions. The real brokers are in reliable-link.test.ts.
  */
 import { afterEach, beforeEach, describe, expect, test, vi } from "vitest"
-import { NightlightServer } from "../server/controller"
+import { ACK_BATCH, ACK_INTERVAL_MS, NightlightServer } from "../server/controller"
 import { topicMatches, type MessageBus, type MessageHandler, type PublishOptions } from "../server/message-bus"
 import { recordingLogger } from "./helpers/mqtt"
 
@@ -65,21 +65,53 @@ const reading = (seq: number, light: number, extra: object = {}) =>
     bus.deliver("dev/telemetry", JSON.stringify({ light, seq, boot: "b1", ...extra }))
 
 describe("acks", () => {
-    test("a replay of 600 readings at once: the first ack, in the same turn, already covers all of them", async () => {
+    test("a replay of 600 readings at once: the first ack already covers all of them", async () => {
         for (let seq = 1; seq <= 600; seq++) reading(seq, 900)
-        // acks due in one turn of the event loop go out together, after one write of the store
+        // acks due within ACK_BATCH.windowMs go out together, after one write of the store
         expect(bus.on("dev/acks")).toEqual([])
-        vi.advanceTimersByTime(0)
+        vi.advanceTimersByTime(ACK_BATCH.windowMs - 1)
+        expect(bus.on("dev/acks")).toEqual([])
+        vi.advanceTimersByTime(1)
         expect(bus.on("dev/acks")).toEqual([{ boot: "b1", seq: 600 }])
         const ack = bus.published.find(p => p.topic === "dev/acks")!
         expect(ack.options).toEqual({ qos: 0, retain: true })
-        // the throttle's second run, 100 ms later, says the same again: at most one ack per 100 ms per device
-        vi.advanceTimersByTime(99)
-        expect(bus.on("dev/acks")).toHaveLength(1)
-        vi.advanceTimersByTime(2)
-        expect(bus.on("dev/acks")).toHaveLength(2)
+        // the throttle's second run, 100 ms after the first, would say the same again: nothing is sent
+        vi.advanceTimersByTime(ACK_INTERVAL_MS + ACK_BATCH.windowMs + 1)
         await vi.runAllTimersAsync()
-        expect(server.stats().acksSent).toBe(2)
+        expect(bus.on("dev/acks")).toHaveLength(1)
+        expect(server.stats().acksSent).toBe(1)
+    })
+
+    test("a reading sent again gets its ack again, even when it is the last one sent (the device missed it)", async () => {
+        reading(1, 900)
+        await vi.runAllTimersAsync()
+        reading(1, 900) // a duplicate: the device never got the ack
+        await vi.runAllTimersAsync()
+        expect(bus.on("dev/acks")).toEqual([
+            { boot: "b1", seq: 1 },
+            { boot: "b1", seq: 1 },
+        ])
+    })
+
+    test("acks of many devices: one write of the store per batch; a full batch goes at once", async () => {
+        const writes: number[] = []
+        const batched = new NightlightServer({
+            bus,
+            logger: recordingLogger("silent").logger,
+            beforeAcks: links => void writes.push(links.size),
+        })
+        await server.stop()
+        await batched.start()
+        const device = (i: number) => bus.deliver(`d${i}/telemetry`, JSON.stringify({ light: 900, seq: 1, boot: "b" }))
+        for (let i = 0; i < 3; i++) device(i)
+        vi.advanceTimersByTime(ACK_BATCH.windowMs)
+        expect(writes).toEqual([3])
+        expect(bus.published.filter(p => p.topic.endsWith("/acks"))).toHaveLength(3)
+        // a full batch does not wait for the window
+        for (let i = 10; i < 10 + ACK_BATCH.maxAcks + 2; i++) device(i)
+        vi.advanceTimersByTime(0)
+        expect(writes).toEqual([3, ACK_BATCH.maxAcks + 2])
+        await batched.stop()
     })
 
     test("readings spread over 1.5 s: at most one ack per 100 ms, and the last one goes out", () => {
