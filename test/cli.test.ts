@@ -5,6 +5,9 @@
 import { spawn, type ChildProcess } from "node:child_process"
 import { once } from "node:events"
 import { createServer, type Server } from "node:net"
+import { mkdtempSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { afterEach, describe, expect, test } from "vitest"
 import { HOST, Inbox, closeClient, connectClient, within } from "./helpers/mqtt"
@@ -12,11 +15,14 @@ import { HOST, Inbox, closeClient, connectClient, within } from "./helpers/mqtt"
 const ROOT = fileURLToPath(new URL("..", import.meta.url))
 const children: ChildProcess[] = []
 const servers: Server[] = []
+/** Each run's data folder: the server under test must not write into the repository's data/. */
+const dataDirs: string[] = []
 
 afterEach(async () => {
     for (const child of children.splice(0))
         if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL")
     for (const server of servers.splice(0)) await new Promise(resolve => server.close(resolve))
+    for (const dir of dataDirs.splice(0)) rmSync(dir, { recursive: true, force: true })
 })
 
 interface Run {
@@ -32,9 +38,13 @@ interface Run {
 function run(args: string[], env: Record<string, string> = {}): Run {
     // The test's own NIGHTLIGHT_* variables must not leak into the server under test.
     const cleanEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("NIGHTLIGHT_")))
+    const dataDir = mkdtempSync(join(tmpdir(), "nightlight-cli-"))
+    dataDirs.push(dataDir)
+    // and its dashboard on any free port, not 8080 (a flag or the test's own variables still win)
+    const isolated = { NIGHTLIGHT_DATA_DIR: dataDir, NIGHTLIGHT_HTTP_PORT: "0" }
     const child = spawn(process.execPath, ["--import", "tsx", "server/main.ts", ...args], {
         cwd: ROOT,
-        env: { ...cleanEnv, NO_COLOR: "1", FORCE_COLOR: "0", ...env },
+        env: { ...cleanEnv, NO_COLOR: "1", FORCE_COLOR: "0", ...isolated, ...env },
         stdio: ["ignore", "pipe", "pipe"],
     })
     children.push(child)
@@ -115,6 +125,8 @@ describe("the server process", () => {
         const [, url] = await r.waitFor(/MQTT broker listening on (mqtt:\/\/127\.0\.0\.1:\d+)/)
         const [, port] = await r.waitFor(/mosquitto_pub -h 127\.0\.0\.1 -p (\d+) -t 'my-device\/telemetry'/)
         expect(url).toBe(`mqtt://127.0.0.1:${port}`)
+        await r.waitFor(/Registry and history: \S*nightlight-cli-\w+\/nightlight\.db \(kept 30 days\)/)
+        await r.waitFor(/Dashboard and HTTP API: http:\/\/127\.0\.0\.1:\d+/)
         const client = await connectClient(url)
         try {
             const inbox = await Inbox.open(client, "cli-dev/commands")
