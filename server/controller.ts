@@ -34,10 +34,10 @@ import {
     parseTelemetry,
     parseTopic,
     topics,
-    type AckPayload,
     type CommandPayload,
 } from "./protocol"
-import { KeyedThrottle, realTimers, type Timers } from "./throttle"
+import { AckSender } from "./ack-sender"
+import { realTimers, type Timers } from "./throttle"
 import {
     REJECTION_REASONS,
     type CommandEvent,
@@ -50,28 +50,12 @@ import {
 } from "./controller-events"
 
 export * from "./controller-events"
+export { ACK_BATCH, ACK_INTERVAL_MS } from "./ack-sender"
 
 /** Not a device: Home Assistant's birth topic `homeassistant/status` matches `+/status`. */
 export const HOME_ASSISTANT_STATUS_ID = "homeassistant"
 
-/** At most one ack per device per this many ms; the last one always goes out. */
-export const ACK_INTERVAL_MS = 100
-
-/**
- * Acks due close together go out together, after one write of the store (sendAck): a transaction per
- * reading cost a quarter more CPU per reading at 500 readings/s (bench). A full batch goes on the next
- * turn, as our publishes enter the broker one turn apart (embedded-bus.ts) and a long queue of acks
- * would hold back the commands behind it.
- */
-export const ACK_BATCH = {
-    windowMs: 20, // ms an ack may wait for others
-    maxAcks: 25, // devices; at this many the batch goes at once
-}
-
 const COMMAND_DELIVERY: PublishOptions = { qos: 1, retain: true }
-/** Retained so a restarted server knows where each device was; QoS 0, as the next ack supersedes it. */
-const ACK_DELIVERY: PublishOptions = { qos: 0, retain: true }
-
 /**
  * Emits "telemetry" (TelemetryEvent) for each valid reading, "command" (CommandEvent) for each command
  * sent, "status" (StatusEvent) when a device goes online or offline, "rejected" (RejectionEvent) for
@@ -83,19 +67,9 @@ export class NightlightServer extends EventEmitter {
     /** Shared with every DeviceState: a change applies to their next decision. */
     private readonly rules: RuleSettings & { mismatchResendMs?: number }
     readonly groups: GroupStates
-    private readonly beforeAcks: (links: ReadonlyMap<string, LinkState>) => void
-    /** Devices whose ack is due in this turn of the event loop (sendAck). */
-    private readonly ackQueue = new Set<string>()
-    /** The last ack published to each device ("boot/seq"): the throttle's trailing run often repeats it. */
-    private readonly lastAck = new Map<string, string>()
-    /** Devices in the queue that sent a duplicate: their ack goes out even if it is the last one again. */
-    private readonly ackAgain = new Set<string>()
-    private ackTimer: unknown
+    private readonly ackSender: AckSender
     private readonly timers: Timers
-    private readonly acks: KeyedThrottle
     private readonly devices = new Map<string, DeviceState>()
-    /** Acks flushed by stop(), awaited there so they reach the broker before the bus stops. */
-    private readonly finalAcks: Promise<void>[] = []
     private running = false
     private readonly counters: ServerStats = {
         received: 0,
@@ -116,9 +90,21 @@ export class NightlightServer extends EventEmitter {
             mismatchResendMs: options.mismatchResendMs,
         }
         this.groups = new GroupStates(options.groups)
-        this.beforeAcks = options.beforeAcks ?? (() => undefined)
         this.timers = options.timers ?? realTimers
-        this.acks = new KeyedThrottle(options.ackIntervalMs ?? ACK_INTERVAL_MS, this.timers)
+        this.ackSender = new AckSender({
+            bus: this.bus,
+            log: this.log,
+            timers: this.timers,
+            intervalMs: options.ackIntervalMs,
+            current: deviceId => {
+                const state = this.devices.get(deviceId)
+                const ack = state?.ack()
+                const link = state?.link()
+                return ack && link ? { ack, link } : undefined
+            },
+            beforeAcks: options.beforeAcks ?? (() => undefined),
+            counters: this.counters,
+        })
     }
 
     /** Subscribes to every device's state and telemetry. The bus must be started by its owner. */
@@ -141,10 +127,8 @@ export class NightlightServer extends EventEmitter {
     async stop(): Promise<void> {
         if (!this.running) return
         this.running = false
-        this.acks.flush()
-        this.sendQueuedAcks()
+        await this.ackSender.stop()
         this.rejectionLog?.flush()
-        await Promise.all(this.finalAcks.splice(0))
     }
 
     get threshold(): number {
@@ -277,7 +261,7 @@ export class NightlightServer extends EventEmitter {
             if (groupChanged) this.tellMembers(group, now, "group", deviceId)
             this.emit("group", this.groups.view(group))
         }
-        if (outcome.ack) this.acks.run(deviceId, () => this.sendAck(deviceId, outcome.duplicate))
+        if (outcome.ack) this.ackSender.due(deviceId, outcome.duplicate)
     }
 
     /** A retained command (rebuild), our own coming back, or another server's. */
@@ -364,59 +348,6 @@ export class NightlightServer extends EventEmitter {
                 this.log.warn(`could not send the command to ${deviceId}: ${err.message}`)
             }
         )
-    }
-
-    /**
-     * Acks due within ACK_BATCH.windowMs go out together, after one write of the store: one transaction
-     * for many readings instead of one each. A full batch goes on the next turn; while stopping, at once.
-     */
-    private sendAck(deviceId: string, again: boolean): void {
-        // A device that sends a reading again missed its ack: it gets the ack even if it is the same.
-        if (again) this.ackAgain.add(deviceId)
-        this.ackQueue.add(deviceId)
-        if (!this.running) return this.sendQueuedAcks()
-        if (this.ackQueue.size === ACK_BATCH.maxAcks) {
-            this.timers.clearTimeout(this.ackTimer)
-            this.ackTimer = this.timers.setTimeout(() => this.sendQueuedAcks(), 0)
-        } else this.ackTimer ??= this.timers.setTimeout(() => this.sendQueuedAcks(), ACK_BATCH.windowMs)
-    }
-
-    private sendQueuedAcks(): void {
-        this.timers.clearTimeout(this.ackTimer)
-        this.ackTimer = undefined
-        const due = new Map<string, { ack: AckPayload; link: LinkState }>()
-        for (const deviceId of this.ackQueue) {
-            const state = this.devices.get(deviceId)
-            const ack = state?.ack()
-            const link = state?.link()
-            if (!ack || !link) continue
-            if (!this.ackAgain.has(deviceId) && this.lastAck.get(deviceId) === `${ack.boot}/${ack.seq}`) continue
-            due.set(deviceId, { ack, link })
-        }
-        this.ackQueue.clear()
-        this.ackAgain.clear()
-        if (due.size === 0) return
-        try {
-            this.beforeAcks(new Map([...due].map(([deviceId, { link }]) => [deviceId, link])))
-        } catch (err) {
-            // Not stored, so not acknowledged: the devices keep the readings and send them again.
-            this.counters.acksFailed += due.size
-            this.log.error(`could not store readings, so they are not acknowledged: ${(err as Error).message}`)
-            return
-        }
-        for (const [deviceId, { ack }] of due) {
-            this.lastAck.set(deviceId, `${ack.boot}/${ack.seq}`)
-            const sent = this.bus.publish(topics.acks(deviceId), encode("acks", ack), ACK_DELIVERY).then(
-                () => void this.counters.acksSent++,
-                (err: Error) => {
-                    this.counters.acksFailed++
-                    this.lastAck.delete(deviceId)
-                    // The device sends unacknowledged readings again, and those are acknowledged then.
-                    this.log.debug(`could not send the ack to ${deviceId}: ${err.message}`)
-                }
-            )
-            if (!this.running) this.finalAcks.push(sent)
-        }
     }
 
     /** The device id of a state topic of this kind; undefined (ignored) for anything else. */

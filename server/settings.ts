@@ -3,7 +3,23 @@
  * Pure: no I/O, so every case is testable without starting anything.
  */
 import { parseArgs } from "node:util"
-import { DEFAULT_BAND, DEFAULT_THRESHOLD, LIGHT_MAX, isValidDeviceId } from "./protocol"
+import { DEFAULT_BAND, DEFAULT_THRESHOLD, LIGHT_MAX } from "./protocol"
+import {
+    SettingsError,
+    parseBoolean,
+    parseDeviceId,
+    parseHost,
+    parseHostOr,
+    parseIntegerIn,
+    parseMqttUrl,
+    parseOneOf,
+    parsePath,
+    parseToken,
+    parseTopicPrefix,
+    type Source,
+} from "./settings-values"
+
+export { MQTT_URL_PROTOCOLS, SettingsError, redactUrl } from "./settings-values"
 
 export const DEFAULTS = {
     /** Embedded broker listen address. Loopback, so letting other machines in is a deliberate choice. */
@@ -36,8 +52,6 @@ export const DEFAULTS = {
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const
 export type LogLevel = (typeof LOG_LEVELS)[number]
 
-export const MQTT_URL_PROTOCOLS = ["mqtt:", "mqtts:", "ws:", "wss:"]
-
 /** The embedded broker's security (docs/security.md); absent fields: the defaults. */
 export interface BrokerSecurity {
     /** The credentials file; default: users.json in the data dir. */
@@ -66,11 +80,6 @@ export interface Settings {
     /** The groups file (docs/groups.md), if any. */
     groupsFile: string | undefined
     homeAssistant: { enabled: boolean; prefix: string }
-}
-
-/** A bad flag or variable; the message names it and the offending value, on one line. */
-export class SettingsError extends Error {
-    override name = "SettingsError"
 }
 
 export const ENV = {
@@ -181,12 +190,6 @@ const OPTIONS = {
     help: { type: "boolean", short: "h" },
 } as const
 
-/** A raw value and where it came from, so errors name the flag or the variable the user actually set. */
-interface Source {
-    value: string
-    name: string
-}
-
 export function parseSettings(argv: string[], env: Record<string, string | undefined>): Settings {
     const flags = parseFlags(argv)
     // Asking for help should get help, even with a bad value elsewhere on the line or in the environment.
@@ -235,9 +238,9 @@ export function parseSettings(argv: string[], env: Record<string, string | undef
         band: parseIntegerIn(pick("band", ENV.band), DEFAULTS.band, 0, LIGHT_MAX),
         sim: {
             enabled: flags["no-sim"] === true ? false : parseBoolean(fromEnv(ENV.sim), DEFAULTS.sim),
-            deviceId: parseDeviceId(pick("sim-id", ENV.simId)),
+            deviceId: parseDeviceId(pick("sim-id", ENV.simId), DEFAULTS.simId),
         },
-        logLevel: parseLogLevel(pick("log-level", ENV.logLevel)),
+        logLevel: parseOneOf(pick("log-level", ENV.logLevel), DEFAULTS.logLevel, LOG_LEVELS),
         dataDir: parsePath(pick("data-dir", ENV.dataDir)) ?? DEFAULTS.dataDir,
         retentionDays: parseIntegerIn(pick("retention-days", ENV.retentionDays), DEFAULTS.retentionDays, 1, 3650),
         http: {
@@ -249,34 +252,9 @@ export function parseSettings(argv: string[], env: Record<string, string | undef
         groupsFile: parsePath(pick("groups", ENV.groups)),
         homeAssistant: {
             enabled: flags["ha-discovery"] === true ? true : parseBoolean(fromEnv(ENV.haDiscovery), false),
-            prefix: parseTopicPrefix(pick("ha-prefix", ENV.haPrefix)),
+            prefix: parseTopicPrefix(pick("ha-prefix", ENV.haPrefix), DEFAULTS.haPrefix),
         },
     }
-}
-
-function parsePath(source: Source | undefined): string | undefined {
-    if (!source) return undefined
-    if (/[\u0000-\u001f]/.test(source.value)) throw invalid(source, "expected a file or folder path")
-    return source.value
-}
-
-function parseToken(source: Source | undefined): { token?: string } {
-    if (!source) return {}
-    // printable ASCII without spaces: it travels in a header, a cookie and a URL
-    if (!/^[\x21-\x7e]{16,256}$/.test(source.value))
-        throw new SettingsError(`invalid ${source.name}: expected 16 to 256 printable characters without spaces`)
-    return { token: source.value }
-}
-
-function parseHostOr(source: Source | undefined, fallback: string): string {
-    return source ? parseHost(source) : fallback
-}
-
-function parseTopicPrefix(source: Source | undefined): string {
-    if (!source) return DEFAULTS.haPrefix
-    if (!/^[A-Za-z0-9_-]+(\/[A-Za-z0-9_-]+)*$/.test(source.value))
-        throw invalid(source, "expected topic levels of letters, digits, _ or -, such as homeassistant")
-    return source.value
 }
 
 function parseFlags(argv: string[]): Partial<Record<keyof typeof OPTIONS, string | boolean>> {
@@ -372,72 +350,5 @@ function withSecurity(broker: BrokerSettings, o: Record<string, Source | undefin
                       host: tlsHost ? parseHost(tlsHost) : undefined,
                   }
                 : undefined,
-    }
-}
-
-function parseMqttUrl(source: Source): string {
-    let url: URL
-    try {
-        url = new URL(source.value)
-    } catch {
-        throw invalid(source, "expected a URL such as mqtt://127.0.0.1:1883")
-    }
-    if (!MQTT_URL_PROTOCOLS.includes(url.protocol))
-        throw invalid(source, `the scheme must be one of ${MQTT_URL_PROTOCOLS.map(p => p + "//").join(", ")}`)
-    if (url.hostname === "") throw invalid(source, "the URL has no host")
-    return source.value
-}
-
-function parseHost(source: Source): string {
-    // Not a full hostname grammar: just enough to catch a URL or a stray port given where a host belongs.
-    if (!/^[A-Za-z0-9.:_-]+$/.test(source.value) || source.value.includes("//"))
-        throw invalid(source, "expected an IP address or host name, such as 127.0.0.1 or 0.0.0.0")
-    return source.value
-}
-
-function parseIntegerIn(source: Source | undefined, fallback: number, min: number, max: number): number {
-    if (!source) return fallback
-    const n = /^\d+$/.test(source.value) ? Number(source.value) : NaN
-    if (!Number.isSafeInteger(n) || n < min || n > max)
-        throw invalid(source, `expected an integer from ${min} to ${max}`)
-    return n
-}
-
-function parseBoolean(source: Source | undefined, fallback: boolean): boolean {
-    if (!source) return fallback
-    const v = source.value.toLowerCase()
-    if (v === "1" || v === "true") return true
-    if (v === "0" || v === "false") return false
-    throw invalid(source, "expected 0, 1, true or false")
-}
-
-function parseDeviceId(source: Source | undefined): string {
-    if (!source) return DEFAULTS.simId
-    if (!isValidDeviceId(source.value))
-        throw invalid(source, "expected 1 to 64 letters, digits or _ . : - (it becomes one MQTT topic level)")
-    return source.value
-}
-
-function parseLogLevel(source: Source | undefined): LogLevel {
-    if (!source) return DEFAULTS.logLevel
-    const level = source.value.toLowerCase()
-    if (!(LOG_LEVELS as readonly string[]).includes(level))
-        throw invalid(source, `expected one of ${LOG_LEVELS.join(", ")}`)
-    return level as LogLevel
-}
-
-function invalid(source: Source, expected: string): SettingsError {
-    return new SettingsError(`invalid ${source.name} ${JSON.stringify(redactUrl(source.value))}: ${expected}`)
-}
-
-/** A broker URL for logs and messages: any password is replaced by ***. */
-export function redactUrl(text: string): string {
-    try {
-        const url = new URL(text)
-        if (url.password === "") return text
-        url.password = "***"
-        return url.toString()
-    } catch {
-        return text
     }
 }
