@@ -1,4 +1,5 @@
-/** The results table (stdout) and the ours/lesson ratios. */
+/** The results table (stdout) and the ours/lesson ratios; the real firmware's section (`--firmware`). */
+import type { FirmwareResult } from "./firmware"
 
 export interface StepResult {
     system: string
@@ -28,6 +29,20 @@ export interface Row extends StepResult {
     cpuRatio?: number | null
     /** ours / lesson at the same offered rate: handled readings/s (1: both kept up) */
     throughputRatio?: number | null
+}
+
+/** The value at percentile p of an ascending array (nearest rank, below); null when empty. */
+export function percentile(sorted: number[], p: number): number | null {
+    if (sorted.length === 0) return null
+    return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]
+}
+
+const show = (v: number | null | undefined) => (v === null || v === undefined ? "-" : String(v))
+
+/** Right-aligned columns, the header first. */
+function printColumns(table: string[][]): void {
+    const widths = table[0].map((_, i) => Math.max(...table.map(row => row[i].length)))
+    for (const row of table) console.log(row.map((cell, i) => cell.padStart(widths[i])).join("  "))
 }
 
 const ratio = (a: number | null, b: number | null): number | null =>
@@ -60,7 +75,6 @@ export function printTable(results: StepResult[]): Row[] {
         "CPU ours/lesson",
         "thrpt ours/lesson",
     ]
-    const show = (v: number | null | undefined) => (v === null || v === undefined ? "-" : String(v))
     const table = [
         header,
         ...rows.map(r => [
@@ -80,9 +94,8 @@ export function printTable(results: StepResult[]): Row[] {
             show(r.throughputRatio),
         ]),
     ]
-    const widths = header.map((_, i) => Math.max(...table.map(row => row[i].length)))
     console.log("")
-    for (const row of table) console.log(row.map((cell, i) => cell.padStart(widths[i])).join("  "))
+    printColumns(table)
     console.log(
         "\nhandled/s: readings the server confirmed within the step (ours: highest acked seq per device; lesson:" +
             " commands received, one per reading).\nCPU: server + broker processes (/proc utime+stime) per handled" +
@@ -90,4 +103,29 @@ export function printTable(results: StepResult[]): Row[] {
             " at the same offered rate (CPU below 1 = ours cheaper; throughput 1 = both kept up)."
     )
     return rows
+}
+
+export function printFirmware(result: FirmwareResult): void {
+    console.log("\nReal firmware (DeviceScript VM): light change across the threshold → LED change")
+    printColumns([
+        ["server", "toggles", "missed", "p50 ms", "p90 ms", "p99 ms", "max ms"],
+        ...result.reaction.map(r =>
+            [r.system, r.toggles, r.misses, r.p50Ms, r.p90Ms, r.p99Ms, r.maxMs].map(v => show(v as number | null))
+        ),
+    ])
+    if (result.lessonSkipped) console.log(`no lesson baseline: ${result.lessonSkipped}`)
+    else console.log(`ours/lesson: p50 ${show(result.p50Ratio)}, p99 ${show(result.p99Ratio)} (below 1: ours faster)`)
+    console.log("\nFirmware footprint (built/<board>/bytecode.devs; breakdown from `devs build --stats`)")
+    printColumns([
+        ["board", "bytecode B", "functions", "function B", "strings B", "data B", "rebuilt"],
+        ...result.footprint.map(f => [
+            f.board,
+            show(f.bytecodeBytes),
+            show(f.stats?.functions),
+            show(f.stats?.functionBytes),
+            show(f.stats?.stringsBytes),
+            show(f.stats?.dataBytes),
+            f.rebuilt ? "yes" : "no",
+        ]),
+    ])
 }

@@ -4,7 +4,8 @@
  */
 import { mkdirSync, writeFileSync } from "node:fs"
 import { Fleet, sleep } from "./load"
-import { printTable, type StepResult } from "./report"
+import { abortFirmwareBench, benchFirmware, FIRMWARE_BENCH, type FirmwareResult } from "./firmware"
+import { percentile, printFirmware, printTable, type StepResult } from "./report"
 import {
     cpuMicros,
     haveLessonStack,
@@ -21,6 +22,8 @@ const HELP = `usage: npm run bench -- [options]
   --rates A,B,...    offered readings/s of the whole fleet, one step each (default 500,2000,5000)
   --seconds S        length of each step (default 10)
   --systems LIST     ours,lesson (default both)
+  --firmware N       toggles of the real firmware's light → LED test, with ours and the lesson's
+                     server (default 20; 0 skips it; needs DeviceScript devtools' ports 8081/8082 free)
   --quick            100 devices, rate 200, 3 s
   -h, --help`
 const SETTLE_MS = 2000
@@ -31,10 +34,18 @@ interface Options {
     rates: number[]
     seconds: number
     systems: SystemName[]
+    /** light toggles of the real-firmware section; 0: skipped */
+    firmware: number
 }
 
 function parseArgs(argv: string[]): Options | undefined {
-    const options: Options = { devices: 500, rates: [500, 2000, 5000], seconds: 10, systems: ["ours", "lesson"] }
+    const options: Options = {
+        devices: 500,
+        rates: [500, 2000, 5000],
+        seconds: 10,
+        systems: ["ours", "lesson"],
+        firmware: 20,
+    }
     const positive = (flag: string, value: string | undefined): number => {
         const n = Number(value)
         if (!Number.isFinite(n) || n <= 0) throw new Error(`${flag} needs a positive number, got ${value}`)
@@ -45,7 +56,14 @@ function parseArgs(argv: string[]): Options | undefined {
         if (arg === "-h" || arg === "--help") return undefined
         else if (arg === "--quick") Object.assign(options, { devices: 100, rates: [200], seconds: 3 })
         else if (arg === "--devices") options.devices = Math.round(positive(arg, argv[++i]))
-        else if (arg === "--seconds") options.seconds = positive(arg, argv[++i])
+        else if (arg === "--firmware") {
+            const n = Number(argv[++i])
+            if (!Number.isInteger(n) || n < 0 || n > FIRMWARE_BENCH.maxToggles)
+                throw new Error(
+                    `--firmware needs a whole number of toggles, 0..${FIRMWARE_BENCH.maxToggles}, got ${argv[i]}`
+                )
+            options.firmware = n
+        } else if (arg === "--seconds") options.seconds = positive(arg, argv[++i])
         else if (arg === "--rates") options.rates = (argv[++i] ?? "").split(",").map(r => positive(arg, r))
         else if (arg === "--systems") {
             options.systems = (argv[++i] ?? "").split(",") as SystemName[]
@@ -53,11 +71,6 @@ function parseArgs(argv: string[]): Options | undefined {
         } else throw new Error(`unknown option ${arg}`)
     }
     return options
-}
-
-function percentile(sorted: number[], p: number): number | null {
-    if (sorted.length === 0) return null
-    return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]
 }
 
 async function runStep(system: RunningSystem, fleet: Fleet, rate: number, seconds: number): Promise<StepResult> {
@@ -153,6 +166,8 @@ async function main(): Promise<void> {
     }
     if (!options) return void console.log(HELP)
     const lesson = haveLessonStack()
+    if (options.firmware > 0 && !lesson.ok)
+        console.error(`\n!!! WARNING: no lesson baseline for the firmware's reaction: ${lesson.why}.\n`)
     if (options.systems.includes("lesson") && !lesson.ok) {
         console.error(
             `\n!!! WARNING: THE LESSON'S STACK CANNOT RUN: ${lesson.why}.\n!!! Running ours only: no comparison.\n`
@@ -160,7 +175,9 @@ async function main(): Promise<void> {
         options.systems = options.systems.filter(s => s !== "lesson")
     }
     // a watchdog: whatever hangs, the run ends
-    const budgetMs = options.systems.length * (60_000 + options.rates.length * (options.seconds * 1000 + 5000))
+    const budgetMs =
+        options.systems.length * (60_000 + options.rates.length * (options.seconds * 1000 + 5000)) +
+        firmwareBudgetMs(options.firmware)
     setTimeout(() => {
         console.error(`!!! bench: still running after ${budgetMs} ms, giving up`)
         shutdown(1)
@@ -169,17 +186,33 @@ async function main(): Promise<void> {
     const runId = Math.random().toString(36).slice(2, 6)
     const results: StepResult[] = []
     for (const name of options.systems) results.push(...(await benchSystem(name, options, runId)))
+    const firmware: FirmwareResult | null = options.firmware > 0 ? await benchFirmware(options.firmware, lesson) : null
     const rows = printTable(results)
+    if (firmware) printFirmware(firmware)
     mkdirSync("test-results", { recursive: true })
-    const report = { date: new Date().toISOString(), node: process.version, options, results: rows }
+    const report = { date: new Date().toISOString(), node: process.version, options, results: rows, firmware }
     writeFileSync(OUTPUT, JSON.stringify(report, null, 4) + "\n")
     console.log(`\nJSON: ${OUTPUT}`)
 }
 
+/** Builds, two device start-ups and the toggles of both servers, each toggle at its bound plus pause (ms). */
+function firmwareBudgetMs(toggles: number): number {
+    if (toggles === 0) return 0
+    const { toggleBoundMs, pauseMaxMs, firstChangeBoundMs } = FIRMWARE_BENCH
+    return 60_000 + 2 * (60_000 + firstChangeBoundMs + 5_000 + toggles * (toggleBoundMs + pauseMaxMs))
+}
+
+let shuttingDown = false
+
 function shutdown(code: number): void {
+    if (shuttingDown) return
+    shuttingDown = true
     activeFleet?.destroy()
-    killAllChildren()
-    process.exit(code)
+    // the simulated device's processes first (bounded), then every other child
+    void abortFirmwareBench().finally(() => {
+        killAllChildren()
+        process.exit(code)
+    })
 }
 
 process.once("SIGINT", () => shutdown(130))
