@@ -26,7 +26,6 @@ import type { MessageBus, PublishOptions } from "./message-bus"
 import {
     DEFAULT_BAND,
     DEFAULT_THRESHOLD,
-    decideLedWithBand,
     encode,
     parseAck,
     parseCommand,
@@ -157,9 +156,8 @@ export class NightlightServer extends EventEmitter {
         this.emit("settings", this.settings())
         const now = this.timers.now()
         for (const [deviceId, state] of this.devices) {
-            const { lastLight } = state.snapshot()
-            if (this.groups.groupOf(deviceId) !== undefined || lastLight === undefined) continue
-            const auto = decideLedWithBand(lastLight, state.autoState(), next.threshold, next.band)
+            const auto = state.thresholdDecision()
+            if (this.groups.groupOf(deviceId) !== undefined || auto === undefined) continue
             this.send(deviceId, state.decide(auto, now, "settings"))
         }
         for (const name of this.groups.names()) this.revote(name, now, "settings")
@@ -229,10 +227,10 @@ export class NightlightServer extends EventEmitter {
         const decide: Decide | undefined =
             group === undefined
                 ? undefined
-                : (light, previous) => {
+                : () => {
                       const vote = this.groups.vote(group, this.memberLookup, this.rules, now)
                       groupChanged = vote.changed
-                      return vote.ledOn ?? decideLedWithBand(light, previous, this.rules.threshold, this.rules.band)
+                      return vote.ledOn
                   }
         const outcome = this.stateOf(deviceId).reading(reading, now, decide)
         // The line per reading is built only when it is logged: under load it cost more than it says.

@@ -41,9 +41,10 @@ export type CommandReason =
 
 /**
  * The automatic rule: the LED from this device's light and the rule's previous state (for hysteresis).
- * The default is the threshold with its band; a group's vote replaces it for the group's members.
+ * The default is the threshold with its band; a group's vote replaces it for the group's members, and
+ * undefined (a group without enough voters) falls back to the default.
  */
-export type Decide = (light: number, previous: boolean | undefined) => boolean
+export type Decide = (light: number, previous: boolean | undefined) => boolean | undefined
 
 export interface LinkState {
     boot: string
@@ -202,9 +203,7 @@ export class DeviceState {
         // With no decision of our own yet, the LED as it is is the state hysteresis keeps: a restarted
         // server must not flip a LED that sits inside the band.
         const previous = this.auto ?? this.decision ?? r.led
-        const auto = decide
-            ? decide(r.light, previous)
-            : decideLedWithBand(r.light, previous, this.rule.threshold, this.rule.band)
+        const auto = decide?.(r.light, previous) ?? this.byThreshold(r.light, previous)
         const ledOn = this.follow(auto)
         const reason = this.commandReason(ledOn, r.led, now)
         const outcome: ReadingOutcome = { duplicate: false, missing, rebooted, ledOn, at }
@@ -235,6 +234,18 @@ export class DeviceState {
         this.manual = { ledOn, auto: this.auto ?? this.decision }
         if (ledOn === this.decision && this.commandSeq !== undefined && !this.commandFailed) return { ledOn }
         return { ledOn, command: this.command(ledOn, now), reason: "manual" }
+    }
+
+    /**
+     * The threshold and band (the shared rule, maybe just changed) applied again to the last reading;
+     * undefined before any reading.
+     */
+    thresholdDecision(): boolean | undefined {
+        return this.lastLight === undefined ? undefined : this.byThreshold(this.lastLight, this.autoState())
+    }
+
+    private byThreshold(light: number, previous: boolean | undefined): boolean {
+        return decideLedWithBand(light, previous, this.rule.threshold, this.rule.band)
     }
 
     /** The automatic rule's state for hysteresis (a group's vote reads it). */
