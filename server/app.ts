@@ -70,6 +70,12 @@ export async function startServer(
     })
     store.open()
     const rules = resolveRules(store, settings, groupConfigs, logger)
+    const token = settings.http?.enabled
+        ? await httpToken(settings.http, settings.dataDir, logger).catch(error => {
+              store.close()
+              throw error
+          })
+        : undefined
 
     let secured: SecuredBroker | undefined
     let broker: EmbeddedBroker | undefined
@@ -115,7 +121,7 @@ export async function startServer(
               host: settings.http.host,
               port: settings.http.port,
               logger,
-              token: httpToken(settings.http, settings.dataDir, logger),
+              token,
           })
         : undefined
     const homeAssistant = settings.homeAssistant?.enabled
@@ -178,12 +184,16 @@ function readPem(file: string, store: Store): Buffer {
  * The dashboard's access token: the one configured; else, on an address other than loopback, the one
  * kept in the data folder (made on first use). On loopback, none: like the broker, open to this machine.
  */
-function httpToken(http: NonNullable<ServerSettings["http"]>, dataDir: string | undefined, logger: Logger) {
+async function httpToken(
+    http: NonNullable<ServerSettings["http"]>,
+    dataDir: string | undefined,
+    logger: Logger
+): Promise<string | undefined> {
     if (http.token !== undefined) return http.token
     if (isLoopback(http.host)) return undefined
     if (dataDir === undefined) return generateToken()
     const file = join(dataDir, HTTP_TOKEN_FILE)
-    const { token, created } = loadOrCreateToken(file)
+    const { token, created } = await loadOrCreateToken(file)
     if (created) logger.info(`made an access token for the dashboard on ${http.host}: ${file}`)
     return token
 }

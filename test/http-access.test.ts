@@ -70,15 +70,15 @@ describe("with an access token", () => {
     })
 })
 
-test("the token file: made once with mode 0600, the same token after a restart", () => {
+test("the token file: made once with mode 0600, the same token after a restart", async () => {
     const dir = mkdtempSync(join(tmpdir(), "nightlight-token-"))
     try {
         const file = join(dir, "data", "http-token")
-        const first = loadOrCreateToken(file)
+        const first = await loadOrCreateToken(file)
         expect(first.created).toBe(true)
         expect(first.token).toMatch(/^[A-Za-z0-9_-]{43}$/)
         expect(statSync(file).mode & 0o777).toBe(0o600)
-        expect(loadOrCreateToken(file)).toEqual({ token: first.token, created: false })
+        expect(await loadOrCreateToken(file)).toEqual({ token: first.token, created: false })
     } finally {
         rmSync(dir, { recursive: true, force: true })
     }

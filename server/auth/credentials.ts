@@ -9,10 +9,9 @@
  * and renamed over the old one: a server reading it at the same moment sees the old or the new file,
  * never half of one. `parseCredentials` is pure; the rest is file I/O.
  */
-import { randomBytes } from "node:crypto"
-import { chmod, open, readFile, rename, stat, unlink } from "node:fs/promises"
-import { basename, dirname, join } from "node:path"
+import { readFile, stat } from "node:fs/promises"
 import { isValidDeviceId } from "../protocol"
+import { writeSecretFile } from "../secret-file"
 import { parseHash } from "./password-hash"
 
 /** What each role may do is in acl.ts; docs/security.md has the table. */
@@ -132,19 +131,9 @@ async function permissionsOf(file: string): Promise<number | undefined> {
 
 /** Writes the whole file atomically with mode 0600: a temporary file beside it, synced, then renamed. */
 export async function saveCredentials(file: string, users: Users): Promise<void> {
-    const temp = join(dirname(file), `.${basename(file)}.${randomBytes(6).toString("hex")}.tmp`)
     try {
-        const handle = await open(temp, "wx", 0o600)
-        try {
-            await handle.writeFile(formatCredentials(users), "utf8")
-            await handle.sync()
-        } finally {
-            await handle.close()
-        }
-        await chmod(temp, 0o600) // the umask may have taken bits away, never added; this is for clarity
-        await rename(temp, file)
+        await writeSecretFile(file, formatCredentials(users))
     } catch (error) {
-        await unlink(temp).catch(() => undefined)
         throw new CredentialsError(`cannot write the credentials file ${file}: ${describeFsError(error)}`)
     }
 }

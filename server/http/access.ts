@@ -6,9 +6,10 @@
  * send headers, so the page relies on the cookie.
  */
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto"
-import { chmodSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs"
+import { mkdir, readFile } from "node:fs/promises"
 import { dirname } from "node:path"
 import type { IncomingMessage, ServerResponse } from "node:http"
+import { writeSecretFile } from "../secret-file"
 import { SECURITY_HEADERS, sendError } from "./responses"
 
 export const COOKIE_NAME = "nightlight_token"
@@ -23,19 +24,16 @@ export function generateToken(): string {
  * The token kept in `file` (made on first use, mode 0600), so the link a user bookmarked keeps working
  * across restarts. Delete the file to make a new one.
  */
-export function loadOrCreateToken(file: string): { token: string; created: boolean } {
+export async function loadOrCreateToken(file: string): Promise<{ token: string; created: boolean }> {
     try {
-        const token = readFileSync(file, "utf8").trim()
+        const token = (await readFile(file, "utf8")).trim()
         if (token.length >= 16) return { token, created: false }
     } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err
     }
     const token = generateToken()
-    mkdirSync(dirname(file), { recursive: true })
-    const temp = `${file}.${process.pid}.tmp`
-    writeFileSync(temp, `${token}\n`, { mode: 0o600 })
-    chmodSync(temp, 0o600)
-    renameSync(temp, file)
+    await mkdir(dirname(file), { recursive: true })
+    await writeSecretFile(file, `${token}\n`)
     return { token, created: true }
 }
 
