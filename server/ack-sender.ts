@@ -73,6 +73,24 @@ export class AckSender {
     }
 
     /**
+     * Another server of a share group acknowledged readings up to just before some this server holds
+     * (docs/scale-out.md): this server's ack goes on the next turn, past the throttle and the batch
+     * window. With a device's readings spread over the servers, each hop of the acks between them then
+     * costs a broker round trip rather than ACK_INTERVAL_MS, and a replay of 600 readings is covered in
+     * about a second instead of outlasting the device's 5 s resend.
+     */
+    dueAfterPeer(deviceId: string): void {
+        this.ackQueue.add(deviceId)
+        if (!this.running) return this.sendQueuedAcks()
+        this.sendNextTurn()
+    }
+
+    private sendNextTurn(): void {
+        this.o.timers.clearTimeout(this.ackTimer)
+        this.ackTimer = this.o.timers.setTimeout(() => this.sendQueuedAcks(), 0)
+    }
+
+    /**
      * Acks due within ACK_BATCH.windowMs go out together, after one write of the store: one transaction
      * for many readings instead of one each. A full batch goes on the next turn; while stopping, at once.
      */
@@ -81,10 +99,8 @@ export class AckSender {
         if (again) this.ackAgain.add(deviceId)
         this.ackQueue.add(deviceId)
         if (!this.running) return this.sendQueuedAcks()
-        if (this.ackQueue.size === ACK_BATCH.maxAcks) {
-            this.o.timers.clearTimeout(this.ackTimer)
-            this.ackTimer = this.o.timers.setTimeout(() => this.sendQueuedAcks(), 0)
-        } else this.ackTimer ??= this.o.timers.setTimeout(() => this.sendQueuedAcks(), ACK_BATCH.windowMs)
+        if (this.ackQueue.size === ACK_BATCH.maxAcks) this.sendNextTurn()
+        else this.ackTimer ??= this.o.timers.setTimeout(() => this.sendQueuedAcks(), ACK_BATCH.windowMs)
     }
 
     private sendQueuedAcks(): void {

@@ -92,7 +92,7 @@ export async function startServer(
         bus = new EmbeddedBus(broker, logger)
     } else {
         brokerUrl = settings.broker.url
-        const { username, password, caFile } = settings.broker
+        const { username, password, caFile, shareGroup } = settings.broker
         bus = new MqttClientBus({
             url: brokerUrl,
             logger,
@@ -100,7 +100,13 @@ export async function startServer(
             username,
             password,
             ca: caFile === undefined ? undefined : readPem(caFile, store),
+            shareGroup,
         })
+        if (shareGroup !== undefined)
+            logger.info(
+                `sharing the telemetry with the other servers of share group "${shareGroup}" (MQTT 5): ` +
+                    "each reading is handled by one of them, and this server's history holds the ones it handled"
+            )
     }
     // The recorder stores readings before they are acknowledged (an ack promises they are stored).
     let recorder: Recorder | undefined

@@ -115,7 +115,11 @@ export class NightlightServer extends EventEmitter {
         await this.bus.subscribe(topics.allCommands, (topic, payload) => this.onCommand(topic, payload))
         await this.bus.subscribe(topics.allAcks, (topic, payload) => this.onAck(topic, payload))
         await this.bus.subscribe(topics.allStatus, (topic, payload) => this.onStatus(topic, payload))
-        await this.bus.subscribe(topics.allTelemetry, (topic, payload) => this.onTelemetry(topic, payload))
+        // Shared: servers of a share group each get some of the readings (docs/scale-out.md). The state
+        // topics above are not: every server must see every command, ack and status.
+        await this.bus.subscribe(topics.allTelemetry, (topic, payload) => this.onTelemetry(topic, payload), {
+            shared: true,
+        })
         this.log.info(
             `listening for telemetry on ${topics.allTelemetry}; LED on when light < ${this.threshold}, ` +
                 `off again when light >= ${this.threshold + this.band}`
@@ -269,12 +273,16 @@ export class NightlightServer extends EventEmitter {
         const parsed = parseCommand(payload)
         if (!parsed.ok) return this.log.debug(`ignored a command on ${printable(topic)}: ${parsed.detail}`)
         const state = this.devices.get(deviceId) ?? this.newState()
-        if (!state.commandSeen(parsed.value)) return
+        if (!state.commandSeen(parsed.value, this.timers.now())) return
         this.devices.set(deviceId, state)
         this.log.debug(`${deviceId}: took command ${parsed.value.seq} from the broker as the current one`)
     }
 
-    /** A retained ack (rebuild), or our own coming back. */
+    /**
+     * A retained ack (rebuild), our own coming back, or another server's (a share group). When another
+     * server's ack reaches readings this one holds right after it, this server acknowledges them at once:
+     * with readings spread over several servers, the acks go back and forth until all are covered.
+     */
     private onAck(topic: string, payload: Buffer): void {
         const deviceId = this.deviceOf(topic, "acks")
         if (deviceId === undefined) return
@@ -284,6 +292,7 @@ export class NightlightServer extends EventEmitter {
         if (!state.ackSeen(parsed.value)) return
         this.devices.set(deviceId, state)
         this.log.debug(`${deviceId}: readings up to ${parsed.value.seq} of boot ${parsed.value.boot} are stored`)
+        if ((state.ack()?.seq ?? 0) > parsed.value.seq) this.ackSender.dueAfterPeer(deviceId)
     }
 
     private onStatus(topic: string, payload: Buffer): void {

@@ -125,7 +125,10 @@ export class DeviceState {
     /** An override and the automatic state it was made in: it holds until that state changes. */
     private manual: { ledOn: boolean; auto: boolean | undefined } | undefined
     private commandSeq: number | undefined
-    /** When this server last sent a command (not set by a rebuilt one: its time is another clock's). */
+    /**
+     * When the last command was sent: by this server, or by another as its `t` says (never later than
+     * our clock), so a device's next reading, sent before that command arrived, is not a "mismatch".
+     */
     private commandAt: number | undefined
     /** The last command never reached the broker (an outage): the next reading sends it again. */
     private commandFailed = false
@@ -190,10 +193,14 @@ export class DeviceState {
             if (!stale) this.lastSeq = r.seq
             this.gaps += missing
         }
-        const at = this.timeOf(r, now)
+        let at = this.timeOf(r, now)
         // A reading older than one already decided on (a resent one arriving after a newer one) is stored
         // and acknowledged, but the LED follows the newest light.
         if (stale) return { duplicate: false, missing, rebooted, ledOn: this.decision, at, ack: this.ack() }
+        // Never the time of the reading before: the history keeps one reading per device and ms. The
+        // clock estimate moves back when a less delayed reading comes (a replay to a server that did not
+        // know the device's clock), and readings a ms apart would then share one time.
+        if (this.lastLightAt !== undefined && at <= this.lastLightAt) at = this.lastLightAt + 1
         this.lastLight = r.light
         this.lastLightAt = at
         this.reportedLed = r.led
@@ -205,7 +212,7 @@ export class DeviceState {
         const previous = this.auto ?? this.decision ?? r.led
         const auto = decide?.(r.light, previous) ?? this.byThreshold(r.light, previous)
         const ledOn = this.follow(auto)
-        const reason = this.commandReason(ledOn, r.led, now)
+        const reason = this.commandReason(ledOn, r.led, now, rebooted)
         const outcome: ReadingOutcome = { duplicate: false, missing, rebooted, ledOn, at }
         if (r.seq !== undefined) outcome.ack = this.ack()
         if (reason) {
@@ -279,11 +286,16 @@ export class DeviceState {
      * A command on `<id>/commands`: the retained one after a restart, our own coming back, or another
      * server's. A newer one is adopted (decision and sequence); an older or equal one changes nothing.
      * The lesson's commands carry no seq and cannot be ordered: ignored. Returns whether it was adopted.
+     * An adopted command is retained on the broker now, so the device has its LED state: no need to
+     * send it again when the device comes online or we reconnect (another server of a share group did).
      */
-    commandSeen(c: CommandPayload): boolean {
+    commandSeen(c: CommandPayload, now: number): boolean {
         if (c.seq === undefined) return false
         if (this.commandSeq !== undefined && c.seq <= this.commandSeq) return false
         this.commandSeq = c.seq
+        this.commandAt = c.t === undefined ? undefined : Math.min(c.t, now)
+        this.cameOnline = false
+        this.resyncDue = false
         this.commandFailed = false
         this.decision = c.led_on
         this.auto = c.led_on
@@ -410,13 +422,20 @@ export class DeviceState {
         }
     }
 
-    private commandReason(ledOn: boolean, reported: boolean | undefined, now: number): CommandReason | undefined {
+    private commandReason(
+        ledOn: boolean,
+        reported: boolean | undefined,
+        now: number,
+        rebooted: boolean
+    ): CommandReason | undefined {
         if (this.commandSeq === undefined) return "first"
         if (ledOn !== this.decision) return "changed"
         if (this.commandFailed) return "retry"
         if (this.cameOnline) return "online"
         if (this.resyncDue) return "resync"
         if (reported === undefined || reported === ledOn) return undefined
+        // A device that just restarted lost its LED: tell it now, whoever sent the last command and when.
+        if (rebooted) return "mismatch"
         // A clock that went back counts as time elapsed: better one command too many than none for an hour.
         const since = this.commandAt === undefined ? Infinity : now - this.commandAt
         return since >= (this.rule.mismatchResendMs ?? MISMATCH_RESEND_MS) || since < 0 ? "mismatch" : undefined

@@ -215,7 +215,8 @@ export class HomeAssistantDiscovery {
         if (!this.subscribed) {
             // The bus has no unsubscribe: the handlers stay and check `running`.
             this.subscribed = true
-            await this.bus.subscribe(SET_TOPIC_FILTER, (topic, payload) => this.onSet(topic, payload))
+            // shared: with several servers on the broker (docs/scale-out.md), one of them switches the LED
+            await this.bus.subscribe(SET_TOPIC_FILTER, (topic, payload) => this.onSet(topic, payload), { shared: true })
             await this.bus.subscribe(`${this.prefix}/status`, (_topic, payload) => this.onBirth(payload))
         }
         this.host.on("telemetry", this.onDeviceEvent)

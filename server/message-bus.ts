@@ -15,6 +15,15 @@ export interface PublishOptions {
     retain?: boolean
 }
 
+/**
+ * `shared`: with several servers on one broker, each message goes to one of them (an MQTT 5 shared
+ * subscription, `$share/<group>/<filter>`, MQTT 5.0 §4.8.2) instead of to all. A bus without a share
+ * group (one server) takes it as an ordinary subscription.
+ */
+export interface SubscribeOptions {
+    shared?: boolean
+}
+
 export interface MessageBus {
     start(): Promise<void>
     stop(): Promise<void>
@@ -24,8 +33,10 @@ export interface MessageBus {
      * made (on start, on every reconnection): handlers must take a message seen before in their stride.
      * Before start() the subscription is remembered and made on start. Resolves once the broker
      * acknowledged it (or, while disconnected, once it is recorded for the next connection).
+     * A shared subscription gets no retained messages (MQTT 5.0 §4.8.2), and its filter must not
+     * overlap another of this bus's: the broker would deliver a message once per subscription.
      */
-    subscribe(filter: string, handler: MessageHandler): Promise<void>
+    subscribe(filter: string, handler: MessageHandler, options?: SubscribeOptions): Promise<void>
     /**
      * Rejects if the message could not be handed to the broker. Never queues: a message published while
      * the broker is out of reach is dropped (rejected), as it would be stale by the time it arrived.

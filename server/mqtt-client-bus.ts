@@ -3,6 +3,9 @@
  * servers sharing one broker). Survives the broker going away: reconnects at a fixed period, subscribes
  * again on every connection (clean session: the broker forgets us), and never crashes on an unreachable
  * broker, at start-up or later.
+ *
+ * With a share group (docs/scale-out.md) it speaks MQTT 5 and makes the subscriptions asked for as
+ * `shared` as `$share/<group>/<filter>`: the broker hands each message to one server of the group.
  */
 import { randomBytes } from "node:crypto"
 import { EventEmitter } from "node:events"
@@ -18,6 +21,7 @@ import {
     type MessageBus,
     type MessageHandler,
     type PublishOptions,
+    type SubscribeOptions,
 } from "./message-bus"
 
 export const CLIENT_DEFAULTS = {
@@ -43,17 +47,32 @@ export interface MqttClientBusOptions {
     password?: string
     /** CA certificates (PEM) to trust for an mqtts:// or wss:// broker with a private CA. */
     ca?: Buffer
+    /** Several servers share the `shared` subscriptions under this name (MQTT 5); see isValidShareName. */
+    shareGroup?: string
 }
 
 interface Subscription {
+    /** What messages are matched against. */
     filter: string
+    /** What the broker is asked for: the filter, or `$share/<group>/<filter>`. */
+    wire: string
     handler: MessageHandler
+}
+
+/**
+ * A share name is one topic level without wildcards (MQTT 5.0 §4.8.2: "MUST NOT contain the
+ * characters '/', '+' or '#'"); we also keep to printable ASCII so it reads the same in every log.
+ */
+export function isValidShareName(name: string): boolean {
+    return /^[A-Za-z0-9_.:-]{1,64}$/.test(name)
 }
 
 /** Emits "online" once connected and subscribed again, "offline" when the connection is lost. */
 export class MqttClientBus extends EventEmitter implements MessageBus {
-    private readonly options: Required<Omit<MqttClientBusOptions, "logger" | "username" | "password" | "ca">> &
-        Pick<MqttClientBusOptions, "username" | "password" | "ca">
+    private readonly options: Required<
+        Omit<MqttClientBusOptions, "logger" | "username" | "password" | "ca" | "shareGroup">
+    > &
+        Pick<MqttClientBusOptions, "username" | "password" | "ca" | "shareGroup">
     private readonly log: Logger
     private readonly subscriptions: Subscription[] = []
     private client?: MqttClient
@@ -76,7 +95,10 @@ export class MqttClientBus extends EventEmitter implements MessageBus {
             username: options.username,
             password: options.password,
             ca: options.ca,
+            shareGroup: options.shareGroup,
         }
+        if (options.shareGroup !== undefined && !isValidShareName(options.shareGroup))
+            throw new TypeError(`invalid share group ${JSON.stringify(options.shareGroup)}`)
         this.log = options.logger.child({ component: "mqtt" })
     }
 
@@ -99,6 +121,8 @@ export class MqttClientBus extends EventEmitter implements MessageBus {
             ...(this.options.username !== undefined ? { username: this.options.username } : {}),
             ...(this.options.password !== undefined ? { password: this.options.password } : {}),
             ...(this.options.ca !== undefined ? { ca: this.options.ca } : {}),
+            // Shared subscriptions are MQTT 5's; without them we speak 3.1.1, which every broker knows.
+            protocolVersion: this.options.shareGroup !== undefined ? 5 : 4,
             clean: true,
             reconnectPeriod: this.options.reconnectPeriodMs,
             connectTimeout: this.options.connectTimeoutMs,
@@ -148,14 +172,16 @@ export class MqttClientBus extends EventEmitter implements MessageBus {
         client.on("error", () => undefined)
     }
 
-    async subscribe(filter: string, handler: MessageHandler): Promise<void> {
+    async subscribe(filter: string, handler: MessageHandler, options: SubscribeOptions = {}): Promise<void> {
         if (!isValidTopicFilter(filter)) throw new TypeError(`invalid topic filter ${JSON.stringify(filter)}`)
-        this.subscriptions.push({ filter, handler })
+        const group = this.options.shareGroup
+        const wire = options.shared && group !== undefined ? `$share/${group}/${filter}` : filter
+        this.subscriptions.push({ filter, wire, handler })
         // While offline, onConnect subscribes to everything in the list. Subscribing twice to the same
         // filter (if onConnect is running too) is harmless: the broker replaces the subscription.
         if (this.client?.connected) {
             try {
-                await this.subscribeAll(this.client, [filter])
+                await this.subscribeAll(this.client, [wire])
             } catch (err) {
                 const why = (err as Error).message
                 this.log.debug(`subscription to ${filter} deferred to the next connection: ${why}`)
@@ -198,7 +224,7 @@ export class MqttClientBus extends EventEmitter implements MessageBus {
         )
         this.outageReported = false
         this.offlineSince = undefined
-        const filters = [...new Set(this.subscriptions.map(s => s.filter))]
+        const filters = [...new Set(this.subscriptions.map(s => s.wire))]
         try {
             if (filters.length > 0) await this.subscribeAll(client, filters)
         } catch (err) {
@@ -217,7 +243,8 @@ export class MqttClientBus extends EventEmitter implements MessageBus {
         const granted = await client.subscribeAsync(filters, { qos: 0 })
         const refused = granted.filter(g => g.qos === 128).map(g => g.topic)
         if (refused.length > 0) throw new Error(`the broker refused the subscription to ${refused.join(", ")}`)
-        this.log.debug(`subscribed to ${filters.join(", ")}`)
+        // info: with a share group, the `$share/...` filters in this line show the sharing is in place
+        this.log.info(`subscribed to ${filters.join(", ")}`)
     }
 
     private onClose(): void {

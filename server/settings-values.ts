@@ -40,6 +40,14 @@ export function parseTopicPrefix(source: Source | undefined, fallback: string): 
     return source.value
 }
 
+/** A share group's name (docs/scale-out.md): one MQTT topic level, no wildcards (MQTT 5.0 §4.8.2). */
+export function parseShareGroup(source: Source | undefined): string | undefined {
+    if (!source) return undefined
+    if (!/^[A-Za-z0-9_.:-]{1,64}$/.test(source.value))
+        throw invalid(source, "expected 1-64 letters, digits, _ . : or - (no / + #), such as nightlight")
+    return source.value
+}
+
 export const MQTT_URL_PROTOCOLS = ["mqtt:", "mqtts:", "ws:", "wss:"]
 
 export function parseMqttUrl(source: Source): string {

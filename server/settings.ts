@@ -14,6 +14,7 @@ import {
     parseMqttUrl,
     parseOneOf,
     parsePath,
+    parseShareGroup,
     parseToken,
     parseTopicPrefix,
     type Source,
@@ -64,7 +65,15 @@ export interface BrokerSecurity {
 
 export type BrokerSettings =
     | ({ kind: "embedded"; host: string; port: number } & BrokerSecurity)
-    | { kind: "external"; url: string; username?: string; password?: string; caFile?: string }
+    | {
+          kind: "external"
+          url: string
+          username?: string
+          password?: string
+          caFile?: string
+          /** Several servers share the telemetry under this name (docs/scale-out.md). */
+          shareGroup?: string
+      }
 
 export interface Settings {
     help: boolean
@@ -89,6 +98,7 @@ export const ENV = {
     mqttUsername: "NIGHTLIGHT_MQTT_USERNAME",
     mqttPassword: "NIGHTLIGHT_MQTT_PASSWORD",
     mqttCa: "NIGHTLIGHT_MQTT_CA",
+    mqttShareGroup: "NIGHTLIGHT_MQTT_SHARE_GROUP",
     mqttUsers: "NIGHTLIGHT_USERS",
     mqttAllowAnonymous: "NIGHTLIGHT_MQTT_ALLOW_ANONYMOUS",
     mqttTlsCert: "NIGHTLIGHT_MQTT_TLS_CERT",
@@ -117,6 +127,8 @@ const HELP_ROWS: [flag: string, what: string, variable: string][] = [
     ["", "(mqtt:, mqtts:, ws:, wss:; user:password@ allowed)", ""],
     ["", `(its login: ${ENV.mqttUsername} and ${ENV.mqttPassword})`, ""],
     ["--mqtt-ca FILE", "CA (PEM) to trust for an mqtts:// broker of a private CA", ENV.mqttCa],
+    ["--mqtt-share-group NAME", "share the telemetry with the servers of this group", ENV.mqttShareGroup],
+    ["", "(MQTT 5 shared subscription; docs/scale-out.md)", ""],
     ["--mqtt-host HOST", `embedded broker address (default ${DEFAULTS.mqttHost})`, ENV.mqttHost],
     ["--mqtt-port PORT", `embedded broker port (default ${DEFAULTS.mqttPort}; 0 = any free)`, ENV.mqttPort],
     ["--mqtt-users FILE", "who may log in to the broker (default data/users.json)", ENV.mqttUsers],
@@ -166,6 +178,7 @@ const OPTIONS = {
     "mqtt-host": { type: "string" },
     "mqtt-port": { type: "string" },
     "mqtt-ca": { type: "string" },
+    "mqtt-share-group": { type: "string" },
     "mqtt-users": { type: "string" },
     "mqtt-allow-anonymous": { type: "boolean" },
     "mqtt-tls-cert": { type: "string" },
@@ -204,6 +217,14 @@ export function parseSettings(argv: string[], env: Record<string, string | undef
         return typeof value === "string" ? { value, name: `--${flag}` } : fromEnv(variable)
     }
 
+    const shareGroup = pick("mqtt-share-group", ENV.mqttShareGroup)
+    const groupsFile = pick("groups", ENV.groups)
+    // A group votes on every member's last reading; a server of a share group sees only some of them.
+    if (shareGroup && groupsFile)
+        throw new SettingsError(
+            `${groupsFile.name} cannot be combined with ${shareGroup.name}: a group votes on all its members' ` +
+                "readings, and each server of a share group sees only some of them (docs/scale-out.md)"
+        )
     return {
         help: false,
         broker: withClientLogin(
@@ -230,6 +251,7 @@ export function parseSettings(argv: string[], env: Record<string, string | undef
                 username: fromEnv(ENV.mqttUsername),
                 password: fromEnv(ENV.mqttPassword),
                 ca: pick("mqtt-ca", ENV.mqttCa),
+                shareGroup,
             }
         ),
         threshold: parseIntegerIn(pick("threshold", ENV.threshold), DEFAULTS.threshold, 1, LIGHT_MAX),
@@ -237,7 +259,8 @@ export function parseSettings(argv: string[], env: Record<string, string | undef
         // by light alone", which is the user's call.
         band: parseIntegerIn(pick("band", ENV.band), DEFAULTS.band, 0, LIGHT_MAX),
         sim: {
-            enabled: flags["no-sim"] === true ? false : parseBoolean(fromEnv(ENV.sim), DEFAULTS.sim),
+            // Servers of a share group would each start the same simulated device, which kick each other off.
+            enabled: flags["no-sim"] === true ? false : parseBoolean(fromEnv(ENV.sim), !shareGroup && DEFAULTS.sim),
             deviceId: parseDeviceId(pick("sim-id", ENV.simId), DEFAULTS.simId),
         },
         logLevel: parseOneOf(pick("log-level", ENV.logLevel), DEFAULTS.logLevel, LOG_LEVELS),
@@ -249,7 +272,7 @@ export function parseSettings(argv: string[], env: Record<string, string | undef
             port: parseIntegerIn(pick("http-port", ENV.httpPort), DEFAULTS.httpPort, 0, 65535),
             ...parseToken(pick("http-token", ENV.httpToken)),
         },
-        groupsFile: parsePath(pick("groups", ENV.groups)),
+        groupsFile: parsePath(groupsFile),
         homeAssistant: {
             enabled: flags["ha-discovery"] === true ? true : parseBoolean(fromEnv(ENV.haDiscovery), false),
             prefix: parseTopicPrefix(pick("ha-prefix", ENV.haPrefix), DEFAULTS.haPrefix),
@@ -311,14 +334,20 @@ function parseBroker(url: Source | undefined, host: Source | undefined, port: So
 /** The server's own login to an external broker: from variables only (a flag would show in `ps`). */
 function withClientLogin(
     broker: BrokerSettings,
-    o: Record<"username" | "password" | "ca", Source | undefined>
+    o: Record<"username" | "password" | "ca" | "shareGroup", Source | undefined>
 ): BrokerSettings {
     const given = Object.values(o).find(s => s !== undefined)
     if (broker.kind === "embedded") {
         if (given) throw new SettingsError(`${given.name} is for an external broker (--mqtt-url)`)
         return broker
     }
-    return { ...broker, username: o.username?.value, password: o.password?.value, caFile: parsePath(o.ca) }
+    return {
+        ...broker,
+        username: o.username?.value,
+        password: o.password?.value,
+        caFile: parsePath(o.ca),
+        shareGroup: parseShareGroup(o.shareGroup),
+    }
 }
 
 /** The embedded broker's security options; any of them with an external broker is a mistake to say. */

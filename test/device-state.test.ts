@@ -283,7 +283,7 @@ describe('acks wait for missing readings the device still holds ("oldest")', () 
 describe("state rebuilt from retained messages", () => {
     test("a retained command: its decision is the hysteresis state and its seq carries on", () => {
         const d = fresh()
-        expect(d.commandSeen({ led_on: true, seq: T0 - 5000, t: T0 - 5000 })).toBe(true)
+        expect(d.commandSeen({ led_on: true, seq: T0 - 5000, t: T0 - 5000 }, T0)).toBe(true)
         const out = d.reading(ours(1, 350), T0) // inside the band: stays on, no command needed
         expect(out.ledOn).toBe(true)
         expect(out.command).toBeUndefined()
@@ -294,13 +294,49 @@ describe("state rebuilt from retained messages", () => {
     test("our own command coming back, an older one, or one without seq changes nothing", () => {
         const d = fresh()
         const sent = d.reading(lesson(100), T0).command!
-        expect(d.commandSeen(sent)).toBe(false)
-        expect(d.commandSeen({ led_on: false, seq: sent.seq! - 1 })).toBe(false)
-        expect(d.commandSeen({ led_on: false })).toBe(false)
+        expect(d.commandSeen(sent, T0)).toBe(false)
+        expect(d.commandSeen({ led_on: false, seq: sent.seq! - 1 }, T0)).toBe(false)
+        expect(d.commandSeen({ led_on: false }, T0)).toBe(false)
         expect(d.snapshot()).toMatchObject({ ledOn: true, commandSeq: sent.seq })
         // a newer one (another server) is adopted
-        expect(d.commandSeen({ led_on: false, seq: sent.seq! + 10 })).toBe(true)
+        expect(d.commandSeen({ led_on: false, seq: sent.seq! + 10 }, T0)).toBe(true)
         expect(d.snapshot()).toMatchObject({ ledOn: false, commandSeq: sent.seq! + 10 })
+    })
+
+    test("another server's fresh command: the device's next reading, sent before it arrived, is no mismatch", () => {
+        const d = fresh()
+        d.reading(ours(1, 100, { led: true }), T0) // first command: on
+        const peer = { led_on: false, seq: T0 + 1000, t: T0 + 1000 }
+        expect(d.commandSeen(peer, T0 + 1005)).toBe(true)
+        // bright, but the LED still on: the peer's command is on its way, not lost
+        expect(d.reading(ours(2, 900, { led: true }), T0 + 1050).command).toBeUndefined()
+        // still on 2 s after the peer's command: sent again
+        const again = d.reading(ours(3, 900, { led: true }), T0 + 1000 + MISMATCH_RESEND_MS)
+        expect(again).toMatchObject({ reason: "mismatch", command: { led_on: false } })
+    })
+
+    test("a retained command from long ago: a device that disagrees is told at once", () => {
+        const d = fresh()
+        expect(d.commandSeen({ led_on: false, seq: T0 - 60_000, t: T0 - 60_000 }, T0)).toBe(true)
+        const out = d.reading(ours(1, 900, { led: true }), T0 + 10)
+        expect(out).toMatchObject({ reason: "mismatch", command: { led_on: false } })
+    })
+
+    test("a device that restarted with its LED off is told at once, even right after another server's command", () => {
+        const d = fresh()
+        d.reading(ours(1, 100, { led: true }), T0)
+        expect(d.commandSeen({ led_on: true, seq: T0 + 500, t: T0 + 500 }, T0 + 501)).toBe(true)
+        const out = d.reading(ours(1, 100, { led: false, boot: "b2" }), T0 + 600)
+        expect(out).toMatchObject({ rebooted: true, reason: "mismatch", command: { led_on: true } })
+    })
+
+    test("a device that came online needs no repeat once another server sent it a newer command", () => {
+        const d = fresh()
+        d.reading(ours(1, 100, { led: true }), T0)
+        d.status("offline")
+        d.status("online")
+        expect(d.commandSeen({ led_on: true, seq: T0 + 500, t: T0 + 500 }, T0 + 501)).toBe(true)
+        expect(d.reading(ours(2, 100, { led: true }), T0 + 600).command).toBeUndefined()
     })
 
     test("a retained ack: readings up to it are duplicates; the next one is new", () => {
@@ -386,6 +422,19 @@ describe("when a reading was taken", () => {
             const at = d.reading(ours(seq, 500, { t: seq * 1000 }), T0 + seq * 1003 + 0.4).at
             expect(Number.isInteger(at)).toBe(true)
         }
+    })
+
+    test("a replay to a server that never knew the device's clock: every reading a time of its own", () => {
+        const d = fresh()
+        // 20 readings taken 2 s apart arrive within 2 ms: each looks less delayed than the one before
+        const times = Array.from(
+            { length: 20 },
+            (_, i) => d.reading(ours(i + 1, 500, { t: 2_000 * (i + 1) }), T0 + i / 10).at
+        )
+        expect(new Set(times).size).toBe(20)
+        expect(times).toEqual([...times].sort((a, b) => a - b))
+        // two lesson readings in one ms
+        expect(d.reading(lesson(500), T0 + 50).at).not.toBe(d.reading(lesson(510), T0 + 50).at)
     })
 
     test("a reading without uptime is taken when it arrives; a new boot starts a new clock", () => {

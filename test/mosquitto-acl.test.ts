@@ -18,6 +18,7 @@ import { checkLeaks, type Login } from "./helpers/acl-leaks"
 import { makeCa, makeServerCert } from "./helpers/certificates"
 import { MOSQUITTO, requireMosquitto, skipWithoutMosquitto } from "./helpers/mosquitto"
 import { startServer } from "../server/app"
+import type { TelemetryEvent } from "../server/controller"
 import type { MqttClientBus } from "../server/mqtt-client-bus"
 import { HOST, Inbox, closeClient, connectClient, freePort, recordingLogger, until, within } from "./helpers/mqtt"
 
@@ -167,6 +168,42 @@ describe.skipIf(skipWithoutMosquitto("test/mosquitto-acl.test.ts", "The Mosquitt
             } finally {
                 await closeClient(porch)
                 await server.stop()
+            }
+        })
+
+        test("two servers of a share group, as the documented server user: the readings are split between them", async () => {
+            const start = () =>
+                startServer(
+                    {
+                        broker: {
+                            kind: "external",
+                            url: `mqtt://${HOST}:${port}`,
+                            ...logins.server,
+                            shareGroup: "lights",
+                        },
+                        threshold: 300,
+                    },
+                    recordingLogger("silent").logger
+                )
+            const servers = [await start(), await start()]
+            const lights = servers.map(() => [] as number[])
+            servers.forEach((server, i) =>
+                server.controller.on("telemetry", (e: TelemetryEvent) => {
+                    // (Mosquitto 2.0.11 also hands a new shared subscription the retained junk of the leak checks)
+                    if (e.deviceId === "porch" && e.light >= 500) lights[i].push(e.light)
+                })
+            )
+            const porch = await connectClient(`mqtt://${HOST}:${port}`, logins.a)
+            try {
+                await until("both servers on the broker", () => servers.every(s => (s.bus as MqttClientBus).isOnline))
+                for (let i = 0; i < 20; i++) porch.publish("porch/telemetry", JSON.stringify({ light: 500 + i }))
+                // the ACL's "+/telemetry" covers "$share/lights/+/telemetry": each server gets its share, once
+                await until("all 20 readings handled", () => lights[0].length + lights[1].length === 20)
+                for (const l of lights) expect(l.length).toBeGreaterThanOrEqual(5) // Mosquitto deals them out in turn
+                expect([...lights[0], ...lights[1]].sort()).toEqual(Array.from({ length: 20 }, (_, i) => 500 + i))
+            } finally {
+                await closeClient(porch)
+                await Promise.all(servers.map(s => s.stop()))
             }
         })
     }

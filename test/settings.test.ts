@@ -213,6 +213,29 @@ describe("parseSettings", () => {
         expect(failure([], env)).toBe("NIGHTLIGHT_MQTT_USERNAME is for an external broker (--mqtt-url)")
     })
 
+    test("scale-out: a share group for an external broker, without groups, and no simulated device by default", () => {
+        const shared = parse(["--mqtt-url", "mqtt://b:1883", "--mqtt-share-group", "lights"])
+        expect(shared.broker).toMatchObject({ kind: "external", shareGroup: "lights" })
+        // every server of the group would start the same simulated device, kicking each other off
+        expect(shared.sim.enabled).toBe(false)
+        const env = { NIGHTLIGHT_MQTT_URL: "mqtt://b:1883", NIGHTLIGHT_MQTT_SHARE_GROUP: "lights", NIGHTLIGHT_SIM: "1" }
+        expect(parse([], env)).toMatchObject({ broker: { shareGroup: "lights" }, sim: { enabled: true } })
+        expect(parse(["--mqtt-url", "mqtt://b:1883"]).sim.enabled).toBe(true)
+
+        expect(failure(["--mqtt-share-group", "lights"])).toBe(
+            "--mqtt-share-group is for an external broker (--mqtt-url)"
+        )
+        expect(failure(["--mqtt-url", "mqtt://b:1", "--mqtt-share-group", "a/b"])).toBe(
+            'invalid --mqtt-share-group "a/b": expected 1-64 letters, digits, _ . : or - (no / + #), such as nightlight'
+        )
+        expect(failure(["--mqtt-url", "mqtt://b:1", "--mqtt-share-group", "+"])).toContain("--mqtt-share-group")
+        expect(failure(["--mqtt-url", "mqtt://b:1", "--mqtt-share-group", "g", "--groups", "groups.json"])).toBe(
+            "--groups cannot be combined with --mqtt-share-group: a group votes on all its members' readings, " +
+                "and each server of a share group sees only some of them (docs/scale-out.md)"
+        )
+        expect(HELP_TEXT).toContain("--mqtt-share-group NAME")
+    })
+
     test("an empty variable counts as unset", () => {
         expect(parse([], { NIGHTLIGHT_THRESHOLD: "", NIGHTLIGHT_BAND: "", NIGHTLIGHT_MQTT_URL: "" })).toEqual(parse([]))
     })

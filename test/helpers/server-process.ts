@@ -1,0 +1,82 @@
+/**
+ * Our server as a child process (`tsx server/main.ts`), for tests that need a real process: several
+ * servers side by side, or one killed with SIGKILL. Each gets its own data folder; its output is kept,
+ * and waitFor() waits on a line of it.
+ */
+import { spawn, type ChildProcess } from "node:child_process"
+import { once } from "node:events"
+import { mkdtempSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { fileURLToPath } from "node:url"
+import { within } from "./mqtt"
+
+const ROOT = fileURLToPath(new URL("../..", import.meta.url))
+
+export class ServerProcess {
+    readonly dataDir = mkdtempSync(join(tmpdir(), "nightlight-server-"))
+    private child?: ChildProcess
+    private output = ""
+    private exited?: Promise<number | string>
+
+    constructor(private readonly args: string[]) {}
+
+    get databasePath(): string {
+        return join(this.dataDir, "nightlight.db")
+    }
+
+    get log(): string {
+        return this.output
+    }
+
+    start(): void {
+        // The test's own NIGHTLIGHT_* variables must not leak into the server under test.
+        const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("NIGHTLIGHT_")))
+        const args = ["--import", "tsx", "server/main.ts", "--data-dir", this.dataDir, "--no-dashboard", ...this.args]
+        const child = spawn(process.execPath, args, {
+            cwd: ROOT,
+            env: { ...env, NO_COLOR: "1", FORCE_COLOR: "0" },
+            stdio: ["ignore", "pipe", "pipe"],
+        })
+        this.child = child
+        for (const stream of [child.stdout!, child.stderr!])
+            stream.setEncoding("utf8").on("data", (chunk: string) => (this.output += chunk))
+        this.exited = once(child, "exit").then(([code, signal]) => (code ?? signal) as number | string)
+    }
+
+    /** The first match of `pattern` in the output, within `ms`; rejects early if the server exits. */
+    async waitFor(pattern: RegExp, ms = 20_000): Promise<RegExpMatchArray> {
+        const child = this.child!
+        return within(
+            ms,
+            `${pattern} in the server's output (so far: ${JSON.stringify(this.output.slice(-600))})`,
+            new Promise<RegExpMatchArray>((resolve, reject) => {
+                const check = () => {
+                    const match = this.output.match(pattern)
+                    if (match) resolve(match)
+                }
+                child.stdout!.on("data", check)
+                child.stderr!.on("data", check)
+                void this.exited!.then(code => reject(new Error(`exited with ${code}: ${this.output.slice(-600)}`)))
+                check()
+            })
+        )
+    }
+
+    /** SIGTERM (a clean stop: acks waiting go out, the store is written) or SIGKILL; waits for the exit. */
+    async stop(signal: "SIGTERM" | "SIGKILL" = "SIGTERM"): Promise<number | string | undefined> {
+        const child = this.child
+        if (!child || child.exitCode !== null || child.signalCode !== null) return child?.exitCode ?? undefined
+        child.kill(signal)
+        try {
+            return await within(10_000, "the server process to exit", this.exited!)
+        } catch {
+            child.kill("SIGKILL")
+            return this.exited
+        }
+    }
+
+    cleanup(): void {
+        rmSync(this.dataDir, { recursive: true, force: true })
+    }
+}
