@@ -240,7 +240,12 @@ export class MqttClientBus extends EventEmitter implements MessageBus {
     }
 
     private async subscribeAll(client: MqttClient, filters: string[]): Promise<void> {
-        const granted = await client.subscribeAsync(filters, { qos: 0 })
+        // MQTT 5 (a share group): our own publications need not come back to us (No Local, §3.8.3.1):
+        // every server would otherwise parse each of its acks and commands again. A shared subscription
+        // must not ask for it (a Protocol Error, §3.8.3.1), and retained messages still come.
+        const v5 = this.options.shareGroup !== undefined
+        const map = Object.fromEntries(filters.map(f => [f, { qos: 0 as const, nl: v5 && !f.startsWith("$share/") }]))
+        const granted = await client.subscribeAsync(map)
         const refused = granted.filter(g => g.qos === 128).map(g => g.topic)
         if (refused.length > 0) throw new Error(`the broker refused the subscription to ${refused.join(", ")}`)
         // info: with a share group, the `$share/...` filters in this line show the sharing is in place
