@@ -7,8 +7,8 @@
  *
  * Without the mosquitto binary this file warns loudly and skips, except under CI.
  */
-import Database from "better-sqlite3"
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest"
+import { Store } from "../server/store"
 import { Mosquitto, requireMosquitto, skipWithoutMosquitto } from "./helpers/mosquitto"
 import { freePort, until } from "./helpers/mqtt"
 import { ReliableDevice } from "./helpers/reliable-device"
@@ -20,16 +20,19 @@ const lightOf = (k: number) => (Math.floor(k / 3) % 2 === 0 ? 100 + k : 900 + k)
 
 const sleep = (ms: number) => new Promise(resolve => setTimeout(resolve, ms))
 
-/** Every (device, light) a server stored, from its SQLite file (after it stopped). */
+/**
+ * Every (device, light) a server stored, read as the server itself would after a restart (the Store
+ * recovers what a killed server left half-way), once the server stopped.
+ */
 function storedReadings(server: ServerProcess): string[] {
-    const db = new Database(server.databasePath)
+    const store = new Store(server.databasePath)
+    store.open()
     try {
-        const rows = db
-            .prepare("SELECT d.name AS device, r.light AS light FROM readings r JOIN devices d ON d.id = r.device")
-            .all() as { device: string; light: number }[]
-        return rows.map(r => `${r.device}:${r.light}`)
+        return store.registry
+            .list()
+            .flatMap(d => store.history.readings(d.id, 0, 8.64e15, 1e6).readings.map(r => `${d.id}:${r.light}`))
     } finally {
-        db.close()
+        store.close()
     }
 }
 
