@@ -138,6 +138,24 @@ describe("acks", () => {
         expect(server.device("dev")).toMatchObject({ duplicates: 1, lastSeq: 1 })
     })
 
+    test("another server's ack that reaches readings this one holds: this one's ack goes on the next turn", async () => {
+        // a share group (docs/scale-out.md): readings 1 and 3 came here, 2 went to another server
+        reading(1, 900)
+        vi.advanceTimersByTime(ACK_BATCH.windowMs)
+        reading(3, 900, { oldest: 2 }) // the device still holds 2
+        vi.advanceTimersByTime(ACK_BATCH.windowMs)
+        expect(bus.on("dev/acks")).toEqual([{ boot: "b1", seq: 1 }]) // 3 waits for 2
+        bus.deliver("dev/acks", JSON.stringify({ boot: "b1", seq: 2 }), true) // the other server's
+        vi.advanceTimersByTime(0) // not the throttle's 100 ms nor the batch's 20 ms
+        expect(bus.on("dev/acks").at(-1)).toEqual({ boot: "b1", seq: 3 })
+        // an ack that brings nothing new (our own, or one behind) is not answered
+        const sent = bus.on("dev/acks").length
+        bus.deliver("dev/acks", JSON.stringify({ boot: "b1", seq: 3 }), true)
+        bus.deliver("dev/acks", JSON.stringify({ boot: "b1", seq: 2 }), true)
+        await vi.runAllTimersAsync()
+        expect(bus.on("dev/acks").length).toBe(sent)
+    })
+
     test("stop() sends the acks still waiting", async () => {
         reading(1, 900)
         reading(2, 900)
