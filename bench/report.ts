@@ -1,131 +1,283 @@
-/** The results table (stdout) and the ours/lesson ratios; the real firmware's section (`--firmware`). */
+/**
+ * What a bench run reports, in one shape for bench.json, the console tables (print.ts) and the HTML page
+ * (html-report.ts): each step (system × offered rate) as the min/median/max of its repeated runs, with
+ * each run's raw figures; the headline (the issue's target scenario); the saturation search; and the
+ * sections other parts add (the real firmware, and the scale-out that bench/scaleout.ts may fill in).
+ */
 import type { FirmwareResult } from "./firmware"
+import type { ConfirmedBy } from "./load"
+import type { Options } from "./options"
+import { quantiles, ratio, spread, type Spread } from "./stats"
+import type { SystemName } from "./systems"
 
-export interface StepResult {
-    system: string
-    offeredPerS: number
-    /** readings the load generator actually published per second */
+export { percentile } from "./stats"
+export type { Spread } from "./stats"
+
+/** The issue's targets. */
+export const TARGET = {
+    /** the scenario the CPU target is stated for: 10,000 devices, one reading per 2 s each */
+    devices: 10_000,
+    offeredPerS: 5000, // readings/s
+    /** ours' CPU per reading at most this share of the lesson's */
+    cpuRatioMax: 1 / 3,
+    /** ours' highest sustained rate at least this many times the lesson's */
+    saturationRatioMin: 1.5,
+}
+
+/** One run of one step: what the bench measured. */
+export interface RunFigures {
+    /** readings the load generator actually published per second (it may fall behind the offered rate) */
     sentPerS: number
-    /** readings confirmed per second within the step: by acks (ours) or commands (lesson) */
+    /** readings confirmed per second within the step: by acks (ours), commands (lesson), or relayed messages */
     handledPerS: number
-    handledBy: "acks" | "commands"
-    /** server + broker CPU (user + system) in the step, per confirmed reading */
+    /** CPU (user + system) of the system's processes in the step, per handled reading (relays: per message) */
     cpuMicrosPerReading: number | null
-    /** server + broker CPU in the step, % of one core */
+    /** the same CPU, % of one core */
     cpuPercent: number
+    /** the bench process's own CPU (the load generator), % of one core: near 100, it is the limit */
+    generatorCpuPercent: number
+    /** the relays' subscriber process, % of one core; null for systems without one */
+    helperCpuPercent: number | null
+    /** the whole machine, % of one core (200 = both cores of a 2-core machine busy) */
+    machineCpuPercent: number
+    /** everything else on the machine (other work sharing it, the OS), % of one core: the noise */
+    otherCpuPercent: number
+    /** reading that crosses the threshold → command with the new led_on (relays: reading → subscriber) */
     latencyP50Ms: number | null
     latencyP99Ms: number | null
-    crossingsAnswered: number
-    /** crossings with no command with the new led_on: within 2 s after the step, or before the next crossing */
-    crossingsUnanswered: number
-    /** peak resident memory of server + broker */
-    rssMB: number | null
-    /** commands received by the devices per reading sent */
+    /** crossings answered by the right command; null for the relays, which answer nothing */
+    crossingsAnswered: number | null
+    /** crossings not answered before the next crossing of the device, or by the end of the settle time */
+    crossingsLost: number | null
+    readingsSent: number
+    /** readings of the step still unconfirmed after the settle time */
+    readingsLost: number
+    /** devices with such a reading; null for the relays (one subscriber counts them all) */
+    devicesShort: number | null
+    /** devices whose LED after the settle time is not what their last reading calls for; null for the relays */
+    wrongLeds: number | null
+    /** peak resident memory of the system's processes */
+    rssMB: number
+    /** commands the devices received per reading sent */
     commandsPerReading: number | null
 }
 
-export interface Row extends StepResult {
-    /** ours / lesson at the same offered rate: CPU µs per reading (below 1: ours is cheaper) */
+/** A run with its latency samples (pooled into the summary's distribution, not written one by one). */
+export interface StepRun extends RunFigures {
+    latencies: number[]
+}
+
+/** A step (system × offered rate): the spread of its runs, medians for the ratios. */
+export interface StepSummary {
+    system: SystemName
+    devices: number
+    offeredPerS: number
+    handledBy: ConfirmedBy
+    repeats: number
+    sentPerS: Spread
+    handledPerS: Spread
+    cpuMicrosPerReading: Spread | null
+    cpuPercent: Spread
+    generatorCpuPercent: Spread
+    helperCpuPercent: Spread | null
+    machineCpuPercent: Spread
+    otherCpuPercent: Spread
+    latencyP50Ms: Spread | null
+    latencyP99Ms: Spread | null
+    rssMB: Spread
+    /** sums over the runs */
+    crossingsAnswered: number | null
+    crossingsLost: number | null
+    readingsSent: number
+    readingsLost: number
+    wrongLeds: number | null
+    commandsPerReading: number | null
+    /** every reading confirmed, every crossing answered, every LED right, in every run */
+    nothingLost: boolean
+    /** latency at each whole percentile 0..100 over all runs' samples (ms) */
+    latencyCdfMs: number[] | null
+    /** ours only: ours / lesson at the same rate and fleet, of the medians (CPU below 1: ours cheaper) */
     cpuRatio?: number | null
-    /** ours / lesson at the same offered rate: handled readings/s (1: both kept up) */
+    /** ours only: handled/s, ours / lesson (1 while both keep up) */
     throughputRatio?: number | null
+    runs: RunFigures[]
 }
 
-/** The value at percentile p of an ascending array (nearest rank, below); null when empty. */
-export function percentile(sorted: number[], p: number): number | null {
-    if (sorted.length === 0) return null
-    return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]
+/** The issue's target scenario (or the nearest step this run had): ours against the lesson. */
+export interface Headline {
+    devices: number
+    offeredPerS: number
+    /** the run had exactly the target scenario (10,000 devices at 5000/s) */
+    isTarget: boolean
+    oursCpuMicrosPerReading: Spread | null
+    lessonCpuMicrosPerReading: Spread | null
+    cpuRatio: number | null
+    cpuRatioMax: number
+    cpuTargetMet: boolean | null
+    oursNothingLost: boolean
+    oursReadingsLost: number
+    oursCrossingsLost: number | null
+    oursWrongLeds: number | null
 }
 
-const show = (v: number | null | undefined) => (v === null || v === undefined ? "-" : String(v))
-
-/** Right-aligned columns, the header first. */
-function printColumns(table: string[][]): void {
-    const widths = table[0].map((_, i) => Math.max(...table.map(row => row[i].length)))
-    for (const row of table) console.log(row.map((cell, i) => cell.padStart(widths[i])).join("  "))
+export interface SaturationStep {
+    offeredPerS: number
+    figures: RunFigures
+    /** why the search stopped at this step; null when the system sustained it */
+    stop: string | null
 }
 
-const ratio = (a: number | null, b: number | null): number | null =>
-    a === null || b === null || b === 0 ? null : Number((a / b).toFixed(2))
+export interface SaturationResult {
+    system: SystemName
+    devices: number
+    stepSeconds: number
+    steps: SaturationStep[]
+    /** the highest step sustained; null when not even the first was */
+    sustained: {
+        offeredPerS: number
+        handledPerS: number
+        cpuPercent: number
+        generatorCpuPercent: number
+        machineCpuPercent: number
+    } | null
+    stoppedBy: string
+    /** the load generator fell behind first: the system's ceiling is above `sustained` */
+    limitedByGenerator: boolean
+    /** the system itself fell behind: `sustained` is its ceiling here (else only a lower bound) */
+    ceilingFound: boolean
+}
 
-export function printTable(results: StepResult[]): Row[] {
-    const rows: Row[] = results.map(r => {
-        if (r.system !== "ours") return { ...r }
-        const lesson = results.find(l => l.system === "lesson" && l.offeredPerS === r.offeredPerS)
-        if (!lesson) return { ...r }
-        return {
-            ...r,
-            cpuRatio: ratio(r.cpuMicrosPerReading, lesson.cpuMicrosPerReading),
-            throughputRatio: ratio(r.handledPerS, lesson.handledPerS),
-        }
-    })
-    const header = [
-        "system",
-        "offered/s",
-        "sent/s",
-        "handled/s",
-        "counted by",
-        "CPU µs/rd",
-        "CPU %",
-        "p50 ms",
-        "p99 ms",
-        "crossings ok/lost",
-        "RSS MB",
-        "cmds/rd",
-        "CPU ours/lesson",
-        "thrpt ours/lesson",
-    ]
-    const table = [
-        header,
-        ...rows.map(r => [
-            r.system,
-            show(r.offeredPerS),
-            show(r.sentPerS),
-            show(r.handledPerS),
-            r.handledBy,
-            show(r.cpuMicrosPerReading),
-            show(r.cpuPercent),
-            show(r.latencyP50Ms),
-            show(r.latencyP99Ms),
-            `${r.crossingsAnswered}/${r.crossingsUnanswered}`,
-            show(r.rssMB),
-            show(r.commandsPerReading),
-            show(r.cpuRatio),
-            show(r.throughputRatio),
-        ]),
-    ]
-    console.log("")
-    printColumns(table)
-    console.log(
-        "\nhandled/s: readings the server confirmed within the step (ours: highest acked seq per device; lesson:" +
-            " commands received, one per reading).\nCPU: server + broker processes (/proc utime+stime) per handled" +
-            " reading. Latency: reading that crosses the threshold → command with the new led_on.\nRatios: ours / lesson" +
-            " at the same offered rate (CPU below 1 = ours cheaper; throughput 1 = both kept up)."
+/** Several server instances on one broker (bench/scaleout.ts, when it runs). */
+export interface ScaleOutRow {
+    instances: number
+    handledPerS: Spread
+    cpuMicrosPerReading: Spread
+}
+
+export interface BenchReport {
+    date: string
+    node: string
+    machine: { cpus: number; cpuModel: string; memoryGB: number; loadAverage: number[] }
+    durationS: number
+    options: Options
+    results: StepSummary[]
+    headline: Headline | null
+    saturation: SaturationResult[] | null
+    /** ours / lesson of the sustained handled/s (target ≥ TARGET.saturationRatioMin) */
+    saturationRatio: number | null
+    /** whether both ceilings were found; when one was not, the ratio is only a bound */
+    saturationRatioIs: SaturationRatioKind | null
+    scaleOut?: ScaleOutRow[]
+    firmware: FirmwareResult | null
+}
+
+export interface StepRuns {
+    system: SystemName
+    devices: number
+    offeredPerS: number
+    handledBy: ConfirmedBy
+    runs: StepRun[]
+}
+
+/** Spreads of each step, and ours' ratios to the lesson at the same rate and fleet size. */
+export function summarize(steps: StepRuns[]): StepSummary[] {
+    const summaries = steps.map(summarizeStep)
+    for (const ours of summaries.filter(s => s.system === "ours")) {
+        const lesson = summaries.find(
+            s => s.system === "lesson" && s.offeredPerS === ours.offeredPerS && s.devices === ours.devices
+        )
+        if (!lesson) continue
+        ours.cpuRatio = ratio(ours.cpuMicrosPerReading?.median, lesson.cpuMicrosPerReading?.median)
+        ours.throughputRatio = ratio(ours.handledPerS.median, lesson.handledPerS.median)
+    }
+    return summaries
+}
+
+function summarizeStep(step: StepRuns): StepSummary {
+    const runs = step.runs
+    const of = <K extends keyof RunFigures>(key: K) => runs.map(r => r[key] as number | null)
+    const sum = (key: keyof RunFigures): number | null =>
+        runs.some(r => r[key] === null) ? null : runs.reduce((total, r) => total + (r[key] as number), 0)
+    const summary: StepSummary = {
+        system: step.system,
+        devices: step.devices,
+        offeredPerS: step.offeredPerS,
+        handledBy: step.handledBy,
+        repeats: runs.length,
+        sentPerS: spread(of("sentPerS"), 0)!,
+        handledPerS: spread(of("handledPerS"), 0)!,
+        cpuMicrosPerReading: spread(of("cpuMicrosPerReading"), 1),
+        cpuPercent: spread(of("cpuPercent"), 0)!,
+        generatorCpuPercent: spread(of("generatorCpuPercent"), 0)!,
+        helperCpuPercent: spread(of("helperCpuPercent"), 0),
+        machineCpuPercent: spread(of("machineCpuPercent"), 0)!,
+        otherCpuPercent: spread(of("otherCpuPercent"), 0)!,
+        latencyP50Ms: spread(of("latencyP50Ms"), 2),
+        latencyP99Ms: spread(of("latencyP99Ms"), 2),
+        rssMB: spread(of("rssMB"), 1)!,
+        crossingsAnswered: sum("crossingsAnswered"),
+        crossingsLost: sum("crossingsLost"),
+        readingsSent: sum("readingsSent")!,
+        readingsLost: sum("readingsLost")!,
+        wrongLeds: sum("wrongLeds"),
+        commandsPerReading: spread(of("commandsPerReading"), 3)?.median ?? null,
+        nothingLost: false,
+        latencyCdfMs: quantiles(runs.flatMap(r => r.latencies)),
+        runs: runs.map(({ latencies: _, ...figures }) => figures),
+    }
+    summary.nothingLost = summary.readingsLost === 0 && !summary.crossingsLost && !summary.wrongLeds
+    return summary
+}
+
+/** The target scenario's row when the run had it; else ours' highest rate that the lesson also ran. */
+export function headline(results: StepSummary[]): Headline | null {
+    const compared = results.filter(
+        r => r.system === "ours" && results.some(l => l.system === "lesson" && l.offeredPerS === r.offeredPerS)
     )
-    return rows
+    const candidates = compared.length > 0 ? compared : results.filter(r => r.system === "ours")
+    if (candidates.length === 0) return null
+    const ours =
+        candidates.find(r => r.offeredPerS === TARGET.offeredPerS && r.devices === TARGET.devices) ??
+        candidates.reduce((a, b) => (b.offeredPerS > a.offeredPerS ? b : a))
+    const lesson = results.find(
+        r => r.system === "lesson" && r.offeredPerS === ours.offeredPerS && r.devices === ours.devices
+    )
+    const cpuRatio = ours.cpuRatio ?? null
+    return {
+        devices: ours.devices,
+        offeredPerS: ours.offeredPerS,
+        isTarget: ours.devices === TARGET.devices && ours.offeredPerS === TARGET.offeredPerS,
+        oursCpuMicrosPerReading: ours.cpuMicrosPerReading,
+        lessonCpuMicrosPerReading: lesson?.cpuMicrosPerReading ?? null,
+        cpuRatio,
+        cpuRatioMax: Number(TARGET.cpuRatioMax.toFixed(3)),
+        cpuTargetMet: cpuRatio === null ? null : cpuRatio <= TARGET.cpuRatioMax,
+        oursNothingLost: ours.nothingLost,
+        oursReadingsLost: ours.readingsLost,
+        oursCrossingsLost: ours.crossingsLost,
+        oursWrongLeds: ours.wrongLeds,
+    }
 }
 
-export function printFirmware(result: FirmwareResult): void {
-    console.log("\nReal firmware (DeviceScript VM): light change across the threshold → LED change")
-    printColumns([
-        ["server", "toggles", "missed", "p50 ms", "p90 ms", "p99 ms", "max ms"],
-        ...result.reaction.map(r =>
-            [r.system, r.toggles, r.misses, r.p50Ms, r.p90Ms, r.p99Ms, r.maxMs].map(v => show(v as number | null))
-        ),
-    ])
-    if (result.lessonSkipped) console.log(`no lesson baseline: ${result.lessonSkipped}`)
-    else console.log(`ours/lesson: p50 ${show(result.p50Ratio)}, p99 ${show(result.p99Ratio)} (below 1: ours faster)`)
-    console.log("\nFirmware footprint (built/<board>/bytecode.devs; breakdown from `devs build --stats`)")
-    printColumns([
-        ["board", "bytecode B", "functions", "function B", "strings B", "data B", "rebuilt"],
-        ...result.footprint.map(f => [
-            f.board,
-            show(f.bytecodeBytes),
-            show(f.stats?.functions),
-            show(f.stats?.functionBytes),
-            show(f.stats?.stringsBytes),
-            show(f.stats?.dataBytes),
-            f.rebuilt ? "yes" : "no",
-        ]),
-    ])
+export type SaturationRatioKind = "measured" | "at most" | "at least" | "neither ceiling found"
+
+/** ours / lesson of the highest sustained handled/s, and whether it is a measure or only a bound. */
+export function saturationRatio(results: SaturationResult[]): {
+    ratio: number | null
+    is: SaturationRatioKind | null
+} {
+    const ours = results.find(r => r.system === "ours")
+    const lesson = results.find(r => r.system === "lesson")
+    const value = ratio(ours?.sustained?.handledPerS, lesson?.sustained?.handledPerS)
+    if (value === null || !ours || !lesson) return { ratio: value, is: null }
+    // a ceiling not found is a lower bound of that system's
+    const is: SaturationRatioKind =
+        ours.ceilingFound && lesson.ceilingFound
+            ? "measured"
+            : ours.ceilingFound
+              ? "at most"
+              : lesson.ceilingFound
+                ? "at least"
+                : "neither ceiling found"
+    return { ratio: value, is }
 }

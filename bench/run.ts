@@ -1,153 +1,82 @@
 /**
  * `npm run bench`: our server (embedded broker) against the lesson's stack (Mosquitto + the lesson's
- * Python server) under the same simulated fleet, on loopback. See bench/README.md.
+ * Python server) under the same simulated fleet, on loopback, with Mosquitto and aedes alone as relay
+ * baselines; each step repeated, then a saturation search per system, then 1, 2 and 3 of our servers
+ * sharing one Mosquitto (scaleout.ts). See bench/README.md.
  */
-import { mkdirSync, writeFileSync } from "node:fs"
-import { Fleet, sleep } from "./load"
+import { cpus, loadavg, totalmem } from "node:os"
 import { abortFirmwareBench, benchFirmware, FIRMWARE_BENCH, type FirmwareResult } from "./firmware"
-import { percentile, printFirmware, printTable, type StepResult } from "./report"
+import { Fleet } from "./load"
+import { HELP, parseArgs, type Options } from "./options"
+import { REPORT_FILES, writeReports } from "./output"
+import { printFirmware, printHeadline, printSaturation, printScaleOut, printSteps } from "./print"
+import { startAedesRelay, startRelay } from "./relay"
+import { headline, saturationRatio, summarize, type BenchReport, type SaturationResult, type StepRuns } from "./report"
+import { SATURATION_LIMITS, searchSaturation } from "./saturation"
+import { benchScaleOut, scaleOutBudgetMs, type ScaleOutResult } from "./scaleout"
+import { round } from "./stats"
+import { runStep, STEP, warmUp } from "./step"
 import {
-    cpuMicros,
+    findMosquitto,
     haveLessonStack,
     killAllChildren,
-    rssMB,
     startLesson,
     startOurs,
     type RunningSystem,
     type SystemName,
 } from "./systems"
 
-const HELP = `usage: npm run bench -- [options]
-  --devices N        simulated devices, one MQTT connection each (default 500)
-  --rates A,B,...    offered readings/s of the whole fleet, one step each (default 500,2000,5000)
-  --seconds S        length of each step (default 10)
-  --systems LIST     ours,lesson (default both)
-  --firmware N       toggles of the real firmware's light → LED test, with ours and the lesson's
-                     server (default 20; 0 skips it; needs DeviceScript devtools' ports 8081/8082 free)
-  --quick            100 devices, rate 200, 3 s
-  -h, --help`
-const SETTLE_MS = 2000
-const OUTPUT = "test-results/bench.json"
-
-interface Options {
-    devices: number
-    rates: number[]
-    seconds: number
-    systems: SystemName[]
-    /** light toggles of the real-firmware section; 0: skipped */
-    firmware: number
+const START: Record<SystemName, () => Promise<RunningSystem>> = {
+    ours: startOurs,
+    lesson: startLesson,
+    relay: startRelay,
+    "aedes-relay": startAedesRelay,
 }
 
-function parseArgs(argv: string[]): Options | undefined {
-    const options: Options = {
-        devices: 500,
-        rates: [500, 2000, 5000],
-        seconds: 10,
-        systems: ["ours", "lesson"],
-        firmware: 20,
-    }
-    const positive = (flag: string, value: string | undefined): number => {
-        const n = Number(value)
-        if (!Number.isFinite(n) || n <= 0) throw new Error(`${flag} needs a positive number, got ${value}`)
-        return n
-    }
-    for (let i = 0; i < argv.length; i++) {
-        const arg = argv[i]
-        if (arg === "-h" || arg === "--help") return undefined
-        else if (arg === "--quick") Object.assign(options, { devices: 100, rates: [200], seconds: 3 })
-        else if (arg === "--devices") options.devices = Math.round(positive(arg, argv[++i]))
-        else if (arg === "--firmware") {
-            const n = Number(argv[++i])
-            if (!Number.isInteger(n) || n < 0 || n > FIRMWARE_BENCH.maxToggles)
-                throw new Error(
-                    `--firmware needs a whole number of toggles, 0..${FIRMWARE_BENCH.maxToggles}, got ${argv[i]}`
-                )
-            options.firmware = n
-        } else if (arg === "--seconds") options.seconds = positive(arg, argv[++i])
-        else if (arg === "--rates") options.rates = (argv[++i] ?? "").split(",").map(r => positive(arg, r))
-        else if (arg === "--systems") {
-            options.systems = (argv[++i] ?? "").split(",") as SystemName[]
-            for (const s of options.systems) if (s !== "ours" && s !== "lesson") throw new Error(`unknown system ${s}`)
-        } else throw new Error(`unknown option ${arg}`)
-    }
-    return options
-}
-
-async function runStep(system: RunningSystem, fleet: Fleet, rate: number, seconds: number): Promise<StepResult> {
-    const by = system.name === "ours" ? "acks" : "commands"
-    fleet.clearPending()
-    fleet.latencies = []
-    fleet.missed = 0
-    fleet.recording = true
-    const pids = system.pids()
-    const cpu0 = cpuMicros(pids)
-    const confirmed0 = fleet.confirmed(by)
-    const commands0 = fleet.commands
-    let peakRss = rssMB(pids)
-    let nextRss = performance.now() + 500
-    const start = performance.now()
-    const end = start + seconds * 1000
-    let sent = 0
-    let next = 0
-    // a fixed total rate, spread round-robin over the devices: each sends rate/devices readings per second
-    for (let now = start; now < end; now = performance.now()) {
-        const target = Math.floor(((now - start) / 1000) * rate)
-        for (let burst = 0; sent < target && burst < 1000; burst++, sent++)
-            fleet.publish(fleet.devices[next++ % fleet.devices.length])
-        if (now >= nextRss) {
-            peakRss = Math.max(peakRss, rssMB(pids))
-            nextRss = now + 500
-        }
-        await sleep(2)
-    }
-    const elapsed = (performance.now() - start) / 1000
-    const cpu = cpuMicros(pids) - cpu0
-    const confirmed = fleet.confirmed(by) - confirmed0
-    const commands = fleet.commands - commands0
-    peakRss = Math.max(peakRss, rssMB(pids))
-    // let the last crossings be answered (latencies only; throughput and CPU are counted in the window)
-    for (const until = Date.now() + SETTLE_MS; fleet.pendingCount() > 0 && Date.now() < until;) await sleep(20)
-    const unanswered = fleet.pendingCount()
-    fleet.recording = false
-    const sorted = [...fleet.latencies].sort((a, b) => a - b)
-    const round = (n: number | null, digits = 1) => (n === null ? null : Number(n.toFixed(digits)))
-    return {
-        system: system.name,
-        offeredPerS: rate,
-        sentPerS: Math.round(sent / elapsed),
-        handledPerS: Math.round(confirmed / elapsed),
-        handledBy: by,
-        cpuMicrosPerReading: confirmed > 0 ? Math.round(cpu / confirmed) : null,
-        cpuPercent: Math.round((cpu / 1e6 / elapsed) * 100),
-        latencyP50Ms: round(percentile(sorted, 50), 2),
-        latencyP99Ms: round(percentile(sorted, 99), 2),
-        crossingsAnswered: sorted.length,
-        crossingsUnanswered: unanswered + fleet.missed,
-        rssMB: round(peakRss),
-        commandsPerReading: sent > 0 ? Number((commands / sent).toFixed(3)) : null,
-    }
-}
-
+const log = (line: string) => console.error(`--- ${line}`)
 let activeFleet: Fleet | undefined
 
-async function benchSystem(name: SystemName, options: Options, runId: string): Promise<StepResult[]> {
-    console.error(`--- ${name}: starting`)
-    const system = name === "ours" ? await startOurs() : await startLesson()
-    const fleet = new Fleet(system.url, options.devices, `bench${runId}${name}`)
+async function benchSystem(
+    name: SystemName,
+    options: Options,
+    runId: string
+): Promise<{ steps: StepRuns[]; saturation: SaturationResult | null }> {
+    log(`${name}: starting`)
+    const system = await START[name]()
+    const fleet = new Fleet(system.url, options.devices, `bench${runId}${name.replace("-", "")}`, system.confirmedBy)
     activeFleet = fleet
     try {
         const t0 = performance.now()
-        await fleet.connect()
-        console.error(`--- ${name}: ${options.devices} devices connected in ${Math.round(performance.now() - t0)} ms`)
-        const answered = await fleet.warmUp()
+        await fleet.connect(n => log(`${name}: ${n} devices connected`))
+        log(`${name}: ${options.devices} devices connected in ${Math.round(performance.now() - t0)} ms`)
+        const answered = await warmUp(system, fleet)
         if (answered < options.devices)
-            console.error(`!!! ${name}: only ${answered} of ${options.devices} devices got a first command`)
-        const results: StepResult[] = []
+            console.error(`!!! ${name}: only ${answered} of ${options.devices} devices were answered in the warm-up`)
+        const steps: StepRuns[] = []
         for (const rate of options.rates) {
-            console.error(`--- ${name}: ${rate} readings/s for ${options.seconds} s`)
-            results.push(await runStep(system, fleet, rate, options.seconds))
+            const step: StepRuns = {
+                system: name,
+                devices: options.devices,
+                offeredPerS: rate,
+                handledBy: system.confirmedBy,
+                runs: [],
+            }
+            for (let run = 1; run <= options.repeats; run++) {
+                const figures = await runStep(system, fleet, rate, options.seconds)
+                step.runs.push(figures)
+                log(
+                    `${name}: ${rate}/s, run ${run}/${options.repeats}: handled ${figures.handledPerS}/s, ` +
+                        `${figures.cpuMicrosPerReading} µs/rd, p99 ${figures.latencyP99Ms} ms, ` +
+                        `lost ${figures.readingsLost}, gen CPU ${figures.generatorCpuPercent}%`
+                )
+            }
+            steps.push(step)
         }
-        return results
+        const saturation = options.saturation
+            ? await searchSaturation(system, fleet, options, l => log(`${name}: ${l}`))
+            : null
+        if (saturation) log(`${name}: saturation: ${saturation.stoppedBy}`)
+        return { steps, saturation }
     } finally {
         await fleet.close()
         activeFleet = undefined
@@ -165,34 +94,74 @@ async function main(): Promise<void> {
         return
     }
     if (!options) return void console.log(HELP)
+    const started = performance.now()
     const lesson = haveLessonStack()
     if (options.firmware > 0 && !lesson.ok)
         console.error(`\n!!! WARNING: no lesson baseline for the firmware's reaction: ${lesson.why}.\n`)
-    if (options.systems.includes("lesson") && !lesson.ok) {
-        console.error(
-            `\n!!! WARNING: THE LESSON'S STACK CANNOT RUN: ${lesson.why}.\n!!! Running ours only: no comparison.\n`
-        )
-        options.systems = options.systems.filter(s => s !== "lesson")
+    const needMosquitto: SystemName[] = ["lesson", "relay"]
+    if (options.systems.some(s => needMosquitto.includes(s)) && !lesson.ok) {
+        console.error(`\n!!! WARNING: THE LESSON'S STACK CANNOT RUN: ${lesson.why}.\n!!! Running without it.\n`)
+        options.systems = options.systems.filter(s => !needMosquitto.includes(s))
     }
-    // a watchdog: whatever hangs, the run ends
-    const budgetMs =
-        options.systems.length * (60_000 + options.rates.length * (options.seconds * 1000 + 5000)) +
-        firmwareBudgetMs(options.firmware)
+    const budgetMs = budget(options)
     setTimeout(() => {
-        console.error(`!!! bench: still running after ${budgetMs} ms, giving up`)
+        console.error(`!!! bench: still running after ${Math.round(budgetMs / 1000)} s, giving up`)
         shutdown(1)
     }, budgetMs).unref()
 
     const runId = Math.random().toString(36).slice(2, 6)
-    const results: StepResult[] = []
-    for (const name of options.systems) results.push(...(await benchSystem(name, options, runId)))
+    const steps: StepRuns[] = []
+    const saturation: SaturationResult[] = []
+    for (const name of options.systems) {
+        const result = await benchSystem(name, options, runId)
+        steps.push(...result.steps)
+        if (result.saturation) saturation.push(result.saturation)
+    }
+    let scaleOut: ScaleOutResult[] | undefined
+    if (options.scaleOut && !findMosquitto())
+        console.error("\n!!! WARNING: no scale-out section: Mosquitto is missing.\n")
+    else if (options.scaleOut) scaleOut = await benchScaleOut({ repeats: options.scaleOutRepeats }, log)
     const firmware: FirmwareResult | null = options.firmware > 0 ? await benchFirmware(options.firmware, lesson) : null
-    const rows = printTable(results)
+
+    const results = summarize(steps)
+    const compared = options.saturation ? saturationRatio(saturation) : { ratio: null, is: null }
+    const report: BenchReport = {
+        date: new Date().toISOString(),
+        node: process.version,
+        machine: {
+            cpus: cpus().length,
+            cpuModel: cpus()[0]?.model ?? "unknown",
+            memoryGB: round(totalmem() / 2 ** 30, 1),
+            loadAverage: loadavg().map(l => round(l, 2)),
+        },
+        durationS: Math.round((performance.now() - started) / 1000),
+        options,
+        results,
+        headline: headline(results),
+        saturation: options.saturation ? saturation : null,
+        saturationRatio: compared.ratio,
+        saturationRatioIs: compared.is,
+        scaleOut,
+        firmware,
+    }
+    printSteps(results)
+    if (report.headline) printHeadline(report.headline)
+    if (report.saturation) printSaturation(report.saturation, report.saturationRatio, report.saturationRatioIs)
+    if (scaleOut) printScaleOut(scaleOut)
     if (firmware) printFirmware(firmware)
-    mkdirSync("test-results", { recursive: true })
-    const report = { date: new Date().toISOString(), node: process.version, options, results: rows, firmware }
-    writeFileSync(OUTPUT, JSON.stringify(report, null, 4) + "\n")
-    console.log(`\nJSON: ${OUTPUT}`)
+    writeReports(report)
+    console.log(`\nJSON: ${REPORT_FILES.json}\nHTML: ${REPORT_FILES.html}\n(${report.durationS} s in all)`)
+}
+
+/** The watchdog's bound (ms): whatever hangs, the run ends. */
+function budget(options: Options): number {
+    const perSystem =
+        60_000 +
+        (options.devices / 1000) * 3000 +
+        options.rates.length * options.repeats * (options.seconds * 1000 + STEP.settleMs + 3000) +
+        (options.saturation ? (SATURATION_LIMITS.maxTotalSeconds + 20) * 1000 : 0)
+    const scaleOut = options.scaleOut ? scaleOutBudgetMs(options.scaleOutRepeats) : 0
+    return options.systems.length * perSystem + scaleOut + firmwareBudgetMs(options.firmware)
 }
 
 /** Builds, two device start-ups and the toggles of both servers, each toggle at its bound plus pause (ms). */

@@ -1,6 +1,7 @@
 /**
  * The systems under test, each a set of child processes whose CPU and memory we read from /proc:
- * "ours" (our server with its embedded broker) and "lesson" (Mosquitto + the lesson's Python server).
+ * "ours" (our server with its embedded broker) and "lesson" (Mosquitto + the lesson's Python server);
+ * the relay baselines are in relay.ts. Every child is tracked, so Ctrl-C or an error kills them all.
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process"
 import { accessSync, constants, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
@@ -8,17 +9,35 @@ import { createServer, connect as netConnect } from "node:net"
 import { tmpdir } from "node:os"
 import { delimiter, join } from "node:path"
 import { fileURLToPath } from "node:url"
+import type { ConfirmedBy } from "./load"
 
 export const HOST = "127.0.0.1"
 export const PYTHON = "/usr/bin/python3"
 const CLK_TCK = Number(spawnSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).stdout.trim()) || 100
 
-export type SystemName = "ours" | "lesson"
+/** In the order they run; "relay" is Mosquitto alone, "aedes-relay" a bare aedes (relay.ts). */
+export const SYSTEM_NAMES = ["ours", "lesson", "relay", "aedes-relay"] as const
+export type SystemName = (typeof SYSTEM_NAMES)[number]
+
+/** Counts what the relays' subscriber received (relay.ts); the bench asks it over IPC. */
+export interface MessageCounter {
+    count(): Promise<number>
+    /** Starts timing deliveries (every 10th message). */
+    startRecording(): Promise<void>
+    /** Stops, and returns the delivery times (ms) since startRecording. */
+    stopRecording(): Promise<number[]>
+}
 
 export interface RunningSystem {
     name: SystemName
     url: string
+    /** how a reading counts as handled: our acks, the lesson's commands, or the relays' subscriber */
+    confirmedBy: ConfirmedBy
+    /** the processes whose CPU and memory are the system's */
     pids: () => number[]
+    /** processes that take part but are not counted (the relays' subscriber) */
+    helperPids: () => number[]
+    subscriber?: MessageCounter
     stop: () => Promise<void>
 }
 
@@ -60,7 +79,7 @@ export async function freePort(): Promise<number> {
     return port
 }
 
-function track(child: ChildProcess, what: string): ChildProcess {
+export function track(child: ChildProcess, what: string): ChildProcess {
     children.add(child)
     let err = ""
     child.stderr?.setEncoding("utf8")
@@ -73,7 +92,7 @@ function track(child: ChildProcess, what: string): ChildProcess {
 }
 const stopping = new Set<ChildProcess>()
 
-async function stopChild(child: ChildProcess): Promise<void> {
+export async function stopChild(child: ChildProcess): Promise<void> {
     stopping.add(child)
     if (child.exitCode !== null || child.signalCode !== null) return
     const exited = new Promise(resolve => child.once("exit", resolve))
@@ -84,7 +103,7 @@ async function stopChild(child: ChildProcess): Promise<void> {
 }
 
 /** Waits until something accepts TCP connections on the port (bounded). */
-async function waitForPort(port: number, what: string, ms = 15_000): Promise<void> {
+export async function waitForPort(port: number, what: string, ms = 15_000): Promise<void> {
     const deadline = Date.now() + ms
     while (Date.now() < deadline) {
         const ok = await new Promise<boolean>(resolve => {
@@ -114,10 +133,18 @@ export async function startOurs(): Promise<RunningSystem> {
     ]
     const child = track(spawn(process.execPath, args, { stdio: ["ignore", "ignore", "pipe"] }), "our server")
     await waitForPort(port, "our server")
-    return { name: "ours", url: `mqtt://${HOST}:${port}`, pids: () => [child.pid!], stop: () => stopChild(child) }
+    return {
+        name: "ours",
+        url: `mqtt://${HOST}:${port}`,
+        confirmedBy: "acks",
+        pids: () => [child.pid!],
+        helperPids: () => [],
+        stop: () => stopChild(child),
+    }
 }
 
-export async function startLesson(): Promise<RunningSystem> {
+/** Mosquitto as the lesson runs it: a generated config on a free port, anonymous, no persistence. */
+export async function startMosquitto(): Promise<{ port: number; child: ChildProcess; stop: () => Promise<void> }> {
     const port = await freePort()
     const dir = mkdtempSync(join(tmpdir(), "nightlight-bench-"))
     tempDirs.add(dir)
@@ -126,23 +153,33 @@ export async function startLesson(): Promise<RunningSystem> {
         config,
         `listener ${port} ${HOST}\nallow_anonymous true\npersistence false\nmax_queued_messages 10000\n`
     )
-    const mosquitto = track(
-        spawn(findMosquitto()!, ["-c", config], { stdio: ["ignore", "ignore", "pipe"] }),
-        "mosquitto"
-    )
+    const child = track(spawn(findMosquitto()!, ["-c", config], { stdio: ["ignore", "ignore", "pipe"] }), "mosquitto")
     await waitForPort(port, "mosquitto")
+    const stop = async () => {
+        await stopChild(child)
+        rmSync(dir, { recursive: true, force: true })
+        tempDirs.delete(dir)
+    }
+    return { port, child, stop }
+}
+
+export async function startLesson(): Promise<RunningSystem> {
+    const mosquitto = await startMosquitto()
     // the lesson prints two lines per reading; they go to /dev/null (as costly as Python makes them)
     const script = fileURLToPath(new URL("lesson_fleet_server.py", import.meta.url))
-    const python = track(spawn(PYTHON, [script, HOST, String(port)], { stdio: ["ignore", "ignore", "pipe"] }), "lesson")
+    const python = track(
+        spawn(PYTHON, [script, HOST, String(mosquitto.port)], { stdio: ["ignore", "ignore", "pipe"] }),
+        "lesson"
+    )
     return {
         name: "lesson",
-        url: `mqtt://${HOST}:${port}`,
-        pids: () => [mosquitto.pid!, python.pid!],
+        url: `mqtt://${HOST}:${mosquitto.port}`,
+        confirmedBy: "commands",
+        pids: () => [mosquitto.child.pid!, python.pid!],
+        helperPids: () => [],
         stop: async () => {
             await stopChild(python)
-            await stopChild(mosquitto)
-            rmSync(dir, { recursive: true, force: true })
-            tempDirs.delete(dir)
+            await mosquitto.stop()
         },
     }
 }
@@ -151,19 +188,34 @@ export async function startLesson(): Promise<RunningSystem> {
 export function cpuMicros(pids: number[]): number {
     let ticks = 0
     for (const pid of pids) {
-        const stat = readFileSync(`/proc/${pid}/stat`, "utf8")
+        const stat = readProc(pid, "stat")
         const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
         ticks += Number(fields[11]) + Number(fields[12]) // utime, stime (fields 14 and 15 of stat)
     }
     return (ticks * 1e6) / CLK_TCK
 }
 
+/** CPU time of the whole machine (every core busy, i.e. not idle nor waiting for I/O), in µs. */
+export function machineCpuMicros(): number {
+    const fields = readFileSync("/proc/stat", "utf8").split("\n")[0].trim().split(/\s+/).slice(1).map(Number)
+    const [user, nice, system, , , irq, softirq, steal] = fields // idle and iowait are not busy
+    return ((user + nice + system + irq + softirq + (steal ?? 0)) * 1e6) / CLK_TCK
+}
+
 /** Resident memory of the processes together, in MB. */
 export function rssMB(pids: number[]): number {
     let kb = 0
     for (const pid of pids) {
-        const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))
+        const match = /VmRSS:\s+(\d+) kB/.exec(readProc(pid, "status"))
         if (match) kb += Number(match[1])
     }
     return kb / 1024
+}
+
+function readProc(pid: number, file: string): string {
+    try {
+        return readFileSync(`/proc/${pid}/${file}`, "utf8")
+    } catch (error) {
+        throw new Error(`process ${pid} of the system under test is gone (${(error as Error).message})`)
+    }
 }

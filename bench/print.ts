@@ -1,0 +1,189 @@
+/**
+ * The console side of the report (stdout; progress goes to stderr): the steps as "median (min–max)"
+ * over their runs, the headline, the saturation search, and the real firmware's section.
+ */
+import { cpus } from "node:os"
+import type { FirmwareResult } from "./firmware"
+import type { Headline, SaturationRatioKind, SaturationResult, StepSummary } from "./report"
+import { TARGET } from "./report"
+import type { ScaleOutResult } from "./scaleout"
+import type { Spread } from "./stats"
+
+const show = (v: number | null | undefined) => (v === null || v === undefined ? "-" : String(v))
+
+/** "median (min–max)", or the one value when all runs agree. */
+export function showSpread(s: Spread | null | undefined): string {
+    if (!s) return "-"
+    return s.min === s.max ? String(s.median) : `${s.median} (${s.min}–${s.max})`
+}
+
+/** Right-aligned columns, the header first. */
+function printColumns(table: string[][]): void {
+    const widths = table[0].map((_, i) => Math.max(...table.map(row => row[i].length)))
+    for (const row of table) console.log(row.map((cell, i) => cell.padStart(widths[i])).join("  "))
+}
+
+export function printSteps(results: StepSummary[]): void {
+    if (results.length === 0) return
+    const runs = [...new Set(results.map(r => r.repeats))].join("/")
+    const devices = [...new Set(results.map(r => r.devices))].join("/")
+    console.log(`\nSteps: ${devices} devices; each figure median (min–max) over ${runs} run(s)`)
+    printColumns([
+        [
+            "system",
+            "offered/s",
+            "sent/s",
+            "handled/s",
+            "CPU µs/rd",
+            "CPU %",
+            "gen CPU %",
+            "other CPU %",
+            "CPU o/l",
+            "thrpt o/l",
+        ],
+        ...results.map(r => [
+            r.system,
+            show(r.offeredPerS),
+            show(r.sentPerS.median),
+            showSpread(r.handledPerS),
+            showSpread(r.cpuMicrosPerReading),
+            show(r.cpuPercent.median),
+            show(r.generatorCpuPercent.median),
+            show(r.otherCpuPercent.median),
+            show(r.cpuRatio),
+            show(r.throughputRatio),
+        ]),
+    ])
+    console.log("")
+    printColumns([
+        [
+            "system",
+            "offered/s",
+            "p50 ms",
+            "p99 ms",
+            "crossings ok/lost",
+            "readings lost",
+            "wrong LEDs",
+            "RSS MB",
+            "cmds/rd",
+        ],
+        ...results.map(r => [
+            r.system,
+            show(r.offeredPerS),
+            showSpread(r.latencyP50Ms),
+            showSpread(r.latencyP99Ms),
+            r.crossingsAnswered === null ? "-" : `${r.crossingsAnswered}/${r.crossingsLost}`,
+            `${r.readingsLost}/${r.readingsSent}`,
+            show(r.wrongLeds),
+            showSpread(r.rssMB),
+            show(r.commandsPerReading),
+        ]),
+    ])
+    console.log(
+        "\nhandled/s: readings confirmed within the step (ours: highest acked seq per device; lesson: commands," +
+            " one per reading; relay, aedes-relay: messages their one subscriber got).\nCPU: the system's processes" +
+            " (/proc utime+stime) per handled reading (relays: per message relayed, one in + one out); gen CPU: the" +
+            " load generator (this process); other CPU: the rest of the machine (other work on it);\nall CPU % of one core." +
+            "\nLatency: reading that crosses the threshold → command with the new" +
+            " led_on (relays: reading → subscriber). Lost: after a settle of up to 3 s.\no/l: ours / lesson of the" +
+            " medians at the same rate (CPU below 1 = ours cheaper; throughput 1 = both kept up)."
+    )
+}
+
+export function printHeadline(h: Headline): void {
+    const scenario = h.isTarget
+        ? "the issue's target scenario"
+        : `not the target of ${TARGET.devices} at ${TARGET.offeredPerS}/s`
+    console.log(`\nHeadline: ${h.devices} devices at ${h.offeredPerS} readings/s (${scenario})`)
+    const verdict = h.cpuTargetMet === null ? "" : h.cpuTargetMet ? ": met" : ": NOT met"
+    console.log(
+        `  CPU per reading: ours ${showSpread(h.oursCpuMicrosPerReading)} µs, lesson ${showSpread(h.lessonCpuMicrosPerReading)} µs;` +
+            ` ours/lesson ${show(h.cpuRatio)} (target ≤ ${h.cpuRatioMax.toFixed(2)}${verdict})`
+    )
+    console.log(
+        `  nothing lost (ours): ${h.oursNothingLost ? "yes" : "NO"}: ${h.oursReadingsLost} readings unacknowledged,` +
+            ` ${show(h.oursCrossingsLost)} crossings lost, ${show(h.oursWrongLeds)} LEDs wrong`
+    )
+}
+
+export function printSaturation(
+    results: SaturationResult[],
+    ratio: number | null,
+    ratioIs: SaturationRatioKind | null
+): void {
+    if (results.length === 0) return
+    console.log(`\nSaturation search (${results[0].devices} devices, ${results[0].stepSeconds} s steps)`)
+    printColumns([
+        ["system", "sustained offered/s", "handled/s", "CPU %", "gen CPU %", "machine CPU %"],
+        ...results.map(r => [
+            r.system,
+            r.sustained ? `${r.ceilingFound ? "" : "≥ "}${r.sustained.offeredPerS}` : "-",
+            show(r.sustained?.handledPerS),
+            show(r.sustained?.cpuPercent),
+            show(r.sustained?.generatorCpuPercent),
+            show(r.sustained?.machineCpuPercent),
+        ]),
+    ])
+    console.log("steps (offered/s → handled/s, ✗ fell behind) and why the search stopped:")
+    for (const r of results)
+        console.log(
+            `  ${r.system}: ${r.steps.map(s => `${s.offeredPerS}→${s.figures.handledPerS}${s.stop ? "✗" : ""}`).join(" ")}` +
+                `\n    stopped: ${r.stoppedBy}`
+        )
+    console.log(
+        `ours/lesson sustained handled/s: ${show(ratio)}${ratioIs && ratioIs !== "measured" ? ` (${ratioIs}: ≥ marks a ceiling not found)` : ""}` +
+            ` (target ≥ ${TARGET.saturationRatioMin}).\nCPU % of one core; machine CPU near ${cpus().length * 100}%: every core was busy` +
+            " (the load generator and other work share them with the system)."
+    )
+}
+
+export function printScaleOut(results: ScaleOutResult[]): void {
+    if (results.length === 0) return
+    console.log(`\nScale-out: servers sharing one Mosquitto (--mqtt-share-group), highest rate each kept up with`)
+    printColumns([
+        ["servers", "handled/s", "CPU µs/rd (servers + broker)", "× one server", "servers CPU %", "broker %", "gen %"],
+        ...results.map(r => {
+            // the CPU of the best run's last sustained step, to show where the machine's cores went
+            const best = [...r.runs].sort((a, b) => b.handledPerS - a.handledPerS)[0]
+            const step = best?.steps.filter(s => s.handledPerS === best.handledPerS).at(-1)
+            return [
+                String(r.instances),
+                (r.runs.every(run => run.ceilingFound) ? "" : "≥ ") + showSpread(r.handledPerS),
+                showSpread(r.cpuMicrosPerReading),
+                show(r.ratioToOne),
+                step ? step.serversCpuPercent.join("+") : "-",
+                show(step?.brokerCpuPercent),
+                show(step?.generatorCpuPercent),
+            ]
+        }),
+    ])
+    console.log(
+        "≥: a run kept up with every rate offered (no ceiling found). Goal: 2 servers ≥ 1.7× one. Here the servers, Mosquitto and the load generator share the same cores:" +
+            " this shows what sharing costs, not what a second machine brings (docs/scale-out.md)."
+    )
+}
+
+export function printFirmware(result: FirmwareResult): void {
+    console.log("\nReal firmware (DeviceScript VM): light change across the threshold → LED change")
+    printColumns([
+        ["server", "toggles", "missed", "p50 ms", "p90 ms", "p99 ms", "max ms"],
+        ...result.reaction.map(r =>
+            [r.system, r.toggles, r.misses, r.p50Ms, r.p90Ms, r.p99Ms, r.maxMs].map(v => show(v as number | null))
+        ),
+    ])
+    if (result.lessonSkipped) console.log(`no lesson baseline: ${result.lessonSkipped}`)
+    else console.log(`ours/lesson: p50 ${show(result.p50Ratio)}, p99 ${show(result.p99Ratio)} (below 1: ours faster)`)
+    console.log("\nFirmware footprint (built/<board>/bytecode.devs; breakdown from `devs build --stats`)")
+    printColumns([
+        ["board", "bytecode B", "functions", "function B", "strings B", "data B", "rebuilt"],
+        ...result.footprint.map(f => [
+            f.board,
+            show(f.bytecodeBytes),
+            show(f.stats?.functions),
+            show(f.stats?.functionBytes),
+            show(f.stats?.stringsBytes),
+            show(f.stats?.dataBytes),
+            f.rebuilt ? "yes" : "no",
+        ]),
+    ])
+}

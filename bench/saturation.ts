@@ -1,0 +1,107 @@
+/**
+ * The saturation search: raise the offered rate step by step (×factor, short steps, bounded in count and
+ * time) until the system falls behind twice in a row at the same rate, and report the highest rate it
+ * sustained. The load generator
+ * shares the cores with the system, so its own CPU is kept with every step, and a step where it could
+ * not even send the offered rate ends the search as "limited by the generator" (the system's ceiling is
+ * then higher than what this machine can show).
+ */
+import type { Fleet } from "./load"
+import type { Options } from "./options"
+import type { RunFigures, SaturationResult, SaturationStep } from "./report"
+import { runStep } from "./step"
+import type { RunningSystem } from "./systems"
+
+/** What "sustained" means. */
+export const SATURATION_LIMITS = {
+    /** the generator sent at least this share of the offered rate; else it, not the system, is the limit */
+    minSentRatio: 0.95,
+    /** handled/s at least this share of the offered rate */
+    minHandledRatio: 0.9,
+    /** crossings left unanswered */
+    maxCrossingsLost: 0,
+    /** reading → command, 99th percentile (ms) */
+    maxP99Ms: 100,
+    /** the whole search of one system, settle times included, at most (s) */
+    maxTotalSeconds: 90,
+}
+
+/** Why the run does not count as sustained at `offered`, or null when it does. Pure. */
+export function saturationVerdict(offered: number, run: RunFigures, limits = SATURATION_LIMITS): string | null {
+    const percent = (n: number) => `${Math.round((n / offered) * 100)}%`
+    if (run.sentPerS < limits.minSentRatio * offered)
+        return (
+            `the load generator fell behind: it sent ${percent(run.sentPerS)} of the offered rate (its CPU ` +
+            `${run.generatorCpuPercent}%, the machine's ${run.machineCpuPercent}%, of one core)`
+        )
+    if (run.handledPerS < limits.minHandledRatio * offered)
+        return `handled ${percent(run.handledPerS)} of the offered rate (< ${Math.round(limits.minHandledRatio * 100)}%)`
+    if ((run.crossingsLost ?? 0) > limits.maxCrossingsLost) return `${run.crossingsLost} crossings lost`
+    if (run.latencyP99Ms !== null && run.latencyP99Ms > limits.maxP99Ms)
+        return `p99 ${run.latencyP99Ms} ms > ${limits.maxP99Ms} ms`
+    return null
+}
+
+/** The rates the search offers, in order: start, start × factor, ... (whole readings/s). Pure. */
+export function saturationRates(start: number, factor: number, steps: number): number[] {
+    return Array.from({ length: steps }, (_, i) => Math.round(start * factor ** i))
+}
+
+export async function searchSaturation(
+    system: RunningSystem,
+    fleet: Fleet,
+    options: Pick<Options, "saturationStart" | "saturationFactor" | "saturationSteps" | "saturationSeconds">,
+    log: (line: string) => void
+): Promise<SaturationResult> {
+    const started = performance.now()
+    const steps: SaturationStep[] = []
+    let stoppedBy = `no step fell behind (${options.saturationSteps} steps, the most allowed)`
+    const rates = saturationRates(options.saturationStart, options.saturationFactor, options.saturationSteps)
+    let failedOnce = false
+    for (let i = 0; i < rates.length;) {
+        const offered = rates[i]
+        const spentS = (performance.now() - started) / 1000
+        if (spentS + options.saturationSeconds > SATURATION_LIMITS.maxTotalSeconds) {
+            stoppedBy = `time limit: the search may take ${SATURATION_LIMITS.maxTotalSeconds} s`
+            break
+        }
+        log(`saturation: ${offered} readings/s for ${options.saturationSeconds} s${failedOnce ? " (again)" : ""}`)
+        const { latencies: _, ...figures } = await runStep(system, fleet, offered, options.saturationSeconds)
+        const stop = saturationVerdict(offered, figures)
+        steps.push({ offeredPerS: offered, figures, stop })
+        if (stop && failedOnce) {
+            stoppedBy = `${offered}/s, twice: ${stop}`
+            break
+        }
+        // a step that falls behind is run once more before the search stops: on a shared machine a burst
+        // of other work can spoil one short step
+        failedOnce = stop !== null
+        if (!failedOnce) i++
+    }
+    const passed = steps.filter(s => s.stop === null)
+    const best = passed.reduce<SaturationStep | undefined>(
+        (a, b) => (!a || b.offeredPerS > a.offeredPerS ? b : a),
+        undefined
+    )
+    const last = steps[steps.length - 1]
+    const limitedByGenerator =
+        last !== undefined && last.figures.sentPerS < SATURATION_LIMITS.minSentRatio * last.offeredPerS
+    return {
+        system: system.name,
+        devices: fleet.devices.length,
+        stepSeconds: options.saturationSeconds,
+        steps,
+        sustained: best
+            ? {
+                  offeredPerS: best.offeredPerS,
+                  handledPerS: best.figures.handledPerS,
+                  cpuPercent: best.figures.cpuPercent,
+                  generatorCpuPercent: best.figures.generatorCpuPercent,
+                  machineCpuPercent: best.figures.machineCpuPercent,
+              }
+            : null,
+        stoppedBy,
+        limitedByGenerator,
+        ceilingFound: last?.stop != null && !limitedByGenerator,
+    }
+}
