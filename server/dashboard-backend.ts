@@ -47,14 +47,15 @@ export class DashboardBackend implements ApiBackend {
     }
 
     device(id: string): DeviceView | undefined {
-        const record = this.store.registry.get(id)
+        // the view copies what it shows: the registry's own record will do, without a copy of its own
+        const record = this.store.registry.peek(id)
         return record && this.view(record)
     }
 
     history(id: string, from: number, to: number, points: number): HistoryResponse | undefined {
-        if (!this.store.registry.get(id)) return undefined
+        if (!this.store.registry.peek(id)) return undefined
         // readings not yet written are part of the answer
-        this.store.flush()
+        this.store.flushHistory()
         const { bucketMs, readings } = this.store.history.readings(id, from, to, points)
         const commands = this.store.history.commands(id, from, to)
         return { device: id, from, to, bucketMs, readings, commands, settings: this.controller.settings() }
@@ -132,7 +133,7 @@ export class DashboardBackend implements ApiBackend {
         }
     }
 
-    private view(r: DeviceRecord): DeviceView {
+    private view(r: Readonly<DeviceRecord>): DeviceView {
         return {
             id: r.id,
             online: r.online,

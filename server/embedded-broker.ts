@@ -4,16 +4,20 @@
  * to it like to any broker; the server itself talks to it in-process (see EmbeddedBus), which no login
  * or rule applies to. With `auth` (server/auth/broker-auth.ts) clients log in and each may only use its
  * own topics; without it every client may do anything, which exposure.ts allows on loopback only.
+ * A device's reading that only the server wants skips aedes' routing (InProcessShortcut).
  */
 import type { EventEmitter } from "node:events"
 import { createServer, type Server, type Socket } from "node:net"
 import { createServer as createTlsServer } from "node:tls"
 import { Aedes } from "aedes"
-import { isDropped, type BrokerAuth } from "./auth/broker-auth"
+import type { BrokerAuth } from "./auth/broker-auth"
+import { InProcessShortcut, type Deliver, type DirectHandler } from "./in-process-shortcut"
 import { LogLimiter, suppressedText } from "./log-limit"
 import type { Logger } from "./logger"
 import { PacketSizeGuard } from "./packet-size-guard"
 import { TlsFileError, loadTlsFiles, type CertificateInfo, type TlsFiles } from "./tls"
+
+export type { Deliver, DirectHandler } from "./in-process-shortcut"
 
 export interface BrokerTlsOptions extends TlsFiles {
     /** 0 picks a free port (MQTTS' registered port is 8883). */
@@ -49,6 +53,7 @@ export class EmbeddedBroker {
     private boundPort?: number
     private boundTlsPort?: number
     private certificate?: CertificateInfo
+    private shortcut?: InProcessShortcut
 
     /** A flood of oversized packets costs a few lines a minute, not a full disk. */
     private readonly cutOff = new LogLimiter((key, suppressed, spanMs) =>
@@ -92,13 +97,33 @@ export class EmbeddedBroker {
         return this.certificate
     }
 
+    /**
+     * An in-process subscription (EmbeddedBus): aedes delivers matching messages to `deliver`, as to a
+     * client's; a client's QoS 0 publish that no client subscribes to goes to `direct` instead.
+     */
+    subscribeInProcess(filter: string, deliver: Deliver, direct: DirectHandler): Promise<void> {
+        const aedes = this.aedes
+        this.shortcut?.add(deliver, direct)
+        return new Promise(resolve => aedes.subscribe(filter, deliver, () => resolve()))
+    }
+
+    unsubscribeInProcess(filter: string, deliver: Deliver): Promise<void> {
+        const aedes = this.aedes
+        return new Promise(resolve =>
+            aedes.unsubscribe(filter, deliver, () => {
+                this.shortcut?.remove(deliver)
+                resolve()
+            })
+        )
+    }
+
     /** Listens; resolves with the bound (plain) port. */
     async start(): Promise<number> {
         if (this.server) throw new Error("the embedded broker is already started")
         const tlsFiles = this.options.tls && (await loadTls(this.options.tls))
         const auth = this.options.auth
         const aedes = await Aedes.createBroker(auth ? { ...auth.hooks } : {})
-        if (auth) dropMarkedPublishes(aedes)
+        const shortcut = InProcessShortcut.install(aedes)
         // Client errors (a device that drops mid-packet, a malformed packet) are routine on a network:
         // aedes already closes that client; note it and carry on.
         aedes.on("clientError", (client, err) => this.log.debug(`client ${client?.id} error: ${err.message}`))
@@ -137,6 +162,7 @@ export class EmbeddedBroker {
             throw error
         }
         this.aedesInstance = aedes
+        this.shortcut = shortcut
         this.server = server
         this.tlsServer = tlsServer
         this.certificate = tlsFiles?.info
@@ -178,6 +204,7 @@ export class EmbeddedBroker {
         this.server = undefined
         this.tlsServer = undefined
         this.aedesInstance = undefined
+        this.shortcut = undefined
         this.boundTlsPort = undefined
         if (servers.length === 0 || !aedes) return
         const closed = Promise.all(servers.map(s => new Promise<void>(resolve => s.close(() => resolve()))))
@@ -208,23 +235,6 @@ async function loadTls(options: BrokerTlsOptions) {
     } catch (error) {
         if (error instanceof TlsFileError) throw new BrokerStartError(error.message)
         throw error
-    }
-}
-
-/**
- * Skips the publishes BrokerAuth marked (refused or over the rate limit) instead of routing them. aedes
- * calls `broker.publish(packet, client, done)` after authorizePublish with the same packet object, and
- * after it has acknowledged a QoS 1 packet; its own callers pass `(packet, done)`. Completing on the next
- * turn, as aedes itself does: completing synchronously would re-enter its parser from inside a parse.
- */
-function dropMarkedPublishes(aedes: Aedes): void {
-    type Publish = (packet: object, client?: unknown, done?: unknown) => void
-    const target = aedes as unknown as { publish: Publish }
-    const publish = target.publish.bind(aedes)
-    target.publish = (packet, client, done) => {
-        if (!isDropped(packet)) return publish(packet, client, done)
-        const callback = typeof client === "function" ? client : done
-        setImmediate(() => (typeof callback === "function" ? callback() : undefined))
     }
 }
 

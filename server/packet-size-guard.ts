@@ -16,8 +16,11 @@ export const MAX_PACKET_BYTES = 256 * 1024
 export class PacketSizeGuard {
     /** Body bytes of the current packet still to pass. */
     private remaining = 0
-    /** The current fixed header's bytes read so far (type byte first). */
-    private header: number[] = []
+    /** Bytes of the current fixed header read so far (type byte first); 0 between packets. */
+    private headerBytes = 0
+    /** The Remaining Length read so far, and the weight of its next 7 bits: numbers, no array per packet. */
+    private length = 0
+    private weight = 1
 
     constructor(private readonly maxBytes: number = MAX_PACKET_BYTES) {}
 
@@ -35,16 +38,17 @@ export class PacketSizeGuard {
                 continue
             }
             const byte = chunk[i++]
-            this.header.push(byte)
-            if (this.header.length === 1) continue
+            if (this.headerBytes++ === 0) continue // the type byte
+            this.length += (byte & 0x7f) * this.weight
+            this.weight *= 128
             // a continuation bit on the 4th length byte: not MQTT (§2.2.3 allows 4 bytes at most)
             if (byte & 0x80) {
-                if (this.header.length === 5) return "a malformed packet length"
+                if (this.headerBytes === 5) return "a malformed packet length"
                 continue
             }
-            let length = 0
-            for (let k = this.header.length - 1; k >= 1; k--) length = length * 128 + (this.header[k] & 0x7f)
-            this.header = []
+            const length = this.length
+            this.headerBytes = this.length = 0
+            this.weight = 1
             if (length > this.maxBytes) return `a packet of ${length} bytes (the limit is ${this.maxBytes})`
             this.remaining = length
         }

@@ -1,9 +1,10 @@
 /**
  * Writes what the controller sees into the store: every reading and command into the history, and each
  * device's latest state into the registry. Writes are batched in memory; the controller's `beforeAck`
- * hook (flush) stores them before any ack promises so, and a timer stores the rest (the lesson's
- * device, which gets no acks) within RECORDER_DEFAULTS.flushIntervalMs. (The store prunes old history
- * by itself.)
+ * hook stores the readings before any ack promises so (Store.commit), and a timer stores the rest (the
+ * lesson's device, which gets no acks) within RECORDER_DEFAULTS.flushIntervalMs, with a part of the
+ * registry (Store.flushSome: each device's row within STORE_DEFAULTS.registryParts rounds). stop()
+ * writes everything. (The store prunes old history by itself.)
  */
 import type { CommandEvent, NightlightServer, StatusEvent, TelemetryEvent } from "./controller"
 import type { LinkState } from "./device-state"
@@ -12,7 +13,7 @@ import type { Store } from "./store"
 import { realTimers, type Timers } from "./throttle"
 
 export const RECORDER_DEFAULTS = {
-    /** ms between writes of what is buffered (acks write sooner). */
+    /** ms between writes of what is buffered (acks store sooner). */
     flushIntervalMs: 1000,
 }
 
@@ -53,19 +54,24 @@ export class Recorder {
     }
 
     /**
-     * The controller's beforeAcks: saves where each device's link stands with the readings acknowledged,
-     * so a restarted server knows them even when the broker lost the retained acks.
+     * The controller's beforeAcks: stores the readings the acks promise, with where each device's link
+     * stands, so a restarted server knows them even when the broker lost the retained acks. Through
+     * Store.commit(), which appends them: the rest of the registry waits for the next flush.
      */
     beforeAcks(links: ReadonlyMap<string, LinkState>): void {
         const now = this.timers.now()
         for (const [deviceId, link] of links) this.store.registry.update(deviceId, now, { link }, { seen: false })
-        this.flush()
+        this.write(() => this.store.commit())
     }
 
     /** Writes everything buffered; throws if the database cannot take it (the controller then sends no ack). */
     flush(): void {
+        this.write(() => this.store.flush())
+    }
+
+    private write(store: () => unknown): void {
         try {
-            this.store.flush()
+            store()
             if (this.failing) this.log.info("the history store is writable again")
             this.failing = false
         } catch (err) {
@@ -94,13 +100,14 @@ export class Recorder {
         if (e.duplicate) return
         const now = this.timers.now()
         this.store.history.addReading(e.deviceId, e.at, e.light, e.reportedLed ?? null)
-        const known = this.store.registry.get(e.deviceId)
+        const known = this.store.registry.peek(e.deviceId)
         // a reading resent after an outage is history, not the device's current light
         const latest = known?.lightAt === null || known?.lightAt === undefined || e.at >= known.lightAt
         this.store.registry.update(e.deviceId, now, {
-            ...(latest ? { light: e.light, lightAt: e.at } : {}),
+            light: latest ? e.light : undefined,
+            lightAt: latest ? e.at : undefined,
             ledOn: e.ledOn ?? null,
-            ...(e.reportedLed !== undefined ? { reportedLed: e.reportedLed } : {}),
+            reportedLed: e.reportedLed,
             local: e.local ?? null,
         })
     })
@@ -126,9 +133,9 @@ export class Recorder {
         this.flushTimer = this.timers.setTimeout(() => {
             if (!this.running) return
             try {
-                this.flush()
+                this.write(() => this.store.flushSome())
             } catch {
-                // logged by flush(); the next round tries again
+                // logged by write(); the next round tries again
             }
             this.scheduleFlush()
         }, RECORDER_DEFAULTS.flushIntervalMs)

@@ -23,10 +23,18 @@ interface Pending {
     fn: () => void
 }
 
+/** One key's state, changed in place: a call makes no new object (no boxed timestamp in a Map either). */
+interface KeyState {
+    /** When the key last ran (timers.now()). */
+    lastRun: number
+    /** The call waiting for the interval to end. */
+    waiting: Pending | undefined
+}
+
 export class KeyedThrottle {
-    /** When each key last ran. One number per key: keys are device ids, a bounded set in practice. */
-    private readonly lastRun = new Map<string, number>()
-    private readonly pending = new Map<string, Pending>()
+    /** One small object per key: keys are device ids, a bounded set in practice. */
+    private readonly keys = new Map<string, KeyState>()
+    private waitingCount = 0
 
     constructor(
         private readonly intervalMs: number,
@@ -34,49 +42,64 @@ export class KeyedThrottle {
     ) {}
 
     run(key: string, fn: () => void): void {
-        const waiting = this.pending.get(key)
-        if (waiting) {
-            waiting.fn = fn
+        const state = this.keys.get(key)
+        if (state?.waiting) {
+            state.waiting.fn = fn
             return
         }
         const now = this.timers.now()
-        const last = this.lastRun.get(key)
+        if (!state) {
+            this.keys.set(key, { lastRun: now, waiting: undefined })
+            fn()
+            return
+        }
+        const last = state.lastRun
         // A clock that went back counts as the interval having passed.
-        if (last === undefined || now - last >= this.intervalMs || now < last) {
-            this.lastRun.set(key, now)
+        if (now - last >= this.intervalMs || now < last) {
+            state.lastRun = now
             fn()
             return
         }
         const entry: Pending = { handle: undefined, fn }
         entry.handle = this.timers.setTimeout(
             () => {
-                this.pending.delete(key)
-                this.lastRun.set(key, this.timers.now())
+                state.waiting = undefined
+                this.waitingCount--
+                state.lastRun = this.timers.now()
                 entry.fn()
             },
             last + this.intervalMs - now
         )
-        this.pending.set(key, entry)
+        state.waiting = entry
+        this.waitingCount++
     }
 
     /** Calls waiting for their interval to end. */
     get waiting(): number {
-        return this.pending.size
+        return this.waitingCount
     }
 
     /** Runs every waiting call now (e.g. before shutting down, so the last acks still go out). */
     flush(): void {
-        for (const [key, entry] of [...this.pending]) {
+        const due = [...this.keys.values()].filter(state => state.waiting !== undefined)
+        for (const state of due) {
+            const entry = state.waiting
+            if (!entry) continue // run by an earlier one's call
             this.timers.clearTimeout(entry.handle)
-            this.pending.delete(key)
-            this.lastRun.set(key, this.timers.now())
+            state.waiting = undefined
+            this.waitingCount--
+            state.lastRun = this.timers.now()
             entry.fn()
         }
     }
 
     /** Drops every waiting call. */
     cancel(): void {
-        for (const entry of this.pending.values()) this.timers.clearTimeout(entry.handle)
-        this.pending.clear()
+        for (const state of this.keys.values()) {
+            if (!state.waiting) continue
+            this.timers.clearTimeout(state.waiting.handle)
+            state.waiting = undefined
+        }
+        this.waitingCount = 0
     }
 }

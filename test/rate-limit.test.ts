@@ -74,7 +74,8 @@ describe("bounded memory", () => {
         const clock = manualClock()
         const limiter = new RateLimiter({ maxKeys: 1000 }, clock.read)
         for (let i = 0; i < 200_000; i++) limiter.take(`ghost-${i}`)
-        expect(limiter.size).toBe(1000)
+        expect(limiter.size).toBeLessThanOrEqual(1000)
+        expect(limiter.size).toBeGreaterThan(900) // the idlest tenth goes when a new key finds it full
     })
 
     test("the idlest goes first: a client flooding meanwhile stays limited, it gets no fresh bucket", () => {
@@ -87,7 +88,7 @@ describe("bounded memory", () => {
             if (i % 50 === 0 && limiter.take("flooder")) flooderPassed++
         }
         expect(flooderPassed).toBe(0)
-        expect(limiter.size).toBe(100)
+        expect(limiter.size).toBeLessThanOrEqual(100)
     })
 })
 

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterEach, beforeEach, expect, test } from "vitest"
 import { APPLICATION_ID, SCHEMA_VERSION, StoreError, openDatabase } from "../server/store/database"
-import { Store } from "../server/store/index"
+import { STORE_DEFAULTS, Store } from "../server/store/index"
 
 const T0 = Date.UTC(2025, 0, 1)
 const HOUR = 3_600_000
@@ -31,7 +31,8 @@ function openStore(options: ConstructorParameters<typeof Store>[1] = {}): Store 
 
 test("a device is created on first sight; later news moves lastSeen, never firstSeen", () => {
     const { registry } = openStore()
-    const first = registry.update("kitchen", T0, { light: 250, lightAt: T0, reportedLed: true, local: false })
+    registry.update("kitchen", T0, { light: 250, lightAt: T0, reportedLed: true, local: false })
+    const first = registry.get("kitchen")!
     expect(first).toEqual({
         id: "kitchen",
         firstSeen: T0,
@@ -181,4 +182,86 @@ test("where a device's link stood (boot, readings stored, clock) survives a rest
     const again = openStore()
     expect(again.registry.get("kitchen")?.link).toEqual({ boot: "b1", acked: 42, clockOffset: T0 - 90_000 })
     expect(again.registry.get("lesson")?.link).toBeNull()
+})
+
+test("what commit() stored for an ack survives a crash: the next open puts the readings and links in place", () => {
+    const crashed = openStore()
+    crashed.registry.update("kitchen", T0, { light: 250, lightAt: T0 })
+    crashed.history.addReading("kitchen", T0, 250, true)
+    crashed.history.addCommand("kitchen", T0 + 10, true, "first", 17)
+    crashed.registry.update("kitchen", T0 + 500, { link: { boot: "b1", acked: 7, clockOffset: 42 } }, { seen: false })
+    expect(crashed.commit()).toBe(3) // a reading, a command, a link
+    expect(crashed.commit()).toBe(0) // nothing new
+
+    // A second connection while the first is still open: the first never flushes (killed).
+    const after = openStore()
+    expect(after.registry.get("kitchen")).toMatchObject({
+        firstSeen: T0,
+        lastSeen: T0,
+        link: { boot: "b1", acked: 7, clockOffset: 42 },
+        light: null, // the rest of the row waited for a flush that never came
+    })
+    expect(after.history.readings("kitchen", T0, T0 + HOUR, 10).readings).toEqual([{ t: T0, light: 250, led: true }])
+    expect(after.history.readings("kitchen", T0, T0 + 2 * 24 * HOUR, 1).readings).toMatchObject([{ light: 250 }])
+    expect(after.history.commands("kitchen", T0, T0 + HOUR)).toEqual([{ t: T0 + 10, ledOn: true, reason: "first" }])
+    const staged = new Database(file)
+    expect(staged.prepare("SELECT count(*) FROM staged_readings").pluck().get()).toBe(0)
+    expect(staged.prepare("SELECT count(*) FROM staged_links").pluck().get()).toBe(0)
+    staged.close()
+})
+
+test("a link committed after a flush wins over the row written by it; flush() empties the staging tables", () => {
+    const store = openStore()
+    store.registry.update("kitchen", T0, { light: 250, lightAt: T0, link: { boot: "b1", acked: 3, clockOffset: 1 } })
+    store.history.addReading("kitchen", T0, 250, null)
+    store.flush()
+    for (const acked of [5, 7]) {
+        store.history.addReading("kitchen", T0 + acked * 1000, 300 + acked, null)
+        store.registry.update("kitchen", T0 + acked * 1000, { link: { boot: "b1", acked, clockOffset: 1 } })
+        store.commit()
+    }
+    const db = new Database(file)
+    const count = (table: string) => db.prepare(`SELECT count(*) FROM ${table}`).pluck().get()
+    expect([count("staged_readings"), count("staged_links"), count("readings")]).toEqual([2, 2, 1])
+
+    const after = openStore() // as after a crash
+    expect(after.registry.get("kitchen")).toMatchObject({
+        lastSeen: T0 + 7000,
+        light: 250,
+        link: { boot: "b1", acked: 7, clockOffset: 1 },
+    })
+    expect(after.history.readings("kitchen", T0, T0 + HOUR, 10).readings.map(r => r.light)).toEqual([250, 305, 307])
+
+    store.history.addReading("kitchen", T0 + 9000, 309, null)
+    store.commit()
+    expect(store.flush()).toBe(1) // the device row; the reading was counted by commit()
+    expect([count("staged_readings"), count("staged_links"), count("readings")]).toEqual([0, 0, 4])
+    db.close()
+})
+
+test("flushSome() stores the history at once and the device rows a part at a time, each part in turn", () => {
+    const store = openStore()
+    const ids = Array.from({ length: 30 }, (_, i) => `d${i}`)
+    for (const [i, id] of ids.entries()) {
+        store.history.addReading(id, T0 + i, 100 + i, null)
+        store.registry.update(id, T0 + i, { light: 100 + i, link: { boot: "b", acked: 1, clockOffset: null } })
+    }
+    store.commit()
+    const db = new Database(file)
+    const count = (sql: string) => db.prepare(sql).pluck().get()
+    const rowsWritten = () => count("SELECT count(*) FROM devices WHERE first_seen IS NOT NULL")
+    const parts = STORE_DEFAULTS.registryParts
+    store.flushSome()
+    expect(count("SELECT count(*) FROM readings")).toBe(30)
+    expect(rowsWritten()).toBe(30 / parts)
+    store.registry.update("d0", T0 + 100, { link: { boot: "b", acked: 2, clockOffset: null } })
+    for (let i = 1; i < parts; i++) {
+        expect(count("SELECT count(*) FROM staged_links")).toBeGreaterThanOrEqual(30) // until the round ends
+        store.flushSome()
+    }
+    expect(rowsWritten()).toBe(30)
+    // d0's new link was staged with the next part (its row was written before it): it stays staged
+    expect(count("SELECT acked FROM staged_links")).toBe(2)
+    expect(openStore().registry.get("d0")?.link?.acked).toBe(2) // as after a crash now
+    db.close()
 })

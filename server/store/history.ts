@@ -1,15 +1,18 @@
 /**
  * The history of readings and LED commands, per device, in the embedded database.
  *
- * Writes are buffered in memory and written by flush() in one transaction: the server flushes right
- * before it acknowledges readings (an ack promises they are stored), up to every 100 ms per device, so
- * flush is one transaction however many rows wait, and free when none do. Queries read the (device, t)
- * primary key range only; wide ranges read the per-minute rollup instead of every reading, so a month of
- * 2-second readings (1.3 M rows) answers in milliseconds rather than a quarter second of blocked server.
- * Queries see flushed rows only: flush first if the rows added just now must show.
+ * Writes are buffered in memory and written by flush() in one transaction, free when nothing waits.
+ * The server stores readings right before it acknowledges them (an ack promises they are stored), many
+ * times a second, through Store.commit(): that appends them to `staged_readings` (stage()), a page or
+ * two per transaction, where writing each into its device's place in `readings` and its minute's rollup
+ * wrote a page per device. Store.flush() moves them into `readings` about once a second (merge()), and
+ * Store.open() after a crash. Queries read the (device, t) primary key range only; wide ranges read the
+ * per-minute rollup instead of every reading, so a month of 2-second readings (1.3 M rows) answers in
+ * milliseconds rather than a quarter second of blocked server. Queries see flushed rows only: flush
+ * first if the rows added just now must show.
  */
 import type { HistoryCommand, HistoryPoint } from "../api-types"
-import { deviceKeys, writeError, type Db, type DeviceKeys } from "./database"
+import { BulkInsert, deviceKeys, writeError, type Db, type DeviceKeys } from "./database"
 
 const MINUTE = 60_000
 const DAY = 24 * 60 * MINUTE
@@ -64,6 +67,9 @@ interface Bucket {
     led: number | null
 }
 
+/** A reading as stored: the device's integer key, and led as 0/1/null. */
+type StoredReading = [device: number, t: number, light: number, led: number | null]
+
 const ledInt = (led: boolean | null): number | null => (led === null ? null : led ? 1 : 0)
 const ledBool = (led: number | null): boolean | null => (led === null ? null : led === 1)
 /** max() that treats null as "not known" rather than as "unknown result" (SQL's scalar max). */
@@ -71,6 +77,13 @@ const ledMax = (a: number | null, b: number | null): number | null => (a === nul
 
 // Bound numbers reach SQLite as doubles: CAST them, so bucket numbers come from integer division.
 const BUCKET_OF_T = "min(@last, (t - CAST(@origin AS INTEGER)) / CAST(@bucket AS INTEGER))"
+/** The minute of an integer `t` (ms) in SQL, rounded down also below 0, as Math.floor does. */
+const MINUTE_OF_T = `t - ((t % ${MINUTE}) + ${MINUTE}) % ${MINUTE}`
+/** Thrown inside the fast merge to roll it back: a staged reading collides with a stored one. */
+const COLLISION = Symbol("collision")
+/** A minute's readings added to its rollup row. */
+const ADD_TO_MINUTE = `ON CONFLICT (device, m) DO UPDATE SET n = n + excluded.n, sum = sum + excluded.sum,
+    lo = min(lo, excluded.lo), hi = max(hi, excluded.hi), led = coalesce(max(led, excluded.led), led, excluded.led)`
 const PRUNED_TABLES = [
     { table: "readings", column: "t" },
     { table: "readings_by_minute", column: "m" },
@@ -97,6 +110,19 @@ export class History {
         const range = "device = @device AND t BETWEEN @from AND @to"
         this.sql = {
             insertReading: db.prepare("INSERT INTO readings VALUES (?, ?, ?, ?) ON CONFLICT (device, t) DO NOTHING"),
+            stageReadings: new BulkInsert(db, "staged_readings", 4),
+            stagedCount: db.prepare<[], number>("SELECT count(*) FROM staged_readings").pluck(),
+            staged: db.prepare("SELECT device, t, light, led FROM staged_readings ORDER BY rowid").raw(),
+            // Every staged reading at once; WHERE true tells SQLite's parser that ON starts the upsert.
+            mergeStaged: db.prepare(
+                `INSERT INTO readings SELECT device, t, light, led FROM staged_readings WHERE true
+                 ON CONFLICT DO NOTHING`
+            ),
+            rollUpStaged: db.prepare(
+                `INSERT INTO readings_by_minute SELECT device, ${MINUTE_OF_T} AS m, count(*), sum(light), min(light),
+                 max(light), max(led) FROM staged_readings WHERE true GROUP BY device, m ${ADD_TO_MINUTE}`
+            ),
+            clearStaged: db.prepare("DELETE FROM staged_readings"),
             sameReading: db
                 .prepare<[number, number, number, number | null], number>(
                     "SELECT 1 FROM readings WHERE device = ? AND t = ? AND light = ? AND led IS ?"
@@ -110,12 +136,7 @@ export class History {
                      ORDER BY r.t LIMIT 1`
                 )
                 .pluck(),
-            addToMinute: db.prepare(
-                `INSERT INTO readings_by_minute VALUES (@device, @m, @n, @sum, @lo, @hi, @led)
-                 ON CONFLICT (device, m) DO UPDATE SET n = n + excluded.n, sum = sum + excluded.sum,
-                 lo = min(lo, excluded.lo), hi = max(hi, excluded.hi),
-                 led = coalesce(max(led, excluded.led), led, excluded.led)`
-            ),
+            addToMinute: db.prepare(`INSERT INTO readings_by_minute VALUES (?, ?, ?, ?, ?, ?, ?) ${ADD_TO_MINUTE}`),
             insertCommand: db.prepare("INSERT INTO commands (device, t, led_on, reason, seq) VALUES (?, ?, ?, ?, ?)"),
             raw: db.prepare<object, { t: number; light: number; led: number | null }>(
                 `SELECT t, light, led FROM readings WHERE ${range} ORDER BY t LIMIT @limit`
@@ -186,7 +207,11 @@ export class History {
         if (this.pendingCount() === 0) return 0
         const taken = this.takePending()
         try {
-            return this.db.transaction(() => this.writePending(taken))()
+            return this.db.transaction(() => {
+                const written = this.stage(taken)
+                this.merge()
+                return written
+            })()
         } catch (err) {
             this.returnPending(taken)
             throw writeError(this.db, err)
@@ -210,36 +235,66 @@ export class History {
         this.capPending()
     }
 
-    /** For Store: writes `taken`; must run inside a transaction. */
-    writePending(taken: PendingHistory): number {
+    /**
+     * For Store: appends `taken`'s readings to `staged_readings` (stored, not yet in `readings`: merge()
+     * puts them there) and writes its commands; returns the rows written. Must run inside a transaction.
+     */
+    stage(taken: PendingHistory): number {
+        const values: unknown[] = []
+        for (const r of taken.readings) values.push(this.keys.key(r.device), r.t, r.light, ledInt(r.led))
+        this.sql.stageReadings.run(values)
+        for (const c of taken.commands)
+            this.sql.insertCommand.run(this.keys.key(c.device), c.t, c.ledOn ? 1 : 0, c.reason, c.seq)
+        return taken.readings.length + taken.commands.length
+    }
+
+    /**
+     * For Store: moves the staged readings into `readings` and the rollup; returns how many. Must run
+     * inside a transaction. Usually one statement each; when one collides with a stored reading (a
+     * reading resent, or two in one ms), they go one by one (see writeReadings).
+     */
+    merge(): number {
+        const staged = this.sql.stagedCount.get() ?? 0
+        if (staged === 0) return 0
+        try {
+            // Nested: a savepoint, rolled back by the throw.
+            this.db.transaction(() => {
+                if (this.sql.mergeStaged.run().changes !== staged) throw COLLISION
+                this.sql.rollUpStaged.run()
+            })()
+        } catch (err) {
+            if (err !== COLLISION) throw err
+            this.writeReadings(this.sql.staged.all() as StoredReading[])
+        }
+        this.sql.clearStaged.run()
+        return staged
+    }
+
+    /** One by one, in order: a reading stored before is not stored again; another in the same ms moves on. */
+    private writeReadings(readings: StoredReading[]): void {
         const minutes = new Map<string, Bucket & { device: number }>()
-        for (const r of taken.readings) {
-            const device = this.keys.key(r.device)
-            const led = ledInt(r.led)
-            let t = r.t
-            if (this.sql.insertReading.run(device, t, r.light, led).changes === 0) {
+        for (const [device, stagedT, light, led] of readings) {
+            let t = stagedT
+            if (this.sql.insertReading.run(device, t, light, led).changes === 0) {
                 // The same reading stored before: resent by a device whose ack a restart of the server
                 // lost (its time comes from the device's clock, so it is the same ms).
-                if (this.sql.sameReading.get(device, t, r.light, led) !== undefined) {
+                if (this.sql.sameReading.get(device, t, light, led) !== undefined) {
                     this.repeated++
                     continue
                 }
                 // Another reading has this ms: keep both, this one at the next free ms.
                 t = this.sql.nextFreeT.get({ device, t }) as number
-                this.sql.insertReading.run(device, t, r.light, led)
+                this.sql.insertReading.run(device, t, light, led)
                 this.moved++
             }
             const m = Math.floor(t / MINUTE) * MINUTE
             const id = `${device}/${m}`
             const minute = minutes.get(id)
-            if (!minute) minutes.set(id, { device, b: m, n: 1, sum: r.light, lo: r.light, hi: r.light, led })
-            else addTo(minute, { b: m, n: 1, sum: r.light, lo: r.light, hi: r.light, led })
+            if (!minute) minutes.set(id, { device, b: m, n: 1, sum: light, lo: light, hi: light, led })
+            else addTo(minute, { b: m, n: 1, sum: light, lo: light, hi: light, led })
         }
         for (const { device, b, n, sum, lo, hi, led } of minutes.values())
-            this.sql.addToMinute.run({ device, m: b, n, sum, lo, hi, led })
-        for (const c of taken.commands)
-            this.sql.insertCommand.run(this.keys.key(c.device), c.t, c.ledOn ? 1 : 0, c.reason, c.seq)
-        return taken.readings.length + taken.commands.length
+            this.sql.addToMinute.run(device, b, n, sum, lo, hi, led)
     }
 
     /**

@@ -1,6 +1,8 @@
 /**
  * The server's storage in one object: opens the database, loads the registry, writes the history and the
  * registry in one transaction per flush, prunes old history in the background, and flushes on close.
+ * Between flushes, commit() stores what an ack promises (readings, commands, links) cheaply: appended
+ * to the staging tables, which flush() empties into their tables (database.ts, schema 3).
  */
 import { openDatabase, StoreError, writeError, type Db } from "./database"
 import { History } from "./history"
@@ -23,6 +25,12 @@ export const STORE_DEFAULTS = {
     pruneEveryMs: 60 * 60 * 1000,
     /** Rows pruned between two turns of the event loop, so pruning never holds the server up for long. */
     pruneSliceRows: 10_000,
+    /**
+     * flushSome() writes the device rows of one of this many parts of the devices, each part in turn:
+     * a device's row is rewritten once every this many calls, not at each (writing 5000 rows a second
+     * was 3.6% of the server's CPU with 10 000 devices at 5000 readings/s).
+     */
+    registryParts: 10,
 }
 
 export interface StoreOptions {
@@ -39,6 +47,12 @@ export class Store {
     private parts: { history: History; registry: Registry; settings: SavedSettings } | undefined
     private pruneTimer: NodeJS.Timeout | undefined
     private pruneSlice: NodeJS.Immediate | undefined
+    /** commit() staged readings that no flush has moved yet. */
+    private staged = false
+    /** The registry part flushSome() writes next. */
+    private part = 0
+    /** The last link staged when flushSome() began a round of parts: all up to it are in rows by its end. */
+    private roundLinks: number | undefined
 
     constructor(
         /** A file path (its directory is created), or ":memory:". */
@@ -54,6 +68,11 @@ export class Store {
         const history = new History(db, { retentionMs: this.options.retentionMs, now })
         const registry = new Registry(db)
         try {
+            // What a crash left staged goes where it belongs before anything reads the tables.
+            db.transaction(() => {
+                history.merge()
+                registry.recoverLinks()
+            })()
             registry.load()
         } catch (err) {
             db.close()
@@ -83,20 +102,88 @@ export class Store {
     }
 
     /**
-     * Writes buffered readings, commands and changed devices in one transaction; returns the rows written
-     * (0, without touching the database, when nothing waits). Throws StoreError, keeping everything for
-     * the next flush, when the write fails: then nothing may be acknowledged.
+     * Writes buffered readings, commands and changed devices in one transaction, with what commit()
+     * staged; returns the rows written (0, without touching the database, when nothing waits). Throws
+     * StoreError, keeping everything for the next flush, when the write fails.
      */
     flush(): number {
+        return this.write("all")
+    }
+
+    /**
+     * flush() for the timer: the history, and the rows of one of STORE_DEFAULTS.registryParts parts of
+     * the devices (each in turn), with the links changed since commit() so the staged ones stay the
+     * newest. Staged links go once every part has been written after them.
+     */
+    flushSome(): number {
+        return this.write(this.part)
+    }
+
+    /** flush() for a query of the history: readings and commands only. */
+    flushHistory(): number {
+        return this.write("none")
+    }
+
+    private write(registryPart: number | "all" | "none"): number {
         const { history, registry } = this.opened()
-        if (history.pendingCount() === 0 && registry.dirtyCount() === 0) return 0
+        const parts = STORE_DEFAULTS.registryParts
+        const all = registryPart === "all"
+        const rowsWaiting = registryPart !== "none" && (registry.dirtyCount() > 0 || registry.linkCount() > 0)
+        if (history.pendingCount() === 0 && !this.staged && !rowsWaiting) return 0
         const pending = history.takePending()
-        const dirty = registry.takeDirty()
+        const dirty = all
+            ? registry.takeDirty()
+            : registryPart === "none"
+              ? new Set<string>()
+              : registry.takeDirtyPart(registryPart, parts)
+        // A row written now holds its link: after a full write no staged one is needed, after a part
+        // the changed ones are staged now, so the last staged link of a device is never older than its row.
+        const links = registryPart === "none" ? new Set<string>() : registry.takeLinks()
         try {
-            return this.db!.transaction(() => history.writePending(pending) + registry.writeDirty(dirty))()
+            const written = this.db!.transaction(() => {
+                const rows = history.stage(pending) + registry.writeDirty(dirty)
+                history.merge()
+                if (all) registry.clearStagedLinks()
+                else if (registryPart !== "none") {
+                    registry.stageLinks(links)
+                    if (registryPart === 0) this.roundLinks = registry.lastStagedLink()
+                    if (registryPart === parts - 1 && this.roundLinks !== undefined)
+                        registry.clearStagedLinks(this.roundLinks)
+                }
+                return rows
+            })()
+            this.staged = false
+            if (all) this.part = 0
+            else if (registryPart !== "none") this.part = (registryPart + 1) % parts
+            if (all || this.part === 0) this.roundLinks = undefined
+            return written
         } catch (err) {
             history.returnPending(pending)
             registry.returnDirty(dirty)
+            registry.returnLinks(links)
+            throw writeError(this.db!, err)
+        }
+    }
+
+    /**
+     * Stores what acks promise, cheaply: the buffered readings and commands, and the links of the devices
+     * whose link changed, appended to the staging tables in one transaction; flush() moves them into
+     * their tables. Returns the rows written (0, without touching the database, when nothing waits).
+     * Throws StoreError, keeping everything for the next try, when the write fails: then nothing may be
+     * acknowledged.
+     */
+    commit(): number {
+        const { history, registry } = this.opened()
+        if (history.pendingCount() === 0 && registry.linkCount() === 0) return 0
+        const pending = history.takePending()
+        const links = registry.takeLinks()
+        try {
+            const written = this.db!.transaction(() => history.stage(pending) + registry.stageLinks(links))()
+            this.staged = true
+            return written
+        } catch (err) {
+            history.returnPending(pending)
+            registry.returnLinks(links)
             throw writeError(this.db!, err)
         }
     }

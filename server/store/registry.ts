@@ -3,10 +3,14 @@
  * for the API and the live view and written to the `devices` table so it survives a restart.
  *
  * update() only changes memory and marks the device dirty; flush() writes the dirty ones in one
- * transaction. The server calls it with the history's flush (Store.flush), so a reading and the
- * registry's "last reading" are stored together.
+ * transaction. The server writes them with the history (Store.flush), or a tenth of the devices a second
+ * (Store.flushSome): a device's row, rewritten with each of its readings, is worth a write every few
+ * seconds, not one per reading. A device's link (where its acks stand) must be stored with each ack:
+ * Store.commit() appends it to `staged_links` (stageLinks), a page or two where rewriting the device
+ * rows wrote a page per device; rows written later supersede them, and Store.open() applies what a
+ * crash left (recoverLinks).
  */
-import { deviceKeys, writeError, type Db, type DeviceKeys } from "./database"
+import { BulkInsert, deviceKeys, writeError, type Db, type DeviceKeys } from "./database"
 
 export interface DeviceRecord {
     id: string
@@ -89,10 +93,33 @@ function fromRow(row: DeviceRow): DeviceRecord {
     }
 }
 
+/** A device just heard of (fields in fromRow's order: one shape for every record). */
+const NOTHING_KNOWN: Omit<DeviceRecord, "id" | "firstSeen" | "lastSeen"> = {
+    online: null,
+    light: null,
+    lightAt: null,
+    ledOn: null,
+    reportedLed: null,
+    local: null,
+    lastCommand: null,
+    link: null,
+}
+
+function copy(record: DeviceRecord): DeviceRecord {
+    return { ...record, link: record.link && { ...record.link } }
+}
+
 export class Registry {
-    /** Records are replaced, never mutated, so a record handed out stays as it was. */
-    private readonly devices = new Map<string, Readonly<DeviceRecord>>()
+    /**
+     * Changed in place: a reading makes no new record (they live until the device's next reading, long
+     * enough for the garbage collector to move them to the old generation, which then has to be swept).
+     * get() and list() hand out copies; peek() the record itself. A record's lastCommand is replaced,
+     * never changed, and its link changed in place (get() copies it).
+     */
+    private readonly devices = new Map<string, DeviceRecord>()
     private dirty = new Set<string>()
+    /** Devices whose link changed since it was last staged or written. */
+    private linksDue = new Set<string>()
     private readonly keys: DeviceKeys
     private readonly sql
 
@@ -104,11 +131,23 @@ export class Registry {
                 "SELECT * FROM devices WHERE first_seen IS NOT NULL ORDER BY first_seen, id"
             ),
             write: db.prepare(
-                `UPDATE devices SET first_seen = @first_seen, last_seen = @last_seen, online = @online,
-                 light = @light, light_at = @light_at, led_on = @led_on, reported_led = @reported_led,
-                 local = @local, command_led_on = @command_led_on, command_at = @command_at,
-                 command_reason = @command_reason, boot = @boot, acked = @acked, clock_offset = @clock_offset
-                 WHERE id = @key`
+                `UPDATE devices SET first_seen = ?, last_seen = ?, online = ?, light = ?, light_at = ?, led_on = ?,
+                 reported_led = ?, local = ?, command_led_on = ?, command_at = ?, command_reason = ?, boot = ?,
+                 acked = ?, clock_offset = ? WHERE id = ?`
+            ),
+            stageLinks: new BulkInsert(db, "staged_links", 6),
+            clearStagedLinks: db.prepare("DELETE FROM staged_links"),
+            clearStagedLinksUpTo: db.prepare("DELETE FROM staged_links WHERE rowid <= ?"),
+            lastStagedLink: db.prepare<[], number | null>("SELECT max(rowid) FROM staged_links").pluck(),
+            // The last staged link of each device (a bare column beside max() comes from its row); a
+            // device whose row was never written gets its first and last sight from it.
+            recoverLinks: db.prepare(
+                `UPDATE devices SET boot = s.boot, acked = s.acked, clock_offset = s.clock_offset,
+                 first_seen = coalesce(devices.first_seen, s.first_seen),
+                 last_seen = max(coalesce(devices.last_seen, s.last_seen), s.last_seen)
+                 FROM (SELECT device, boot, acked, clock_offset, first_seen, last_seen, max(rowid)
+                       FROM staged_links GROUP BY device) AS s
+                 WHERE devices.id = s.device`
             ),
         }
     }
@@ -117,48 +156,57 @@ export class Registry {
     load(): void {
         this.devices.clear()
         this.dirty.clear()
+        this.linksDue.clear()
         for (const row of this.sql.all.all()) this.devices.set(row.name, fromRow(row))
     }
 
-    get(id: string): Readonly<DeviceRecord> | undefined {
+    /** A copy of what the registry knows of `id`: it does not change afterwards. */
+    get(id: string): DeviceRecord | undefined {
+        const record = this.devices.get(id)
+        return record && copy(record)
+    }
+
+    /**
+     * The registry's own record of `id`, to read at once: it changes with the next update. For the
+     * recorder (a look per reading) and views made on the spot.
+     */
+    peek(id: string): Readonly<DeviceRecord> | undefined {
         return this.devices.get(id)
     }
 
-    /** Every device, in the order first seen (also after a restart). */
-    list(): Readonly<DeviceRecord>[] {
-        return [...this.devices.values()]
+    /** Every device (copies), in the order first seen (also after a restart). */
+    list(): DeviceRecord[] {
+        return [...this.devices.values()].map(copy)
     }
 
     /**
      * Applies `patch` (undefined fields are left alone) and sets lastSeen = now, unless `seen: false`. A
-     * device not known yet is created with firstSeen = now. Memory only, until flush().
+     * device not known yet is created with firstSeen = now. Memory only, until flush(). The patch's
+     * objects are copied: the caller's could change later.
      */
-    update(id: string, now: number, patch: DevicePatch, options: UpdateOptions = {}): Readonly<DeviceRecord> {
-        const before = this.devices.get(id)
-        const record: DeviceRecord = before
-            ? { ...before }
-            : {
-                  id,
-                  firstSeen: now,
-                  lastSeen: now,
-                  online: null,
-                  light: null,
-                  lightAt: null,
-                  ledOn: null,
-                  reportedLed: null,
-                  local: null,
-                  lastCommand: null,
-                  link: null,
-              }
-        for (const [field, value] of Object.entries(patch))
-            if (value !== undefined) (record as unknown as Record<string, unknown>)[field] = value
-        // The caller's object could change later; ours must not.
-        if (record.lastCommand) record.lastCommand = { ...record.lastCommand }
-        if (record.link) record.link = { ...record.link }
-        if (options.seen !== false) record.lastSeen = now
-        this.devices.set(id, record)
+    update(id: string, now: number, patch: DevicePatch, options: UpdateOptions = {}): void {
+        let record = this.devices.get(id)
+        if (!record) {
+            record = { id, firstSeen: now, lastSeen: now, ...NOTHING_KNOWN }
+            this.devices.set(id, record)
+        } else if (options.seen !== false) record.lastSeen = now
+        if (patch.online !== undefined) record.online = patch.online
+        if (patch.light !== undefined) record.light = patch.light
+        if (patch.lightAt !== undefined) record.lightAt = patch.lightAt
+        if (patch.ledOn !== undefined) record.ledOn = patch.ledOn
+        if (patch.reportedLed !== undefined) record.reportedLed = patch.reportedLed
+        if (patch.local !== undefined) record.local = patch.local
+        if (patch.lastCommand !== undefined) record.lastCommand = patch.lastCommand && { ...patch.lastCommand }
+        if (patch.link !== undefined) {
+            const link = patch.link
+            if (link && record.link) {
+                record.link.boot = link.boot
+                record.link.acked = link.acked
+                record.link.clockOffset = link.clockOffset
+            } else record.link = link && { ...link }
+            this.linksDue.add(id)
+        }
         this.dirty.add(id)
-        return record
     }
 
     dirtyCount(): number {
@@ -173,7 +221,11 @@ export class Registry {
         if (this.dirty.size === 0) return 0
         const taken = this.takeDirty()
         try {
-            return this.db.transaction(() => this.writeDirty(taken))()
+            return this.db.transaction(() => {
+                const written = this.writeDirty(taken)
+                this.clearStagedLinks()
+                return written
+            })()
         } catch (err) {
             this.returnDirty(taken)
             throw writeError(this.db, err)
@@ -184,6 +236,20 @@ export class Registry {
     takeDirty(): Set<string> {
         const taken = this.dirty
         this.dirty = new Set()
+        return taken
+    }
+
+    /**
+     * For Store: the dirty devices of part `part` of `parts` (by key; one never written is in every
+     * part), now no longer marked.
+     */
+    takeDirtyPart(part: number, parts: number): Set<string> {
+        const taken = new Set<string>()
+        for (const id of this.dirty) {
+            const key = this.keys.find(id)
+            if (key === undefined || key % parts === part) taken.add(id)
+        }
+        for (const id of taken) this.dirty.delete(id)
         return taken
     }
 
@@ -198,24 +264,79 @@ export class Registry {
         for (const id of taken) {
             const r = this.devices.get(id)
             if (!r) continue
-            this.sql.write.run({
-                key: this.keys.key(id),
-                first_seen: r.firstSeen,
-                last_seen: r.lastSeen,
-                online: toInt(r.online),
-                light: r.light,
-                light_at: r.lightAt,
-                led_on: toInt(r.ledOn),
-                reported_led: toInt(r.reportedLed),
-                local: toInt(r.local),
-                command_led_on: r.lastCommand === null ? null : toInt(r.lastCommand.ledOn),
-                command_at: r.lastCommand?.at ?? null,
-                command_reason: r.lastCommand?.reason ?? null,
-                boot: r.link?.boot ?? null,
-                acked: r.link?.acked ?? null,
-                clock_offset: r.link?.clockOffset ?? null,
-            })
+            this.sql.write.run(
+                r.firstSeen,
+                r.lastSeen,
+                toInt(r.online),
+                r.light,
+                r.lightAt,
+                toInt(r.ledOn),
+                toInt(r.reportedLed),
+                toInt(r.local),
+                r.lastCommand === null ? null : toInt(r.lastCommand.ledOn),
+                r.lastCommand?.at ?? null,
+                r.lastCommand?.reason ?? null,
+                r.link?.boot ?? null,
+                r.link?.acked ?? null,
+                r.link?.clockOffset ?? null,
+                this.keys.key(id)
+            )
         }
         return taken.size
+    }
+
+    /**
+     * For Store: drops the staged links (up to the one numbered `upTo`) once rows written since hold
+     * them; must run inside a transaction.
+     */
+    clearStagedLinks(upTo?: number): void {
+        if (upTo === undefined) this.sql.clearStagedLinks.run()
+        else this.sql.clearStagedLinksUpTo.run(upTo)
+    }
+
+    /** For Store: the number of the last staged link (0: none). */
+    lastStagedLink(): number {
+        return this.sql.lastStagedLink.get() ?? 0
+    }
+
+    /** Devices whose link is to be staged (linksDue). */
+    linkCount(): number {
+        return this.linksDue.size
+    }
+
+    /** For Store: the devices whose link changed, now no longer marked. */
+    takeLinks(): Set<string> {
+        const taken = this.linksDue
+        this.linksDue = new Set()
+        return taken
+    }
+
+    /** For Store: marks again what a failed transaction did not stage. */
+    returnLinks(taken: Set<string>): void {
+        this.keys.forget()
+        for (const id of taken) this.linksDue.add(id)
+    }
+
+    /** For Store: appends the current link of each of `taken` to `staged_links`; must run inside a transaction. */
+    stageLinks(taken: Set<string>): number {
+        const values: unknown[] = []
+        for (const id of taken) {
+            const r = this.devices.get(id)
+            if (!r?.link) continue
+            const { boot, acked, clockOffset } = r.link
+            values.push(this.keys.key(id), boot, acked, clockOffset, r.firstSeen, r.lastSeen)
+        }
+        this.sql.stageLinks.run(values)
+        return values.length / 6
+    }
+
+    /**
+     * For Store, before load(): applies the links a crash left staged to the device rows and drops them.
+     * Must run inside a transaction.
+     */
+    recoverLinks(): number {
+        const applied = this.sql.recoverLinks.run().changes
+        this.sql.clearStagedLinks.run()
+        return applied
     }
 }
