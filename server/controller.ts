@@ -344,7 +344,7 @@ export class NightlightServer extends EventEmitter {
 
     private sendCommand(deviceId: string, command: CommandPayload, reason: CommandReason): void {
         const text = encode("commands", command)
-        this.log.info(`Sending message: ${text} to ${deviceId}`)
+        if (this.log.isLevelEnabled("info")) this.log.info(`Sending message: ${text} to ${deviceId}`)
         const at = command.t ?? this.timers.now()
         this.emit("command", { deviceId, command, reason, at } satisfies CommandEvent)
         this.bus.publish(topics.commands(deviceId), text, COMMAND_DELIVERY).then(

@@ -240,7 +240,7 @@ export class DeviceState {
     override(ledOn: boolean, now: number): Decision {
         this.manual = { ledOn, auto: this.auto ?? this.decision }
         if (ledOn === this.decision && this.commandSeq !== undefined && !this.commandFailed) return { ledOn }
-        return { ledOn, command: this.command(ledOn, now), reason: "manual" }
+        return { ledOn, command: this.command(ledOn, now, true), reason: "manual" }
     }
 
     /**
@@ -298,8 +298,13 @@ export class DeviceState {
         this.resyncDue = false
         this.commandFailed = false
         this.decision = c.led_on
-        this.auto = c.led_on
-        this.manual = undefined
+        // A person's switch (another server's, or ours before a restart) holds as if made here: until the
+        // automatic decision, as it stands now, changes.
+        if (c.manual === true) this.manual = { ledOn: c.led_on, auto: this.auto }
+        else {
+            this.auto = c.led_on
+            this.manual = undefined
+        }
         return true
     }
 
@@ -383,9 +388,13 @@ export class DeviceState {
         return this.settle(Math.max(...this.received))
     }
 
-    /** The automatic decision; an override wins until the automatic decision changes. */
+    /**
+     * The automatic decision; an override wins until the automatic decision changes. An override made
+     * before this server had an automatic state (a restart) takes the first one as the one it was made in.
+     */
     private follow(auto: boolean): boolean {
         this.auto = auto
+        if (this.manual && this.manual.auto === undefined) this.manual.auto = auto
         if (this.manual && this.manual.auto === auto) return this.manual.ledOn
         this.manual = undefined
         return auto
@@ -441,7 +450,7 @@ export class DeviceState {
         return since >= (this.rule.mismatchResendMs ?? MISMATCH_RESEND_MS) || since < 0 ? "mismatch" : undefined
     }
 
-    private command(ledOn: boolean, now: number): CommandPayload {
+    private command(ledOn: boolean, now: number, manual = false): CommandPayload {
         const seq = nextCommandSeq(this.commandSeq, now)
         this.commandSeq = seq
         this.commandAt = now
@@ -449,6 +458,8 @@ export class DeviceState {
         this.cameOnline = false
         this.resyncDue = false
         this.decision = ledOn
-        return { led_on: ledOn, seq, t: Math.floor(now) }
+        const command: CommandPayload = { led_on: ledOn, seq, t: Math.floor(now) }
+        if (manual) command.manual = true
+        return command
     }
 }

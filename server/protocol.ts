@@ -16,7 +16,8 @@
  *                "led" (the LED as it is), "local" (true: the device decided itself), "dropped" (readings
  *                the full outbox lost since boot)
  *   commands   + "seq" (strictly increasing per device, also across server restarts), "t" (server ms
- *                since 1970); published retained with QoS 1
+ *                since 1970), "manual" (true: a person switched it; it holds until the automatic decision
+ *                changes, on every server of a share group); published retained with QoS 1
  *   `<id>/acks`    server → device  {"boot": B, "seq": S}   every reading of boot B up to S is stored;
  *                retained, so a restarted server knows where each device was
  *   `<id>/status`  device → all     "online" | "offline"  retained; "offline" is the device's last will
@@ -44,6 +45,7 @@ export interface CommandPayload {
     led_on: boolean
     seq?: number
     t?: number
+    manual?: boolean
 }
 export interface AckPayload {
     boot: string
@@ -198,6 +200,7 @@ const commandSchema = z.object({
     led_on: flag(),
     seq: count(1, EXPECTED.seq).optional(),
     t: count(0, EXPECTED.commandT).optional(),
+    manual: flag().optional(),
 })
 
 const ackSchema = z.object({
@@ -240,13 +243,15 @@ const fastTelemetry: FastCheck<TelemetryPayload> = o => {
 }
 
 const fastCommand: FastCheck<CommandPayload> = o => {
-    const { led_on, seq, t } = o
+    const { led_on, seq, t, manual } = o
     if (typeof led_on !== "boolean") return undefined
     if (seq !== undefined && !isCount(seq, 1)) return undefined
     if (t !== undefined && !isCount(t, 0)) return undefined
+    if (manual !== undefined && typeof manual !== "boolean") return undefined
     const value: CommandPayload = { led_on }
     if (seq !== undefined) value.seq = seq
     if (t !== undefined) value.t = t
+    if (manual !== undefined) value.manual = manual
     return value
 }
 

@@ -396,6 +396,36 @@ describe("decisions made without a reading (groups, new settings) and by hand", 
         expect(d.reading(ours(5, 800, { led: true }), T0 + 5)).toMatchObject({ ledOn: false, reason: "changed" })
     })
 
+    test("a manual switch says so in its command; the rule's commands do not", () => {
+        const d = fresh()
+        expect(d.reading(ours(1, 800), T0).command).toEqual({ led_on: false, seq: T0, t: T0 })
+        expect(d.override(true, T0 + 1).command).toEqual({ led_on: true, seq: T0 + 1, t: T0 + 1, manual: true })
+    })
+
+    test("another server's manual switch holds here too, until the automatic decision changes", () => {
+        // two servers of a share group: this one decided off in daylight; a person switched on elsewhere
+        const d = fresh()
+        d.reading(ours(1, 800), T0)
+        expect(d.commandSeen({ led_on: true, seq: T0 + 10, t: T0 + 10, manual: true }, T0 + 11)).toBe(true)
+        expect(d.snapshot()).toMatchObject({ ledOn: true, manual: true })
+        for (let seq = 2; seq <= 4; seq++)
+            expect(d.reading(ours(seq, 750, { led: true }), T0 + seq * 2000)).toMatchObject({ ledOn: true })
+        expect(d.reading(ours(5, 750, { led: true }), T0 + 10_000).command).toBeUndefined()
+        // dusk ends it, dawn switches off as usual
+        d.reading(ours(6, 100, { led: true }), T0 + 12_000)
+        expect(d.reading(ours(7, 800, { led: true }), T0 + 14_000)).toMatchObject({ ledOn: false, reason: "changed" })
+    })
+
+    test("a retained manual switch after a restart holds from the first reading on", () => {
+        const d = fresh() // nothing known: the automatic state it was made in is the first one seen
+        expect(d.commandSeen({ led_on: false, seq: T0, t: T0, manual: true }, T0 + 5000)).toBe(true)
+        expect(d.reading(ours(1, 100, { led: false }), T0 + 6000)).toMatchObject({ ledOn: false })
+        expect(d.reading(ours(2, 100, { led: false }), T0 + 8000).command).toBeUndefined()
+        // the rule's state changes (day), then night again: the rule is back in charge
+        d.reading(ours(3, 800, { led: false }), T0 + 10_000)
+        expect(d.reading(ours(4, 100, { led: false }), T0 + 12_000)).toMatchObject({ ledOn: true, reason: "changed" })
+    })
+
     test("switching by hand to the state it is in sends nothing", () => {
         const d = fresh()
         d.reading(ours(1, 800), T0)

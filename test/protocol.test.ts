@@ -175,6 +175,11 @@ describe("commands, acks and status", () => {
             ok: true,
             value: { led_on: true, seq: 9, t: 9 },
         })
+        // a person's switch says so (docs/scale-out.md: it holds on every server)
+        expect(parseCommand('{"led_on":false,"seq":9,"t":9,"manual":true}')).toEqual({
+            ok: true,
+            value: { led_on: false, seq: 9, t: 9, manual: true },
+        })
         expect(parseAck('{"boot":"b1","seq":4}')).toEqual({ ok: true, value: { boot: "b1", seq: 4 } })
         expect(parseAck('{"boot":"b1"}').ok).toBe(false)
         expect(parseStatus("online")).toBe("online")
@@ -207,6 +212,7 @@ describe("hostile commands and acks", () => {
         ['{"led_on":true,"seq":1e999}', "seq"],
         ['{"led_on":true,"t":-5}', "t"],
         ['{"led_on":true,"t":"now"}', "t"],
+        ['{"led_on":true,"manual":"yes"}', "manual"],
     ])("a command %s is refused, naming %s", (text, field) => {
         const r = parseCommand(text)
         expect(r).toMatchObject({ ok: false, reason: "bad_field" })

@@ -10,7 +10,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest"
 import { Store } from "../server/store"
 import { Mosquitto, requireMosquitto, skipWithoutMosquitto } from "./helpers/mosquitto"
-import { freePort, until } from "./helpers/mqtt"
+import { closeClient, connectClient, freePort, until } from "./helpers/mqtt"
 import { ReliableDevice } from "./helpers/reliable-device"
 import { ServerProcess } from "./helpers/server-process"
 
@@ -68,12 +68,9 @@ describe.skipIf(skipWithoutMosquitto("test/scale-out.test.ts", "Scale-out with s
             mosquitto?.cleanup()
         })
 
-        async function startServers(n: number): Promise<void> {
-            servers = Array.from(
-                { length: n },
-                () =>
-                    new ServerProcess(["--mqtt-url", mosquitto.url, "--mqtt-share-group", GROUP, "--log-level", "info"])
-            )
+        async function startServers(n: number, ...extra: string[]): Promise<void> {
+            const args = ["--mqtt-url", mosquitto.url, "--mqtt-share-group", GROUP, "--log-level", "info", ...extra]
+            servers = Array.from({ length: n }, () => new ServerProcess(args))
             for (const s of servers) s.start()
             // subscribed (the line lists the shared filter) means the broker hands this server its share
             await Promise.all(
@@ -87,11 +84,17 @@ describe.skipIf(skipWithoutMosquitto("test/scale-out.test.ts", "Scale-out with s
         }
 
         /** `rounds` readings of every device, round-robin, one every `gapMs` across the fleet. */
-        async function sendRounds(rounds: number, gapMs: number, during?: (sent: number) => Promise<void>) {
+        /** `light`: every reading this light; by default each reading's own (lightOf). */
+        async function sendRounds(
+            rounds: number,
+            gapMs: number,
+            during?: (sent: number) => Promise<void>,
+            light?: number
+        ) {
             let sent = 0
             for (let round = 0; round < rounds; round++)
                 for (const d of devices) {
-                    d.read(lightOf(d.lastSeq + 1))
+                    d.read(light ?? lightOf(d.lastSeq + 1))
                     await during?.(++sent)
                     await sleep(gapMs)
                 }
@@ -192,6 +195,29 @@ describe.skipIf(skipWithoutMosquitto("test/scale-out.test.ts", "Scale-out with s
                 `scale-out kill: victim stored ${fromVictim.length}, survivor ${fromSurvivor.length}, ` +
                     `copies ${extra.length}, device resends ${totalResends()}`
             )
+        }, 60_000)
+
+        test("a switch from Home Assistant holds on every server until the automatic decision changes", async () => {
+            await startServers(2, "--ha-discovery")
+            await startFleet(4, "ha")
+            await sendRounds(2, 20, () => Promise.resolve(), 900) // daylight: off
+            await ledsRight()
+            const home = await connectClient(mosquitto.url)
+            try {
+                // one server takes the switch (a shared subscription); its command says "manual"
+                for (const d of devices) await home.publishAsync(`nightlight/${d.id}/set`, "ON")
+                await until("every LED switched on by hand", () => devices.every(d => d.led))
+                // readings in daylight reach both servers: neither undoes the switch
+                await sendRounds(6, 20, () => Promise.resolve(), 900)
+                await allAcknowledged(10_000)
+                expect(devices.map(d => d.led)).toEqual([true, true, true, true])
+                // dusk ends the override, dawn switches off as usual
+                await sendRounds(2, 20, () => Promise.resolve(), 100)
+                await sendRounds(2, 20, () => Promise.resolve(), 900)
+                await until("every LED off at dawn", () => devices.every(d => !d.led))
+            } finally {
+                await closeClient(home)
+            }
         }, 60_000)
     }
 )
