@@ -62,7 +62,13 @@ export class EmbeddedBus implements MessageBus {
      * (QoS 0, the same retain) take the same steps and stay in order: those queued one after another
      * share a turn (a batch of acks goes in one turn, not one turn each).
      */
-    private readonly outbox: Outgoing[] = []
+    private outbox: Outgoing[] = []
+    /**
+     * The next publication in `outbox`. Taken by index, not shift(): under overload the outbox holds tens
+     * of thousands of acks, and shifting each one out copied the rest (a third of the CPU at 34,000
+     * readings/s, where the server then handled a seventh of what it did at 22,000/s).
+     */
+    private head = 0
     private sending = false
     private readonly nextTurn = () => this.sendTurn()
 
@@ -132,14 +138,31 @@ export class EmbeddedBus implements MessageBus {
 
     /** The next publication, with those of its kind right behind it; the rest on the next turn. */
     private sendTurn(): void {
-        const first = this.outbox.shift()
+        const first = this.take()
         if (!first) {
             this.sending = false
             return
         }
         this.send(first)
-        while (this.outbox.length > 0 && sameSteps(first.packet, this.outbox[0].packet)) this.send(this.outbox.shift()!)
+        while (this.head < this.outbox.length && sameSteps(first.packet, this.outbox[this.head].packet))
+            this.send(this.take()!)
         setImmediate(this.nextTurn)
+    }
+
+    private take(): Outgoing | undefined {
+        const next = this.outbox[this.head]
+        if (next === undefined) {
+            this.outbox = []
+            this.head = 0
+            return undefined
+        }
+        this.outbox[this.head++] = undefined as unknown as Outgoing // let it be collected
+        // Drop what was taken once it is most of the array: each element is copied at most once.
+        if (this.head >= 1024 && this.head * 2 >= this.outbox.length) {
+            this.outbox = this.outbox.slice(this.head)
+            this.head = 0
+        }
+        return next
     }
 
     private send({ packet, resolve, reject }: Outgoing): void {

@@ -274,6 +274,27 @@ describe("EmbeddedBus", () => {
         expect(new Set(got).size).toBe(30)
     })
 
+    test("a backlog of thousands (an overload): every publication goes out, in order, each promise settled", async () => {
+        await bus.start()
+        const inbox = await Inbox.open(client, "backlog/#")
+        await client.subscribeAsync("backlog/commands", { qos: 1 })
+        const total = 5000 // past the point where the queue drops what it sent (1024), more than once
+        const sent: Promise<void>[] = []
+        for (let n = 0; n < total; n++)
+            sent.push(
+                n % 1000 === 999
+                    ? bus.publish("backlog/commands", `c${n}`, { qos: 1 })
+                    : bus.publish(`backlog/acks/${n % 7}`, `a${n}`)
+            )
+        await Promise.all(sent)
+        const got: string[] = []
+        for (let i = 0; i < total; i++) got.push((await inbox.next()).payload)
+        expect(got.filter(p => p.startsWith("a")).map(p => Number(p.slice(1)))).toEqual(
+            Array.from({ length: total }, (_, n) => n).filter(n => n % 1000 !== 999)
+        )
+        expect(got.filter(p => p.startsWith("c"))).toEqual(["c999", "c1999", "c2999", "c3999", "c4999"])
+    })
+
     test("its own publications do not come back to its subscriptions live; retained ones do from the store", async () => {
         const heard: string[] = []
         await bus.subscribe("+/acks", (topic, payload) => heard.push(`${topic} ${payload}`))
