@@ -8,15 +8,26 @@
  * same cores, so this measures what sharing costs more than what a second machine would bring.
  */
 import { spawn, type ChildProcess } from "node:child_process"
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
-import { tmpdir } from "node:os"
+import { mkdirSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { pathToFileURL } from "node:url"
 import { Fleet, sleep } from "./load"
 import type { ScaleOutRow } from "./report"
 import { printScaleOut } from "./print"
 import { ratio, spread, type Spread } from "./stats"
-import { cpuMicros, findMosquitto, freePort, HOST, killAllChildren, rssMB, stopChild, track } from "./systems"
+import { offerReadings } from "./step"
+import {
+    cpuMicros,
+    findMosquitto,
+    HOST,
+    killAllChildren,
+    removeTempDir,
+    rssMB,
+    startMosquitto,
+    stopChild,
+    tempDir,
+    track,
+} from "./systems"
 
 export const SCALE_OUT = {
     instances: [1, 2, 3],
@@ -64,18 +75,12 @@ interface Stack {
 
 /** Mosquitto logging subscriptions (how we know every server is in the group), then `n` servers. */
 async function startStack(n: number): Promise<Stack> {
-    const port = await freePort()
-    const dir = mkdtempSync(join(tmpdir(), "nightlight-scaleout-"))
-    const config = join(dir, "mosquitto.conf")
-    writeFileSync(
-        config,
-        `listener ${port} ${HOST}\nallow_anonymous true\npersistence false\nmax_queued_messages 10000\n` +
-            "log_dest stderr\nlog_type error\nlog_type subscribe\n"
-    )
-    const broker = track(spawn(findMosquitto()!, ["-c", config], { stdio: ["ignore", "ignore", "pipe"] }), "mosquitto")
+    const mosquitto = await startMosquitto("log_dest stderr\nlog_type error\nlog_type subscribe\n")
+    const broker = mosquitto.child
     let log = ""
     broker.stderr!.on("data", (chunk: string) => (log = (log + chunk).slice(-100_000)))
-    const url = `mqtt://${HOST}:${port}`
+    const url = `mqtt://${HOST}:${mosquitto.port}`
+    const dir = tempDir("nightlight-scaleout-")
     const servers = Array.from({ length: n }, (_, i) => {
         const dataDir = join(dir, `server-${i}`)
         const args = ["--import", "tsx", "server/main.ts", "--mqtt-url", url, "--mqtt-share-group", SCALE_OUT.group]
@@ -94,8 +99,8 @@ async function startStack(n: number): Promise<Stack> {
         broker,
         stop: async () => {
             await Promise.all(servers.map(stopChild))
-            await stopChild(broker)
-            rmSync(dir, { recursive: true, force: true })
+            await mosquitto.stop()
+            removeTempDir(dir)
         },
     }
 }
@@ -149,15 +154,7 @@ async function offer(stack: Stack, fleet: Fleet, rate: number) {
     const broker0 = cpuMicros([stack.broker.pid!])
     const own0 = process.cpuUsage()
     const confirmed0 = fleet.confirmed()
-    const start = performance.now()
-    const end = start + SCALE_OUT.stepSeconds * 1000
-    let sent = 0
-    for (let now = start; now < end; now = performance.now()) {
-        const target = Math.floor(((now - start) / 1000) * rate)
-        for (let burst = 0; sent < target && burst < 2000; burst++, sent++) fleet.publishNext()
-        await sleep(2)
-    }
-    const seconds = (performance.now() - start) / 1000
+    const { published: sent, elapsed: seconds } = await offerReadings(fleet, rate, SCALE_OUT.stepSeconds)
     const confirmed = fleet.confirmed() - confirmed0
     const serversCpu = serverPids.map((pid, i) => cpuMicros([pid]) - cpu0[i])
     const brokerCpu = cpuMicros([stack.broker.pid!]) - broker0

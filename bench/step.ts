@@ -38,6 +38,28 @@ export async function warmUp(system: RunningSystem, fleet: Fleet): Promise<numbe
     return Math.min(relayed, fleet.devices.length)
 }
 
+/**
+ * Offers `rate` readings/s for `seconds`, round-robin over the devices (each sends rate/devices per
+ * second); `tick` runs after each burst. Returns what was published and how long it took (s).
+ */
+export async function offerReadings(
+    fleet: Fleet,
+    rate: number,
+    seconds: number,
+    tick?: (now: number) => void
+): Promise<{ published: number; elapsed: number }> {
+    const start = performance.now()
+    const end = start + seconds * 1000
+    let published = 0
+    for (let now = start; now < end; now = performance.now()) {
+        const due = Math.floor(((now - start) / 1000) * rate)
+        for (let burst = 0; published < due && burst < STEP.maxBurst; burst++, published++) fleet.publishNext()
+        tick?.(now)
+        await sleep(STEP.tickMs)
+    }
+    return { published, elapsed: (performance.now() - start) / 1000 }
+}
+
 export async function runStep(system: RunningSystem, fleet: Fleet, rate: number, seconds: number): Promise<StepRun> {
     const subscriber = system.subscriber
     const confirmed = async () => (subscriber ? subscriber.count() : fleet.confirmed())
@@ -56,20 +78,11 @@ export async function runStep(system: RunningSystem, fleet: Fleet, rate: number,
     let peakRss = rssMB(pids)
     let nextRss = performance.now() + STEP.rssEveryMs
 
-    // a fixed total rate, round-robin over the devices: each sends rate/devices readings per second
-    const start = performance.now()
-    const end = start + seconds * 1000
-    let published = 0
-    for (let now = start; now < end; now = performance.now()) {
-        const due = Math.floor(((now - start) / 1000) * rate)
-        for (let burst = 0; published < due && burst < STEP.maxBurst; burst++, published++) fleet.publishNext()
-        if (now >= nextRss) {
-            peakRss = Math.max(peakRss, rssMB(pids))
-            nextRss = now + STEP.rssEveryMs
-        }
-        await sleep(STEP.tickMs)
-    }
-    const elapsed = (performance.now() - start) / 1000
+    const { elapsed } = await offerReadings(fleet, rate, seconds, now => {
+        if (now < nextRss) return
+        peakRss = Math.max(peakRss, rssMB(pids))
+        nextRss = now + STEP.rssEveryMs
+    })
     const cpu = cpuMicros(pids) - cpu0
     const helperCpu = cpuMicros(helpers) - helperCpu0
     const generator = process.cpuUsage(generator0)

@@ -117,11 +117,22 @@ export async function waitForPort(port: number, what: string, ms = 15_000): Prom
     throw new Error(`${what} did not listen on port ${port} within ${ms} ms`)
 }
 
+/** A temporary folder, removed by removeTempDir() or, whatever happens, by killAllChildren(). */
+export function tempDir(prefix: string): string {
+    const dir = mkdtempSync(join(tmpdir(), prefix))
+    tempDirs.add(dir)
+    return dir
+}
+
+export function removeTempDir(dir: string): void {
+    rmSync(dir, { recursive: true, force: true })
+    tempDirs.delete(dir)
+}
+
 export async function startOurs(): Promise<RunningSystem> {
     const port = await freePort()
     // The default system, history included: its database in a temp folder, the dashboard on any free port.
-    const dataDir = mkdtempSync(join(tmpdir(), "nightlight-bench-data-"))
-    tempDirs.add(dataDir)
+    const dataDir = tempDir("nightlight-bench-data-")
     // BENCH_PROFILE_DIR=dir: a V8 CPU profile of our server (open it in Chrome's DevTools or speedscope)
     const profile = process.env.BENCH_PROFILE_DIR
         ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`]
@@ -143,22 +154,25 @@ export async function startOurs(): Promise<RunningSystem> {
     }
 }
 
-/** Mosquitto as the lesson runs it: a generated config on a free port, anonymous, no persistence. */
-export async function startMosquitto(): Promise<{ port: number; child: ChildProcess; stop: () => Promise<void> }> {
+/**
+ * Mosquitto as the lesson runs it: a generated config on a free port, anonymous, no persistence;
+ * `extraConfig` lines are added (the scale-out bench has it log subscriptions).
+ */
+export async function startMosquitto(
+    extraConfig = ""
+): Promise<{ port: number; child: ChildProcess; stop: () => Promise<void> }> {
     const port = await freePort()
-    const dir = mkdtempSync(join(tmpdir(), "nightlight-bench-"))
-    tempDirs.add(dir)
+    const dir = tempDir("nightlight-bench-")
     const config = join(dir, "mosquitto.conf")
     writeFileSync(
         config,
-        `listener ${port} ${HOST}\nallow_anonymous true\npersistence false\nmax_queued_messages 10000\n`
+        `listener ${port} ${HOST}\nallow_anonymous true\npersistence false\nmax_queued_messages 10000\n` + extraConfig
     )
     const child = track(spawn(findMosquitto()!, ["-c", config], { stdio: ["ignore", "ignore", "pipe"] }), "mosquitto")
     await waitForPort(port, "mosquitto")
     const stop = async () => {
         await stopChild(child)
-        rmSync(dir, { recursive: true, force: true })
-        tempDirs.delete(dir)
+        removeTempDir(dir)
     }
     return { port, child, stop }
 }
