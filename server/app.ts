@@ -66,7 +66,7 @@ export async function startServer(
     const groupConfigs = settings.groupsFile ? loadGroupsFile(settings.groupsFile) : []
     const store = new Store(settings.dataDir === undefined ? ":memory:" : join(settings.dataDir, DATABASE_FILE), {
         retentionMs: (settings.retentionDays ?? 30) * 24 * 60 * 60 * 1000,
-        onError: err => logger.warn(`could not prune the history: ${err.message}`),
+        onError: err => logger.warn(`history store: ${err.message}`),
     })
     store.open()
     const rules = resolveRules(store, settings, groupConfigs, logger)

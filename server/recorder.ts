@@ -13,8 +13,14 @@ import type { Store } from "./store"
 import { realTimers, type Timers } from "./throttle"
 
 export const RECORDER_DEFAULTS = {
-    /** ms between writes of what is buffered (acks store sooner). */
-    flushIntervalMs: 1000,
+    /**
+     * ms between writes of what is buffered (acks store sooner). Short, so each write is small: the
+     * server waits for it, and once a second it was ~10 ms (10 000 devices at 5000 readings/s: moving
+     * 5000 staged readings and writing 1000 device rows), which set the p99 reading → command latency.
+     * In tenths it is about 1 ms each for the same total. With STORE_DEFAULTS.registryParts (100), each
+     * device's row is still written every 10 s.
+     */
+    flushIntervalMs: 100,
 }
 
 export class Recorder {

@@ -5,7 +5,7 @@
  * The server stores readings right before it acknowledges them (an ack promises they are stored), many
  * times a second, through Store.commit(): that appends them to `staged_readings` (stage()), a page or
  * two per transaction, where writing each into its device's place in `readings` and its minute's rollup
- * wrote a page per device. Store.flush() moves them into `readings` about once a second (merge()), and
+ * wrote a page per device. Store.flush() moves them into `readings` every 100 ms or so (merge()), and
  * Store.open() after a crash. Queries read the (device, t) primary key range only; wide ranges read the
  * per-minute rollup instead of every reading, so a month of 2-second readings (1.3 M rows) answers in
  * milliseconds rather than a quarter second of blocked server. Queries see flushed rows only: flush

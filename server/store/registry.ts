@@ -3,8 +3,8 @@
  * for the API and the live view and written to the `devices` table so it survives a restart.
  *
  * update() only changes memory and marks the device dirty; flush() writes the dirty ones in one
- * transaction. The server writes them with the history (Store.flush), or a tenth of the devices a second
- * (Store.flushSome): a device's row, rewritten with each of its readings, is worth a write every few
+ * transaction. The server writes them with the history (Store.flush), or a hundredth of the devices every
+ * 100 ms (Store.flushSome): a device's row, rewritten with each of its readings, is worth a write every few
  * seconds, not one per reading. A device's link (where its acks stand) must be stored with each ack:
  * Store.commit() appends it to `staged_links` (stageLinks), a page or two where rewriting the device
  * rows wrote a page per device; rows written later supersede them, and Store.open() applies what a
