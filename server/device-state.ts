@@ -21,6 +21,17 @@ import {
  */
 export const MISMATCH_RESEND_MS = 2000
 
+/**
+ * A reading taken longer ago than this (ms, on the server's clock) sends no repeat of the decision
+ * ("online", "resync", "retry", "mismatch"): it comes from the device's outbox after an outage, and the
+ * LED it reports is history. Repeating the decision it calls for switched a LED that the device had
+ * turned on by itself in the dark off again, before the newer readings behind it turned it back on
+ * (the real firmware after a 30 s outage: "LED off", then "LED on" a moment later). The repeat waits for
+ * a reading taken recently. A change of decision is still sent at once, however late the reading:
+ * under overload every reading is late, and each crossing must still get its command.
+ */
+export const REPEAT_MAX_AGE_MS = 2000
+
 /** Out-of-order readings kept per device while waiting for the ones before them. */
 const MAX_PENDING = 5000
 
@@ -194,6 +205,7 @@ export class DeviceState {
             this.gaps += missing
         }
         let at = this.timeOf(r, now)
+        const late = now - at > REPEAT_MAX_AGE_MS
         // A reading older than one already decided on (a resent one arriving after a newer one) is stored
         // and acknowledged, but the LED follows the newest light.
         if (stale) return { duplicate: false, missing, rebooted, ledOn: this.decision, at, ack: this.ack() }
@@ -212,7 +224,7 @@ export class DeviceState {
         const previous = this.auto ?? this.decision ?? r.led
         const auto = decide?.(r.light, previous) ?? this.byThreshold(r.light, previous)
         const ledOn = this.follow(auto)
-        const reason = this.commandReason(ledOn, r.led, now, rebooted)
+        const reason = this.commandReason(ledOn, r.led, now, rebooted, late)
         const outcome: ReadingOutcome = { duplicate: false, missing, rebooted, ledOn, at }
         if (r.seq !== undefined) outcome.ack = this.ack()
         if (reason) {
@@ -435,10 +447,13 @@ export class DeviceState {
         ledOn: boolean,
         reported: boolean | undefined,
         now: number,
-        rebooted: boolean
+        rebooted: boolean,
+        late: boolean
     ): CommandReason | undefined {
         if (this.commandSeq === undefined) return "first"
         if (ledOn !== this.decision) return "changed"
+        // the repeats below wait for a reading taken recently (REPEAT_MAX_AGE_MS); their flags stay set
+        if (late) return undefined
         if (this.commandFailed) return "retry"
         if (this.cameOnline) return "online"
         if (this.resyncDue) return "resync"

@@ -3,7 +3,7 @@
  * duplicates, gaps, boots, and the state rebuilt from retained messages. Time is passed in.
  */
 import { describe, expect, test } from "vitest"
-import { DeviceState, MISMATCH_RESEND_MS } from "../server/device-state"
+import { DeviceState, MISMATCH_RESEND_MS, REPEAT_MAX_AGE_MS } from "../server/device-state"
 import type { TelemetryPayload } from "../server/protocol"
 
 const T0 = 1_700_000_000_000
@@ -141,6 +141,54 @@ describe("when a command is sent", () => {
         d.resync()
         expect(d.reading(lesson(100), T0 + 2)).toMatchObject({ command: { led_on: true }, reason: "resync" })
         expect(d.reading(lesson(100), T0 + 3).command).toBeUndefined()
+    })
+
+    describe("after an outage, the outbox's old readings send no repeat; a recent one does", () => {
+        // Our firmware: `t` is its uptime (ms); a reading at uptime u arrives at T0 + u when fresh.
+        const at = (seq: number, light: number, uptime: number, led: boolean, local = false) =>
+            ours(seq, light, { t: uptime, oldest: 1, led, local })
+        /** Daylight before the outage: off, decided and acknowledged; the device's clock is known. */
+        const beforeOutage = () => {
+            const d = fresh()
+            expect(d.reading(at(1, 800, 0, false), T0).reason).toBe("first")
+            return d
+        }
+
+        test("a replayed daylight reading does not switch off the LED the device turned on in the dark", () => {
+            const d = beforeOutage()
+            d.status("offline")
+            d.resync() // the server lost its broker too
+            d.status("online") // 30 s later, back
+            const back = T0 + 30_000
+            // the outbox, oldest first: daylight, then the dark the device saw alone (LED on, local)
+            expect(d.reading(at(2, 800, 2000, false), back).command).toBeUndefined()
+            const dark = d.reading(at(3, 100, 4000, true, true), back + 1)
+            expect(dark).toMatchObject({ command: { led_on: true }, reason: "changed" })
+            expect(d.reading(at(4, 60, 20_000, true, true), back + 2).command).toBeUndefined()
+            // the first fresh reading: nothing left to repeat, the "changed" command said it all
+            expect(d.reading(at(5, 60, 30_003, true), back + 3).command).toBeUndefined()
+        })
+
+        test("with no change in the replay, the repeat goes with the first recent reading", () => {
+            const d = beforeOutage()
+            d.status("offline")
+            d.status("online")
+            const back = T0 + 30_000
+            expect(d.reading(at(2, 800, 2000, false), back).command).toBeUndefined()
+            expect(d.reading(at(3, 800, 20_000, false), back + 1).command).toBeUndefined()
+            // taken a little over REPEAT_MAX_AGE_MS ago (the clock estimate may drift by 0.1%): still the outbox
+            expect(d.reading(at(4, 800, 30_002 - REPEAT_MAX_AGE_MS - 100, false), back + 2).command).toBeUndefined()
+            expect(d.reading(at(5, 800, 30_003, false), back + 3)).toMatchObject({
+                command: { led_on: false },
+                reason: "online",
+            })
+        })
+
+        test("a late reading that changes the decision still sends it: under overload every reading is late", () => {
+            const d = beforeOutage()
+            const late = d.reading(at(2, 100, 2000, false), T0 + 2000 + 10 * REPEAT_MAX_AGE_MS)
+            expect(late).toMatchObject({ command: { led_on: true }, reason: "changed" })
+        })
     })
 
     test("a command the broker did not take is sent again with the next reading", () => {
