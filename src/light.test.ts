@@ -60,12 +60,12 @@ describe("shouldReport", () => {
         expect(shouldReport({ light: 500, at: 0 }, 500 - policy.minChange, policy.minGapMs, policy, false)).toBe(true)
         expect(shouldReport({ light: 500, at: 0 }, 100, 300, policy, false)).toBe(true)
     })
-    test("reports at once a small move that would switch the LED", () => {
+    test("reports at once a small move that changes the rule's decision", () => {
         expect(shouldReport({ light: 300, at: 0 }, 299, policy.minGapMs, policy, false)).toBe(true)
         expect(shouldReport({ light: 399, at: 0 }, 400, policy.minGapMs, policy, true)).toBe(true)
         expect(shouldReport({ light: 310, at: 0 }, 305, policy.minGapMs, policy, false)).toBe(false)
     })
-    test("light hovering in the band with the LED on adds no reports", () => {
+    test("light hovering in the band with the rule's decision on adds no reports", () => {
         expect(shouldReport({ light: 300, at: 0 }, 299, policy.minGapMs, policy, true)).toBe(false)
         expect(shouldReport({ light: 299, at: 0 }, 310, policy.minGapMs, policy, true)).toBe(false)
     })

@@ -35,8 +35,8 @@ export interface ReportPolicy {
     /** Never report on change more often than this (ms), so a noisy sensor cannot flood the broker. */
     minGapMs: number
     /**
-     * The server's threshold and band as far as the device knows them: a reading that would switch the
-     * LED is reported at once even when it moved less than `minChange`.
+     * The server's threshold and band as far as the device knows them: a reading that changes the rule's
+     * decision is reported at once even when it moved less than `minChange`.
      */
     threshold: number
     band: number
@@ -59,20 +59,24 @@ export interface LastReport {
 /**
  * Decides whether a sample should be published now. The sensor streams a sample every ~100 ms;
  * publishing each one would be ten identical messages a second, so only the first sample, a sample
- * that moved by `minChange` or would switch the LED, or one after `intervalMs` of silence is reported.
- * Light hovering around the threshold inside the band switches nothing, so it adds no reports.
+ * that moved by `minChange` or changes the rule's decision, or one after `intervalMs` of silence is
+ * reported. Light hovering around the threshold inside the band changes nothing, so it adds no reports.
+ *
+ * `ruleState` is the rule's decision (with hysteresis) at the last report, not the LED: a LED held
+ * against the light, by a person's switch or by a group's vote, made every sample look like a switch,
+ * and the device reported every `minGapMs` (ten times its interval) for as long as it was held.
  */
 export function shouldReport(
     last: LastReport | undefined,
     light: number,
     now: number,
     policy: ReportPolicy,
-    ledOn: boolean
+    ruleState: boolean
 ): boolean {
     if (!last) return true
     const elapsed = now - last.at
     if (elapsed >= policy.intervalMs) return true
     if (elapsed < policy.minGapMs) return false
-    if (decideWithBand(light, ledOn, policy.threshold, policy.band) !== ledOn) return true
+    if (decideWithBand(light, ruleState, policy.threshold, policy.band) !== ruleState) return true
     return Math.abs(light - last.light) >= policy.minChange
 }

@@ -63,6 +63,8 @@ export async function startNightlight(
     /** The light now (lesson units), and the last reading stored. */
     let current: number = undefined
     let last: LastReport = undefined
+    /** The rule's decision for the last reading stored (shouldReport); undefined: the LED's state. */
+    let ruleState: boolean = undefined
     async function setLed(on: boolean, why: string) {
         await led.intensity.write(on ? 1 : 0)
         if (ledOn !== on) say(`LED ${on ? "on" : "off"} (${why})`)
@@ -123,9 +125,11 @@ export async function startNightlight(
     async function record() {
         if (current === undefined) return
         const now = ds.millis()
-        if (!shouldReport(last, current, now, config.report, ledOn)) return
+        const state = ruleState === undefined ? ledOn : ruleState
+        if (!shouldReport(last, current, now, config.report, state)) return
         outbox.add(now, current, ledOn, local)
         last = { light: current, at: now }
+        ruleState = decideWithBand(current, state, config.report.threshold, config.report.band)
         await pump()
     }
 

@@ -94,6 +94,33 @@ describe("firmware in the simulator + server + embedded broker", () => {
         for (let i = 1; i < readings.length; i++) expect(readings[i].seq).toBe(readings[i - 1].seq + 1)
     })
 
+    it("a LED a person switched on in daylight adds no reports: the steady light still goes every 2 s", async () => {
+        const readingWhere = (what: string, match: (r: { light: number; led: boolean }) => boolean) =>
+            within(
+                3000,
+                what,
+                (async () => {
+                    while (!match(JSON.parse((await telemetry.next(3000)).payload)));
+                })()
+            )
+        device.setLight(700)
+        await readingWhere("the reading of 700", r => r.light === 700)
+        expect(server.controller.override(DEVICE, true)).toBe(true)
+        await ledBecomes(device, true, REACTION_BOUND_MS)
+        // the report of the switch itself, then what a steady light produces over 4.5 s
+        await readingWhere("the reading with the LED on", r => r.light === 700 && r.led)
+        const windowEnds = Date.now() + 4500
+        let reports = 0
+        while (Date.now() < windowEnds)
+            if (await telemetry.next(windowEnds - Date.now() + 100).catch(() => undefined)) reports++
+        // before, the firmware took every sample for a switch the server had to hear of: one per 200 ms
+        expect(reports).toBeGreaterThanOrEqual(2)
+        expect(reports).toBeLessThanOrEqual(3)
+        expect(device.ledOn).toBe(true) // the person's switch holds
+        expect(server.controller.override(DEVICE, false)).toBe(true)
+        await ledBecomes(device, false, REACTION_BOUND_MS)
+    })
+
     it("ignores malformed and unknown commands, and keeps working", async () => {
         const ignored: string[] = []
         device.on("firmware", line => line.startsWith("ignored command") && ignored.push(line))
