@@ -16,6 +16,7 @@ const COLORS: Record<string, string> = {
     lesson: "#d62728",
     relay: "#7f7f7f",
     "aedes-relay": "#2ca02c",
+    floor: "#ff7f0e",
 }
 const PALETTE = ["#9467bd", "#8c564b", "#e377c2", "#bcbd22", "#17becf"]
 const LABELS: Record<string, string> = {
@@ -23,6 +24,7 @@ const LABELS: Record<string, string> = {
     lesson: "lesson (Mosquitto + Python)",
     relay: "relay: Mosquitto alone",
     "aedes-relay": "relay: aedes alone",
+    floor: "floor: bare Node endpoint, our protocol",
 }
 
 const color = (system: string, i = 0) => COLORS[system] ?? PALETTE[i % PALETTE.length]
@@ -76,7 +78,11 @@ function headlineSection(h: Headline): string {
     return `<h2>Headline: ${h.devices} devices at ${h.offeredPerS} readings/s</h2>
 <div class="card"><p>${scenario} (target: ${TARGET.devices} devices at ${TARGET.offeredPerS}/s, ours ≤ ${h.cpuRatioMax.toFixed(2)} × the lesson's CPU per reading)</p>
 <p>CPU per reading: ours <b>${showSpread(h.oursCpuMicrosPerReading)} µs</b>, lesson <b>${showSpread(h.lessonCpuMicrosPerReading)} µs</b>;
-ours/lesson <b>${show(h.cpuRatio)}</b> ${verdict(h.cpuTargetMet, "target met", "target not met")}</p>
+ours/lesson <b>${show(h.cpuRatio)}</b> ${verdict(h.cpuTargetMet, "target met", "target not met")}</p>${
+        h.floorCpuMicrosPerReading
+            ? `\n<p>The floor (a bare Node endpoint answering our protocol, no broker or database): ${showSpread(h.floorCpuMicrosPerReading)} µs, floor/lesson ${show(h.floorCpuRatio)}</p>`
+            : ""
+    }
 <p>Nothing lost (ours): ${verdict(h.oursNothingLost, "yes", "no")}: ${h.oursReadingsLost} readings unacknowledged,
 ${show(h.oursCrossingsLost)} crossings lost, ${show(h.oursWrongLeds)} LEDs wrong after the settle time.</p></div>`
 }

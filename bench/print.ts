@@ -80,7 +80,7 @@ export function printSteps(results: StepSummary[]): void {
         ]),
     ])
     console.log(
-        "\nhandled/s: readings confirmed within the step (ours: highest acked seq per device; lesson: commands," +
+        "\nhandled/s: readings confirmed within the step (ours, floor: highest acked seq per device; lesson: commands," +
             " one per reading; relay, aedes-relay: messages their one subscriber got).\nCPU: the system's processes" +
             " (/proc utime+stime) per handled reading (relays: per message relayed, one in + one out); gen CPU: the" +
             " load generator (this process); other CPU: the rest of the machine (other work on it);\nall CPU % of one core." +
@@ -100,6 +100,11 @@ export function printHeadline(h: Headline): void {
         `  CPU per reading: ours ${showSpread(h.oursCpuMicrosPerReading)} µs, lesson ${showSpread(h.lessonCpuMicrosPerReading)} µs;` +
             ` ours/lesson ${show(h.cpuRatio)} (target ≤ ${h.cpuRatioMax.toFixed(2)}${verdict})`
     )
+    if (h.floorCpuMicrosPerReading)
+        console.log(
+            `  the floor (bare Node, our protocol, no broker or database): ${showSpread(h.floorCpuMicrosPerReading)} µs,` +
+                ` floor/lesson ${show(h.floorCpuRatio)}`
+        )
     console.log(
         `  nothing lost (ours): ${h.oursNothingLost ? "yes" : "NO"}: ${h.oursReadingsLost} readings unacknowledged,` +
             ` ${show(h.oursCrossingsLost)} crossings lost, ${show(h.oursWrongLeds)} LEDs wrong`

@@ -4,6 +4,7 @@
  * generator's includes it. They show what a message costs the broker itself, one in and one out, and how
  * many it relays per second: "relay" is Mosquitto as the lesson runs it, "aedes-relay" a bare aedes
  * (aedes_relay.ts), the broker inside our server. Nothing answers the devices: no commands, no acks.
+ * Also the "floor" (node_floor.ts): a bare Node endpoint that does answer them, as our server does.
  */
 import { spawn, type ChildProcess } from "node:child_process"
 import { fileURLToPath } from "node:url"
@@ -64,6 +65,29 @@ export async function startAedesRelay(): Promise<RunningSystem> {
             await subscriber.stop()
             await stopChild(broker)
         },
+    }
+}
+
+/**
+ * The floor (node_floor.ts): a bare Node endpoint that answers the devices itself, an ack per reading and
+ * a command on change, confirmed by acks as ours is. No subscriber: it delivers to no one else.
+ */
+export async function startNodeFloor(): Promise<RunningSystem> {
+    const port = await freePort()
+    const child = track(
+        spawn(process.execPath, ["--import", "tsx", script("node_floor.ts"), HOST, String(port)], {
+            stdio: ["ignore", "ignore", "pipe"],
+        }),
+        "the node floor"
+    )
+    await waitForPort(port, "the node floor")
+    return {
+        name: "floor",
+        url: `mqtt://${HOST}:${port}`,
+        confirmedBy: "acks",
+        pids: () => [child.pid!],
+        helperPids: () => [],
+        stop: () => stopChild(child),
     }
 }
 

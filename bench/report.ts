@@ -118,6 +118,9 @@ export interface Headline {
     oursReadingsLost: number
     oursCrossingsLost: number | null
     oursWrongLeds: number | null
+    /** the floor (a bare Node endpoint answering our protocol) at the same step, and its ratio to the lesson */
+    floorCpuMicrosPerReading: Spread | null
+    floorCpuRatio: number | null
 }
 
 export interface SaturationStep {
@@ -243,6 +246,9 @@ export function headline(results: StepSummary[]): Headline | null {
         r => r.system === "lesson" && r.offeredPerS === ours.offeredPerS && r.devices === ours.devices
     )
     const cpuRatio = ours.cpuRatio ?? null
+    const floor = results.find(
+        r => r.system === "floor" && r.offeredPerS === ours.offeredPerS && r.devices === ours.devices
+    )
     return {
         devices: ours.devices,
         offeredPerS: ours.offeredPerS,
@@ -256,6 +262,8 @@ export function headline(results: StepSummary[]): Headline | null {
         oursReadingsLost: ours.readingsLost,
         oursCrossingsLost: ours.crossingsLost,
         oursWrongLeds: ours.wrongLeds,
+        floorCpuMicrosPerReading: floor?.cpuMicrosPerReading ?? null,
+        floorCpuRatio: ratio(floor?.cpuMicrosPerReading?.median, lesson?.cpuMicrosPerReading?.median),
     }
 }
 

@@ -10,7 +10,7 @@ import { Fleet } from "./load"
 import { HELP, parseArgs, type Options } from "./options"
 import { REPORT_FILES, writeReports } from "./output"
 import { printFirmware, printHeadline, printSaturation, printScaleOut, printSteps } from "./print"
-import { startAedesRelay, startRelay } from "./relay"
+import { startAedesRelay, startNodeFloor, startRelay } from "./relay"
 import { headline, saturationRatio, summarize, type BenchReport, type SaturationResult, type StepRuns } from "./report"
 import { SATURATION_LIMITS, searchSaturation } from "./saturation"
 import { benchScaleOut, scaleOutBudgetMs, type ScaleOutResult } from "./scaleout"
@@ -31,6 +31,7 @@ const START: Record<SystemName, () => Promise<RunningSystem>> = {
     lesson: startLesson,
     relay: startRelay,
     "aedes-relay": startAedesRelay,
+    floor: startNodeFloor,
 }
 
 const log = (line: string) => console.error(`--- ${line}`)

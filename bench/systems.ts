@@ -15,8 +15,11 @@ export const HOST = "127.0.0.1"
 export const PYTHON = "/usr/bin/python3"
 const CLK_TCK = Number(spawnSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).stdout.trim()) || 100
 
-/** In the order they run; "relay" is Mosquitto alone, "aedes-relay" a bare aedes (relay.ts). */
-export const SYSTEM_NAMES = ["ours", "lesson", "relay", "aedes-relay"] as const
+/**
+ * In the order they run; "relay" is Mosquitto alone, "aedes-relay" a bare aedes, "floor" a bare Node
+ * endpoint answering our protocol (relay.ts).
+ */
+export const SYSTEM_NAMES = ["ours", "lesson", "relay", "aedes-relay", "floor"] as const
 export type SystemName = (typeof SYSTEM_NAMES)[number]
 
 /** Counts what the relays' subscriber received (relay.ts); the bench asks it over IPC. */

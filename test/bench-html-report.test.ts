@@ -34,7 +34,8 @@ function run(handled: number, cpu: number, latencies: number[], lost = 0): StepR
 }
 
 function step(system: SystemName, runs: StepRun[]): StepRuns {
-    return { system, devices: 10_000, offeredPerS: 5000, handledBy: system === "ours" ? "acks" : "commands", runs }
+    const handledBy = system === "ours" || system === "floor" ? "acks" : "commands"
+    return { system, devices: 10_000, offeredPerS: 5000, handledBy, runs }
 }
 
 function report(extra: Partial<BenchReport> = {}): BenchReport {
@@ -74,6 +75,19 @@ describe("renderHtmlReport", () => {
         // one latency distribution per rate, ours and the lesson on it
         expect(html).toContain("Latency distribution at 5000 readings/s")
         expect(html.match(/<svg /g)?.length).toBeGreaterThanOrEqual(5)
+    })
+
+    test("puts the floor (a bare Node endpoint) in the headline only when it ran", () => {
+        expect(renderHtmlReport(report())).not.toContain("The floor")
+        const withFloor = report()
+        withFloor.results = summarize([
+            step("ours", [run(4991, 71.5, [0.4])]),
+            step("lesson", [run(4995, 40, [1.8])]),
+            step("floor", [run(4998, 11.6, [0.3]), run(4997, 12.4, [0.3]), run(4998, 10.8, [0.3])]),
+        ])
+        withFloor.headline = headline(withFloor.results)
+        const html = renderHtmlReport(withFloor)
+        expect(html).toContain("11.6 <small>(10.8–12.4)</small> µs, floor/lesson 0.29")
     })
 
     test("stands alone: no script, nothing loaded from elsewhere", () => {
