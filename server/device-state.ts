@@ -3,9 +3,21 @@
  * maybe a command (README "Wire protocol"). Pure: no I/O and no clock; `now` (ms since 1970) comes in,
  * so every rule is tested without a broker (test/device-state.test.ts).
  *
+ * The reading's place in the device's sequence (duplicates, gaps, the ack) and the device's clock are
+ * the reliable link's, in reading-link.ts; this class decides on what the link lets through: the LED by
+ * the threshold with its band (or a group's vote), a person's override, and when to send the decision.
+ *
  * The state is also rebuilt from the broker's retained messages after a restart (commandSeen, ackSeen,
  * status): those calls are idempotent, because the server's own publications come back the same way.
  */
+import type {
+    CommandReason,
+    Decide,
+    Decision,
+    DecisionRule,
+    DeviceSnapshot,
+    ReadingOutcome,
+} from "./device-state-types"
 import {
     decideLedWithBand,
     nextCommandSeq,
@@ -14,6 +26,11 @@ import {
     type StatusPayload,
     type TelemetryPayload,
 } from "./protocol"
+import { ReadingLink, type LinkState } from "./reading-link"
+
+// The types were split off to keep this file to the rules; the rest of the server imports them from here.
+export * from "./device-state-types"
+export type { LinkState } from "./reading-link"
 
 /**
  * A device that keeps reporting an LED other than the decision gets the command again at most this
@@ -31,100 +48,6 @@ export const MISMATCH_RESEND_MS = 2000
  * under overload every reading is late, and each crossing must still get its command.
  */
 export const REPEAT_MAX_AGE_MS = 2000
-
-/** Out-of-order readings kept per device while waiting for the ones before them. */
-const MAX_PENDING = 5000
-
-export interface DecisionRule {
-    threshold: number
-    band: number
-    /** Defaults to MISMATCH_RESEND_MS. */
-    mismatchResendMs?: number
-}
-
-/**
- * Why a command is sent: rules (a)-(d) of the reliable link, "retry" after one that failed, and the
- * decisions made without a reading of this device: its group's ("group"), new settings ("settings"),
- * a person switching it ("manual", which holds until the automatic decision next changes).
- */
-export type CommandReason =
-    "first" | "changed" | "mismatch" | "online" | "retry" | "resync" | "group" | "settings" | "manual"
-
-/**
- * The automatic rule: the LED from this device's light and the rule's previous state (for hysteresis).
- * The default is the threshold with its band; a group's vote replaces it for the group's members, and
- * undefined (a group without enough voters) falls back to the default.
- */
-export type Decide = (light: number, previous: boolean | undefined) => boolean | undefined
-
-export interface LinkState {
-    boot: string
-    acked: number
-    clockOffset: number | null
-}
-
-/** A decision made without a reading of this device: maybe a command to send. */
-export interface Decision {
-    ledOn: boolean
-    command?: CommandPayload
-    reason?: CommandReason
-}
-
-/**
- * A device clock may run this much slower than the server's (a fraction: 1000 ppm) before the readings'
- * times lag; late (replayed) readings must not move the estimate, and they arrive seconds late.
- */
-const CLOCK_DRIFT = 0.001
-
-export interface ReadingOutcome {
-    /** Seen before (same boot, seq not above the highest): counted, acknowledged, not decided on again. */
-    duplicate: boolean
-    /** Readings of this boot that never arrived before this one (added to `gaps`). */
-    missing: number
-    /** The first reading of a new boot of a device whose earlier boot the server knew. */
-    rebooted: boolean
-    /** The decision after this reading; undefined only for a duplicate arriving before any decision. */
-    ledOn: boolean | undefined
-    /**
-     * When the reading was taken (ms since 1970, server clock): from the device's uptime `t` when it sent
-     * one (a reading resent after an outage keeps its time), else when it arrived.
-     */
-    at: number
-    /** Set when the reading carried seq and boot: it is to be acknowledged. */
-    ack?: AckPayload
-    command?: CommandPayload
-    reason?: CommandReason
-}
-
-/** A copy of the state, for tests and dashboards. Sequence numbers are 0 when there is none yet. */
-export interface DeviceSnapshot {
-    lastLight: number | undefined
-    /** When the last reading was taken (see ReadingOutcome.at). */
-    lastLightAt: number | undefined
-    /** The server's decision. */
-    ledOn: boolean | undefined
-    /** A person switched the LED (override) and the automatic decision has not changed since. */
-    manual: boolean
-    /** Sequence number of the last command (sent, or rebuilt from the retained one). */
-    commandSeq: number
-    boot: string | undefined
-    /** Highest reading sequence number of `boot` seen (or acknowledged before a restart). */
-    lastSeq: number
-    /** Every reading of `boot` up to this one is stored (or known lost): the last ack. */
-    acked: number
-    /** Readings received again (already seen or acknowledged). */
-    duplicates: number
-    /** Readings the server never received: numbers skipped in a boot's sequence. */
-    gaps: number
-    /** Readings the device itself discarded (its outbox was full), as it last reported. */
-    dropped: number
-    /** From `<id>/status`; undefined until the device (or its will) said anything. */
-    online: boolean | undefined
-    /** Whether the device was deciding by itself, as it last reported. */
-    local: boolean | undefined
-    /** The LED as the device last reported it. */
-    reportedLed: boolean | undefined
-}
 
 export class DeviceState {
     /** Shared with the server, not copied: new settings apply to the next decision. */
@@ -147,21 +70,10 @@ export class DeviceState {
     private cameOnline = false
     /** We came back to a broker that may have lost its retained messages: same, for every device. */
     private resyncDue = false
-    private boot: string | undefined
-    /** Highest reading number of `boot` seen. */
-    private lastSeq = 0
-    /** Every reading of `boot` up to this one arrived (or is known lost): what the ack says. */
-    private acked = 0
-    /** Readings above `acked` that arrived out of order (after a gap the device is still to fill). */
-    private readonly received = new Set<number>()
-    private duplicates = 0
-    private gaps = 0
-    private dropped = 0
+    /** The readings' sequence, their acks and the device's clock. */
+    private readonly readingLink = new ReadingLink()
     private lastLight: number | undefined
     private lastLightAt: number | undefined
-    /** Server time minus device uptime for the current boot (the smallest seen, allowing for drift). */
-    private clockOffset: number | undefined
-    private clockOffsetAt = 0
     private local: boolean | undefined
     private reportedLed: boolean | undefined
     private online: boolean | undefined
@@ -172,43 +84,13 @@ export class DeviceState {
 
     /** A valid reading from the device; `decide` replaces the threshold rule (a group's vote). */
     reading(r: TelemetryPayload, now: number, decide?: Decide): ReadingOutcome {
-        let missing = 0
-        let rebooted = false
-        let stale = false
-        if (r.seq !== undefined && r.boot !== undefined) {
-            // Without "oldest" (a device that does not say what it still holds) every reading settles
-            // all before it, as if the device held nothing older.
-            const oldest = r.oldest ?? r.seq
-            if (r.boot !== this.boot) {
-                // Numbers start at 1 with each boot. Only for a device we knew do the readings before the
-                // device's oldest count as missing: a server that has just started cannot tell a reading it
-                // never received from one a previous server stored.
-                rebooted = this.boot !== undefined
-                if (rebooted) missing = oldest - 1
-                this.boot = r.boot
-                this.received.clear()
-                this.acked = oldest - 1
-                this.lastSeq = 0
-                this.clockOffset = undefined
-            } else if (r.seq <= this.acked || this.received.has(r.seq)) {
-                this.duplicates++
-                const at = this.timeOf(r, now)
-                return { duplicate: true, missing: 0, rebooted: false, ledOn: this.decision, at, ack: this.ack() }
-            } else if (oldest - 1 > this.acked) {
-                // the device no longer holds the readings below `oldest`: those we lack are lost for good
-                missing = this.settle(oldest - 1)
-            }
-            this.received.add(r.seq)
-            missing += this.advance()
-            stale = r.seq < this.lastSeq
-            if (!stale) this.lastSeq = r.seq
-            this.gaps += missing
-        }
-        let at = this.timeOf(r, now)
+        const { duplicate, missing, rebooted, stale, at: takenAt } = this.readingLink.receive(r, now)
+        let at = takenAt
+        if (duplicate) return { duplicate, missing, rebooted, ledOn: this.decision, at, ack: this.ack() }
         const late = now - at > REPEAT_MAX_AGE_MS
         // A reading older than one already decided on (a resent one arriving after a newer one) is stored
         // and acknowledged, but the LED follows the newest light.
-        if (stale) return { duplicate: false, missing, rebooted, ledOn: this.decision, at, ack: this.ack() }
+        if (stale) return { duplicate, missing, rebooted, ledOn: this.decision, at, ack: this.ack() }
         // Never the time of the reading before: the history keeps one reading per device and ms. The
         // clock estimate moves back when a less delayed reading comes (a replay to a server that did not
         // know the device's clock), and readings a ms apart would then share one time.
@@ -217,7 +99,6 @@ export class DeviceState {
         this.lastLightAt = at
         this.reportedLed = r.led
         this.local = r.local
-        if (r.dropped !== undefined) this.dropped = r.dropped
 
         // With no decision of our own yet, the LED as it is is the state hysteresis keeps: a restarted
         // server must not flip a LED that sits inside the band.
@@ -225,7 +106,7 @@ export class DeviceState {
         const auto = decide?.(r.light, previous) ?? this.byThreshold(r.light, previous)
         const ledOn = this.follow(auto)
         const reason = this.commandReason(ledOn, r.led, now, rebooted, late)
-        const outcome: ReadingOutcome = { duplicate: false, missing, rebooted, ledOn, at }
+        const outcome: ReadingOutcome = { duplicate, missing, rebooted, ledOn, at }
         if (r.seq !== undefined) outcome.ack = this.ack()
         if (reason) {
             outcome.command = this.command(ledOn, now)
@@ -320,46 +201,19 @@ export class DeviceState {
         return true
     }
 
-    /**
-     * An ack on `<id>/acks`: the retained one after a restart (readings up to it are duplicates if they
-     * come again), or our own coming back. Only fills in a device we know nothing of, or moves its own
-     * boot forward; which of two boots is the newer one cannot be told, and the readings decide that.
-     */
+    /** An ack on `<id>/acks` (retained, or our own coming back): see ReadingLink.ackSeen. */
     ackSeen(a: AckPayload): boolean {
-        if (this.boot === undefined) {
-            this.boot = a.boot
-            this.acked = a.seq
-            this.lastSeq = a.seq
-            return true
-        }
-        if (a.boot !== this.boot || a.seq <= this.acked) return false
-        this.settle(a.seq)
-        this.advance()
-        this.lastSeq = Math.max(this.lastSeq, this.acked)
-        return true
+        return this.readingLink.ackSeen(a)
     }
 
-    /**
-     * Where the link stands for the store (saved with each ack): the boot, the readings acknowledged
-     * and the device's clock. Undefined before the first ack.
-     */
+    /** Where the link stands for the store (saved with each ack); undefined before the first ack. */
     link(): LinkState | undefined {
-        const ack = this.ack()
-        return ack && { boot: ack.boot, acked: ack.seq, clockOffset: this.clockOffset ?? null }
+        return this.readingLink.state()
     }
 
-    /**
-     * The link as the store saved it before a restart: readings up to `acked` are duplicates if they come
-     * again, and a resent reading keeps its time. Like a retained ack, it only fills in a device we know
-     * nothing of.
-     */
+    /** The link as the store saved it before a restart: see ReadingLink.restore. */
     restore(link: LinkState, now: number): void {
-        if (this.boot !== undefined) return
-        this.ackSeen({ boot: link.boot, seq: link.acked })
-        if (link.clockOffset !== null) {
-            this.clockOffset = link.clockOffset
-            this.clockOffsetAt = now
-        }
+        this.readingLink.restore(link, now)
     }
 
     /**
@@ -370,34 +224,9 @@ export class DeviceState {
         if (seq === this.commandSeq) this.commandFailed = true
     }
 
-    /**
-     * The ack to publish now: every reading of the current boot up to it is stored. Only contiguous
-     * readings are acknowledged, so a reading that went missing (sent while the server was down) stays
-     * in the device's outbox and is sent again.
-     */
+    /** The ack to publish now: every reading of the current boot up to it is stored. */
     ack(): AckPayload | undefined {
-        return this.boot !== undefined && this.acked > 0 ? { boot: this.boot, seq: this.acked } : undefined
-    }
-
-    /** Moves `acked` up to `seq`, forgetting what arrived below it; returns how many never arrived. */
-    private settle(seq: number): number {
-        let arrived = 0
-        for (const s of this.received)
-            if (s <= seq) {
-                arrived++
-                this.received.delete(s)
-            }
-        const missing = seq - this.acked - arrived
-        this.acked = seq
-        return missing
-    }
-
-    /** Moves `acked` over readings that arrived in order; bounds what out-of-order arrivals may hold. */
-    private advance(): number {
-        while (this.received.delete(this.acked + 1)) this.acked++
-        // a device holds at most a few thousand readings; more pending ones mean a broken or hostile client
-        if (this.received.size <= MAX_PENDING) return 0
-        return this.settle(Math.max(...this.received))
+        return this.readingLink.ack()
     }
 
     /**
@@ -412,18 +241,6 @@ export class DeviceState {
         return auto
     }
 
-    /** When a reading was taken: its uptime `t` on the server's clock, from the least delayed reading. */
-    private timeOf(r: TelemetryPayload, now: number): number {
-        if (r.t === undefined) return now
-        const observed = now - r.t
-        const allowed =
-            this.clockOffset === undefined ? Infinity : this.clockOffset + (now - this.clockOffsetAt) * CLOCK_DRIFT
-        // whole ms: the drift allowance makes fractions, and the history stores integer ms
-        this.clockOffset = Math.floor(Math.min(observed, allowed))
-        this.clockOffsetAt = now
-        return Math.min(Math.floor(now), r.t + this.clockOffset)
-    }
-
     snapshot(): DeviceSnapshot {
         return {
             lastLight: this.lastLight,
@@ -431,12 +248,7 @@ export class DeviceState {
             ledOn: this.decision,
             manual: this.manual !== undefined,
             commandSeq: this.commandSeq ?? 0,
-            boot: this.boot,
-            lastSeq: this.lastSeq,
-            acked: this.acked,
-            duplicates: this.duplicates,
-            gaps: this.gaps,
-            dropped: this.dropped,
+            ...this.readingLink.snapshot(),
             online: this.online,
             local: this.local,
             reportedLed: this.reportedLed,

@@ -6,15 +6,15 @@
  * times a second, through Store.commit(): that appends them to `staged_readings` (stage()), a page or
  * two per transaction, where writing each into its device's place in `readings` and its minute's rollup
  * wrote a page per device. Store.flush() moves them into `readings` every 100 ms or so (merge()), and
- * Store.open() after a crash. Queries read the (device, t) primary key range only; wide ranges read the
- * per-minute rollup instead of every reading, so a month of 2-second readings (1.3 M rows) answers in
- * milliseconds rather than a quarter second of blocked server. Queries see flushed rows only: flush
- * first if the rows added just now must show.
+ * Store.open() after a crash. The range queries (readings(), commands()) are history-queries.ts's; they
+ * see flushed rows only: flush first if the rows added just now must show. Pruning to the retention is
+ * history-retention.ts's.
  */
 import type { HistoryCommand, HistoryPoint } from "../api-types"
 import { BulkInsert, deviceKeys, writeError, type Db, type DeviceKeys } from "./database"
+import { addTo, HistoryQueries, MINUTE, type Bucket } from "./history-queries"
+import { HistoryRetention } from "./history-retention"
 
-const MINUTE = 60_000
 const DAY = 24 * 60 * MINUTE
 
 export const HISTORY_DEFAULTS = {
@@ -57,26 +57,10 @@ export interface PendingHistory {
     commands: PendingCommand[]
 }
 
-/** Readings of one bucket, summed: what a SQL row, a rollup row and a merge of them all produce. */
-interface Bucket {
-    b: number
-    n: number
-    sum: number
-    lo: number
-    hi: number
-    led: number | null
-}
-
 /** A reading as stored: the device's integer key, and led as 0/1/null. */
 type StoredReading = [device: number, t: number, light: number, led: number | null]
 
 const ledInt = (led: boolean | null): number | null => (led === null ? null : led ? 1 : 0)
-const ledBool = (led: number | null): boolean | null => (led === null ? null : led === 1)
-/** max() that treats null as "not known" rather than as "unknown result" (SQL's scalar max). */
-const ledMax = (a: number | null, b: number | null): number | null => (a === null ? b : b === null ? a : Math.max(a, b))
-
-// Bound numbers reach SQLite as doubles: CAST them, so bucket numbers come from integer division.
-const BUCKET_OF_T = "min(@last, (t - CAST(@origin AS INTEGER)) / CAST(@bucket AS INTEGER))"
 /** The minute of an integer `t` (ms) in SQL, rounded down also below 0, as Math.floor does. */
 const MINUTE_OF_T = `t - ((t % ${MINUTE}) + ${MINUTE}) % ${MINUTE}`
 /** Thrown inside the fast merge to roll it back: a staged reading collides with a stored one. */
@@ -84,11 +68,6 @@ const COLLISION = Symbol("collision")
 /** A minute's readings added to its rollup row. */
 const ADD_TO_MINUTE = `ON CONFLICT (device, m) DO UPDATE SET n = n + excluded.n, sum = sum + excluded.sum,
     lo = min(lo, excluded.lo), hi = max(hi, excluded.hi), led = coalesce(max(led, excluded.led), led, excluded.led)`
-const PRUNED_TABLES = [
-    { table: "readings", column: "t" },
-    { table: "readings_by_minute", column: "m" },
-    { table: "commands", column: "t" },
-]
 
 export class History {
     readonly retentionMs: number
@@ -99,6 +78,8 @@ export class History {
     private repeated = 0
     private droppedRows = 0
     private readonly sql
+    private readonly queries: HistoryQueries
+    private readonly retention: HistoryRetention
 
     constructor(
         private readonly db: Db,
@@ -107,7 +88,6 @@ export class History {
         this.retentionMs = options.retentionMs ?? HISTORY_DEFAULTS.retentionMs
         this.now = options.now ?? Date.now
         this.keys = deviceKeys(db)
-        const range = "device = @device AND t BETWEEN @from AND @to"
         this.sql = {
             insertReading: db.prepare("INSERT INTO readings VALUES (?, ?, ?, ?) ON CONFLICT (device, t) DO NOTHING"),
             stageReadings: new BulkInsert(db, "staged_readings", 4),
@@ -138,31 +118,10 @@ export class History {
                 .pluck(),
             addToMinute: db.prepare(`INSERT INTO readings_by_minute VALUES (?, ?, ?, ?, ?, ?, ?) ${ADD_TO_MINUTE}`),
             insertCommand: db.prepare("INSERT INTO commands (device, t, led_on, reason, seq) VALUES (?, ?, ?, ?, ?)"),
-            raw: db.prepare<object, { t: number; light: number; led: number | null }>(
-                `SELECT t, light, led FROM readings WHERE ${range} ORDER BY t LIMIT @limit`
-            ),
-            buckets: db.prepare<object, Bucket>(
-                `SELECT ${BUCKET_OF_T} AS b, count(*) AS n, sum(light) AS sum, min(light) AS lo, max(light) AS hi,
-                 max(led) AS led FROM readings WHERE ${range} GROUP BY b`
-            ),
-            minuteBuckets: db.prepare<object, Bucket>(
-                `SELECT ${BUCKET_OF_T.replace("(t -", "(m -")} AS b, sum(n) AS n, sum(sum) AS sum, min(lo) AS lo,
-                 max(hi) AS hi, max(led) AS led FROM readings_by_minute
-                 WHERE device = @device AND m BETWEEN @from AND @to GROUP BY b`
-            ),
-            commands: db.prepare<object, { t: number; led_on: number; reason: string }>(
-                `SELECT t, led_on, reason FROM commands WHERE ${range} ORDER BY t LIMIT @limit`
-            ),
-            allDevices: db.prepare<[], number>("SELECT id FROM devices ORDER BY id").pluck(),
-            prune: PRUNED_TABLES.map(({ table, column }) =>
-                // Deletes the oldest `chunk` rows below the cutoff (all of them when fewer remain).
-                db.prepare(
-                    `DELETE FROM ${table} WHERE device = @device AND ${column} < @cutoff AND ${column} <= coalesce(
-                     (SELECT ${column} FROM ${table} WHERE device = @device AND ${column} < @cutoff
-                      ORDER BY ${column} LIMIT 1 OFFSET CAST(@chunk AS INTEGER) - 1), @cutoff)`
-                )
-            ),
         }
+        // The defaults object itself, not a copy: each reads its limits at each call.
+        this.queries = new HistoryQueries(db, this.keys, HISTORY_DEFAULTS)
+        this.retention = new HistoryRetention(db, HISTORY_DEFAULTS)
     }
 
     /** Buffers one reading. `t` is ms since 1970 (an integer); throws RangeError on values SQL would reject. */
@@ -297,59 +256,19 @@ export class History {
             this.sql.addToMinute.run(device, b, n, sum, lo, hi, led)
     }
 
-    /**
-     * The readings of `deviceId` with from <= t <= to: all of them (bucketMs 0) when there are at most
-     * `points`, else at most `points` buckets of bucketMs starting at `from` (from the rollup: at the
-     * minute `from` falls in, whole minutes wide) with the mean, min and max light, and led true if any
-     * reading in it was on (null if none said). Unknown device: no readings.
-     */
+    /** The readings of `deviceId` with from <= t <= to, maybe in buckets: see HistoryQueries.readings. */
     readings(
         deviceId: string,
         from: number,
         to: number,
         points: number
     ): { bucketMs: number; readings: HistoryPoint[] } {
-        const device = this.keys.find(deviceId)
-        points = Math.max(1, Math.floor(points))
-        if (device === undefined || !(from <= to)) return { bucketMs: 0, readings: [] }
-        const raw = this.sql.raw.all({ device, from, to, limit: points + 1 })
-        if (raw.length <= points) return { bucketMs: 0, readings: raw.map(r => ({ ...r, led: ledBool(r.led) })) }
-        const bucketMs = Math.max(1, Math.ceil((to - from) / points))
-        if (bucketMs < HISTORY_DEFAULTS.rollupFromBucketMs && to - from <= HISTORY_DEFAULTS.rollupFromRangeMs) {
-            const rows = this.sql.buckets.all({ device, from, to, origin: from, bucket: bucketMs, last: points - 1 })
-            return { bucketMs, readings: toPoints(rows, from, bucketMs) }
-        }
-        return this.readingsByMinute(device, from, to, points)
-    }
-
-    /** Buckets of whole minutes: full minutes from the rollup, the partial first and last minute from readings. */
-    private readingsByMinute(device: number, from: number, to: number, points: number) {
-        const origin = Math.floor(from / MINUTE) * MINUTE
-        const bucketMs = Math.ceil((to + 1 - origin) / points / MINUTE) * MINUTE
-        const firstFull = Math.ceil(from / MINUTE) * MINUTE
-        const end = Math.floor((to + 1) / MINUTE) * MINUTE // first minute not wholly in range
-        const common = { device, origin, bucket: bucketMs, last: points - 1 }
-        const parts = [
-            ...this.sql.buckets.all({ ...common, from, to: Math.min(to, firstFull - 1) }),
-            ...this.sql.minuteBuckets.all({ ...common, from: firstFull, to: end - MINUTE }),
-            ...this.sql.buckets.all({ ...common, from: Math.max(from, end), to }),
-        ]
-        const merged = new Map<number, Bucket>()
-        for (const part of parts) {
-            const into = merged.get(part.b)
-            if (into) addTo(into, part)
-            else merged.set(part.b, { ...part })
-        }
-        return { bucketMs, readings: toPoints([...merged.values()], origin, bucketMs) }
+        return this.queries.readings(deviceId, from, to, points)
     }
 
     /** The commands sent to `deviceId` with from <= t <= to, oldest first, at most `limit`. */
     commands(deviceId: string, from: number, to: number, limit = 10_000): HistoryCommand[] {
-        const device = this.keys.find(deviceId)
-        if (device === undefined || !(from <= to)) return []
-        return this.sql.commands
-            .all({ device, from, to, limit: Math.max(0, Math.floor(limit)) })
-            .map(c => ({ t: c.t, ledOn: c.led_on === 1, reason: c.reason }))
+        return this.queries.commands(deviceId, from, to, limit)
     }
 
     /**
@@ -359,24 +278,7 @@ export class History {
      */
     prune(now = this.now(), maxRows = Infinity): number {
         if (!Number.isFinite(this.retentionMs)) return 0
-        const cutoff = now - this.retentionMs
-        const chunk = HISTORY_DEFAULTS.pruneChunkRows
-        let deleted = 0
-        for (const device of this.sql.allDevices.all()) {
-            for (const [i, statement] of this.sql.prune.entries()) {
-                const rollup = i === 1 // not counted: it only summarises readings
-                // A minute's rollup goes once the whole minute is older than the cutoff.
-                const params = { device, cutoff: rollup ? cutoff - MINUTE + 1 : cutoff, chunk }
-                for (;;) {
-                    params.chunk = rollup ? chunk : Math.min(chunk, maxRows - deleted)
-                    if (params.chunk <= 0) return deleted
-                    const n = statement.run(params).changes
-                    if (!rollup) deleted += n
-                    if (n < params.chunk) break
-                }
-            }
-        }
-        return deleted
+        return this.retention.prune(now - this.retentionMs, maxRows)
     }
 
     private capPending(): void {
@@ -387,18 +289,4 @@ export class History {
         this.pending.commands.splice(0, excess - readings)
         this.droppedRows += excess
     }
-}
-
-function addTo(into: Bucket, part: Bucket): void {
-    into.n += part.n
-    into.sum += part.sum
-    into.lo = Math.min(into.lo, part.lo)
-    into.hi = Math.max(into.hi, part.hi)
-    into.led = ledMax(into.led, part.led)
-}
-
-function toPoints(buckets: Bucket[], origin: number, bucketMs: number): HistoryPoint[] {
-    return buckets
-        .sort((a, b) => a.b - b.b)
-        .map(k => ({ t: origin + k.b * bucketMs, light: k.sum / k.n, min: k.lo, max: k.hi, led: ledBool(k.led) }))
 }
