@@ -219,6 +219,23 @@ export class Fleet {
         return this.confirmedBy === "acks" ? device.ackSeq : this.confirmedBy === "commands" ? device.commands : 0
     }
 
+    /** Every device's last `seq`: where a step's readings start, or end. */
+    seqs(): Int32Array {
+        return Int32Array.from(this.devices, d => d.seq)
+    }
+
+    /**
+     * Readings sent after `from` and up to `to` (seqs() then) that are confirmed by now: a step's own
+     * readings, however late their confirmation came, and none of the readings before it. Not for
+     * "relayed" (the subscriber counts those).
+     */
+    confirmedBetween(from: Int32Array, to: Int32Array): number {
+        let sum = 0
+        for (let i = 0; i < this.devices.length; i++)
+            sum += Math.max(0, Math.min(this.confirmedOf(this.devices[i]), to[i]) - from[i])
+        return sum
+    }
+
     /** Per device: readings sent and not (yet) confirmed. Not for "relayed" (the subscriber counts those). */
     deficits(): Int32Array {
         return Int32Array.from(this.devices, d => Math.max(0, d.seq - this.confirmedOf(d)))

@@ -15,7 +15,7 @@ import { Fleet, sleep } from "./load"
 import type { ScaleOutRow } from "./report"
 import { printScaleOut } from "./print"
 import { ratio, spread, type Spread } from "./stats"
-import { offerReadings } from "./step"
+import { confirmedAfterGrace, offerReadings } from "./step"
 import {
     cpuMicros,
     findMosquitto,
@@ -153,12 +153,12 @@ async function offer(stack: Stack, fleet: Fleet, rate: number) {
     const cpu0 = serverPids.map(pid => cpuMicros([pid]))
     const broker0 = cpuMicros([stack.broker.pid!])
     const own0 = process.cpuUsage()
-    const confirmed0 = fleet.confirmed()
+    const from = fleet.seqs()
     const { published: sent, elapsed: seconds } = await offerReadings(fleet, rate, SCALE_OUT.stepSeconds)
-    const confirmed = fleet.confirmed() - confirmed0
     const serversCpu = serverPids.map((pid, i) => cpuMicros([pid]) - cpu0[i])
     const brokerCpu = cpuMicros([stack.broker.pid!]) - broker0
     const own = process.cpuUsage(own0)
+    const confirmed = await confirmedAfterGrace(fleet, from, fleet.seqs())
     const percent = (micros: number) => Math.round((micros / 1e6 / seconds) * 100)
     const total = serversCpu.reduce((a, b) => a + b, 0) + brokerCpu
     return {

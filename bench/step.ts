@@ -12,6 +12,13 @@ import { cpuMicros, machineCpuMicros, rssMB, type RunningSystem } from "./system
 export const STEP = {
     /** after a step, the most we wait for confirmations and commands still on their way (ms) */
     settleMs: 3000,
+    /**
+     * A step's reading counts as handled when it is confirmed at most this long after the step (ms): our
+     * acks are cumulative, at most one per device per second (server/ack-sender.ts), so the last second's
+     * readings of a device sending faster are confirmed just after the step. The same for every system
+     * confirmed by the fleet; none gets credit for readings from before the step.
+     */
+    confirmGraceMs: 1200,
     /** the generator publishes what is due, then sleeps this long (ms) */
     tickMs: 2,
     /** readings at most per tick, so a late timer does not turn into one huge burst */
@@ -22,6 +29,22 @@ export const STEP = {
     warmUpMs: 30_000,
     /** how often the settle loop looks again (ms) */
     pollMs: 20,
+}
+
+/**
+ * The readings sent between `from` and `to` (Fleet.seqs()) that are confirmed within STEP.confirmGraceMs
+ * from now; returns as soon as all are.
+ */
+export async function confirmedAfterGrace(fleet: Fleet, from: Int32Array, to: Int32Array): Promise<number> {
+    let sent = 0
+    for (let i = 0; i < to.length; i++) sent += to[i] - from[i]
+    const until = performance.now() + STEP.confirmGraceMs
+    let confirmed = fleet.confirmedBetween(from, to)
+    while (confirmed < sent && performance.now() < until) {
+        await sleep(STEP.pollMs)
+        confirmed = fleet.confirmedBetween(from, to)
+    }
+    return confirmed
 }
 
 /** One reading from every device, answered (or relayed), before the steps; returns how many were. */
@@ -62,7 +85,6 @@ export async function offerReadings(
 
 export async function runStep(system: RunningSystem, fleet: Fleet, rate: number, seconds: number): Promise<StepRun> {
     const subscriber = system.subscriber
-    const confirmed = async () => (subscriber ? subscriber.count() : fleet.confirmed())
     const deficitsBefore = fleet.deficits()
     const sent0 = fleet.sent()
     const commands0 = fleet.commands
@@ -70,7 +92,8 @@ export async function runStep(system: RunningSystem, fleet: Fleet, rate: number,
     await subscriber?.startRecording()
     const pids = system.pids()
     const helpers = system.helperPids()
-    const confirmed0 = await confirmed()
+    const relayed0 = subscriber ? await subscriber.count() : 0
+    const from = fleet.seqs()
     const cpu0 = cpuMicros(pids)
     const helperCpu0 = cpuMicros(helpers)
     const generator0 = process.cpuUsage()
@@ -87,15 +110,18 @@ export async function runStep(system: RunningSystem, fleet: Fleet, rate: number,
     const helperCpu = cpuMicros(helpers) - helperCpu0
     const generator = process.cpuUsage(generator0)
     const machine = machineCpuMicros() - machine0
-    const handled = (await confirmed()) - confirmed0
+    const to = fleet.seqs()
+    const relayed = subscriber ? (await subscriber.count()) - relayed0 : 0
     const commands = fleet.commands - commands0
     const sent = fleet.sent() - sent0
     peakRss = Math.max(peakRss, rssMB(pids))
+    // the relays: delivered within the step; the others: the step's readings confirmed by the grace's end
+    const handled = subscriber ? relayed : await confirmedAfterGrace(fleet, from, to)
 
-    // let what is on its way arrive (throughput and CPU are counted in the window above)
+    // let what is on its way arrive (CPU is counted in the step's window above)
     const unconfirmed = async () =>
         subscriber
-            ? Math.max(0, sent - ((await subscriber.count()) - confirmed0))
+            ? Math.max(0, sent - ((await subscriber.count()) - relayed0))
             : fleet.lostSince(deficitsBefore).readings
     for (const until = performance.now() + STEP.settleMs; performance.now() < until; await sleep(STEP.pollMs))
         if (fleet.pendingCount() === 0 && (await unconfirmed()) === 0) break

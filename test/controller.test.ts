@@ -75,7 +75,7 @@ describe("acks", () => {
         expect(bus.on("dev/acks")).toEqual([{ boot: "b1", seq: 600 }])
         const ack = bus.published.find(p => p.topic === "dev/acks")!
         expect(ack.options).toEqual({ qos: 0, retain: true })
-        // the throttle's second run, 100 ms after the first, would say the same again: nothing is sent
+        // the throttle's second run, ACK_INTERVAL_MS after the first, would say the same again: nothing is sent
         vi.advanceTimersByTime(ACK_INTERVAL_MS + ACK_BATCH.windowMs + 1)
         await vi.runAllTimersAsync()
         expect(bus.on("dev/acks")).toHaveLength(1)
@@ -114,15 +114,26 @@ describe("acks", () => {
         await batched.stop()
     })
 
-    test("readings spread over 1.5 s: at most one ack per 100 ms, and the last one goes out", () => {
-        for (let seq = 1; seq <= 600; seq++) {
+    test("readings spread over 2.5 s: at most one ack per ACK_INTERVAL_MS, and the last one goes out", () => {
+        const acks = () => bus.on("dev/acks") as { seq: number }[]
+        for (let seq = 1; seq <= 1000; seq++) {
             reading(seq, 900)
             vi.advanceTimersByTime(2.5)
         }
         vi.runAllTimers()
-        const acks = bus.on("dev/acks") as { seq: number }[]
-        expect(acks.length).toBe(16)
-        expect(acks[acks.length - 1].seq).toBe(600)
+        // the first at once (with the batch's window), then one per interval, and the last one
+        expect(acks().length).toBe(Math.ceil(2500 / ACK_INTERVAL_MS) + 1)
+        expect(acks()[0].seq).toBeLessThanOrEqual(1 + ACK_BATCH.windowMs / 2.5)
+        expect(acks().at(-1)!.seq).toBe(1000)
+    })
+
+    test("a device reporting every 2 s gets each reading acknowledged at once", () => {
+        for (let seq = 1; seq <= 5; seq++) {
+            reading(seq, 900)
+            vi.advanceTimersByTime(ACK_BATCH.windowMs)
+            expect(bus.on("dev/acks").at(-1)).toEqual({ boot: "b1", seq })
+            vi.advanceTimersByTime(2000 - ACK_BATCH.windowMs)
+        }
     })
 
     test("duplicates are acknowledged too; devices are throttled separately", () => {
@@ -146,7 +157,7 @@ describe("acks", () => {
         vi.advanceTimersByTime(ACK_BATCH.windowMs)
         expect(bus.on("dev/acks")).toEqual([{ boot: "b1", seq: 1 }]) // 3 waits for 2
         bus.deliver("dev/acks", JSON.stringify({ boot: "b1", seq: 2 }), true) // the other server's
-        vi.advanceTimersByTime(0) // not the throttle's 100 ms nor the batch's 20 ms
+        vi.advanceTimersByTime(0) // not the throttle's interval nor the batch's 20 ms
         expect(bus.on("dev/acks").at(-1)).toEqual({ boot: "b1", seq: 3 })
         // an ack that brings nothing new (our own, or one behind) is not answered
         const sent = bus.on("dev/acks").length
