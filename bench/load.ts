@@ -1,5 +1,6 @@
 /**
- * The load generator: N simulated devices as real mqtt.js clients (one connection each, clean session),
+ * The load generator: N simulated devices, each an MQTT connection of its own (raw-client.ts: clean session,
+ * Nagle off),
  * publishing telemetry in our firmware's format, each on `<id>/telemetry`, listening on `<id>/commands`
  * and `<id>/acks`. Every 10th reading of a device crosses the threshold (900 ↔ 100), so a command is due;
  * the time from that reading to the command with the new `led_on` is the latency we measure. After a
@@ -7,7 +8,7 @@
  * where the last reading puts it.
  */
 import { randomBytes } from "node:crypto"
-import { connect, type MqttClient } from "mqtt"
+import { RawClient } from "./raw-client"
 
 const DARK = 100
 const BRIGHT = 900
@@ -24,7 +25,7 @@ export type ConfirmedBy = "acks" | "commands" | "relayed"
 
 interface Device {
     id: string
-    client: MqttClient
+    client: RawClient
     seq: number
     led: boolean
     ackSeq: number
@@ -70,12 +71,8 @@ export class Fleet {
     }
 
     private async connectOne(id: string): Promise<Device> {
-        const client = connect(this.url, {
-            clientId: `${id}nightlight_client`,
-            clean: true,
-            reconnectPeriod: 0,
-            connectTimeout: CONNECT_TIMEOUT_MS,
-        })
+        const { hostname, port } = new URL(this.url)
+        const client = await RawClient.connect(hostname, Number(port), `${id}nightlight_client`, CONNECT_TIMEOUT_MS)
         const device: Device = {
             id,
             client,
@@ -86,20 +83,11 @@ export class Fleet {
             lastLight: BRIGHT,
             phase: Number(id.split("-").pop()) % 10,
         }
-        await new Promise<void>((resolve, reject) => {
-            const timer = setTimeout(() => {
-                client.end(true)
-                reject(new Error(`${id}: no connection to ${this.url} in ${CONNECT_TIMEOUT_MS} ms`))
-            }, CONNECT_TIMEOUT_MS)
-            client.once("connect", () => (clearTimeout(timer), resolve()))
-            client.once("error", error => (clearTimeout(timer), reject(error)))
-            client.once("close", () => (clearTimeout(timer), reject(new Error(`${id}: connection closed`))))
-        })
-        client.on("error", () => undefined) // counted as missing answers, not thrown
-        const stream = client.stream as { setNoDelay?: (noDelay: boolean) => void } | undefined
-        stream?.setNoDelay?.(true)
         client.on("message", (topic, payload) => this.onMessage(device, topic, payload))
-        await client.subscribeAsync({ [`${id}/commands`]: { qos: 1 }, [`${id}/acks`]: { qos: 0 } })
+        await client.subscribe([
+            [`${id}/commands`, 1],
+            [`${id}/acks`, 0],
+        ])
         return device
     }
 
@@ -154,7 +142,7 @@ export class Fleet {
         }
         // absolute ms, for the relay's subscriber (another process) to time the delivery
         if (this.confirmedBy === "relayed") reading.sentAt = performance.timeOrigin + performance.now()
-        device.client.publish(`${device.id}/telemetry`, JSON.stringify(reading), { qos: 0 })
+        device.client.publish(`${device.id}/telemetry`, JSON.stringify(reading))
     }
 
     /**
@@ -270,15 +258,13 @@ export class Fleet {
     }
 
     async close(): Promise<void> {
-        await Promise.all(
-            this.devices.map(d => Promise.race([d.client.endAsync(true).catch(() => undefined), sleep(3000)]))
-        )
+        await Promise.all(this.devices.map(d => Promise.race([d.client.end(), sleep(3000)])))
         this.devices.length = 0
     }
 
     /** For Ctrl-C: drop every connection at once. */
     destroy(): void {
-        for (const device of this.devices) device.client.end(true)
+        for (const device of this.devices) void device.client.end()
     }
 }
 

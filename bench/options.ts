@@ -33,7 +33,7 @@ export const DEFAULTS: Readonly<Options> = {
     saturation: true,
     saturationStart: 2000, // readings/s of the search's first step
     saturationFactor: 1.5, // each next step offers this many times more
-    saturationSteps: 8, // steps at most per system (2000 × 1.5^7 ≈ 34,000/s)
+    saturationSteps: 10, // steps at most per system (2000 × 1.5^9 ≈ 77,000/s)
     saturationSeconds: 3, // s per search step
     scaleOut: true,
     scaleOutRepeats: 2, // runs of each server count (each is a saturation search of its own)

@@ -23,7 +23,7 @@ export const SATURATION_LIMITS = {
     /** reading → command, 99th percentile (ms) */
     maxP99Ms: 100,
     /** the whole search of one system, settle times included, at most (s) */
-    maxTotalSeconds: 90,
+    maxTotalSeconds: 120,
 }
 
 /** Why the run does not count as sustained at `offered`, or null when it does. Pure. */

@@ -35,7 +35,7 @@ export const SCALE_OUT = {
     /** readings/s of the first step; each next step offers `growth` times more */
     startRate: 2000,
     growth: 1.5,
-    maxSteps: 8, // 2000 × 1.5^7 ≈ 34,000/s
+    maxSteps: 10, // 2000 × 1.5^9 ≈ 77,000/s
     stepSeconds: 3,
     /** a step whose handled/s is below this share of the offered rate is past saturation */
     keepUp: 0.9,
