@@ -239,6 +239,27 @@ test("a link committed after a flush wins over the row written by it; flush() em
     db.close()
 })
 
+test("flushSome(count) writes count parts at once, round the end to the start; a round's staged links go at its end", () => {
+    const store = openStore()
+    const parts = STORE_DEFAULTS.registryParts
+    const devices = 3 * parts
+    for (let i = 0; i < devices; i++)
+        store.registry.update(`d${i}`, T0 + i, { light: 100, link: { boot: "b", acked: 1, clockOffset: null } })
+    store.history.addReading("d0", T0, 100, null)
+    store.commit()
+    const db = new Database(file)
+    const count = (sql: string) => db.prepare(sql).pluck().get()
+    const rowsWritten = () => count("SELECT count(*) FROM devices WHERE first_seen IS NOT NULL")
+    store.flushSome(parts - 1) // parts 0 .. parts - 2: the round is not over
+    expect(rowsWritten()).toBe(devices - 3)
+    expect(count("SELECT count(*) FROM staged_links")).toBe(devices)
+    store.flushSome(2) // the last part, then part 0 again: the round that ended takes its staged links along
+    expect(rowsWritten()).toBe(devices)
+    expect(count("SELECT count(*) FROM staged_links")).toBe(0)
+    expect(openStore().registry.get(`d${devices - 1}`)?.link?.acked).toBe(1) // as after a crash now
+    db.close()
+})
+
 test("flushSome() stores the history at once and the device rows a part at a time, each part in turn", () => {
     const store = openStore()
     const parts = STORE_DEFAULTS.registryParts

@@ -5,7 +5,7 @@
  * The server stores readings right before it acknowledges them (an ack promises they are stored), many
  * times a second, through Store.commit(): that appends them to `staged_readings` (stage()), a page or
  * two per transaction, where writing each into its device's place in `readings` and its minute's rollup
- * wrote a page per device. Store.flush() moves them into `readings` every 100 ms or so (merge()), and
+ * wrote a page per device. Store.flush() moves them into `readings` by 500 or once a second (merge()), and
  * Store.open() after a crash. The range queries (readings(), commands()) are history-queries.ts's; they
  * see flushed rows only: flush first if the rows added just now must show. Pruning to the retention is
  * history-retention.ts's.

@@ -34,8 +34,9 @@ export const STORE_DEFAULTS = {
     /**
      * flushSome() writes the device rows of one of this many parts of the devices, each part in turn:
      * a device's row is rewritten once every this many calls, not at each (writing 5000 rows a second
-     * was 3.6% of the server's CPU with 10 000 devices at 5000 readings/s). The recorder calls it every
-     * 100 ms (RECORDER_DEFAULTS.flushIntervalMs): each row every 10 s, and 100 rows, not 1000, per call.
+     * was 3.6% of the server's CPU with 10 000 devices at 5000 readings/s). The recorder takes one part
+     * per 100 ms since its last write (RECORDER_DEFAULTS): each row every 10 s, and at 5000 readings/s
+     * 100 rows, not 1000, per write.
      */
     registryParts: 100,
 }
@@ -59,6 +60,8 @@ export class Store {
     private checkpoints: BackgroundCheckpoints | undefined
     /** commit() staged readings that no flush has moved yet. */
     private staged = false
+    /** Rows commit() staged since the last flush. */
+    private stagedRows = 0
     /** The registry part flushSome() writes next. */
     private part = 0
     /** The last link staged when flushSome() began a round of parts: all up to it are in rows by its end. */
@@ -129,12 +132,18 @@ export class Store {
     }
 
     /**
-     * flush() for the timer: the history, and the rows of one of STORE_DEFAULTS.registryParts parts of
-     * the devices (each in turn), with the links changed since commit() so the staged ones stay the
+     * flush() for the timer: the history, and the rows of `count` of STORE_DEFAULTS.registryParts parts
+     * of the devices (each in turn), with the links changed since commit() so the staged ones stay the
      * newest. Staged links go once every part has been written after them.
      */
-    flushSome(): number {
-        return this.write(this.part)
+    flushSome(count = 1): number {
+        if (count >= STORE_DEFAULTS.registryParts) return this.write("all")
+        return this.write({ first: this.part, count: Math.max(1, Math.floor(count)) })
+    }
+
+    /** Readings and commands waiting for a flush: buffered, or staged by commit(). */
+    waitingRows(): number {
+        return this.opened().history.pendingCount() + this.stagedRows
     }
 
     /** flush() for a query of the history: readings and commands only. */
@@ -142,7 +151,7 @@ export class Store {
         return this.write("none")
     }
 
-    private write(registryPart: number | "all" | "none"): number {
+    private write(registryPart: { first: number; count: number } | "all" | "none"): number {
         const { history, registry } = this.opened()
         const parts = STORE_DEFAULTS.registryParts
         const all = registryPart === "all"
@@ -153,7 +162,12 @@ export class Store {
             ? registry.takeDirty()
             : registryPart === "none"
               ? new Set<string>()
-              : registry.takeDirtyPart(registryPart, parts)
+              : registry.takeDirtyPart(registryPart.first, parts, registryPart.count)
+        // Whether these parts end a round of all parts, and start the next one.
+        const range = typeof registryPart === "object" ? registryPart : undefined
+        const includes = (part: number) => range !== undefined && (part - range.first + parts) % parts < range.count
+        const endsRound = includes(parts - 1)
+        const startsRound = includes(0)
         // A row written now holds its link: after a full write no staged one is needed, after a part
         // the changed ones are staged now, so the last staged link of a device is never older than its row.
         const links = registryPart === "none" ? new Set<string>() : registry.takeLinks()
@@ -162,18 +176,19 @@ export class Store {
                 const rows = history.stage(pending) + registry.writeDirty(dirty)
                 history.merge()
                 if (all) registry.clearStagedLinks()
-                else if (registryPart !== "none") {
+                else if (range) {
                     registry.stageLinks(links)
-                    if (registryPart === 0) this.roundLinks = registry.lastStagedLink()
-                    if (registryPart === parts - 1 && this.roundLinks !== undefined)
-                        registry.clearStagedLinks(this.roundLinks)
+                    // the round that ends here clears what was staged before it began, then the next begins
+                    if (endsRound && this.roundLinks !== undefined) registry.clearStagedLinks(this.roundLinks)
+                    if (startsRound) this.roundLinks = registry.lastStagedLink()
                 }
                 return rows
             })()
             this.staged = false
+            this.stagedRows = 0
             if (all) this.part = 0
-            else if (registryPart !== "none") this.part = (registryPart + 1) % parts
-            if (all || this.part === 0) this.roundLinks = undefined
+            else if (range) this.part = (range.first + range.count) % parts
+            if (all || (endsRound && !startsRound)) this.roundLinks = undefined
             return written
         } catch (err) {
             history.returnPending(pending)
@@ -198,6 +213,7 @@ export class Store {
         try {
             const written = this.db!.transaction(() => history.stage(pending) + registry.stageLinks(links))()
             this.staged = true
+            this.stagedRows += written
             return written
         } catch (err) {
             history.returnPending(pending)

@@ -240,14 +240,15 @@ export class Registry {
     }
 
     /**
-     * For Store: the dirty devices of part `part` of `parts` (by key; one never written is in every
-     * part), now no longer marked.
+     * For Store: the dirty devices of parts `part` to `part + count - 1` (round the end to the start) of
+     * `parts` (by key; one never written is in every part), now no longer marked.
      */
-    takeDirtyPart(part: number, parts: number): Set<string> {
+    takeDirtyPart(part: number, parts: number, count = 1): Set<string> {
         const taken = new Set<string>()
         for (const id of this.dirty) {
             const key = this.keys.find(id)
-            if (key === undefined || key % parts === part) taken.add(id)
+            // `count` parts from `part` on, round the end to the start
+            if (key === undefined || ((key % parts) - part + parts) % parts < count) taken.add(id)
         }
         for (const id of taken) this.dirty.delete(id)
         return taken
