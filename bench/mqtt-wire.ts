@@ -30,7 +30,7 @@ export interface Publish {
 }
 
 /** The remaining length's bytes (section 2.2.3): 7 bits each, the high bit set on all but the last. */
-function remainingLength(length: number): number[] {
+export function remainingLength(length: number): Buffer {
     const bytes: number[] = []
     do {
         let byte = length % 128
@@ -38,33 +38,30 @@ function remainingLength(length: number): number[] {
         if (length > 0) byte |= 0x80
         bytes.push(byte)
     } while (length > 0)
-    return bytes
+    return Buffer.from(bytes)
 }
 
 /** A packet from its first byte and its body, in one Buffer. */
-function packet(first: number, body: Buffer): Buffer {
-    return Buffer.concat([Buffer.from([first, ...remainingLength(body.length)]), body])
+export function packet(first: number, body: Buffer): Buffer {
+    return Buffer.concat([Buffer.from([first]), remainingLength(body.length), body])
 }
 
-/** A UTF-8 string with its 2-byte length (section 1.5.3). */
-function string(text: string): Buffer {
-    const bytes = Buffer.from(text)
-    const out = Buffer.allocUnsafe(2 + bytes.length)
-    out.writeUInt16BE(bytes.length, 0)
-    bytes.copy(out, 2)
-    return out
+/** A UTF-8 string (or raw bytes, which tests make invalid on purpose) with its 2-byte length (section 1.5.3). */
+export function mqttString(text: string | Buffer): Buffer {
+    const bytes = typeof text === "string" ? Buffer.from(text) : text
+    return Buffer.concat([Buffer.from([bytes.length >> 8, bytes.length & 0xff]), bytes])
 }
 
 /** CONNECT with a clean session and no login (section 3.1); keepalive 0 turns the broker's timer off. */
 export function connectPacket(clientId: string, keepaliveS = 0): Buffer {
     const header = Buffer.from([0, 4, 0x4d, 0x51, 0x54, 0x54, 4, 0x02, keepaliveS >> 8, keepaliveS & 0xff])
-    return packet(PACKET.CONNECT << 4, Buffer.concat([header, string(clientId)]))
+    return packet(PACKET.CONNECT << 4, Buffer.concat([header, mqttString(clientId)]))
 }
 
 /** SUBSCRIBE to each filter at its QoS (section 3.8; the fixed header's flags are 0010). */
 export function subscribePacket(packetId: number, filters: [topic: string, qos: number][]): Buffer {
     const id = Buffer.from([packetId >> 8, packetId & 0xff])
-    const parts = filters.flatMap(([topic, qos]) => [string(topic), Buffer.from([qos])])
+    const parts = filters.flatMap(([topic, qos]) => [mqttString(topic), Buffer.from([qos])])
     return packet((PACKET.SUBSCRIBE << 4) | 0x02, Buffer.concat([id, ...parts]))
 }
 
@@ -82,7 +79,7 @@ export const PINGRESP_PACKET = Buffer.from([PACKET.PINGRESP << 4, 0])
 
 /** PUBLISH (section 3.3); `packetId` only for QoS 1. */
 export function publishPacket(topic: string, payload: string | Buffer, qos: 0 | 1 = 0, packetId = 0): Buffer {
-    const topicBytes = string(topic)
+    const topicBytes = mqttString(topic)
     const id = qos > 0 ? Buffer.from([packetId >> 8, packetId & 0xff]) : Buffer.alloc(0)
     const body = Buffer.concat([topicBytes, id, typeof payload === "string" ? Buffer.from(payload) : payload])
     return packet((PACKET.PUBLISH << 4) | (qos << 1), body)

@@ -42,17 +42,22 @@ export async function startRelay(): Promise<RunningSystem> {
     }
 }
 
-/** A bare aedes in its own Node process, with the subscriber. */
-export async function startAedesRelay(): Promise<RunningSystem> {
+/** One of the bench's TypeScript scripts as a Node child listening on a free port (`<script> <host> <port>`). */
+async function startListener(name: string, what: string): Promise<{ child: ChildProcess; url: string }> {
     const port = await freePort()
-    const broker = track(
-        spawn(process.execPath, ["--import", "tsx", script("aedes_relay.ts"), HOST, String(port)], {
+    const child = track(
+        spawn(process.execPath, ["--import", "tsx", script(name), HOST, String(port)], {
             stdio: ["ignore", "ignore", "pipe"],
         }),
-        "the aedes relay"
+        what
     )
-    await waitForPort(port, "the aedes relay")
-    const url = `mqtt://${HOST}:${port}`
+    await waitForPort(port, what)
+    return { child, url: `mqtt://${HOST}:${port}` }
+}
+
+/** A bare aedes in its own Node process, with the subscriber. */
+export async function startAedesRelay(): Promise<RunningSystem> {
+    const { child: broker, url } = await startListener("aedes_relay.ts", "the aedes relay")
     const subscriber = await startSubscriber(url)
     return {
         name: "aedes-relay",
@@ -73,17 +78,10 @@ export async function startAedesRelay(): Promise<RunningSystem> {
  * a command on change, confirmed by acks as ours is. No subscriber: it delivers to no one else.
  */
 export async function startNodeFloor(): Promise<RunningSystem> {
-    const port = await freePort()
-    const child = track(
-        spawn(process.execPath, ["--import", "tsx", script("node_floor.ts"), HOST, String(port)], {
-            stdio: ["ignore", "ignore", "pipe"],
-        }),
-        "the node floor"
-    )
-    await waitForPort(port, "the node floor")
+    const { child, url } = await startListener("node_floor.ts", "the node floor")
     return {
         name: "floor",
-        url: `mqtt://${HOST}:${port}`,
+        url,
         confirmedBy: "acks",
         pids: () => [child.pid!],
         helperPids: () => [],

@@ -3,29 +3,12 @@
  * broker must do with each (test/fuzz.test.ts, bench/fuzz.ts).
  */
 import { connect as netConnect } from "node:net"
+import { mqttString, packet, remainingLength } from "../../bench/mqtt-wire"
 import type { Rand } from "./hostile"
 
+export { remainingLength }
+
 const int = (r: Rand, n: number) => Math.floor(r() * n)
-
-/** MQTT's Remaining Length: 7 bits a byte, a continuation bit on all but the last (§2.2.3). */
-export function remainingLength(n: number): Buffer {
-    const bytes: number[] = []
-    do {
-        let b = n % 128
-        n = Math.floor(n / 128)
-        if (n > 0) b |= 0x80
-        bytes.push(b)
-    } while (n > 0)
-    return Buffer.from(bytes)
-}
-
-const mqttString = (s: string | Buffer) => {
-    const b = Buffer.isBuffer(s) ? s : Buffer.from(s)
-    return Buffer.concat([Buffer.from([b.length >> 8, b.length & 0xff]), b])
-}
-
-const packet = (first: number, body: Buffer) =>
-    Buffer.concat([Buffer.from([first]), remainingLength(body.length), body])
 
 export function connectPacket(clientId: string, options: { protocol?: string; level?: number } = {}): Buffer {
     const body = Buffer.concat([
