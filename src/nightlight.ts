@@ -82,8 +82,9 @@ export async function startNightlight(
     async function applyCommand(cmd: CommandResult, retained: boolean) {
         // A retained command is the server's last word, maybe from before a reboot or an outage. One
         // that the server's own rule contradicts for the light now is stale: the server sends a fresh
-        // one after the next reading, and the LED does not flash the old state meanwhile.
-        if (retained) {
+        // one after the next reading, and the LED does not flash the old state meanwhile. A person's
+        // switch is meant to hold against the light: it is applied as it is.
+        if (retained && !cmd.manual) {
             if (current === undefined) {
                 heldRetained = cmd
                 return

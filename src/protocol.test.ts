@@ -40,6 +40,11 @@ describe("decodeCommand", () => {
         const c = decodeCommand('{"led_on":true,"seq":1764091234567,"t":1764091234567,"x":1}')
         expect(c.ledOn).toBe(true)
         expect(c.seq).toBe(1764091234567)
+        expect(c.manual).toBe(false)
+    })
+    test("reads a person's switch: manual only when it is true", () => {
+        expect(decodeCommand('{"led_on":true,"seq":5,"manual":true}').manual).toBe(true)
+        expect(decodeCommand('{"led_on":true,"seq":5,"manual":"yes"}').manual).toBe(false)
     })
     test("refuses malformed commands without throwing", () => {
         const bad = ["", "garbage", "[]", "null", "42", '{"led_on":"yes"}', '{"led_on":1}', "{}", '{"led_on":true']

@@ -52,6 +52,8 @@ export function encodeTelemetry(r: Reading, boot: string, oldest: number, droppe
 export interface CommandResult {
     ledOn?: boolean
     seq?: number
+    /** A person's switch (Home Assistant, the API): it holds against the light. */
+    manual?: boolean
     error?: string
 }
 
@@ -70,7 +72,7 @@ function isCount(v: any) {
     return typeof v === "number" && v >= 1 && Math.round(v) === v
 }
 
-/** Decodes `{"led_on": true|false, "seq"?: N}`; never throws. */
+/** Decodes `{"led_on": true|false, "seq"?: N, "manual"?: true}`; never throws. */
 export function decodeCommand(text: string): CommandResult {
     const value = parseObject(text)
     if (value === undefined) return { error: `not a JSON object: ${preview(text)}` }
@@ -78,7 +80,7 @@ export function decodeCommand(text: string): CommandResult {
     if (ledOn !== true && ledOn !== false) return { error: `"led_on" must be true or false: ${preview(text)}` }
     const seq = value["seq"]
     if (seq !== undefined && !isCount(seq)) return { error: `"seq" must be a whole number from 1: ${preview(text)}` }
-    return { ledOn: ledOn, seq: seq === undefined ? 0 : seq }
+    return { ledOn: ledOn, seq: seq === undefined ? 0 : seq, manual: value["manual"] === true }
 }
 
 export interface AckResult {

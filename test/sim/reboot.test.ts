@@ -64,4 +64,20 @@ describe("a device that reboots", () => {
         expect(again.firmware.matching(/LED on/).length).toBe(0)
         expect(again.device.ledOn).toBe(false)
     })
+
+    it("keeps a person's switch across a reboot: the retained manual command is applied at once", async () => {
+        // daylight, and someone switched the LED on (Home Assistant, the API)
+        const before = await boot(900)
+        await until("a reading decided on", () => server.controller.device(DEVICE)?.ledOn === false, 15_000)
+        expect(server.controller.override(DEVICE, true)).toBe(true)
+        await ledBecomes(before.device, true, 5000)
+        const manualSeq = server.controller.device(DEVICE)!.commandSeq
+        const again = await boot(900)
+        await ledBecomes(again.device, true, 10_000)
+        // the retained command itself, not a fresh one the server sent after the first reading
+        expect(again.firmware.matching(new RegExp(`^command ${manualSeq}: LED on`)).length).toBe(1)
+        expect(again.firmware.matching(/ignored retained command/).length).toBe(0)
+        await until("the new boot's second reading", () => server.controller.device(DEVICE)!.lastSeq >= 2, 10_000)
+        expect(again.device.ledOn).toBe(true) // it holds
+    })
 })
