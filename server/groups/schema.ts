@@ -1,0 +1,112 @@
+/**
+ * The groups file's shape in zod (docs/groups.md), each message written for whoever wrote the file: what
+ * was expected and what was found. The defaults and limits of a group's rule are here too, in the file's
+ * units (seconds); the pieces the run-time change shares (rule-patch.ts) are exported. The checks across
+ * fields, members and groups live in checks.ts and are only called here. Pure.
+ */
+import { z } from "zod"
+import type { GroupRule } from "../api-types"
+import { isValidDeviceId } from "../protocol"
+import { duplicateMembers, membersOfTwoGroups, ruleProblems } from "./checks"
+import { show } from "./problem-text"
+
+export const GROUP_DEFAULTS = {
+    /** "majority" follows the sensors that do report; "at-least" also needs `dark`. */
+    rule: "majority" as GroupRule["kind"],
+    /**
+     * Seconds (ms in GroupRule) before a member's last reading stops counting. Our firmware reports at
+     * least every 2 s, the lesson's device every 2 s (Wio Terminal) or 5 s (Raspberry Pi, virtual
+     * device): the slowest may miss five reports in a row and still vote, and a dead sensor is out
+     * within half a minute.
+     */
+    staleAfterSeconds: 30,
+    /** Fewer fresh voters than this and the group keeps its state. */
+    minVoters: 1,
+}
+/** staleAfterSeconds from 1 s to a day; in ms in GroupRule and the API. */
+export const STALE_SECONDS = { min: 1, max: 86_400 }
+const RULE_KINDS = ["majority", "at-least"] as const
+
+/** A group as the rest of the server sees it, once read from the file: its rule in the API's form (ms). */
+export interface GroupConfig {
+    name: string
+    members: string[]
+    rule: GroupRule
+}
+
+const GROUP_NAME = /^[A-Za-z0-9_.-]{1,64}$/
+
+export function isValidGroupName(name: string): boolean {
+    return GROUP_NAME.test(name)
+}
+const DEVICE_ID_RULE = "1-64 letters, digits or _ . : -"
+export const GROUP_NAME_RULE = "1-64 letters, digits or _ . -"
+
+export function wholeNumber(min: number, max?: number) {
+    const range = max === undefined ? `a whole number, at least ${min}` : `a whole number from ${min} to ${max}`
+    const error = (issue: { input?: unknown }) => `expected ${range}, got ${show(issue.input)}`
+    const atLeast = z.int({ error }).min(min, { error })
+    return max === undefined ? atLeast : atLeast.max(max, { error })
+}
+
+const StaleAfterSeconds = (() => {
+    const { min, max } = STALE_SECONDS
+    const error = (issue: { input?: unknown }) => `expected seconds from ${min} to ${max}, got ${show(issue.input)}`
+    return z.number({ error }).min(min, { error }).max(max, { error })
+})()
+
+export const RuleKind = z.enum(RULE_KINDS, {
+    error: issue => `expected "majority" or "at-least", got ${show(issue.input)}`,
+})
+
+const DeviceId = z
+    .string({ error: issue => `expected a device id (a string), got ${show(issue.input)}` })
+    .refine(isValidDeviceId, {
+        error: issue => `${show(issue.input)} is not a valid device id (${DEVICE_ID_RULE})`,
+    })
+
+const GroupName = z.string().refine(name => GROUP_NAME.test(name), {
+    error: issue => `${show(issue.input)} is not a valid group name (${GROUP_NAME_RULE})`,
+})
+
+export const GroupEntry = z
+    .strictObject(
+        {
+            members: z
+                .array(DeviceId, {
+                    error: issue =>
+                        issue.input === undefined
+                            ? `missing: "members", the list of device ids in this group`
+                            : `expected a list of device ids, got ${show(issue.input)}`,
+                })
+                .min(1, { error: "a group needs at least one member" }),
+            rule: RuleKind.default(GROUP_DEFAULTS.rule),
+            dark: wholeNumber(1).optional(),
+            staleAfterSeconds: StaleAfterSeconds.default(GROUP_DEFAULTS.staleAfterSeconds),
+            minVoters: wholeNumber(1).default(GROUP_DEFAULTS.minVoters),
+        },
+        { error: issue => `expected a group such as {"members": ["pole-1", "pole-2"]}, got ${show(issue.input)}` }
+    )
+    .superRefine((group, ctx) => {
+        for (const { path, message } of duplicateMembers(group.members)) ctx.addIssue({ code: "custom", path, message })
+        // With no members, "a group needs at least one member" says it all.
+        if (group.members.length > 0)
+            for (const { field, message } of ruleProblems({ ...group, kind: group.rule }, group.members.length))
+                ctx.addIssue({ code: "custom", path: [field], message })
+    })
+
+export const GroupsFile = z
+    .strictObject(
+        {
+            groups: z.record(GroupName, GroupEntry, {
+                error: issue =>
+                    issue.input === undefined
+                        ? `missing: "groups", an object of groups by name`
+                        : `expected an object of groups by name, got ${show(issue.input)}`,
+            }),
+        },
+        { error: issue => `expected an object such as {"groups": {"stadium": {...}}}, got ${show(issue.input)}` }
+    )
+    .superRefine((file, ctx) => {
+        for (const { path, message } of membersOfTwoGroups(file.groups)) ctx.addIssue({ code: "custom", path, message })
+    })
