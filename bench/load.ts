@@ -196,13 +196,7 @@ export class Fleet {
         return sum
     }
 
-    /** Readings confirmed by the server so far: by acks (highest acknowledged seq) or commands (one per reading). */
-    confirmed(): number {
-        let sum = 0
-        for (const device of this.devices) sum += this.confirmedOf(device)
-        return sum
-    }
-
+    /** Readings of `device` confirmed so far: by acks (highest acknowledged seq) or commands (one per reading). */
     private confirmedOf(device: Device): number {
         return this.confirmedBy === "acks" ? device.ackSeq : this.confirmedBy === "commands" ? device.commands : 0
     }

@@ -21,6 +21,7 @@ import {
     publishPacket,
     subackPacket,
 } from "./mqtt-wire"
+import { DEFAULT_BAND, DEFAULT_THRESHOLD, decideLedWithBand } from "../server/protocol"
 
 const [host, portText] = process.argv.slice(2)
 const port = Number(portText)
@@ -28,9 +29,6 @@ if (!host || !Number.isInteger(port) || port <= 0) {
     console.error(`usage: node --import tsx bench/node_floor.ts <host> <port>; got ${process.argv.slice(2).join(" ")}`)
     process.exit(2)
 }
-
-const THRESHOLD = 300
-const BAND = 100
 
 /** Per device: the decision and the last command's number. */
 const decisions = new Map<string, { ledOn: boolean; seq: number }>()
@@ -78,7 +76,7 @@ function onPublish(socket: Socket, first: number, body: Buffer): void {
     if (typeof reading.light !== "number") return
     const state = decisions.get(id)
     const previous = state?.ledOn
-    const ledOn = reading.light < THRESHOLD ? true : reading.light >= THRESHOLD + BAND ? false : previous === true
+    const ledOn = decideLedWithBand(reading.light, previous, DEFAULT_THRESHOLD, DEFAULT_BAND)
     if (typeof reading.seq === "number")
         socket.write(publishPacket(`${id}/acks`, `{"boot":${JSON.stringify(reading.boot)},"seq":${reading.seq}}`))
     if (state && ledOn === previous) return

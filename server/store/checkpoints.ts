@@ -69,7 +69,6 @@ export class BackgroundCheckpoints {
     private timer: NodeJS.Timeout | undefined
     private nextId = 0
     private readonly waiting = new Map<number, { resolve: (r: CheckpointResult) => void; reject: (e: Error) => void }>()
-    private running = false
 
     constructor(
         private readonly db: Db,
@@ -133,9 +132,8 @@ export class BackgroundCheckpoints {
         this.timer.unref()
     }
 
+    /** One passive checkpoint (and a RESTART when the WAL is long); the next round is timed from its end. */
     private async round(): Promise<void> {
-        if (this.running) return
-        this.running = true
         try {
             const passive = await this.checkpoint("PASSIVE")
             if (passive.log > (this.options.restartAbovePages ?? CHECKPOINTS.restartAbovePages))
@@ -143,7 +141,6 @@ export class BackgroundCheckpoints {
         } catch (err) {
             if (this.worker) this.options.onError?.(err as Error)
         } finally {
-            this.running = false
             this.schedule()
         }
     }

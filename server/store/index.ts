@@ -58,9 +58,7 @@ export class Store {
     private pruneTimer: NodeJS.Timeout | undefined
     private pruneSlice: NodeJS.Immediate | undefined
     private checkpoints: BackgroundCheckpoints | undefined
-    /** commit() staged readings that no flush has moved yet. */
-    private staged = false
-    /** Rows commit() staged since the last flush. */
+    /** Rows commit() staged that no flush has moved yet. */
     private stagedRows = 0
     /** The registry part flushSome() writes next. */
     private part = 0
@@ -156,7 +154,7 @@ export class Store {
         const parts = STORE_DEFAULTS.registryParts
         const all = registryPart === "all"
         const rowsWaiting = registryPart !== "none" && (registry.dirtyCount() > 0 || registry.linkCount() > 0)
-        if (history.pendingCount() === 0 && !this.staged && !rowsWaiting) return 0
+        if (history.pendingCount() === 0 && this.stagedRows === 0 && !rowsWaiting) return 0
         const pending = history.takePending()
         const dirty = all
             ? registry.takeDirty()
@@ -184,7 +182,6 @@ export class Store {
                 }
                 return rows
             })()
-            this.staged = false
             this.stagedRows = 0
             if (all) this.part = 0
             else if (range) this.part = (range.first + range.count) % parts
@@ -212,7 +209,6 @@ export class Store {
         const links = registry.takeLinks()
         try {
             const written = this.db!.transaction(() => history.stage(pending) + registry.stageLinks(links))()
-            this.staged = true
             this.stagedRows += written
             return written
         } catch (err) {
