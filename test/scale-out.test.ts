@@ -109,7 +109,9 @@ describe.skipIf(skipWithoutMosquitto("test/scale-out.test.ts", "Scale-out with s
         /**
          * Every LED as its last light says. Two servers handling a replay burst may each answer the newest
          * reading they have seen, and the later command wins for a moment; the device, as the firmware
-         * does, then reports its light again at once, and that reading puts the LED right.
+         * does, then reports its light again at once and every 2 s while it disagrees, and the first such
+         * reading 2 s after the last command (MISMATCH_RESEND_MS) puts the LED right. A report sooner may
+         * reach a server that has not seen the wrong command yet: it then has nothing to repeat.
          */
         async function ledsRight(): Promise<void> {
             const wrong = () => devices.filter(d => d.led !== d.taken.get(d.lastSeq)!.light < 300).map(d => d.id)

@@ -3,8 +3,10 @@
  * protocol") in a few lines, over a real mqtt.js client. Readings wait in an outbox until acknowledged,
  * carry seq/boot/t/oldest/led, and go again when no ack moved the outbox for `resendMs` (the firmware
  * waits 5 s); commands are applied only when newer than the last. Like the firmware, a device whose
- * LED was switched against its own light (threshold 300) reports that light again at once. What it
- * sent, what was acknowledged and every resend are kept for the test to check.
+ * LED was switched against its own light (threshold 300) reports that light again at once, and then
+ * every REPORT_INTERVAL_MS while they disagree (the firmware reports every 2 s whatever happens; these
+ * devices report only when a test says, so they do just this much of it). What it sent, what was
+ * acknowledged and every resend are kept for the test to check.
  */
 import { randomBytes } from "node:crypto"
 import type { MqttClient } from "mqtt"
@@ -12,6 +14,8 @@ import { connectClient } from "./mqtt"
 
 /** The firmware's shortest gap between two reports (ms; DEFAULT_REPORT_POLICY.minGapMs). */
 const REPORT_GAP_MS = 200
+/** The firmware's report interval (ms; DEFAULT_REPORT_POLICY.intervalMs). */
+const REPORT_INTERVAL_MS = 2000
 
 export interface DeviceReading {
     seq: number
@@ -118,16 +122,20 @@ export class ReliableDevice {
     }
 
     /**
-     * The firmware's report policy: a light on the other side of the threshold from the LED goes at once,
-     * but not sooner than REPORT_GAP_MS after the last report (commands of a replay may still be coming).
+     * The firmware's report policy, for a LED that disagrees with the light: the light goes at once, but
+     * not sooner than REPORT_GAP_MS after the last report (commands of a replay may still be coming),
+     * then again every REPORT_INTERVAL_MS while they disagree. A server repeats a decision the device
+     * does not show at most every 2 s (MISMATCH_RESEND_MS): a report sooner than that may change nothing.
      */
-    private reportIfDisagrees(): void {
-        if (this.reportTimer) return
-        const wait = Math.max(0, this.lastReportAt + REPORT_GAP_MS - Date.now())
+    private reportIfDisagrees(gapMs = REPORT_GAP_MS): void {
+        clearTimeout(this.reportTimer) // a command since: the short gap again
+        const wait = Math.max(0, this.lastReportAt + gapMs - Date.now())
         this.reportTimer = setTimeout(() => {
             this.reportTimer = undefined
             const light = this.taken.get(this.seq)?.light
-            if (light !== undefined && light < 300 !== this.led && this.resendTimer) this.read(light)
+            if (light === undefined || light < 300 === this.led || !this.resendTimer || !this.connected) return
+            this.read(light)
+            this.reportIfDisagrees(REPORT_INTERVAL_MS)
         }, wait)
     }
 
