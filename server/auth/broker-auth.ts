@@ -19,89 +19,25 @@
  *   through none of these hooks: the server is not a client.
  */
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto"
-import type { AedesOptions, AedesPublishPacket, AuthenticateError, Client, PublishPacket, Subscription } from "aedes"
+import type { AedesPublishPacket, AuthenticateError, Client, PublishPacket, Subscription } from "aedes"
 import { printable, type Logger } from "../logger"
-import {
-    allowsPublish,
-    allowsRead,
-    allowsSubscribe,
-    rulesFor,
-    type AclOptions,
-    type Principal,
-    type Rules,
-} from "./acl"
+import { allowsPublish, allowsRead, allowsSubscribe, rulesFor, type Principal } from "./acl"
 import { LogLimiter, suppressedText } from "../log-limit"
-import { LoginGuard, LOGIN_GUARD_DEFAULTS, type LoginGuardLimits } from "./login-guard"
+import {
+    BROKER_AUTH_DEFAULTS,
+    DROP,
+    authError,
+    samePrincipal,
+    type AuthStats,
+    type BrokerAuthOptions,
+    type ClientInternals,
+    type Hooks,
+    type Session,
+} from "./broker-auth-types"
+import { LoginGuard } from "./login-guard"
 import { hashPassword, verifyPassword } from "./password-hash"
-import type { UserDirectory } from "./user-store"
 
-export const BROKER_AUTH_DEFAULTS = {
-    ...LOGIN_GUARD_DEFAULTS,
-    /**
-     * A successful login is remembered this long (ms), so a device that reconnects (a Wi-Fi blip, a
-     * broker restart of its own) costs no new 60 ms check. Only successes are remembered, as a keyed
-     * HMAC of the password: a wrong password always gets the full slow check.
-     */
-    rememberLoginMs: 10 * 60_000,
-}
-
-export interface BrokerAuthOptions {
-    /** Who may log in; without it nobody can, and only anonymous clients (if allowed) connect. */
-    users?: UserDirectory
-    /** Let clients without a username in, with every right (exposure.ts decides). */
-    allowAnonymous: boolean
-    logger: Logger
-    acl?: AclOptions
-    /**
-     * Rate limit: false means this publish is over the limit and is dropped (not an error: the client
-     * stays connected). Called with the username, or the client id of an anonymous client. The server
-     * and admin roles are not limited; nor are wills.
-     */
-    publishLimit?: (key: string) => boolean
-    clock?: () => number
-    limits?: Partial<LoginGuardLimits & { rememberLoginMs: number }>
-}
-
-export interface AuthStats {
-    logins: number
-    anonymousLogins: number
-    failedLogins: number
-    /** Logins refused without a check: their address failed too often. */
-    lockedOut: number
-    /** Logins turned away because too many password checks were waiting. */
-    busy: number
-    /** Slow password checks done (a remembered login needs none). */
-    passwordChecks: number
-    deniedPublishes: number
-    deniedSubscribes: number
-    deniedDeliveries: number
-    rateLimited: number
-    /** Sessions taken over by someone else refused, and sessions closed because their user changed. */
-    takeoversRefused: number
-    kicked: number
-}
-
-/** Marks a publish that EmbeddedBroker must drop (see the header). */
-const DROP = Symbol("nightlight.drop")
-
-export function isDropped(packet: object): boolean {
-    return (packet as { [DROP]?: boolean })[DROP] === true
-}
-
-interface Session {
-    principal: Principal
-    rules: Rules
-}
-
-type Hooks = Required<
-    Pick<AedesOptions, "authenticate" | "authorizePublish" | "authorizeSubscribe" | "authorizeForward">
->
-
-/** What aedes has on a client but does not declare. */
-interface ClientInternals {
-    will?: unknown
-    broker: { clients: Record<string, Client | undefined> }
-}
+export { BROKER_AUTH_DEFAULTS, isDropped, type AuthStats, type BrokerAuthOptions } from "./broker-auth-types"
 
 export class BrokerAuth {
     readonly hooks: Hooks
@@ -309,13 +245,4 @@ export class BrokerAuth {
         if (!this.logLimiter.allow(`${who} may not ${what.split(" ")[0]}`)) return
         this.log.warn(`${who} may not ${what}: ${what.startsWith("publish") ? "dropped" : "refused"}`)
     }
-}
-
-function samePrincipal(a: Principal, b: Principal): boolean {
-    if (a.kind === "anonymous" || b.kind === "anonymous") return a.kind === b.kind
-    return a.username === b.username
-}
-
-function authError(returnCode: 2 | 3 | 4 | 5, message: string): AuthenticateError {
-    return Object.assign(new Error(message), { returnCode }) as AuthenticateError
 }

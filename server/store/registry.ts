@@ -8,106 +8,21 @@
  * seconds, not one per reading. A device's link (where its acks stand) must be stored with each ack:
  * Store.commit() appends it to `staged_links` (stageLinks), a page or two where rewriting the device
  * rows wrote a page per device; rows written later supersede them, and Store.open() applies what a
- * crash left (recoverLinks).
+ * crash left (recoverLinks). The records and their rows are in registry-records.ts.
  */
 import { BulkInsert, deviceKeys, writeError, type Db, type DeviceKeys } from "./database"
+import {
+    NOTHING_KNOWN,
+    copy,
+    fromRow,
+    toInt,
+    type DevicePatch,
+    type DeviceRecord,
+    type DeviceRow,
+    type UpdateOptions,
+} from "./registry-records"
 
-export interface DeviceRecord {
-    id: string
-    /** ms since 1970 when the server first heard of the device. */
-    firstSeen: number
-    /** ms since 1970 when the device was last heard from. */
-    lastSeen: number
-    /** From `<id>/status`; null until the device (or its will) said anything. */
-    online: boolean | null
-    /** The last reading's light, and when it was taken. */
-    light: number | null
-    lightAt: number | null
-    /** The server's decision for the LED. */
-    ledOn: boolean | null
-    /** The LED as the device last reported it. */
-    reportedLed: boolean | null
-    /** The device's `local` flag: true while it decides by itself (who decides: the device). */
-    local: boolean | null
-    lastCommand: { ledOn: boolean; at: number; reason: string } | null
-    /**
-     * Where the device's reliable link stood at the last ack: its boot, every reading of it up to `acked`
-     * stored, and its clock (server time minus device uptime). Null for the lesson's device.
-     */
-    link: LinkRecord | null
-}
-
-export interface LinkRecord {
-    boot: string
-    acked: number
-    clockOffset: number | null
-}
-
-export type DevicePatch = Partial<Omit<DeviceRecord, "id" | "firstSeen" | "lastSeen">>
-
-export interface UpdateOptions {
-    /** false: news about the device that did not come from it (a command sent to it); lastSeen stays. */
-    seen?: boolean
-}
-
-interface DeviceRow {
-    name: string
-    first_seen: number
-    last_seen: number
-    online: number | null
-    light: number | null
-    light_at: number | null
-    led_on: number | null
-    reported_led: number | null
-    local: number | null
-    command_led_on: number | null
-    command_at: number | null
-    command_reason: string | null
-    boot: string | null
-    acked: number | null
-    clock_offset: number | null
-}
-
-const toBool = (v: number | null): boolean | null => (v === null ? null : v === 1)
-const toInt = (v: boolean | null): number | null => (v === null ? null : v ? 1 : 0)
-
-function fromRow(row: DeviceRow): DeviceRecord {
-    return {
-        id: row.name,
-        firstSeen: row.first_seen,
-        lastSeen: row.last_seen,
-        online: toBool(row.online),
-        light: row.light,
-        lightAt: row.light_at,
-        ledOn: toBool(row.led_on),
-        reportedLed: toBool(row.reported_led),
-        local: toBool(row.local),
-        lastCommand:
-            row.command_at === null || row.command_led_on === null
-                ? null
-                : { ledOn: row.command_led_on === 1, at: row.command_at, reason: row.command_reason ?? "" },
-        link:
-            row.boot === null || row.acked === null
-                ? null
-                : { boot: row.boot, acked: row.acked, clockOffset: row.clock_offset },
-    }
-}
-
-/** A device just heard of (fields in fromRow's order: one shape for every record). */
-const NOTHING_KNOWN: Omit<DeviceRecord, "id" | "firstSeen" | "lastSeen"> = {
-    online: null,
-    light: null,
-    lightAt: null,
-    ledOn: null,
-    reportedLed: null,
-    local: null,
-    lastCommand: null,
-    link: null,
-}
-
-function copy(record: DeviceRecord): DeviceRecord {
-    return { ...record, link: record.link && { ...record.link } }
-}
+export type { DevicePatch, DeviceRecord, LinkRecord, UpdateOptions } from "./registry-records"
 
 export class Registry {
     /**
