@@ -16,6 +16,7 @@ export interface Options {
     saturationStart: number
     saturationFactor: number
     saturationSteps: number
+    saturationRefine: number
     saturationSeconds: number
     /** 1, 2 and 3 of our servers sharing one Mosquitto (bench/scaleout.ts) */
     scaleOut: boolean
@@ -33,7 +34,8 @@ export const DEFAULTS: Readonly<Options> = {
     saturation: true,
     saturationStart: 2000, // readings/s of the search's first step
     saturationFactor: 1.5, // each next step offers this many times more
-    saturationSteps: 10, // steps at most per system (2000 × 1.5^9 ≈ 77,000/s)
+    saturationSteps: 10, // rates of the climb at most per system (2000 × 1.5^9 ≈ 77,000/s)
+    saturationRefine: 2, // midpoints tried below the first rate that failed (×1.5 → ×1.11 resolution)
     saturationSeconds: 3, // s per search step
     scaleOut: true,
     scaleOutRepeats: 2, // runs of each server count (each is a saturation search of its own)
@@ -54,7 +56,8 @@ export const HELP = `usage: npm run bench -- [options]
   --no-saturation        skip the saturation search (on by default)
   --saturation-start R   its first rate (default ${DEFAULTS.saturationStart}/s), ×--saturation-factor F
                          (default ${DEFAULTS.saturationFactor}) per step, at most --saturation-steps N
-                         (default ${DEFAULTS.saturationSteps}) of --saturation-seconds S (default ${DEFAULTS.saturationSeconds})
+                         (default ${DEFAULTS.saturationSteps}) of --saturation-seconds S (default ${DEFAULTS.saturationSeconds}),
+                         then --saturation-refine N midpoints below the rate that failed (default ${DEFAULTS.saturationRefine})
   --no-scale-out         skip 1, 2 and 3 servers sharing one Mosquitto (--mqtt-share-group; on by default),
                          each run --scale-out-repeats N times (default ${DEFAULTS.scaleOutRepeats})
   --firmware N           toggles of the real firmware's light → LED test, with ours and the lesson's
@@ -126,6 +129,9 @@ export function parseArgs(argv: string[]): Options | undefined {
                 break
             case "--saturation-steps":
                 options.saturationSteps = number(arg, value(), 1, LIMITS.maxSaturationSteps, true)
+                break
+            case "--saturation-refine":
+                options.saturationRefine = number(arg, value(), 0, LIMITS.maxSaturationSteps, true)
                 break
             case "--saturation-seconds":
                 options.saturationSeconds = number(arg, value(), 0.5, LIMITS.maxSeconds)

@@ -1,14 +1,15 @@
 /**
  * The saturation search: raise the offered rate step by step (×factor, short steps, bounded in count and
- * time) until the system falls behind twice in a row at the same rate, and report the highest rate it
- * sustained. The load generator
- * shares the cores with the system, so its own CPU is kept with every step, and a step where it could
- * not even send the offered rate ends the search as "limited by the generator" (the system's ceiling is
- * then higher than what this machine can show).
+ * time) until the system falls behind twice in a row at the same rate, narrow the ceiling down between
+ * the last rate sustained and that one (saturation-plan.ts), and report the highest rate sustained. The
+ * load generator shares the cores with the system, so its own CPU is kept with every step, and a step
+ * where it could not even send the offered rate ends the search as "limited by the generator" (the
+ * system's ceiling is then higher than what this machine can show).
  */
 import type { Fleet } from "./load"
 import type { Options } from "./options"
 import type { RunFigures, SaturationResult, SaturationStep } from "./report"
+import { SaturationPlan } from "./saturation-plan"
 import { runStep } from "./step"
 import type { RunningSystem } from "./systems"
 
@@ -42,50 +43,41 @@ export function saturationVerdict(offered: number, run: RunFigures, limits = SAT
     return null
 }
 
-/** The rates the search offers, in order: start, start × factor, ... (whole readings/s). Pure. */
-export function saturationRates(start: number, factor: number, steps: number): number[] {
-    return Array.from({ length: steps }, (_, i) => Math.round(start * factor ** i))
-}
-
 export async function searchSaturation(
     system: RunningSystem,
     fleet: Fleet,
-    options: Pick<Options, "saturationStart" | "saturationFactor" | "saturationSteps" | "saturationSeconds">,
+    options: Pick<
+        Options,
+        "saturationStart" | "saturationFactor" | "saturationSteps" | "saturationRefine" | "saturationSeconds"
+    >,
     log: (line: string) => void
 ): Promise<SaturationResult> {
     const started = performance.now()
     const steps: SaturationStep[] = []
-    let stoppedBy = `no step fell behind (${options.saturationSteps} steps, the most allowed)`
-    const rates = saturationRates(options.saturationStart, options.saturationFactor, options.saturationSteps)
-    let failedOnce = false
-    for (let i = 0; i < rates.length;) {
-        const offered = rates[i]
+    const plan = new SaturationPlan({
+        start: options.saturationStart,
+        factor: options.saturationFactor,
+        climbSteps: options.saturationSteps,
+        refineSteps: options.saturationRefine,
+    })
+    let timeLimit: string | undefined
+    for (let offered = plan.next; offered !== null; offered = plan.next) {
         const spentS = (performance.now() - started) / 1000
         if (spentS + options.saturationSeconds > SATURATION_LIMITS.maxTotalSeconds) {
-            stoppedBy = `time limit: the search may take ${SATURATION_LIMITS.maxTotalSeconds} s`
+            timeLimit = `time limit: the search may take ${SATURATION_LIMITS.maxTotalSeconds} s`
             break
         }
-        log(`saturation: ${offered} readings/s for ${options.saturationSeconds} s${failedOnce ? " (again)" : ""}`)
+        log(`saturation: ${offered} readings/s for ${options.saturationSeconds} s${plan.again ? " (again)" : ""}`)
         const { latencies: _, ...figures } = await runStep(system, fleet, offered, options.saturationSeconds)
         const stop = saturationVerdict(offered, figures)
         steps.push({ offeredPerS: offered, figures, stop })
-        if (stop && failedOnce) {
-            stoppedBy = `${offered}/s, twice: ${stop}`
-            break
-        }
-        // a step that falls behind is run once more before the search stops: on a shared machine a burst
-        // of other work can spoil one short step
-        failedOnce = stop !== null
-        if (!failedOnce) i++
+        plan.record(stop, figures.sentPerS < SATURATION_LIMITS.minSentRatio * offered)
     }
     const passed = steps.filter(s => s.stop === null)
     const best = passed.reduce<SaturationStep | undefined>(
         (a, b) => (!a || b.offeredPerS > a.offeredPerS ? b : a),
         undefined
     )
-    const last = steps[steps.length - 1]
-    const limitedByGenerator =
-        last !== undefined && last.figures.sentPerS < SATURATION_LIMITS.minSentRatio * last.offeredPerS
     return {
         system: system.name,
         devices: fleet.devices.length,
@@ -100,8 +92,8 @@ export async function searchSaturation(
                   machineCpuPercent: best.figures.machineCpuPercent,
               }
             : null,
-        stoppedBy,
-        limitedByGenerator,
-        ceilingFound: last?.stop != null && !limitedByGenerator,
+        stoppedBy: timeLimit ?? plan.stoppedBy,
+        limitedByGenerator: plan.limitedByGenerator,
+        ceilingFound: plan.ceilingFound,
     }
 }

@@ -142,6 +142,7 @@ export async function startOurs(): Promise<RunningSystem> {
         : []
     const args = [
         ...profile,
+        ...(process.env.BENCH_SERVER_NODE_ARGS?.split(" ").filter(Boolean) ?? []),
         ...["--import", "tsx", "server/main.ts", "--no-sim", "--mqtt-port", String(port), "--log-level", "warn"],
         ...["--data-dir", dataDir, "--http-port", "0"],
     ]
