@@ -51,6 +51,9 @@ export interface MqttClientBusOptions {
     shareGroup?: string
 }
 
+/** Topics whose matching subscriptions are remembered (a fleet's devices have a few topics each). */
+const MAX_ROUTES = 50_000
+
 interface Subscription {
     /** What messages are matched against. */
     filter: string
@@ -75,6 +78,11 @@ export class MqttClientBus extends EventEmitter implements MessageBus {
         Pick<MqttClientBusOptions, "username" | "password" | "ca" | "shareGroup">
     private readonly log: Logger
     private readonly subscriptions: Subscription[] = []
+    /**
+     * topic → the subscriptions it matches, forgotten when one is added. Matching every message against
+     * every filter (splitting both) was 4% of the server's CPU at 50,000 readings/s on Mosquitto (bench).
+     */
+    private readonly routes = new Map<string, Subscription[]>()
     private client?: MqttClient
     /** Connected to the broker (subscriptions may still be in flight). */
     private connected = false
@@ -177,6 +185,7 @@ export class MqttClientBus extends EventEmitter implements MessageBus {
         const group = this.options.shareGroup
         const wire = options.shared && group !== undefined ? `$share/${group}/${filter}` : filter
         this.subscriptions.push({ filter, wire, handler })
+        this.routes.clear()
         // While offline, onConnect subscribes to everything in the list. Subscribing twice to the same
         // filter (if onConnect is running too) is harmless: the broker replaces the subscription.
         if (this.client?.connected) {
@@ -291,7 +300,13 @@ export class MqttClientBus extends EventEmitter implements MessageBus {
     }
 
     private dispatch(topic: string, payload: Buffer): void {
-        for (const s of this.subscriptions)
-            if (topicMatches(s.filter, topic)) callHandler(s.handler, topic, payload, this.log)
+        let matched = this.routes.get(topic)
+        if (matched === undefined) {
+            matched = this.subscriptions.filter(s => topicMatches(s.filter, topic))
+            // Many one-off topics (a client publishing anywhere it may) must not grow it without end.
+            if (this.routes.size >= MAX_ROUTES) this.routes.clear()
+            this.routes.set(topic, matched)
+        }
+        for (const s of matched) callHandler(s.handler, topic, payload, this.log)
     }
 }

@@ -89,6 +89,19 @@ describe.each(implementations)("MessageBus contract: $name", ({ make }) => {
         expect(hash.received.map(m => m.topic)).toEqual(["site", "site/x/y"])
     })
 
+    test("a subscription added later also gets a topic the bus has already delivered", async () => {
+        const first = recorder()
+        const later = recorder()
+        await bus.start()
+        await bus.subscribe("+/telemetry", first.handler)
+        client.publish("d1/telemetry", "1")
+        expect((await first.next()).payload.toString()).toBe("1")
+        await bus.subscribe("d1/#", later.handler)
+        client.publish("d1/telemetry", "2")
+        expect((await first.next()).payload.toString()).toBe("2")
+        expect((await later.next()).payload.toString()).toBe("2")
+    })
+
     test("# does not match broker-internal $SYS topics", async () => {
         const r = recorder()
         await bus.start()
