@@ -17,14 +17,16 @@ const COLORS: Record<string, string> = {
     relay: "#7f7f7f",
     "aedes-relay": "#2ca02c",
     floor: "#ff7f0e",
+    "ours-mosquitto": "#17becf",
 }
-const PALETTE = ["#9467bd", "#8c564b", "#e377c2", "#bcbd22", "#17becf"]
+const PALETTE = ["#9467bd", "#8c564b", "#e377c2", "#bcbd22"]
 const LABELS: Record<string, string> = {
     ours: "ours (server + embedded aedes)",
     lesson: "lesson (Mosquitto + Python)",
     relay: "relay: Mosquitto alone",
     "aedes-relay": "relay: aedes alone",
     floor: "floor: bare Node endpoint, our protocol",
+    "ours-mosquitto": "ours on Mosquitto (server + Mosquitto)",
 }
 
 const color = (system: string, i = 0) => COLORS[system] ?? PALETTE[i % PALETTE.length]
@@ -168,10 +170,18 @@ function saturationSection(report: BenchReport, results: SaturationResult[]): st
     return `<h2>Saturation search</h2>
 <p>From ${results[0].steps[0]?.offeredPerS ?? "–"}/s up, ${results[0].stepSeconds} s steps, until handled/s &lt; 90% of offered,
 a crossing is lost or p99 &gt; 100 ms. ours/lesson sustained handled/s: <b>${show(ratio)}</b>${bound} (target ≥ ${TARGET.saturationRatioMin})
-${verdict(met, "met", "not met")}. CPU % of one core: a machine CPU near ${report.machine.cpus * 100}% means every core was busy,
+${verdict(met, "met", "not met")}.${onMosquitto(report)} CPU % of one core: a machine CPU near ${report.machine.cpus * 100}% means every core was busy,
 the load generator and other work sharing them with the system (≥: no ceiling found).</p>
 ${barChart({ title: "Highest rate sustained (handled/s)", yLabel: "handled/s", bars: results.map((r, i) => ({ label: r.ceilingFound || !r.sustained ? r.system : `${r.system} (≥)`, value: r.sustained?.handledPerS ?? 0, color: color(r.system, i), note: r.stoppedBy })) })}
 <table><tr><th>system</th><th>sustained offered/s</th><th>handled/s</th><th>CPU %</th><th>gen CPU %</th><th>machine CPU %</th><th>steps (offered→handled)</th><th>stopped by</th></tr>${rows.join("")}</table>`
+}
+
+/** Our server on Mosquitto against the lesson, when it ran: the same broker, server against server. */
+function onMosquitto(report: BenchReport): string {
+    if (!report.saturation?.some(r => r.system === "ours-mosquitto")) return ""
+    const is = report.saturationRatioOnMosquittoIs
+    const bound = is && is !== "measured" ? ` (${is})` : ""
+    return ` Ours on Mosquitto/lesson: <b>${show(report.saturationRatioOnMosquitto)}</b>${bound} (the same broker: server against server).`
 }
 
 function scaleOutSection(rows: ScaleOutRow[]): string {

@@ -51,7 +51,7 @@ export const HELP = `usage: npm run bench -- [options]
   --seconds S            length of each step (default ${DEFAULTS.seconds})
   --repeats N            runs of each step; min/median/max are reported (default ${DEFAULTS.repeats})
   --systems LIST         ${SYSTEM_NAMES.join(",")} (default all): our server, the lesson's stack,
-                         Mosquitto alone and aedes alone relaying to one subscriber, and the floor:
+                         our server on Mosquitto, Mosquitto alone and aedes alone relaying to one subscriber, and the floor:
                          a bare Node endpoint answering our protocol (no broker, no database)
   --no-saturation        skip the saturation search (on by default)
   --saturation-start R   its first rate (default ${DEFAULTS.saturationStart}/s), ×--saturation-factor F

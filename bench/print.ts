@@ -4,7 +4,7 @@
  */
 import { cpus } from "node:os"
 import type { FirmwareResult } from "./firmware"
-import type { Headline, SaturationRatioKind, SaturationResult, StepSummary } from "./report"
+import type { BenchReport, Headline, SaturationRatioKind, StepSummary } from "./report"
 import { TARGET } from "./report"
 import type { ScaleOutResult } from "./scaleout"
 import type { Spread } from "./stats"
@@ -80,7 +80,7 @@ export function printSteps(results: StepSummary[]): void {
         ]),
     ])
     console.log(
-        "\nhandled/s: readings confirmed within the step (ours, floor: highest acked seq per device; lesson: commands," +
+        "\nhandled/s: readings confirmed within the step (ours, ours-mosquitto, floor: highest acked seq per device; lesson: commands," +
             " one per reading; relay, aedes-relay: messages their one subscriber got).\nCPU: the system's processes" +
             " (/proc utime+stime) per handled reading (relays: per message relayed, one in + one out); gen CPU: the" +
             " load generator (this process); other CPU: the rest of the machine (other work on it);\nall CPU % of one core." +
@@ -111,11 +111,8 @@ export function printHeadline(h: Headline): void {
     )
 }
 
-export function printSaturation(
-    results: SaturationResult[],
-    ratio: number | null,
-    ratioIs: SaturationRatioKind | null
-): void {
+export function printSaturation(report: BenchReport): void {
+    const results = report.saturation ?? []
     if (results.length === 0) return
     console.log(`\nSaturation search (${results[0].devices} devices, ${results[0].stepSeconds} s steps)`)
     printColumns([
@@ -135,9 +132,19 @@ export function printSaturation(
             `  ${r.system}: ${r.steps.map(s => `${s.offeredPerS}→${s.figures.handledPerS}${s.stop ? "✗" : ""}`).join(" ")}` +
                 `\n    stopped: ${r.stoppedBy}`
         )
+    const bound = (is: SaturationRatioKind | null | undefined) =>
+        is && is !== "measured" ? ` (${is}: ≥ marks a ceiling not found)` : ""
     console.log(
-        `ours/lesson sustained handled/s: ${show(ratio)}${ratioIs && ratioIs !== "measured" ? ` (${ratioIs}: ≥ marks a ceiling not found)` : ""}` +
-            ` (target ≥ ${TARGET.saturationRatioMin}).\nCPU % of one core; machine CPU near ${cpus().length * 100}%: every core was busy` +
+        `ours/lesson sustained handled/s: ${show(report.saturationRatio)}${bound(report.saturationRatioIs)}` +
+            ` (target ≥ ${TARGET.saturationRatioMin}).`
+    )
+    if (results.some(r => r.system === "ours-mosquitto"))
+        console.log(
+            `ours on Mosquitto/lesson: ${show(report.saturationRatioOnMosquitto)}` +
+                `${bound(report.saturationRatioOnMosquittoIs)} (the same broker: server against server).`
+        )
+    console.log(
+        `CPU % of one core; machine CPU near ${cpus().length * 100}% means every core was busy` +
             " (the load generator and other work share them with the system)."
     )
 }

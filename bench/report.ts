@@ -170,6 +170,9 @@ export interface BenchReport {
     saturationRatio: number | null
     /** whether both ceilings were found; when one was not, the ratio is only a bound */
     saturationRatioIs: SaturationRatioKind | null
+    /** the same for our server on Mosquitto ("ours-mosquitto"): the two stacks differ only in their server */
+    saturationRatioOnMosquitto?: number | null
+    saturationRatioOnMosquittoIs?: SaturationRatioKind | null
     scaleOut?: ScaleOutRow[]
     firmware: FirmwareResult | null
 }
@@ -182,10 +185,13 @@ export interface StepRuns {
     runs: StepRun[]
 }
 
-/** Spreads of each step, and ours' ratios to the lesson at the same rate and fleet size. */
+/** Our systems: their steps get ratios to the lesson's. */
+export const OUR_SYSTEMS: readonly SystemName[] = ["ours", "ours-mosquitto"]
+
+/** Spreads of each step, and our systems' ratios to the lesson at the same rate and fleet size. */
 export function summarize(steps: StepRuns[]): StepSummary[] {
     const summaries = steps.map(summarizeStep)
-    for (const ours of summaries.filter(s => s.system === "ours")) {
+    for (const ours of summaries.filter(s => OUR_SYSTEMS.includes(s.system))) {
         const lesson = summaries.find(
             s => s.system === "lesson" && s.offeredPerS === ours.offeredPerS && s.devices === ours.devices
         )
@@ -269,12 +275,15 @@ export function headline(results: StepSummary[]): Headline | null {
 
 export type SaturationRatioKind = "measured" | "at most" | "at least" | "neither ceiling found"
 
-/** ours / lesson of the highest sustained handled/s, and whether it is a measure or only a bound. */
-export function saturationRatio(results: SaturationResult[]): {
+/** `system` / lesson of the highest sustained handled/s, and whether it is a measure or only a bound. */
+export function saturationRatio(
+    results: SaturationResult[],
+    system: SystemName = "ours"
+): {
     ratio: number | null
     is: SaturationRatioKind | null
 } {
-    const ours = results.find(r => r.system === "ours")
+    const ours = results.find(r => r.system === system)
     const lesson = results.find(r => r.system === "lesson")
     const value = ratio(ours?.sustained?.handledPerS, lesson?.sustained?.handledPerS)
     if (value === null || !ours || !lesson) return { ratio: value, is: null }

@@ -22,6 +22,7 @@ import {
     killAllChildren,
     startLesson,
     startOurs,
+    startOursOnMosquitto,
     type RunningSystem,
     type SystemName,
 } from "./systems"
@@ -29,6 +30,7 @@ import {
 const START: Record<SystemName, () => Promise<RunningSystem>> = {
     ours: startOurs,
     lesson: startLesson,
+    "ours-mosquitto": startOursOnMosquitto,
     relay: startRelay,
     "aedes-relay": startAedesRelay,
     floor: startNodeFloor,
@@ -126,6 +128,7 @@ async function main(): Promise<void> {
 
     const results = summarize(steps)
     const compared = options.saturation ? saturationRatio(saturation) : { ratio: null, is: null }
+    const onMosquitto = options.saturation ? saturationRatio(saturation, "ours-mosquitto") : { ratio: null, is: null }
     const report: BenchReport = {
         date: new Date().toISOString(),
         node: process.version,
@@ -142,12 +145,14 @@ async function main(): Promise<void> {
         saturation: options.saturation ? saturation : null,
         saturationRatio: compared.ratio,
         saturationRatioIs: compared.is,
+        saturationRatioOnMosquitto: onMosquitto.ratio,
+        saturationRatioOnMosquittoIs: onMosquitto.is,
         scaleOut,
         firmware,
     }
     printSteps(results)
     if (report.headline) printHeadline(report.headline)
-    if (report.saturation) printSaturation(report.saturation, report.saturationRatio, report.saturationRatioIs)
+    if (report.saturation) printSaturation(report)
     if (scaleOut) printScaleOut(scaleOut)
     if (firmware) printFirmware(firmware)
     writeReports(report)

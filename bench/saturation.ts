@@ -6,12 +6,12 @@
  * where it could not even send the offered rate ends the search as "limited by the generator" (the
  * system's ceiling is then higher than what this machine can show).
  */
-import type { Fleet } from "./load"
+import { sleep, type Fleet } from "./load"
 import type { Options } from "./options"
 import type { RunFigures, SaturationResult, SaturationStep } from "./report"
 import { SaturationPlan } from "./saturation-plan"
 import { runStep } from "./step"
-import type { RunningSystem } from "./systems"
+import { cpuMicros, type RunningSystem } from "./systems"
 
 /** What "sustained" means. */
 export const SATURATION_LIMITS = {
@@ -24,7 +24,12 @@ export const SATURATION_LIMITS = {
     /** reading → command, 99th percentile (ms) */
     maxP99Ms: 100,
     /** the whole search of one system, settle times included, at most (s) */
-    maxTotalSeconds: 120,
+    maxTotalSeconds: 150,
+    /** before a step, the system's CPU (% of one core, over quietPollMs) must fall below this... */
+    quietCpuPercent: 15,
+    quietPollMs: 250,
+    /** ...or this long pass (ms) */
+    maxQuietWaitMs: 15_000,
 }
 
 /** Why the run does not count as sustained at `offered`, or null when it does. Pure. */
@@ -67,6 +72,9 @@ export async function searchSaturation(
             timeLimit = `time limit: the search may take ${SATURATION_LIMITS.maxTotalSeconds} s`
             break
         }
+        // A step past the ceiling leaves a backlog (the broker's queues, the server's heap): the next one,
+        // lower, starts once the system has worked it off, or it would be judged on the last one's load.
+        await untilQuiet(system)
         log(`saturation: ${offered} readings/s for ${options.saturationSeconds} s${plan.again ? " (again)" : ""}`)
         const { latencies: _, ...figures } = await runStep(system, fleet, offered, options.saturationSeconds)
         const stop = saturationVerdict(offered, figures)
@@ -95,5 +103,17 @@ export async function searchSaturation(
         stoppedBy: timeLimit ?? plan.stoppedBy,
         limitedByGenerator: plan.limitedByGenerator,
         ceilingFound: plan.ceilingFound,
+    }
+}
+
+/** Waits until the system's processes are nearly idle (bounded by SATURATION_LIMITS.maxQuietWaitMs). */
+async function untilQuiet(system: RunningSystem, limits = SATURATION_LIMITS): Promise<void> {
+    const deadline = performance.now() + limits.maxQuietWaitMs
+    let before = cpuMicros(system.pids())
+    while (performance.now() < deadline) {
+        await sleep(limits.quietPollMs)
+        const now = cpuMicros(system.pids())
+        if (((now - before) / (limits.quietPollMs * 1000)) * 100 < limits.quietCpuPercent) return
+        before = now
     }
 }

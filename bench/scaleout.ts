@@ -1,8 +1,9 @@
 /**
  * Scale-out bench (docs/scale-out.md): 1, 2 and 3 of our servers sharing one Mosquitto with
  * --mqtt-share-group, under the same fleet. For each count it raises the offered rate until the servers
- * fall behind, and reports the readings handled per second (by acks), the CPU per reading of the servers
- * and of Mosquitto, and the load generator's own CPU, each as min/median/max over the repeats.
+ * fall behind, narrows the ceiling down as the saturation search does (saturation-plan.ts), and reports
+ * the readings handled per second (by acks), the CPU per reading of the servers and of Mosquitto, and the
+ * load generator's own CPU, each as min/median/max over the repeats.
  *
  * Everything runs on this machine and on loopback: the servers, the broker and the generator share the
  * same cores, so this measures what sharing costs more than what a second machine would bring.
@@ -14,6 +15,8 @@ import { pathToFileURL } from "node:url"
 import { Fleet, sleep } from "./load"
 import type { ScaleOutRow } from "./report"
 import { printScaleOut } from "./print"
+import { SATURATION_LIMITS } from "./saturation"
+import { SaturationPlan } from "./saturation-plan"
 import { ratio, spread, type Spread } from "./stats"
 import { confirmedAfterGrace, offerReadings } from "./step"
 import {
@@ -36,6 +39,7 @@ export const SCALE_OUT = {
     startRate: 2000,
     growth: 1.5,
     maxSteps: 10, // 2000 × 1.5^9 ≈ 77,000/s
+    refineSteps: 2, // then midpoints below the rate that failed twice (saturation-plan.ts)
     stepSeconds: 3,
     /** a step whose handled/s is below this share of the offered rate is past saturation */
     keepUp: 0.9,
@@ -45,7 +49,7 @@ export const SCALE_OUT = {
 /** One repeat of one server count: the best sustained step, and every step. */
 interface ScaleOutRun {
     handledPerS: number
-    /** false: even the last step was kept up with, so handledPerS is a lower bound */
+    /** false: no rate failed twice because of the servers (the generator's limit came first), so handledPerS is a lower bound */
     ceilingFound: boolean
     cpuMicrosPerReading: number
     steps: {
@@ -113,9 +117,13 @@ async function runOnce(n: number, devices: number, log: (line: string) => void):
         const answered = await fleet.warmUp()
         if (answered < devices) log(`scale-out ${n}: !!! only ${answered} of ${devices} devices got a first command`)
         const run: ScaleOutRun = { handledPerS: 0, ceilingFound: false, cpuMicrosPerReading: 0, steps: [] }
-        let rate = SCALE_OUT.startRate
-        let retried = false
-        for (let step = 0; step < SCALE_OUT.maxSteps; step++, rate = Math.round(rate * SCALE_OUT.growth)) {
+        const plan = new SaturationPlan({
+            start: SCALE_OUT.startRate,
+            factor: SCALE_OUT.growth,
+            climbSteps: SCALE_OUT.maxSteps,
+            refineSteps: SCALE_OUT.refineSteps,
+        })
+        for (let rate = plan.next; rate !== null; rate = plan.next) {
             const result = await offer(stack, fleet, rate)
             run.steps.push(result.step)
             log(
@@ -123,23 +131,19 @@ async function runOnce(n: number, devices: number, log: (line: string) => void):
                     `servers ${result.step.serversCpuPercent.join("+")}% broker ${result.step.brokerCpuPercent}% ` +
                     `generator ${result.step.generatorCpuPercent}%`
             )
-            if (result.step.handledPerS < rate * SCALE_OUT.keepUp) {
-                // one more try at the same rate: on a shared machine one step can be spoiled by others
-                run.ceilingFound = retried
-                if (retried) break
-                retried = true
-                rate = Math.round(rate / SCALE_OUT.growth)
-                step--
-                continue
+            const keptUp = result.step.handledPerS >= rate * SCALE_OUT.keepUp
+            const generatorBehind = result.step.sentPerS < rate * SATURATION_LIMITS.minSentRatio
+            plan.record(keptUp ? null : `handled ${result.step.handledPerS}/s`, generatorBehind)
+            if (keptUp && result.step.handledPerS > run.handledPerS) {
+                run.handledPerS = result.step.handledPerS
+                run.cpuMicrosPerReading = result.cpuMicrosPerReading
             }
-            retried = false
-            run.handledPerS = result.step.handledPerS
-            run.cpuMicrosPerReading = result.cpuMicrosPerReading
-            // the backlog of a step that only just kept up must not count in the next one (bounded)
+            // the backlog of a step must not count in the next one (bounded)
             const until = Date.now() + 10_000
             for (let last = -1; fleet.outstanding() !== last && Date.now() < until; await sleep(300))
                 last = fleet.outstanding()
         }
+        run.ceilingFound = plan.ceilingFound
         return run
     } finally {
         await fleet.close()
