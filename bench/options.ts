@@ -1,6 +1,6 @@
 /**
  * `npm run bench` flags: the defaults (the issue's target scenario, repeated, plus the baselines and the
- * saturation search, in about 7 minutes on a 2-core machine), and their checks, which name the flag.
+ * saturation search, in about 12 minutes on a 2-core machine), and their checks, which name the flag.
  */
 import { spawnSync } from "node:child_process"
 import { FIRMWARE_BENCH } from "./firmware"

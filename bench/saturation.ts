@@ -67,14 +67,14 @@ export async function searchSaturation(
     })
     let timeLimit: string | undefined
     for (let offered = plan.next; offered !== null; offered = plan.next) {
+        // A step past the ceiling leaves a backlog (the broker's queues, the server's heap): the next one,
+        // lower, starts once the system has worked it off, or it would be judged on the last one's load.
+        await untilQuiet(system)
         const spentS = (performance.now() - started) / 1000
         if (spentS + options.saturationSeconds > SATURATION_LIMITS.maxTotalSeconds) {
             timeLimit = `time limit: the search may take ${SATURATION_LIMITS.maxTotalSeconds} s`
             break
         }
-        // A step past the ceiling leaves a backlog (the broker's queues, the server's heap): the next one,
-        // lower, starts once the system has worked it off, or it would be judged on the last one's load.
-        await untilQuiet(system)
         log(`saturation: ${offered} readings/s for ${options.saturationSeconds} s${plan.again ? " (again)" : ""}`)
         const { latencies: _, ...figures } = await runStep(system, fleet, offered, options.saturationSeconds)
         const stop = saturationVerdict(offered, figures)

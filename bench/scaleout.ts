@@ -182,7 +182,8 @@ async function offer(stack: Stack, fleet: Fleet, rate: number) {
 /** The watchdog's share for this section (ms): every step bounded, each tried twice at most. */
 export function scaleOutBudgetMs(repeats: number): number {
     const perStep = SCALE_OUT.stepSeconds * 1000 + 10_000
-    return SCALE_OUT.instances.length * repeats * (90_000 + 2 * SCALE_OUT.maxSteps * perStep)
+    // every rate may be run twice (a failure is tried again), the climb's and the midpoints'
+    return SCALE_OUT.instances.length * repeats * (90_000 + 2 * (SCALE_OUT.maxSteps + SCALE_OUT.refineSteps) * perStep)
 }
 
 const ZERO: Spread = { min: 0, median: 0, max: 0 }
