@@ -28,6 +28,7 @@ import {
     rssMB,
     startMosquitto,
     stopChild,
+    subscriptionLogged,
     tempDir,
     track,
 } from "./systems"
@@ -81,8 +82,7 @@ interface Stack {
 async function startStack(n: number): Promise<Stack> {
     const mosquitto = await startMosquitto("log_dest stderr\nlog_type error\nlog_type subscribe\n")
     const broker = mosquitto.child
-    let log = ""
-    broker.stderr!.on("data", (chunk: string) => (log = (log + chunk).slice(-100_000)))
+    const subscribed = subscriptionLogged(broker, `$share/${SCALE_OUT.group}/+/telemetry`, n)
     const url = `mqtt://${HOST}:${mosquitto.port}`
     const dir = tempDir("nightlight-scaleout-")
     const servers = Array.from({ length: n }, (_, i) => {
@@ -91,12 +91,7 @@ async function startStack(n: number): Promise<Stack> {
         args.push("--no-sim", "--no-dashboard", "--log-level", "warn", "--data-dir", dataDir)
         return track(spawn(process.execPath, args, { stdio: ["ignore", "ignore", "pipe"] }), `server ${i + 1}`)
     })
-    const shared = `$share/${SCALE_OUT.group}/+/telemetry`
-    const deadline = Date.now() + 30_000
-    while (log.split(shared).length - 1 < n) {
-        if (Date.now() > deadline) throw new Error(`only ${log.split(shared).length - 1} of ${n} servers subscribed`)
-        await sleep(100)
-    }
+    await subscribed
     return {
         url,
         servers,
