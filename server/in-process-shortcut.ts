@@ -14,6 +14,7 @@
  */
 import type { Aedes, AedesPublishPacket } from "aedes"
 import { isDropped } from "./auth/broker-auth"
+import { TopicRoutes } from "./topic-routes"
 
 /** How aedes hands a message to a subscription: `done` when it is taken. */
 export type Deliver = (packet: AedesPublishPacket, done: () => void) => void
@@ -25,8 +26,6 @@ type Subscribe = (topic: string, func: Deliver, done?: (...args: unknown[]) => v
 /** aedes' topic matcher (qlobber, in its mqemitter): the subscriptions a topic reaches. Not declared by aedes. */
 type Matcher = { match(topic: string): unknown[] }
 
-/** Topics whose route is remembered; beyond it the memory starts again (many one-off topics). */
-const MAX_ROUTES = 50_000
 /** More levels than any topic of ours: such a topic goes to aedes, which checks it. */
 const MAX_SHORTCUT_LEVELS = 8
 
@@ -34,7 +33,7 @@ const MAX_SHORTCUT_LEVELS = 8
 export class InProcessShortcut {
     private readonly direct = new Map<unknown, DirectHandler>()
     /** topic → the handlers it reaches, or null: aedes routes it. Forgotten whenever a subscription changes. */
-    private readonly routes = new Map<string, DirectHandler[] | null>()
+    private readonly routes = new TopicRoutes<DirectHandler[] | null>(topic => this.route(topic))
 
     private constructor(private readonly matcher: Matcher | undefined) {}
 
@@ -82,12 +81,7 @@ export class InProcessShortcut {
     take(packet: AedesPublishPacket): boolean {
         if (packet.qos !== 0 || packet.retain) return false
         const topic = packet.topic
-        let handlers = this.routes.get(topic)
-        if (handlers === undefined) {
-            handlers = this.route(topic)
-            if (this.routes.size >= MAX_ROUTES) this.routes.clear()
-            this.routes.set(topic, handlers)
-        }
+        const handlers = this.routes.get(topic)
         if (handlers === null) return false
         for (const handler of handlers) handler(topic, packet.payload as Buffer)
         return true
