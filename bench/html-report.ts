@@ -6,7 +6,7 @@
  * them. A pure function, so tests can render a small report and read the figures back.
  */
 import type { FirmwareResult } from "./firmware"
-import type { BenchReport, Headline, SaturationResult, ScaleOutRow, StepSummary } from "./report"
+import type { BenchReport, Headline, SaturationRatioKind, SaturationResult, ScaleOutRow, StepSummary } from "./report"
 import { TARGET } from "./report"
 import type { Spread } from "./stats"
 import { barChart, escapeHtml, xyChart, type Series } from "./svg-chart"
@@ -157,8 +157,7 @@ ${xyChart({ title: "Memory: peak RSS of the system's processes", xLabel: "offere
 
 function saturationSection(report: BenchReport, results: SaturationResult[]): string {
     const ratio = report.saturationRatio
-    const bound =
-        report.saturationRatioIs && report.saturationRatioIs !== "measured" ? ` (${report.saturationRatioIs})` : ""
+    const bound = boundNote(report.saturationRatioIs)
     const rows = results.map(
         r => `<tr><td style="color:${color(r.system)}">${escapeHtml(r.system)}</td>
 <td>${r.sustained ? `${r.ceilingFound ? "" : "≥ "}${r.sustained.offeredPerS}` : "–"}</td><td>${show(r.sustained?.handledPerS)}</td>
@@ -179,9 +178,13 @@ ${barChart({ title: "Highest rate sustained (handled/s)", yLabel: "handled/s", b
 /** Our server on Mosquitto against the lesson, when it ran: the same broker, server against server. */
 function onMosquitto(report: BenchReport): string {
     if (!report.saturation?.some(r => r.system === "ours-mosquitto")) return ""
-    const is = report.saturationRatioOnMosquittoIs
-    const bound = is && is !== "measured" ? ` (${is})` : ""
+    const bound = boundNote(report.saturationRatioOnMosquittoIs)
     return ` Ours on Mosquitto/lesson: <b>${show(report.saturationRatioOnMosquitto)}</b>${bound} (the same broker: server against server).`
+}
+
+/** " (at most)" and the like after a saturation ratio that is only a bound; nothing after a measure. */
+function boundNote(is: SaturationRatioKind | null | undefined): string {
+    return is && is !== "measured" ? ` (${is})` : ""
 }
 
 function scaleOutSection(rows: ScaleOutRow[]): string {
