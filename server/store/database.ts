@@ -204,54 +204,6 @@ export function writeError(db: Db, err: unknown): StoreError {
 }
 
 /**
- * Device name → the integer key readings and commands are stored under. One per database connection,
- * shared by History and Registry (see deviceKeys), so both agree and each name is looked up once.
- */
-export class DeviceKeys {
-    private readonly cache = new Map<string, number>()
-    private readonly upsert
-    private readonly select
-
-    constructor(db: Db) {
-        // DO UPDATE (a no-op) rather than DO NOTHING, so RETURNING also gives the key of an existing row.
-        this.upsert = db
-            .prepare<[string], number>(
-                `INSERT INTO devices (name) VALUES (?)
-                 ON CONFLICT (name) DO UPDATE SET name = excluded.name RETURNING id`
-            )
-            .pluck()
-        this.select = db.prepare<[string], number>("SELECT id FROM devices WHERE name = ?").pluck()
-    }
-
-    /** The key of `name`, creating the device row when it has none. */
-    key(name: string): number {
-        let key = this.cache.get(name)
-        if (key === undefined) {
-            key = this.upsert.get(name) as number
-            this.cache.set(name, key)
-        }
-        return key
-    }
-
-    /** The key of `name`, or undefined for a device never stored. */
-    find(name: string): number | undefined {
-        const cached = this.cache.get(name)
-        if (cached !== undefined) return cached
-        const key = this.select.get(name)
-        if (key !== undefined) this.cache.set(name, key)
-        return key
-    }
-
-    /**
-     * Forgets every key. Called after a transaction failed: a key created inside it was rolled back and
-     * could be given to another name later.
-     */
-    forget(): void {
-        this.cache.clear()
-    }
-}
-
-/**
  * Appends rows to a table with one INSERT of up to ROWS_PER_INSERT rows (their values flat, in column
  * order): for an ack's 25 staged readings and links, a third less CPU than an INSERT each (bench). One
  * prepared statement per row count, made on first use.
@@ -286,16 +238,4 @@ export class BulkInsert {
         }
         return statement
     }
-}
-
-const sharedKeys = new WeakMap<Db, DeviceKeys>()
-
-/** The DeviceKeys of this connection (made on first use). */
-export function deviceKeys(db: Db): DeviceKeys {
-    let keys = sharedKeys.get(db)
-    if (!keys) {
-        keys = new DeviceKeys(db)
-        sharedKeys.set(db, keys)
-    }
-    return keys
 }

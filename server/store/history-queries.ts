@@ -10,7 +10,8 @@
  * readings into the rollup the same way.
  */
 import type { HistoryCommand, HistoryPoint } from "../api-types"
-import type { Db, DeviceKeys } from "./database"
+import type { Db } from "./database"
+import type { DeviceKeys } from "./device-keys"
 
 export const MINUTE = 60_000
 

@@ -11,7 +11,8 @@
  * history-retention.ts's.
  */
 import type { HistoryCommand, HistoryPoint } from "../api-types"
-import { BulkInsert, deviceKeys, writeError, type Db, type DeviceKeys } from "./database"
+import { BulkInsert, writeError, type Db } from "./database"
+import { deviceKeys, type DeviceKeys } from "./device-keys"
 import { addTo, HistoryQueries, MINUTE, type Bucket } from "./history-queries"
 import { HistoryRetention } from "./history-retention"
 

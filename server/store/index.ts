@@ -77,7 +77,7 @@ export class Store {
         const db = openDatabase(this.path)
         const now = this.options.now
         const history = new History(db, { retentionMs: this.options.retentionMs, now })
-        const registry = new Registry(db)
+        const registry = new Registry(db, STORE_DEFAULTS.registryParts)
         try {
             // What a crash left staged goes where it belongs before anything reads the tables.
             db.transaction(() => {
@@ -160,7 +160,7 @@ export class Store {
             ? registry.takeDirty()
             : registryPart === "none"
               ? new Set<string>()
-              : registry.takeDirtyPart(registryPart.first, parts, registryPart.count)
+              : registry.takeDirtyPart(registryPart.first, registryPart.count)
         // Whether these parts end a round of all parts, and start the next one.
         const range = typeof registryPart === "object" ? registryPart : undefined
         const includes = (part: number) => range !== undefined && (part - range.first + parts) % parts < range.count

@@ -10,7 +10,9 @@
  * rows wrote a page per device; rows written later supersede them, and Store.open() applies what a
  * crash left (recoverLinks). The records and their rows are in registry-records.ts.
  */
-import { BulkInsert, deviceKeys, writeError, type Db, type DeviceKeys } from "./database"
+import { BulkInsert, writeError, type Db } from "./database"
+import { deviceKeys, type DeviceKeys } from "./device-keys"
+import { DirtyParts } from "./dirty-parts"
 import {
     NOTHING_KNOWN,
     copy,
@@ -32,14 +34,20 @@ export class Registry {
      * never changed, and its link changed in place (get() copies it).
      */
     private readonly devices = new Map<string, DeviceRecord>()
-    private dirty = new Set<string>()
+    /** Devices whose row is to be written, by part (Store.flushSome writes a part at a time). */
+    private readonly dirty: DirtyParts
     /** Devices whose link changed since it was last staged or written. */
     private linksDue = new Set<string>()
     private readonly keys: DeviceKeys
     private readonly sql
 
-    constructor(private readonly db: Db) {
+    constructor(
+        private readonly db: Db,
+        /** How many parts takeDirtyPart() splits the devices into (by key). */
+        parts = 1
+    ) {
         this.keys = deviceKeys(db)
+        this.dirty = new DirtyParts(parts, this.keys)
         this.sql = {
             // Rows without first_seen were created by the history alone (never seen by the registry).
             all: db.prepare<[], DeviceRow>(
@@ -149,24 +157,15 @@ export class Registry {
 
     /** For Store: the dirty devices, now no longer marked. */
     takeDirty(): Set<string> {
-        const taken = this.dirty
-        this.dirty = new Set()
-        return taken
+        return this.dirty.takeAll()
     }
 
     /**
      * For Store: the dirty devices of parts `part` to `part + count - 1` (round the end to the start) of
-     * `parts` (by key; one never written is in every part), now no longer marked.
+     * the constructor's `parts` (by key; one never written is in every part), now no longer marked.
      */
-    takeDirtyPart(part: number, parts: number, count = 1): Set<string> {
-        const taken = new Set<string>()
-        for (const id of this.dirty) {
-            const key = this.keys.find(id)
-            // `count` parts from `part` on, round the end to the start
-            if (key === undefined || ((key % parts) - part + parts) % parts < count) taken.add(id)
-        }
-        for (const id of taken) this.dirty.delete(id)
-        return taken
+    takeDirtyPart(part: number, count = 1): Set<string> {
+        return this.dirty.take(part, count)
     }
 
     /** For Store: marks again what a failed transaction did not write. */
