@@ -28,7 +28,7 @@ export class DirtyParts {
 
     /** Marks `id` dirty (again: nothing changes). Looks at the key cache only, never the database. */
     add(id: string): void {
-        if (this.unkeyed.has(id)) return
+        if (this.unkeyed.size > 0 && this.unkeyed.has(id)) return
         const key = this.keys.cached(id)
         if (key === undefined) this.unkeyed.add(id)
         else this.byPart[key % this.parts].add(id)
