@@ -8,6 +8,7 @@
 import type { FirmwareResult } from "./firmware"
 import type { BenchReport, Headline, SaturationRatioKind, SaturationResult, ScaleOutRow, StepSummary } from "./report"
 import { TARGET } from "./report"
+import { SHARING_COST_GOAL, sharingSummary } from "./sharing-cost"
 import type { Spread } from "./stats"
 import { barChart, escapeHtml, xyChart, type Series } from "./svg-chart"
 
@@ -194,7 +195,27 @@ function scaleOutSection(rows: ScaleOutRow[]): string {
 ${xyChart({ title: "Handled readings/s against instances", xLabel: "server instances", yLabel: "handled/s", series: [{ name: "handled/s", color: COLORS.ours, points: points(r => r.handledPerS) }] })}
 ${xyChart({ title: "CPU per reading against instances", xLabel: "server instances", yLabel: "µs of CPU", series: [{ name: "CPU µs/reading", color: COLORS.ours, points: points(r => r.cpuMicrosPerReading) }] })}
 <table><tr><th>instances</th><th>handled/s</th><th>CPU µs/rd</th></tr>
-${rows.map(r => `<tr><td>${r.instances}</td><td>${showSpread(r.handledPerS)}</td><td>${showSpread(r.cpuMicrosPerReading)}</td></tr>`).join("")}</table>`
+${rows.map(r => `<tr><td>${r.instances}</td><td>${showSpread(r.handledPerS)}</td><td>${showSpread(r.cpuMicrosPerReading)}</td></tr>`).join("")}</table>
+${sharingPart(rows)}`
+}
+
+/** The servers' CPU per reading by the load per server, and what sharing costs (sharing-cost.ts). */
+function sharingPart(rows: ScaleOutRow[]): string {
+    const curves = rows.filter(r => r.costCurve?.length)
+    if (curves.length < 2) return ""
+    const series: Series[] = curves.map((r, i) => ({
+        name: `${r.instances} server(s)`,
+        color: r.instances === 1 ? COLORS.ours : PALETTE[i % PALETTE.length],
+        points: r.costCurve!.map(p => ({
+            x: Math.round(p.perServerPerS),
+            y: Math.round(p.microsPerReading * 10) / 10,
+        })),
+    }))
+    const summary = sharingSummary(rows)
+    return `${xyChart({ title: "The servers' CPU per reading against the load per server", xLabel: "readings/s per server", yLabel: "µs of CPU, all servers", logX: true, series })}
+<p>Sharing cost, the servers' CPU per reading against one server's at the same readings/s per server (1: free):
+${summary || "no load in common with one server"}. The goal, 2 servers ≥ 1.7× one, asks for at most ×${SHARING_COST_GOAL.toFixed(2)};
+"up to" holds while the broker keeps up.</p>`
 }
 
 function firmwareSection(f: FirmwareResult): string {

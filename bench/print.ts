@@ -7,6 +7,7 @@ import type { FirmwareResult } from "./firmware"
 import type { BenchReport, Headline, SaturationRatioKind, StepSummary } from "./report"
 import { TARGET } from "./report"
 import type { ScaleOutResult } from "./scaleout"
+import { SHARING_COST_GOAL, sharingSummary } from "./sharing-cost"
 import type { Spread } from "./stats"
 
 const show = (v: number | null | undefined) => (v === null || v === undefined ? "-" : String(v))
@@ -173,6 +174,12 @@ export function printScaleOut(results: ScaleOutResult[]): void {
         "≥: a run kept up with every rate offered (no ceiling found). Goal: 2 servers ≥ 1.7× one. Here the servers, Mosquitto and the load generator share the same cores:" +
             " this shows what sharing costs, not what a second machine brings (docs/scale-out.md)."
     )
+    const summary = sharingSummary(results)
+    if (summary)
+        console.log(
+            `Sharing cost: the servers' CPU per reading against one server's at the same readings/s per server (1: free): ${summary}.` +
+                ` The goal (2 servers ≥ 1.7× one) asks for at most ×${SHARING_COST_GOAL.toFixed(2)}; "up to" holds while Mosquitto keeps up.`
+        )
 }
 
 export function printFirmware(result: FirmwareResult): void {

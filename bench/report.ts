@@ -7,6 +7,7 @@
 import type { FirmwareResult } from "./firmware"
 import type { ConfirmedBy } from "./load"
 import type { Options } from "./options"
+import type { CostPoint } from "./sharing-cost"
 import { quantiles, ratio, spread, type Spread } from "./stats"
 import type { SystemName } from "./systems"
 
@@ -155,6 +156,10 @@ export interface ScaleOutRow {
     instances: number
     handledPerS: Spread
     cpuMicrosPerReading: Spread
+    /** the servers' CPU per reading by the load per server (sharing-cost.ts); absent in older reports */
+    costCurve?: CostPoint[]
+    /** that CPU against one server's at the same load per server; null: one server, or no load in common */
+    sharingCost?: number | null
 }
 
 export interface BenchReport {

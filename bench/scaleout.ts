@@ -17,6 +17,7 @@ import type { ScaleOutRow } from "./report"
 import { printScaleOut } from "./print"
 import { SATURATION_LIMITS } from "./saturation"
 import { SaturationPlan } from "./saturation-plan"
+import { costCurve, sharingCost } from "./sharing-cost"
 import { ratio, spread, type Spread } from "./stats"
 import { confirmedAfterGrace, offerReadings } from "./step"
 import {
@@ -26,6 +27,7 @@ import {
     killAllChildren,
     removeTempDir,
     rssMB,
+    serverNodeArgs,
     startMosquitto,
     stopChild,
     subscriptionLogged,
@@ -87,7 +89,8 @@ async function startStack(n: number): Promise<Stack> {
     const dir = tempDir("nightlight-scaleout-")
     const servers = Array.from({ length: n }, (_, i) => {
         const dataDir = join(dir, `server-${i}`)
-        const args = ["--import", "tsx", "server/main.ts", "--mqtt-url", url, "--mqtt-share-group", SCALE_OUT.group]
+        const args = [...serverNodeArgs(), "--import", "tsx", "server/main.ts", "--mqtt-url", url]
+        args.push("--mqtt-share-group", SCALE_OUT.group)
         args.push("--no-sim", "--no-dashboard", "--log-level", "warn", "--data-dir", dataDir)
         return track(spawn(process.execPath, args, { stdio: ["ignore", "ignore", "pipe"] }), `server ${i + 1}`)
     })
@@ -209,8 +212,19 @@ export async function benchScaleOut(
             runs,
         })
     }
-    const one = results[0]?.handledPerS.median
-    for (const r of results) r.ratioToOne = ratio(r.handledPerS.median, one)
+    const one = results.find(r => r.instances === 1)
+    for (const r of results) {
+        r.ratioToOne = ratio(r.handledPerS.median, one?.handledPerS.median)
+        r.costCurve = costCurve(
+            r.instances,
+            r.runs.flatMap(run => run.steps),
+            SCALE_OUT.keepUp
+        )
+    }
+    for (const r of results) {
+        const cost = one && r !== one ? sharingCost(one.costCurve!, r.costCurve!) : null
+        r.sharingCost = cost === null ? null : Math.round(cost * 100) / 100
+    }
     return results
 }
 

@@ -180,18 +180,24 @@ export async function startOursOnMosquitto(): Promise<RunningSystem> {
 }
 
 /**
+ * Node's options for our server as a child, from the environment: BENCH_PROFILE_DIR=dir writes a V8 CPU
+ * profile of each server into dir (open it in Chrome's DevTools or speedscope; `npm run bench:profile`
+ * sums it up), BENCH_SERVER_NODE_ARGS="..." adds any others.
+ */
+export function serverNodeArgs(): string[] {
+    const profileDir = process.env.BENCH_PROFILE_DIR
+    const profile = profileDir ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] : []
+    return [...profile, ...(process.env.BENCH_SERVER_NODE_ARGS?.split(" ").filter(Boolean) ?? [])]
+}
+
+/**
  * Our server as a child, the default system with `brokerArgs`: history included (its database in a temp
  * folder, removed on stop), the dashboard on any free port.
  */
 function spawnOurServer(brokerArgs: string[]): { child: ChildProcess; stop: () => Promise<void> } {
     const dataDir = tempDir("nightlight-bench-data-")
-    // BENCH_PROFILE_DIR=dir: a V8 CPU profile of our server (open it in Chrome's DevTools or speedscope)
-    const profile = process.env.BENCH_PROFILE_DIR
-        ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`]
-        : []
     const args = [
-        ...profile,
-        ...(process.env.BENCH_SERVER_NODE_ARGS?.split(" ").filter(Boolean) ?? []),
+        ...serverNodeArgs(),
         ...["--import", "tsx", "server/main.ts", "--no-sim", ...brokerArgs, "--log-level", "warn"],
         ...["--data-dir", dataDir, "--http-port", "0"],
     ]

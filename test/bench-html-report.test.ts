@@ -175,6 +175,26 @@ describe("renderHtmlReport", () => {
         )
         expect(html).toContain("Scale-out: several server instances on one Mosquitto")
         expect(html).toContain("27000 <small>(26900–27050)</small>")
+        expect(html).not.toContain("Sharing cost") // no cost curves in this report
+    })
+
+    test("draws the servers' cost curves and says what sharing costs when the scale-out has them", () => {
+        const curve = (instances: number, micros: number) =>
+            [5000, 10_000, 20_000].map(perServerPerS => ({ perServerPerS, microsPerReading: micros * instances }))
+        const html = renderHtmlReport(
+            report({
+                scaleOut: [1, 2].map(instances => ({
+                    instances,
+                    handledPerS: { min: 9000, median: 9000, max: 9000 },
+                    cpuMicrosPerReading: { min: 20, median: 20, max: 20 },
+                    costCurve: curve(instances, 10),
+                    sharingCost: instances === 1 ? null : 1.07,
+                })),
+            })
+        )
+        expect(html).toContain("The servers&#39; CPU per reading against the load per server")
+        expect(html).toContain("2 servers ×1.07 (on 2 machines: up to 1.87× one)")
+        expect(html).toContain("asks for at most ×1.18")
     })
 
     test("draws the real firmware's reaction samples when the report has them", () => {
