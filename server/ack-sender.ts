@@ -53,10 +53,21 @@ export class AckSender {
     private readonly throttle: KeyedThrottle
     /** Devices whose ack is due in this batch. */
     private readonly ackQueue = new Set<string>()
-    /** The last ack published to each device ("boot/seq"): the throttle's trailing run often repeats it. */
-    private readonly lastAck = new Map<string, string>()
+    /**
+     * The last ack published to each device, changed in place: the throttle's trailing run often repeats
+     * it. Like everything kept per device between acks, made once: an object or string made per ack
+     * lives about ACK_INTERVAL_MS, long enough to be promoted to V8's old generation, whose collections
+     * then stalled the server under load.
+     */
+    private readonly lastAck = new Map<string, AckPayload>()
+    /** `<id>/acks` of each device acknowledged, made once. */
+    private readonly ackTopics = new Map<string, string>()
+    /** Devices whose latest reading due for an ack was a duplicate (the throttle runs the latest call). */
+    private readonly dueAgain = new Set<string>()
     /** Devices in the queue that sent a duplicate: their ack goes out even if it is the last one again. */
     private readonly ackAgain = new Set<string>()
+    /** The throttle's call for every device (one function, not one per reading). */
+    private readonly queueDue = (deviceId: string) => this.queue(deviceId, this.dueAgain.delete(deviceId))
     private ackTimer: unknown
     private running = true
     /** Acks sent by stop(), awaited there so they reach the broker before the bus stops. */
@@ -77,7 +88,9 @@ export class AckSender {
 
     /** A reading of `deviceId` is to be acknowledged; `again`: it was a duplicate. */
     due(deviceId: string, again: boolean): void {
-        this.throttle.run(deviceId, () => this.queue(deviceId, again))
+        if (again) this.dueAgain.add(deviceId)
+        else if (this.dueAgain.size > 0) this.dueAgain.delete(deviceId)
+        this.throttle.run(deviceId, this.queueDue)
     }
 
     /**
@@ -114,28 +127,31 @@ export class AckSender {
     private sendQueuedAcks(): void {
         this.o.timers.clearTimeout(this.ackTimer)
         this.ackTimer = undefined
-        const batch = new Map<string, { ack: AckPayload; link: LinkState }>()
+        const links = new Map<string, LinkState>()
+        const acks: { deviceId: string; ack: AckPayload }[] = []
         for (const deviceId of this.ackQueue) {
             const current = this.o.current(deviceId)
             if (!current) continue
             const { ack, link } = current
-            if (!this.ackAgain.has(deviceId) && this.lastAck.get(deviceId) === `${ack.boot}/${ack.seq}`) continue
-            batch.set(deviceId, { ack, link })
+            const last = this.lastAck.get(deviceId)
+            if (!this.ackAgain.has(deviceId) && last?.boot === ack.boot && last.seq === ack.seq) continue
+            links.set(deviceId, link)
+            acks.push({ deviceId, ack })
         }
         this.ackQueue.clear()
         this.ackAgain.clear()
-        if (batch.size === 0) return
+        if (links.size === 0) return
         try {
-            this.o.beforeAcks(new Map([...batch].map(([deviceId, { link }]) => [deviceId, link])))
+            this.o.beforeAcks(links)
         } catch (err) {
             // Not stored, so not acknowledged: the devices keep the readings and send them again.
-            this.o.counters.acksFailed += batch.size
+            this.o.counters.acksFailed += links.size
             this.o.log.error(`could not store readings, so they are not acknowledged: ${(err as Error).message}`)
             return
         }
-        for (const [deviceId, { ack }] of batch) {
-            this.lastAck.set(deviceId, `${ack.boot}/${ack.seq}`)
-            const sent = this.o.bus.publish(topics.acks(deviceId), encode("acks", ack), ACK_DELIVERY).then(
+        for (const { deviceId, ack } of acks) {
+            this.remember(deviceId, ack)
+            const sent = this.o.bus.publish(this.ackTopic(deviceId), encode("acks", ack), ACK_DELIVERY).then(
                 () => void this.o.counters.acksSent++,
                 (err: Error) => {
                     this.o.counters.acksFailed++
@@ -146,5 +162,22 @@ export class AckSender {
             )
             if (!this.running) this.finalAcks.push(sent)
         }
+    }
+
+    /** Keeps `ack` as the last one sent to `deviceId`, in the object already kept for it. */
+    private remember(deviceId: string, ack: AckPayload): void {
+        const last = this.lastAck.get(deviceId)
+        if (!last) return void this.lastAck.set(deviceId, { boot: ack.boot, seq: ack.seq })
+        if (last.boot !== ack.boot) last.boot = ack.boot
+        last.seq = ack.seq
+    }
+
+    private ackTopic(deviceId: string): string {
+        let topic = this.ackTopics.get(deviceId)
+        if (topic === undefined) {
+            topic = topics.acks(deviceId)
+            this.ackTopics.set(deviceId, topic)
+        }
+        return topic
     }
 }

@@ -103,8 +103,14 @@ export class ReadingLink {
                 // the device no longer holds the readings below `oldest`: those we lack are lost for good
                 missing = this.settle(oldest - 1)
             }
-            this.received.add(r.seq)
-            missing += this.advance()
+            // The usual case, the next reading in order with none out of order waiting, leaves the Set
+            // alone: adding and deleting its one element made V8 reallocate its table each time, and the
+            // tables, held by a long-lived Set, were promoted to the old generation (heap profile).
+            if (r.seq === this.acked + 1 && this.received.size === 0) this.acked = r.seq
+            else {
+                this.received.add(r.seq)
+                missing += this.advance()
+            }
             stale = r.seq < this.lastSeq
             if (!stale) this.lastSeq = r.seq
             this.gaps += missing

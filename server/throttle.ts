@@ -18,17 +18,21 @@ export const realTimers: Timers = {
     clearTimeout: handle => clearTimeout(handle as NodeJS.Timeout),
 }
 
-interface Pending {
-    handle: unknown
-    fn: () => void
-}
-
-/** One key's state, changed in place: a call makes no new object (no boxed timestamp in a Map either). */
+/**
+ * One key's state, changed in place: a call makes no new object (no boxed timestamp in a Map, no closure
+ * per call). Under load every key waits most of the time, each for up to the interval: objects made per
+ * call lived long enough to be promoted to the old generation, whose collections then stalled the server.
+ */
 interface KeyState {
+    /** The key as first given: a string that lives as long as the state, handed to the calls. */
+    readonly key: string
     /** When the key last ran (timers.now()). */
     lastRun: number
-    /** The call waiting for the interval to end. */
-    waiting: Pending | undefined
+    /** The call waiting for the interval to end (the latest one given). */
+    waiting: ((key: string) => void) | undefined
+    handle: unknown
+    /** Runs the waiting call at the end of the interval; made once per key. */
+    readonly fire: () => void
 }
 
 export class KeyedThrottle {
@@ -41,37 +45,51 @@ export class KeyedThrottle {
         private readonly timers: Timers = realTimers
     ) {}
 
-    run(key: string, fn: () => void): void {
+    /** Runs `fn(key)` now, or at the end of the key's interval if it ran within it (the latest `fn` wins). */
+    run(key: string, fn: (key: string) => void): void {
         const state = this.keys.get(key)
         if (state?.waiting) {
-            state.waiting.fn = fn
+            state.waiting = fn
             return
         }
         const now = this.timers.now()
         if (!state) {
-            this.keys.set(key, { lastRun: now, waiting: undefined })
-            fn()
+            this.keys.set(key, this.newState(key, now))
+            fn(key)
             return
         }
         const last = state.lastRun
         // A clock that went back counts as the interval having passed.
         if (now - last >= this.intervalMs || now < last) {
             state.lastRun = now
-            fn()
+            fn(state.key)
             return
         }
-        const entry: Pending = { handle: undefined, fn }
-        entry.handle = this.timers.setTimeout(
-            () => {
-                state.waiting = undefined
-                this.waitingCount--
-                state.lastRun = this.timers.now()
-                entry.fn()
-            },
-            last + this.intervalMs - now
-        )
-        state.waiting = entry
+        state.waiting = fn
+        state.handle = this.timers.setTimeout(state.fire, last + this.intervalMs - now)
         this.waitingCount++
+    }
+
+    private newState(key: string, now: number): KeyState {
+        const state: KeyState = {
+            key,
+            lastRun: now,
+            waiting: undefined,
+            handle: undefined,
+            fire: () => this.runWaiting(state),
+        }
+        return state
+    }
+
+    /** The waiting call of `state`, now (its timer fired, or flush()). */
+    private runWaiting(state: KeyState): void {
+        const fn = state.waiting
+        if (!fn) return
+        state.waiting = undefined
+        state.handle = undefined
+        this.waitingCount--
+        state.lastRun = this.timers.now()
+        fn(state.key)
     }
 
     /** Calls waiting for their interval to end. */
@@ -83,13 +101,9 @@ export class KeyedThrottle {
     flush(): void {
         const due = [...this.keys.values()].filter(state => state.waiting !== undefined)
         for (const state of due) {
-            const entry = state.waiting
-            if (!entry) continue // run by an earlier one's call
-            this.timers.clearTimeout(entry.handle)
-            state.waiting = undefined
-            this.waitingCount--
-            state.lastRun = this.timers.now()
-            entry.fn()
+            if (!state.waiting) continue // run by an earlier one's call
+            this.timers.clearTimeout(state.handle)
+            this.runWaiting(state)
         }
     }
 
@@ -97,8 +111,9 @@ export class KeyedThrottle {
     cancel(): void {
         for (const state of this.keys.values()) {
             if (!state.waiting) continue
-            this.timers.clearTimeout(state.waiting.handle)
+            this.timers.clearTimeout(state.handle)
             state.waiting = undefined
+            state.handle = undefined
         }
         this.waitingCount = 0
     }
