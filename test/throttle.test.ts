@@ -81,3 +81,14 @@ test("timers can be injected instead", () => {
     timers[0]()
     expect(ran).toEqual([1, 2])
 })
+
+test("each call is handed its key, so one function serves every key", () => {
+    const throttle = new KeyedThrottle(100)
+    const ran: string[] = []
+    const record = (key: string) => ran.push(key)
+    for (const key of ["a", "b", "a", "b", "c"]) throttle.run(key, record)
+    expect(ran).toEqual(["a", "b", "c"])
+    vi.advanceTimersByTime(100)
+    expect(ran).toEqual(["a", "b", "c", "a", "b"])
+    expect(throttle.waiting).toBe(0)
+})
