@@ -8,9 +8,8 @@
  * Everything runs on this machine and on loopback: the servers, the broker and the generator share the
  * same cores, so this measures what sharing costs more than what a second machine would bring.
  */
-import { spawn, type ChildProcess } from "node:child_process"
+import type { ChildProcess } from "node:child_process"
 import { mkdirSync, writeFileSync } from "node:fs"
-import { join } from "node:path"
 import { pathToFileURL } from "node:url"
 import { Fleet, sleep } from "./load"
 import type { ScaleOutRow } from "./report"
@@ -25,14 +24,10 @@ import {
     findMosquitto,
     HOST,
     killAllChildren,
-    removeTempDir,
     rssMB,
-    serverNodeArgs,
+    spawnOurServer,
     startMosquitto,
-    stopChild,
     subscriptionLogged,
-    tempDir,
-    track,
 } from "./systems"
 
 export const SCALE_OUT = {
@@ -86,23 +81,16 @@ async function startStack(n: number): Promise<Stack> {
     const broker = mosquitto.child
     const subscribed = subscriptionLogged(broker, `$share/${SCALE_OUT.group}/+/telemetry`, n)
     const url = `mqtt://${HOST}:${mosquitto.port}`
-    const dir = tempDir("nightlight-scaleout-")
-    const servers = Array.from({ length: n }, (_, i) => {
-        const dataDir = join(dir, `server-${i}`)
-        const args = [...serverNodeArgs(), "--import", "tsx", "server/main.ts", "--mqtt-url", url]
-        args.push("--mqtt-share-group", SCALE_OUT.group)
-        args.push("--no-sim", "--no-dashboard", "--log-level", "warn", "--data-dir", dataDir)
-        return track(spawn(process.execPath, args, { stdio: ["ignore", "ignore", "pipe"] }), `server ${i + 1}`)
-    })
+    const brokerArgs = ["--mqtt-url", url, "--mqtt-share-group", SCALE_OUT.group, "--no-dashboard"]
+    const servers = Array.from({ length: n }, (_, i) => spawnOurServer(brokerArgs, `server ${i + 1}`))
     await subscribed
     return {
         url,
-        servers,
+        servers: servers.map(s => s.child),
         broker,
         stop: async () => {
-            await Promise.all(servers.map(stopChild))
+            await Promise.all(servers.map(s => s.stop()))
             await mosquitto.stop()
-            removeTempDir(dir)
         },
     }
 }
@@ -209,19 +197,17 @@ export async function benchScaleOut(
                     0
                 ) ?? ZERO,
             ratioToOne: null,
+            costCurve: costCurve(
+                n,
+                runs.flatMap(run => run.steps),
+                SCALE_OUT.keepUp
+            ),
             runs,
         })
     }
     const one = results.find(r => r.instances === 1)
     for (const r of results) {
         r.ratioToOne = ratio(r.handledPerS.median, one?.handledPerS.median)
-        r.costCurve = costCurve(
-            r.instances,
-            r.runs.flatMap(run => run.steps),
-            SCALE_OUT.keepUp
-        )
-    }
-    for (const r of results) {
         const cost = one && r !== one ? sharingCost(one.costCurve!, r.costCurve!) : null
         r.sharingCost = cost === null ? null : Math.round(cost * 100) / 100
     }

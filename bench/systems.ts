@@ -184,7 +184,7 @@ export async function startOursOnMosquitto(): Promise<RunningSystem> {
  * profile of each server into dir (open it in Chrome's DevTools or speedscope; `npm run bench:profile`
  * sums it up), BENCH_SERVER_NODE_ARGS="..." adds any others.
  */
-export function serverNodeArgs(): string[] {
+function serverNodeArgs(): string[] {
     const profileDir = process.env.BENCH_PROFILE_DIR
     const profile = profileDir ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] : []
     return [...profile, ...(process.env.BENCH_SERVER_NODE_ARGS?.split(" ").filter(Boolean) ?? [])]
@@ -192,16 +192,19 @@ export function serverNodeArgs(): string[] {
 
 /**
  * Our server as a child, the default system with `brokerArgs`: history included (its database in a temp
- * folder, removed on stop), the dashboard on any free port.
+ * folder, removed on stop), the dashboard on any free port (unless `brokerArgs` say `--no-dashboard`).
  */
-function spawnOurServer(brokerArgs: string[]): { child: ChildProcess; stop: () => Promise<void> } {
+export function spawnOurServer(
+    brokerArgs: string[],
+    name = "our server"
+): { child: ChildProcess; stop: () => Promise<void> } {
     const dataDir = tempDir("nightlight-bench-data-")
     const args = [
         ...serverNodeArgs(),
         ...["--import", "tsx", "server/main.ts", "--no-sim", ...brokerArgs, "--log-level", "warn"],
         ...["--data-dir", dataDir, "--http-port", "0"],
     ]
-    const child = track(spawn(process.execPath, args, { stdio: ["ignore", "ignore", "pipe"] }), "our server")
+    const child = track(spawn(process.execPath, args, { stdio: ["ignore", "ignore", "pipe"] }), name)
     const stop = async () => {
         await stopChild(child)
         removeTempDir(dataDir)
