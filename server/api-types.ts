@@ -98,6 +98,11 @@ export interface RuleSettings {
 
 export type RuleSettingsPatch = Partial<RuleSettings>
 
+/** The threshold and band in force from `t` on (until the next change). */
+export interface RuleChange extends RuleSettings {
+    t: number
+}
+
 /** One reading, or (when the range holds more readings than `points`) one time bucket of readings. */
 export interface HistoryPoint {
     /** Start of the reading or bucket. */
@@ -126,8 +131,14 @@ export interface HistoryResponse {
     readings: HistoryPoint[]
     /** The commands sent in the range (the LED decisions), oldest first; at most 10000. */
     commands: HistoryCommand[]
-    /** The threshold and band now (the chart draws them). */
+    /** The threshold and band now. */
     settings: RuleSettings
+    /**
+     * The threshold and band over the range, oldest first: the ones in force at `from` (their t is at
+     * or before it), then each change up to `to`. Empty before the first on record (a database from
+     * before the server kept them). The chart draws the band from these, as it was at each time.
+     */
+    settingsHistory?: RuleChange[]
 }
 
 export interface SimLightRequest {

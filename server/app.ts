@@ -70,6 +70,8 @@ export async function startServer(
     })
     store.open()
     const rules = resolveRules(store, settings, groupConfigs, logger)
+    // the rule from now on: the chart of the time before keeps the band it had then
+    store.settingsLog.record(Date.now(), { threshold: rules.threshold, band: rules.band })
     const token = settings.http?.enabled
         ? await httpToken(settings.http, settings.dataDir, logger).catch(error => {
               store.close()

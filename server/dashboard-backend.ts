@@ -58,7 +58,9 @@ export class DashboardBackend implements ApiBackend {
         this.store.flushHistory()
         const { bucketMs, readings } = this.store.history.readings(id, from, to, points)
         const commands = this.store.history.commands(id, from, to)
-        return { device: id, from, to, bucketMs, readings, commands, settings: this.controller.settings() }
+        const settingsHistory = this.store.settingsLog.between(from, to)
+        const settings = this.controller.settings()
+        return { device: id, from, to, bucketMs, readings, commands, settings, settingsHistory }
     }
 
     groups(): GroupView[] {
@@ -83,6 +85,7 @@ export class DashboardBackend implements ApiBackend {
         this.store.settings.set("threshold", next.threshold)
         this.store.settings.set("band", next.band)
         this.controller.updateSettings(next)
+        this.store.settingsLog.record(Date.now(), this.controller.settings())
         return this.controller.settings()
     }
 

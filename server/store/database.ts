@@ -39,6 +39,8 @@ export const PRAGMAS = {
  * devices: the registry, and the name → integer key map readings and commands use.
  * settings: JSON values changed at run time, with the configured value they were resolved against.
  * staged_readings, staged_links (3): stored for an ack, not yet moved into readings and devices.
+ * settings_changes (4): the threshold and band from each time they changed on (settings-log.ts), so a chart
+ *   of the past draws the band as it was then.
  */
 const MIGRATIONS: string[] = [
     `CREATE TABLE devices (
@@ -112,6 +114,12 @@ const MIGRATIONS: string[] = [
         clock_offset INTEGER,
         first_seen INTEGER NOT NULL,
         last_seen INTEGER NOT NULL
+    );`,
+    // 4: the threshold and band in force from t on (ms), one row per change.
+    `CREATE TABLE settings_changes (
+        t INTEGER PRIMARY KEY,
+        threshold REAL NOT NULL,
+        band REAL NOT NULL
     );`,
 ]
 

@@ -14,6 +14,7 @@ import { openDatabase, PRAGMAS, StoreError, writeError, type Db } from "./databa
 import { History } from "./history"
 import { Registry } from "./registry"
 import { SavedSettings } from "./saved-settings"
+import { SettingsLog } from "./settings-log"
 
 export { StoreError, openDatabase, SCHEMA_VERSION } from "./database"
 export { History, HISTORY_DEFAULTS, type HistoryOptions } from "./history"
@@ -25,6 +26,7 @@ export {
     type ResolvedSetting,
     type SettingOrigin,
 } from "./saved-settings"
+export { SettingsLog, SETTINGS_LOG_DEFAULTS } from "./settings-log"
 
 export const STORE_DEFAULTS = {
     /** How often old history is pruned (ms); 0: never (call store.history.prune() yourself). */
@@ -54,7 +56,8 @@ export interface StoreOptions {
 
 export class Store {
     private db: Db | undefined
-    private parts: { history: History; registry: Registry; settings: SavedSettings } | undefined
+    private parts:
+        { history: History; registry: Registry; settings: SavedSettings; settingsLog: SettingsLog } | undefined
     private pruneTimer: NodeJS.Timeout | undefined
     private pruneSlice: NodeJS.Immediate | undefined
     private checkpoints: BackgroundCheckpoints | undefined
@@ -92,7 +95,7 @@ export class Store {
             })
         }
         this.db = db
-        this.parts = { history, registry, settings: new SavedSettings(db, { now }) }
+        this.parts = { history, registry, settings: new SavedSettings(db, { now }), settingsLog: new SettingsLog(db) }
         if (!db.memory) {
             this.checkpoints = new BackgroundCheckpoints(db, {
                 ...PRAGMAS,
@@ -118,6 +121,10 @@ export class Store {
     }
     get settings(): SavedSettings {
         return this.opened().settings
+    }
+    /** When the threshold and band changed (the chart's band of the past). */
+    get settingsLog(): SettingsLog {
+        return this.opened().settingsLog
     }
 
     /**
@@ -258,8 +265,11 @@ export class Store {
         if (!this.parts) return
         try {
             const slice = STORE_DEFAULTS.pruneSliceRows
-            if (this.parts.history.prune(undefined, slice) >= slice)
-                this.pruneSlice = setImmediate(() => this.pruneInSlices())
+            const { history, settingsLog } = this.parts
+            // few rows (at most one a second): pruned whole, in one statement
+            if (Number.isFinite(history.retentionMs))
+                settingsLog.prune((this.options.now ?? Date.now)() - history.retentionMs)
+            if (history.prune(undefined, slice) >= slice) this.pruneSlice = setImmediate(() => this.pruneInSlices())
         } catch (err) {
             this.options.onError?.(new Error(`could not prune the history: ${(err as Error).message}`, { cause: err }))
         }
