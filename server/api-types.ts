@@ -40,6 +40,11 @@ export interface DeviceView {
     decider: Decider
     /** The group the device votes in, or null: then it follows its own reading. */
     group: string | null
+    /**
+     * True while a person's switch (Home Assistant, NightlightServer.override) holds the LED: until the
+     * automatic decision next changes. Absent from servers that do not tell.
+     */
+    switchedByHand?: boolean
     lastCommand: { ledOn: boolean; at: number; reason: string } | null
     /** The simulated device `npm start` runs: the dashboard offers a light slider for it. */
     simulated: boolean

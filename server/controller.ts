@@ -221,6 +221,11 @@ export class NightlightServer extends EventEmitter {
         return true
     }
 
+    /** Whether a person's switch (override) holds the device's LED now. */
+    switchedByHand(deviceId: string): boolean {
+        return this.devices.get(deviceId)?.switchedByHand() ?? false
+    }
+
     /**
      * Where each device's link stood when the server last stopped (from the store): call before start(),
      * so readings stored before the restart are known as such even if the broker lost the retained acks.

@@ -148,6 +148,7 @@ export class DashboardBackend implements ApiBackend {
             reportedLed: r.reportedLed,
             decider: r.local === true ? "device" : "server",
             group: this.controller.groups.groupOf(r.id) ?? null,
+            switchedByHand: this.controller.switchedByHand(r.id),
             lastCommand: r.lastCommand,
             simulated: this.sim?.deviceId === r.id,
         }

@@ -241,6 +241,11 @@ export class DeviceState {
         return auto
     }
 
+    /** A person's switch holds the LED (until the automatic decision next changes). */
+    switchedByHand(): boolean {
+        return this.manual !== undefined
+    }
+
     snapshot(): DeviceSnapshot {
         return {
             lastLight: this.lastLight,
