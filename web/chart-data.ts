@@ -1,11 +1,12 @@
 /**
  * What one device's chart shows, kept apart from drawing: the readings of the last WINDOW_MS (history
- * first, live readings appended), each with the LED state at that time, turned into uPlot's columns.
+ * first, live readings appended), each with the LED state at that time, turned into uPlot's columns,
+ * and the threshold band as it was at each time (bandSpans).
  *
  * The LED state of a point is what the device reported with the reading; a device that reports none
  * (the lesson's) gets the last command the server sent it before that reading.
  */
-import type { HistoryResponse, LiveEvent, RuleSettings } from "../server/api-types"
+import type { HistoryResponse, LiveEvent, RuleChange, RuleSettings } from "../server/api-types"
 
 /** The span shown, ms. */
 export const WINDOW_MS = 10 * 60_000
@@ -29,12 +30,22 @@ interface Command {
     ledOn: boolean
 }
 
+/** The band from `from` to `to` (ms): threshold and threshold + band, in light units. */
+export interface BandSpan {
+    from: number
+    to: number
+    lower: number
+    upper: number
+}
+
 type Reading = Extract<LiveEvent, { type: "reading" }>
 
 export class ChartData {
     private points: Point[] = []
     /** The server's decisions, oldest first: the LED state for readings that carry none. */
     private commands: Command[] = []
+    /** The threshold and band from each change on, oldest first. */
+    private rules: RuleChange[] = []
 
     get size(): number {
         return this.points.length
@@ -52,7 +63,17 @@ export class ChartData {
     load(history: HistoryResponse): void {
         this.points = history.readings.map(r => ({ t: r.t, light: r.light, reported: r.led }))
         this.commands = history.commands.map(c => ({ t: c.t, ledOn: c.ledOn })).sort((a, b) => a.t - b.t)
+        // a server that keeps no settings history: today's rule over the whole window, as before
+        this.rules = history.settingsHistory
+            ? [...history.settingsHistory].sort((a, b) => a.t - b.t)
+            : [{ t: -Infinity, ...history.settings }]
         this.trim()
+    }
+
+    /** The rule changed at `t` (a "settings" event): the band moves from then on, not before. */
+    addRule(t: number, settings: RuleSettings): void {
+        const at = insertionIndex(this.rules, t)
+        this.rules.splice(at, this.rules[at]?.t === t ? 1 : 0, { t, ...settings })
     }
 
     /** A live reading; out-of-order ones go in their place, one already shown is ignored. */
@@ -75,10 +96,8 @@ export class ChartData {
         this.trim()
     }
 
-    /** uPlot's columns: x (s), LED (0/1), threshold, threshold + band, light. */
-    columns(settings: RuleSettings | null): [number[], (number | null)[], number[], number[], number[]] {
-        const threshold = settings?.threshold ?? 0
-        const upper = Math.min(threshold + (settings?.band ?? 0), LIGHT_MAX)
+    /** uPlot's columns: x (s), LED (0/1), light. */
+    columns(): [number[], (number | null)[], number[]] {
         const led: (number | null)[] = []
         let next = 0
         let commanded: boolean | null = null
@@ -87,13 +106,23 @@ export class ChartData {
                 commanded = this.commands[next++].ledOn
             led.push(ledValue(point.reported, commanded))
         }
-        return [
-            this.points.map(p => p.t / 1000),
-            led,
-            this.points.map(() => threshold),
-            this.points.map(() => upper),
-            this.points.map(p => p.light),
-        ]
+        return [this.points.map(p => p.t / 1000), led, this.points.map(p => p.light)]
+    }
+
+    /**
+     * The band over [start, end] (ms), one span per rule in force in it, each as it was then. Before the
+     * first rule on record (a database older than the settings history) there is none to draw.
+     */
+    bandSpans(start: number, end: number): BandSpan[] {
+        const spans: BandSpan[] = []
+        for (let i = 0; i < this.rules.length; i++) {
+            const rule = this.rules[i]
+            const from = Math.max(start, rule.t)
+            const to = Math.min(end, this.rules[i + 1]?.t ?? Infinity)
+            if (from < to)
+                spans.push({ from, to, lower: rule.threshold, upper: Math.min(rule.threshold + rule.band, LIGHT_MAX) })
+        }
+        return spans
     }
 
     /** The time axis (s): up to now (or the newest reading, if that is later), back to the oldest reading. */
@@ -115,6 +144,9 @@ export class ChartData {
         const inForce = insertionIndex(this.commands, first + 1) - 1
         if (inForce > 0) this.commands.splice(0, inForce)
         if (this.commands.length > MAX_POINTS) this.commands.splice(0, this.commands.length - MAX_POINTS)
+        const ruleInForce = insertionIndex(this.rules, start + 1) - 1
+        if (ruleInForce > 0) this.rules.splice(0, ruleInForce)
+        if (this.rules.length > MAX_POINTS) this.rules.splice(0, this.rules.length - MAX_POINTS)
     }
 }
 

@@ -1,5 +1,6 @@
 /**
- * One device's card: online state, light, LED, who decides, the last command, its chart (while on
+ * One device's card: online state (explained for a device that never says), light, LED, who decides
+ * (the server's rule, a person's switch, the device itself), the last command, its chart (while on
  * screen) and, for the simulated device, the light slider.
  */
 import type { DeviceView, LiveEvent, RuleSettings } from "../server/api-types"
@@ -10,7 +11,7 @@ import { SimSlider } from "./sim-slider"
 export class DeviceCard {
     readonly element: HTMLElement
     private readonly fields: Record<
-        "online" | "light" | "led" | "ledSource" | "decider" | "seen" | "command",
+        "online" | "onlineNote" | "light" | "led" | "ledSource" | "decider" | "seen" | "command",
         HTMLElement
     >
     private readonly chartSlot: HTMLElement
@@ -18,13 +19,11 @@ export class DeviceCard {
     private slider?: SimSlider
     private previous?: DeviceView
 
-    constructor(
-        private device: DeviceView,
-        private readonly settings: () => RuleSettings | null
-    ) {
+    constructor(private device: DeviceView) {
         const value = (testId: string) => el("dd", { "data-testid": testId })
         this.fields = {
             online: el("span", { class: "pill", "data-testid": "device-online" }),
+            onlineNote: el("p", { class: "card-note", "data-testid": "device-online-note" }),
             light: value("device-light"),
             led: el("span", { class: "pill", "data-testid": "device-led" }),
             ledSource: el("span", { class: "sub" }),
@@ -44,6 +43,7 @@ export class DeviceCard {
             },
             [
                 el("header", { class: "card-head" }, [el("h3", { id: titleId, text: device.id }), this.fields.online]),
+                this.fields.onlineNote,
                 el("dl", { class: "facts" }, [
                     el("div", {}, [el("dt", { text: "Light" }), this.fields.light]),
                     el("div", {}, [el("dt", { text: "LED" }), el("dd", {}, [this.fields.led, this.fields.ledSource])]),
@@ -66,8 +66,14 @@ export class DeviceCard {
         this.device = device
         const f = this.fields
         const online = device.online === null ? "unknown" : device.online ? "online" : "offline"
-        setText(f.online, online)
+        setText(f.online, device.online === null ? "no status" : online)
         setData(f.online, "state", online)
+        // The lesson's devices never publish a status: say why there is none, and what tells instead.
+        setText(
+            f.onlineNote,
+            device.online === null ? `Sends no ${device.id}/status, so online or not is unknown: see Last seen.` : ""
+        )
+        f.onlineNote.hidden = device.online !== null
         setText(f.light, device.light === null ? "—" : String(Math.round(device.light)))
         // What the device said it shows beats what we told it (it may be deciding alone).
         const led = device.reportedLed ?? device.ledOn
@@ -75,7 +81,11 @@ export class DeviceCard {
         setText(f.led, ledText)
         setData(f.led, "state", ledText)
         setText(f.ledSource, led === null ? "" : device.reportedLed !== null ? "reported" : "commanded")
-        setText(f.decider, deciderText(device))
+        const decider = deciderText(device)
+        setText(f.decider, decider)
+        f.decider.title = decider.startsWith("a person")
+            ? "switched by hand: the rule takes over when it next changes"
+            : ""
         setText(f.seen, clockTime(device.lastSeen || null))
         const command = device.lastCommand
         if (command && command.at !== this.previous?.lastCommand?.at) {
@@ -103,7 +113,7 @@ export class DeviceCard {
 
     showChart(): void {
         if (this.chart) return
-        this.chart = new DeviceChart(this.device.id, this.settings)
+        this.chart = new DeviceChart(this.device.id)
         this.chartSlot.append(this.chart.element)
         void this.chart.start()
     }
@@ -119,8 +129,8 @@ export class DeviceCard {
         this.chart?.add(event)
     }
 
-    settingsChanged(): void {
-        this.chart?.refresh()
+    settingsChanged(settings: RuleSettings): void {
+        this.chart?.settingsChanged(settings)
     }
 
     /** After a reconnect: the chart reads its window again. */
@@ -132,5 +142,7 @@ export class DeviceCard {
 function deciderText(device: DeviceView): string {
     // "device": it has not heard from the server for a while and applies the rule itself.
     if (device.decider === "device") return "device (local rule)"
+    // A server that does not say (older): a person's switch is the last command until the rule's next one.
+    if (device.switchedByHand ?? device.lastCommand?.reason === "manual") return "a person (by hand)"
     return device.group === null ? "server" : `server, group ${device.group}`
 }

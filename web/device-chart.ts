@@ -1,7 +1,8 @@
 /**
- * One device's live chart (uPlot): light over the last 10 minutes (less while the device is new), the
- * threshold band shaded between threshold and threshold + band, and the LED's on-times shaded as a
- * stepped area behind.
+ * One device's live chart (uPlot): light over the last 10 minutes (less while the device is new; a lone
+ * reading as a dot), the threshold band shaded between threshold and threshold + band as it was at each
+ * time (drawn under the series by a hook, across the whole time axis), and the LED's on-times shaded as
+ * a stepped area behind.
  *
  * Created when the device card scrolls into view and destroyed when it leaves, so a fleet of thousands
  * costs charts only for the cards on screen. On creation it loads the window from the history endpoint;
@@ -14,6 +15,10 @@ import { el, setText } from "./dom"
 import { uPlotGlobal, type UPlot, type uPlotTypes } from "./uplot"
 
 const HEIGHT_PX = 160
+/** The axes' font (uPlot's default), set here too so the time labels can be measured with it. */
+const AXIS_FONT = '12px system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif'
+/** Diameter of the dot drawn for a lone reading, CSS px. */
+const LONE_POINT_PX = 7
 
 type Live = Extract<LiveEvent, { type: "reading" | "command" }>
 
@@ -29,10 +34,7 @@ export class DeviceChart {
     private destroyed = false
     private readonly resizeObserver: ResizeObserver
 
-    constructor(
-        private readonly deviceId: string,
-        private readonly settings: () => RuleSettings | null
-    ) {
+    constructor(private readonly deviceId: string) {
         this.plotArea = el("div", { class: "plot" })
         this.status = el("p", { class: "chart-status", "data-testid": "device-chart-status", text: "loading…" })
         this.element = el(
@@ -77,8 +79,10 @@ export class DeviceChart {
         }
     }
 
-    /** The settings changed: the band moves. */
-    refresh(): void {
+    /** The settings changed (now): the band moves from now on. */
+    settingsChanged(settings: RuleSettings): void {
+        if (this.destroyed) return
+        this.data.addRule(Date.now(), settings)
         this.redraw()
     }
 
@@ -101,7 +105,7 @@ export class DeviceChart {
         requestAnimationFrame(() => {
             this.redrawPending = false
             if (this.destroyed) return
-            const columns = this.data.columns(this.settings())
+            const columns = this.data.columns()
             if (this.plot) this.plot.setData(columns)
             else this.plot = new (uPlotGlobal())(this.options(), columns, this.plotArea)
             this.element.dataset.points = String(this.data.size)
@@ -122,11 +126,19 @@ export class DeviceChart {
     private options(): uPlotTypes.Options {
         const uPlot = uPlotGlobal()
         const colour = (name: string) => getComputedStyle(document.documentElement).getPropertyValue(name).trim()
-        const axis = { stroke: colour("--muted"), grid: { stroke: colour("--grid"), width: 1 }, ticks: { show: false } }
+        const axis = {
+            stroke: colour("--muted"),
+            font: AXIS_FONT,
+            grid: { stroke: colour("--grid"), width: 1 },
+            ticks: { show: false },
+        }
         const line = { points: { show: false } }
+        const band = { fill: colour("--chart-band"), line: colour("--chart-band-line") }
         return {
             width: this.width(),
             height: HEIGHT_PX,
+            // room right of the plot for half a time label: the one on the right edge is centred on it
+            padding: [null, Math.ceil(timeLabelWidth() / 2) + 4, null, null],
             legend: { show: false },
             cursor: { drag: { x: false, y: false, setScale: false } },
             scales: {
@@ -154,13 +166,56 @@ export class DeviceChart {
                     fill: colour("--chart-led"),
                     paths: uPlot.paths.stepped?.({ align: 1 }),
                 },
-                { ...line, label: "Threshold", scale: "light", stroke: colour("--chart-band-line"), width: 1 },
-                { ...line, label: "Threshold + band", scale: "light", stroke: colour("--chart-band-line"), width: 1 },
-                { ...line, label: "Light", scale: "light", stroke: colour("--chart-light"), width: 2 },
+                {
+                    label: "Light",
+                    scale: "light",
+                    stroke: colour("--chart-light"),
+                    width: 2,
+                    // a line needs two readings: a lone one is a dot
+                    points: {
+                        show: (_u, _series, first, last) => last <= first,
+                        size: LONE_POINT_PX,
+                        fill: colour("--chart-light"),
+                    },
+                },
             ],
-            bands: [{ series: [3, 2], fill: colour("--chart-band") }],
+            // after the grid, before the series: the band lies behind the light and LED
+            hooks: { drawAxes: [u => this.drawBand(u, band)] },
         }
     }
+
+    /** The band as it was over the time shown: a shaded span with its two edges per rule in force. */
+    private drawBand(u: UPlot, style: { fill: string; line: string }): void {
+        const [start, end] = [u.scales.x.min, u.scales.x.max]
+        if (start === undefined || end === undefined) return
+        const { ctx, bbox } = u
+        ctx.save()
+        // clipped to the plot area: a span may begin before the window
+        ctx.beginPath()
+        ctx.rect(bbox.left, bbox.top, bbox.width, bbox.height)
+        ctx.clip()
+        const line = Math.max(1, Math.round(devicePixelRatio))
+        for (const span of this.data.bandSpans(start * 1000, end * 1000)) {
+            const left = u.valToPos(span.from / 1000, "x", true)
+            const right = u.valToPos(span.to / 1000, "x", true)
+            const lower = u.valToPos(span.lower, "light", true)
+            const upper = u.valToPos(span.upper, "light", true)
+            ctx.fillStyle = style.fill
+            ctx.fillRect(left, upper, right - left, lower - upper)
+            ctx.fillStyle = style.line
+            ctx.fillRect(left, Math.round(upper - line / 2), right - left, line)
+            ctx.fillRect(left, Math.round(lower - line / 2), right - left, line)
+        }
+        ctx.restore()
+    }
+}
+
+/** Width of the widest time label ("10:06:15 PM" in this locale) in the axis font, CSS px. */
+function timeLabelWidth(): number {
+    const context = document.createElement("canvas").getContext("2d")
+    if (!context) return 80
+    context.font = AXIS_FONT
+    return context.measureText(clockTime(Date.UTC(2024, 0, 1, 22, 58, 58), true)).width
 }
 
 /** A tick label: hours and minutes, and seconds when the ticks are less than a minute apart. */

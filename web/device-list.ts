@@ -1,12 +1,16 @@
 /**
- * The device cards, sorted by id, with a filter box. Cards update on the next animation frame after
- * their device changed (many events, one paint). Charts exist only for cards on screen, which is what
- * keeps a big fleet cheap.
+ * The device cards, sorted by id, with a filter box and their count ("(1 of 8)" while filtered). Cards
+ * update on the next animation frame after their device changed (many events, one paint). Charts exist
+ * only for cards on screen, which is what keeps a big fleet cheap. Until the first "hello" the page
+ * says it is connecting (index.html), not that there are no devices.
  */
 import type { LiveEvent } from "../server/api-types"
 import { DeviceCard } from "./device-card"
 import { byTestId, oncePerFrame, setText } from "./dom"
 import type { Store } from "./store"
+
+/** Shown once the server said what it knows and it knows no device. */
+const NO_DEVICES = "No devices yet. They appear with their first message."
 
 export class DeviceList {
     private readonly list: HTMLElement
@@ -36,6 +40,7 @@ export class DeviceList {
     private apply(event: LiveEvent): void {
         switch (event.type) {
             case "hello":
+                setText(this.empty, NO_DEVICES)
                 this.reset()
                 break
             case "device":
@@ -47,7 +52,7 @@ export class DeviceList {
                 this.cards.get(event.deviceId)?.live(event)
                 break
             case "settings":
-                for (const card of this.cards.values()) card.settingsChanged()
+                for (const card of this.cards.values()) card.settingsChanged(event.settings)
                 break
         }
     }
@@ -76,14 +81,22 @@ export class DeviceList {
             const card = this.cards.get(id)
             if (card) card.update(device)
             else {
-                this.cards.set(id, new DeviceCard(device, () => this.store.settings))
+                this.cards.set(id, new DeviceCard(device))
                 added = true
             }
         }
         this.dirty.clear()
         if (added) this.placeCards()
-        setText(this.count, `(${this.cards.size})`)
+        this.showCount()
         this.empty.hidden = this.cards.size > 0
+    }
+
+    /** How many cards there are, and how many of them the filter shows. */
+    private showCount(): void {
+        let shown = 0
+        for (const card of this.cards.values()) if (!card.element.hidden) shown++
+        const all = this.cards.size
+        setText(this.count, shown === all ? `(${all})` : `(${shown} of ${all})`)
     }
 
     /** Puts the cards in id order (only when one was added), then filters. */
@@ -102,6 +115,7 @@ export class DeviceList {
         const text = this.filter.value.trim().toLowerCase()
         for (const card of this.cards.values())
             card.element.hidden = text !== "" && !card.id.toLowerCase().includes(text)
+        this.showCount()
     }
 
     private visibilityChanged(entries: IntersectionObserverEntry[]): void {

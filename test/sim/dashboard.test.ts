@@ -12,6 +12,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest"
 import { startServer, type RunningServer } from "../../server/app"
 import { SimulatorRunner } from "../../server/sim-runner"
 import { collectPageProblems, launchChromium, skipWithoutChromium } from "../helpers/browser"
+import { ChartPixels } from "../helpers/chart-pixels"
 import { HOST, recordingLogger } from "../helpers/mqtt"
 
 const SKIP = skipWithoutChromium("test/sim/dashboard.test.ts", "The dashboard in a browser")
@@ -233,62 +234,12 @@ describe.skipIf(SKIP)("the dashboard in headless Chromium, with the real firmwar
 
 const ms = (milliseconds: number) => `${milliseconds.toFixed(0)} ms`
 
+/** The light at the right end of the drawn line, read from the chart's canvas; null before anything is drawn. */
+async function lastDrawnLight(chart: Locator): Promise<number | null> {
+    return (await ChartPixels.read(chart))?.lastDrawnLight() ?? null
+}
+
 /** toBeCloseTo counts decimal digits; this turns "within ± n" into its precision argument. */
 function closeTo(tolerance: number): number {
     return -Math.log10(2 * tolerance)
-}
-
-/**
- * The light at the right end of the drawn line, read from the chart's canvas: the y of the rightmost
- * column holding the light series' colour, scaled like the chart's light axis (0 at the bottom of the
- * plot area, 1023 at the top). What the user sees, not what the page holds; null before anything is drawn.
- */
-async function lastDrawnLight(chart: Locator): Promise<number | null> {
-    // Runs in the page. The test's tsconfig has Node's types, not the DOM's, hence the loose element type.
-    return chart.evaluate((figure: PageElement) => {
-        const canvas = figure.querySelector("canvas")
-        const plotArea = figure.querySelector(".u-over")
-        if (!canvas || !plotArea || canvas.width === 0) return null
-        const view = figure.ownerDocument.defaultView
-        const hex = view.getComputedStyle(figure.ownerDocument.documentElement).getPropertyValue("--chart-light")
-        const colour = [1, 3, 5].map(i => parseInt(hex.trim().slice(i, i + 2), 16))
-        const canvasBox = canvas.getBoundingClientRect()
-        const areaBox = plotArea.getBoundingClientRect()
-        const scale = canvas.width / canvasBox.width
-        const left = Math.round((areaBox.left - canvasBox.left) * scale)
-        const top = Math.round((areaBox.top - canvasBox.top) * scale)
-        const width = Math.round(areaBox.width * scale)
-        const height = Math.round(areaBox.height * scale)
-        const pixels = canvas.getContext("2d").getImageData(left, top, width, height).data
-        for (let x = width - 1; x >= 0; x--) {
-            const ys: number[] = []
-            for (let y = 0; y < height; y++) {
-                const i = (y * width + x) * 4
-                const distance = colour.reduce((sum, c, k) => sum + Math.abs(pixels[i + k] - c), 0)
-                if (distance < 60 && pixels[i + 3] > 200) ys.push(y)
-            }
-            if (ys.length > 0) return Math.round(1023 * (1 - (ys[ys.length >> 1] + 0.5) / height))
-        }
-        return null
-    })
-}
-
-/** The few DOM members lastDrawnLight uses (this tsconfig has no DOM library). */
-interface PageBox {
-    left: number
-    top: number
-    width: number
-    height: number
-}
-interface PageElement {
-    querySelector(selector: string): PageCanvas | null
-    getBoundingClientRect(): PageBox
-    ownerDocument: {
-        documentElement: unknown
-        defaultView: { getComputedStyle(element: unknown): { getPropertyValue(name: string): string } }
-    }
-}
-interface PageCanvas extends PageElement {
-    width: number
-    getContext(kind: "2d"): { getImageData(x: number, y: number, w: number, h: number): { data: ArrayLike<number> } }
 }
