@@ -167,7 +167,8 @@ export type LiveEvent =
     | { type: "reading"; deviceId: string; t: number; light: number; led: boolean | null }
     | { type: "command"; deviceId: string; t: number; ledOn: boolean; reason: string }
     | { type: "group"; group: GroupView }
-    | { type: "settings"; settings: RuleSettings }
+    /** `at`: when the change was made (absent from older servers). */
+    | { type: "settings"; settings: RuleSettings; at?: number }
 
 /**
  * What the HTTP layer needs from the rest of the server. Each method validates nothing the HTTP layer

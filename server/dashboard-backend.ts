@@ -120,7 +120,7 @@ export class DashboardBackend implements ApiBackend {
         }
         const onStatus = (e: StatusEvent) => deviceChanged(e.deviceId)
         const onGroup = (group: GroupView) => listener({ type: "group", group })
-        const onSettings = (settings: RuleSettings) => listener({ type: "settings", settings })
+        const onSettings = (settings: RuleSettings) => listener({ type: "settings", settings, at: Date.now() })
         // Added after the recorder's listeners, so the registry is up to date when a view is built.
         c.on("telemetry", onTelemetry)
         c.on("command", onCommand)

@@ -197,6 +197,24 @@ describe.skipIf(SKIP)("the dashboard's cards and charts, in headless Chromium", 
         }
     })
 
+    it("a change of the rule moves the band from then on, not over the past", async () => {
+        const response = await fetch(`${server!.http!.url}/api/settings`, {
+            method: "PATCH",
+            headers: { "Content-Type": "application/json" },
+            body: JSON.stringify({ threshold: 200 }),
+        })
+        expect(response.status).toBe(200)
+        const chart = await chartOf("hall")
+        // the change is now (the server's clock), 30-90 s before the page's: the right end shows it
+        await expect
+            .poll(async () => (await pixels(chart)).bandAt(0.99)?.lower, within(3000))
+            .toBeCloseTo(200, closeTo(DRAWN_LIGHT_TOLERANCE))
+        await shoot("band-changed", card("hall"))
+        const drawn = await pixels(chart)
+        expect(drawn.bandAt(0.99)?.upper).toBeCloseTo(300, closeTo(DRAWN_LIGHT_TOLERANCE))
+        expect(drawn.bandAt(0.1)?.lower).toBeCloseTo(OLD.threshold, closeTo(DRAWN_LIGHT_TOLERANCE))
+    })
+
     it("the whole page, and no error in it", async () => {
         await page.screenshot({ path: join(RESULTS_DIR, "dashboard-cards.png"), fullPage: true })
         expect(problems).toEqual([])

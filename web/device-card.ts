@@ -129,8 +129,9 @@ export class DeviceCard {
         this.chart?.add(event)
     }
 
-    settingsChanged(settings: RuleSettings): void {
-        this.chart?.settingsChanged(settings)
+    /** The rule changed at `at` (ms): the chart's band moves from then on. */
+    settingsChanged(settings: RuleSettings, at: number): void {
+        this.chart?.settingsChanged(settings, at)
     }
 
     /** After a reconnect: the chart reads its window again. */

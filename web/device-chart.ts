@@ -20,7 +20,7 @@ const AXIS_FONT = '12px system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica
 /** Diameter of the dot drawn for a lone reading, CSS px. */
 const LONE_POINT_PX = 7
 
-type Live = Extract<LiveEvent, { type: "reading" | "command" }>
+type Live = Extract<LiveEvent, { type: "reading" | "command" | "settings" }>
 
 export class DeviceChart {
     readonly element: HTMLElement
@@ -70,7 +70,7 @@ export class DeviceChart {
         this.redraw()
     }
 
-    add(event: Live): void {
+    add(event: Extract<Live, { type: "reading" | "command" }>): void {
         if (this.destroyed) return
         if (this.loading) this.waiting.push(event)
         else {
@@ -79,11 +79,14 @@ export class DeviceChart {
         }
     }
 
-    /** The settings changed (now): the band moves from now on. */
-    settingsChanged(settings: RuleSettings): void {
+    /** The settings changed at `at` (ms): the band moves from then on. */
+    settingsChanged(settings: RuleSettings, at: number): void {
         if (this.destroyed) return
-        this.data.addRule(Date.now(), settings)
-        this.redraw()
+        if (this.loading) this.waiting.push({ type: "settings", settings, at })
+        else {
+            this.data.addRule(at, settings)
+            this.redraw()
+        }
     }
 
     destroy(): void {
@@ -95,7 +98,8 @@ export class DeviceChart {
 
     private take(event: Live): void {
         if (event.type === "reading") this.data.addReading(event)
-        else this.data.addCommand(event.t, event.ledOn)
+        else if (event.type === "command") this.data.addCommand(event.t, event.ledOn)
+        else this.data.addRule(event.at ?? Date.now(), event.settings)
     }
 
     /** At most one redraw per frame, however many readings arrive. */

@@ -52,7 +52,7 @@ export class DeviceList {
                 this.cards.get(event.deviceId)?.live(event)
                 break
             case "settings":
-                for (const card of this.cards.values()) card.settingsChanged(event.settings)
+                for (const card of this.cards.values()) card.settingsChanged(event.settings, event.at ?? Date.now())
                 break
         }
     }
