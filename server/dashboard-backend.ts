@@ -84,8 +84,8 @@ export class DashboardBackend implements ApiBackend {
         const next = { ...this.controller.settings(), ...patch }
         this.store.settings.set("threshold", next.threshold)
         this.store.settings.set("band", next.band)
+        this.store.settingsLog.record(Date.now(), next)
         this.controller.updateSettings(next)
-        this.store.settingsLog.record(Date.now(), this.controller.settings())
         return this.controller.settings()
     }
 
