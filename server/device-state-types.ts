@@ -23,8 +23,8 @@ export type CommandReason =
 
 /**
  * The automatic rule: the LED from this device's light and the rule's previous state (for hysteresis).
- * The default is the threshold with its band; a group's vote replaces it for the group's members, and
- * undefined (a group without enough voters) falls back to the default.
+ * The default is the threshold with its band; a group's vote replaces it for the group's members.
+ * undefined: no decision (a group that never had enough voters), so the device is not commanded.
  */
 export type Decide = (light: number, previous: boolean | undefined) => boolean | undefined
 
@@ -37,7 +37,10 @@ export interface Decision {
 
 /** What the link made of a reading (see Arrival), and the decision on it. */
 export interface ReadingOutcome extends Omit<Arrival, "stale"> {
-    /** The decision after this reading; undefined only for a duplicate arriving before any decision. */
+    /**
+     * The decision after this reading; undefined before any decision (a duplicate arriving first, or a
+     * member of a group that has not decided yet).
+     */
     ledOn: boolean | undefined
     /** Set when the reading carried seq and boot: it is to be acknowledged. */
     ack?: AckPayload

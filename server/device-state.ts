@@ -103,11 +103,15 @@ export class DeviceState {
         // With no decision of our own yet, the LED as it is is the state hysteresis keeps: a restarted
         // server must not flip a LED that sits inside the band.
         const previous = this.auto ?? this.decision ?? r.led
-        const auto = decide?.(r.light, previous) ?? this.byThreshold(r.light, previous)
-        const ledOn = this.follow(auto)
-        const reason = this.commandReason(ledOn, r.led, now, rebooted, late)
-        const outcome: ReadingOutcome = { duplicate, missing, rebooted, ledOn, at }
+        const auto = decide ? decide(r.light, previous) : this.byThreshold(r.light, previous)
+        const outcome: ReadingOutcome = { duplicate, missing, rebooted, ledOn: this.decision, at }
         if (r.seq !== undefined) outcome.ack = this.ack()
+        // A member of a group that has not decided yet is not commanded: its own light must not switch
+        // it (the stadium's one shaded sensor), and its LED stays as it is until the group decides.
+        if (auto === undefined) return outcome
+        const ledOn = this.follow(auto)
+        outcome.ledOn = ledOn
+        const reason = this.commandReason(ledOn, r.led, now, rebooted, late)
         if (reason) {
             outcome.command = this.command(ledOn, now)
             outcome.reason = reason
@@ -117,12 +121,14 @@ export class DeviceState {
 
     /**
      * A decision made without a reading of this device: its group's vote changed, or the settings did
-     * (then `auto` is the rule applied to the last reading). A device never commanded gets nothing: its
-     * first reading brings its first command.
+     * (then `auto` is the rule applied to the last reading). A device never heard from and never
+     * commanded gets nothing: its first reading brings its first command. One that reported while its
+     * group had no decision gets the group's first decision now.
      */
     decide(auto: boolean, now: number, reason: CommandReason): Decision {
         const ledOn = this.follow(auto)
-        if (this.commandSeq === undefined || (ledOn === this.decision && !this.commandFailed)) return { ledOn }
+        if (this.commandSeq === undefined && this.lastLight === undefined) return { ledOn }
+        if (this.commandSeq !== undefined && ledOn === this.decision && !this.commandFailed) return { ledOn }
         return { ledOn, command: this.command(ledOn, now), reason }
     }
 

@@ -61,9 +61,12 @@ export class GroupStates {
     }
 
     /**
-     * Votes again from the members' states now. Returns the decision (undefined: too few voters and no
-     * decision before) and whether it changed. A group with no decision yet (a restarted server) starts
-     * from the state most of its members' LEDs are in, so hysteresis holds across the restart.
+     * Votes again from the members' states now. Returns the decision (undefined: the group never had
+     * enough voters) and whether it changed. A group's first decision starts from the state most of its
+     * members' LEDs are in (a restarted server: their retained commands), so hysteresis holds across the
+     * restart; but only a vote with enough voters decides: adopting the LEDs' state while the quorum is
+     * short would let the member switched by hand, or a state from before the restart, speak for a group
+     * that has not decided.
      */
     vote(name: string, lookup: MemberLookup, rules: RuleSettings, now: number): { ledOn?: boolean; changed: boolean } {
         const g = this.groups.get(name)
@@ -83,7 +86,7 @@ export class GroupStates {
         const result = groupDecision(g.rule, members, current, rules.threshold, rules.band, now)
         g.votes = result.votes
         const before = g.ledOn
-        if (result.ledOn !== undefined) g.ledOn = result.ledOn
+        if (before !== undefined || result.votes.voters >= g.rule.minVoters) g.ledOn = result.ledOn
         return { ledOn: g.ledOn, changed: g.ledOn !== before && g.ledOn !== undefined }
     }
 

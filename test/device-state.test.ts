@@ -423,6 +423,20 @@ describe("decisions made without a reading (groups, new settings) and by hand", 
         expect(d.reading(ours(1, 500), T0 + 1, () => true)).toMatchObject({ ledOn: true, reason: "first" })
     })
 
+    test("a group with no decision yet (undefined): no command, not even by the threshold; its first decision reaches the member", () => {
+        const d = fresh()
+        const outcome = d.reading(ours(1, 100), T0, () => undefined)
+        expect(outcome).toMatchObject({ ledOn: undefined, ack: { boot: "b1", seq: 1 } })
+        expect(outcome.command).toBeUndefined()
+        expect(d.snapshot()).toMatchObject({ ledOn: undefined, commandSeq: 0 })
+        // the group decides on another member's reading: this member reported, so it is told now
+        expect(d.decide(true, T0 + 1, "group")).toMatchObject({
+            ledOn: true,
+            reason: "group",
+            command: { led_on: true },
+        })
+    })
+
     test("a rule passed to reading() (a group's vote) replaces the threshold", () => {
         const d = fresh()
         expect(d.reading(ours(1, 900), T0, () => true)).toMatchObject({ ledOn: true, command: { led_on: true } })
