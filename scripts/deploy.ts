@@ -4,11 +4,13 @@
  *   1. `devs flash --board <id>`: writes the DeviceScript runtime (downloaded from GitHub) over USB/serial;
  *   2. `devs devtools <entry> --serial|--usb`: builds the program, deploys it with the settings from
  *      .env.defaults and .env.local (Wi-Fi, broker), and stays up to show the device's log (Ctrl+C ends).
- * Where that cannot work (no internet, no board, no flashing tools) it says why, without a stack trace.
+ * Where that cannot work it says why, without a stack trace: a missing board or internet before it
+ * starts (deploy-preflight.ts), missing flashing tools from the CLI's output (deploy-checks.ts).
  */
 import { spawn } from "node:child_process"
-import { parseArgs } from "node:util"
+import { parseArgs, stripVTControlCharacters } from "node:util"
 import { explainDeployFailure, readDeviceSettings, settingsWarnings } from "./deploy-checks"
+import { boardsOnUsb, deployProblems, reachGitHub } from "./deploy-preflight"
 import { FIRMWARE_TARGETS } from "../sim/firmware"
 import { devsCli, projectRoot } from "../sim/paths"
 
@@ -60,30 +62,44 @@ for (const warning of settingsWarnings(readDeviceSettings(projectRoot), target.b
 /**
  * Runs a devs command, echoing its standard output. Standard error is held back: the CLI dies with a
  * Node stack trace on a missing tool or network, and explainDeployFailure turns that into one line.
+ * No colour codes: the CLI writes them even into a pipe, and they would show raw in a log.
  */
 function devs(args: string[]): Promise<{ code: number; output: string }> {
     return new Promise(resolve => {
-        const child = spawn(process.execPath, [devsCli, ...args], {
+        const child = spawn(process.execPath, [devsCli, "--no-colors", ...args], {
             cwd: projectRoot,
             stdio: ["inherit", "pipe", "pipe"],
         })
+        child.stdout.setEncoding("utf8")
+        child.stderr.setEncoding("utf8")
         let output = ""
         let errors = ""
-        child.stdout.on("data", chunk => {
+        child.stdout.on("data", (chunk: string) => {
             output += chunk
-            process.stdout.write(chunk)
+            process.stdout.write(stripVTControlCharacters(chunk))
         })
-        child.stderr.on("data", chunk => (errors += chunk))
+        child.stderr.on("data", (chunk: string) => (errors += chunk))
         child.once("error", err => resolve({ code: 1, output: String(err) }))
         child.once("exit", code => {
-            if (code === 0) process.stderr.write(errors)
-            resolve({ code: code ?? 1, output: output + errors })
+            if (code === 0) process.stderr.write(stripVTControlCharacters(errors))
+            resolve({ code: code ?? 1, output: stripVTControlCharacters(output + errors) })
         })
     })
 }
 
 async function main() {
     const family = target!.board === "picow_nightlight" ? "rp2040" : "esp32"
+    // No board: `devs devtools` would wait for one for ever. No internet: `devs flash` cannot download.
+    const problems = deployProblems({
+        family,
+        description: target!.description.replace(/\s*\(.*\)$/, ""),
+        boards: boardsOnUsb(family),
+        internet: values!["skip-flash"] ? undefined : await reachGitHub(),
+    })
+    if (problems.length > 0) {
+        console.error(problems.join("\n"))
+        process.exit(1)
+    }
     if (!values!["skip-flash"]) {
         console.log(`1/2 flashing the DeviceScript runtime to ${target!.description}...`)
         const flash = await devs(["flash", family, "--board", target!.board, "--once"])
