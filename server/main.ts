@@ -1,6 +1,6 @@
 /**
  * `npm start`: the nightlight server, its embedded broker (unless --mqtt-url) and one simulated device
- * (unless --no-sim). Ctrl-C stops everything cleanly; a second Ctrl-C exits at once.
+ * (unless --no-sim). Ctrl-C stops everything cleanly; a second Ctrl-C, a moment later, exits at once.
  */
 import { constants } from "node:os"
 import { join } from "node:path"
@@ -18,6 +18,12 @@ import { StoreError } from "./store"
 const SHUTDOWN_LIMIT_MS = 10_000
 /** ms to let the event loop drain after shutdown; a handle still open past this is a bug we report. */
 const DRAIN_LIMIT_MS = 2_000
+/**
+ * ms after the first stop signal within which another is the same request, not a person asking again:
+ * a terminal's Ctrl+C reaches every process of the group, and a launcher (tsx when the server's answer
+ * to it is late, npm) passes it on to the server too, tens of ms later.
+ */
+const SAME_SIGNAL_MS = 500
 
 async function main(): Promise<void> {
     let settings: Settings
@@ -69,13 +75,18 @@ async function main(): Promise<void> {
 }
 
 function handleSignals(logger: Logger, shutdown: () => Promise<void>): void {
-    let stopping = false
+    let stoppingSince: number | undefined
     const onSignal = (signal: NodeJS.Signals) => {
-        if (stopping) {
+        if (stoppingSince !== undefined) {
+            const after = Math.round(performance.now() - stoppingSince)
+            if (after < SAME_SIGNAL_MS) {
+                logger.debug(`${signal} again after ${after} ms: the same stop (passed on by a launcher)`)
+                return
+            }
             logger.warn(`${signal} again: exiting without finishing the shutdown`)
             process.exit(128 + (constants.signals[signal] ?? 1))
         }
-        stopping = true
+        stoppingSince = performance.now()
         logger.info(`${signal} received: shutting down (send it again to exit at once)`)
         const limit = setTimeout(() => {
             logger.error(`the shutdown took longer than ${SHUTDOWN_LIMIT_MS / 1000} s; exiting anyway`)
