@@ -16,6 +16,9 @@
  *   PATCH /api/settings       RuleSettingsPatch → RuleSettings
  *   PUT   /api/sim/light      SimLightRequest  → SimLightResponse                  (404 when no simulator)
  *   GET   /api/events                        → text/event-stream of LiveEvent, one JSON per `data:` line
+ *   GET   /api/home-assistant                → HomeAssistantView                   (404 when discovery is off)
+ *   PUT   /api/home-assistant/devices/:id    → HomeAssistantView: announced again  (404 unknown device)
+ *   DELETE /api/home-assistant/devices/:id   → HomeAssistantView: removed from Home Assistant until a PUT
  *
  * Errors: 4xx/5xx with ApiError; `field` names the offending field or query parameter.
  */
@@ -155,6 +158,14 @@ export interface SimLightResponse {
     light: number
 }
 
+/** Home Assistant discovery (docs/home-assistant.md), when the server runs with --ha-discovery. */
+export interface HomeAssistantView {
+    prefix: string
+    birthTopic: string
+    /** Devices deleted in Home Assistant (or through the API): not announced until brought back. Sorted. */
+    removed: string[]
+}
+
 export interface ApiError {
     error: string
     field?: string
@@ -187,6 +198,13 @@ export interface ApiBackend {
     setSimLight(light: number): SimLightResponse | undefined
     /** Live events; returns the unsubscribe function. */
     subscribe(listener: (event: LiveEvent) => void): () => void
+    /** undefined (or absent) when Home Assistant discovery is off. */
+    homeAssistant?(): HomeAssistantView | undefined
+    /**
+     * Announces a known device to Home Assistant again (shown), or removes it from there (not shown);
+     * undefined when discovery is off. Throws ApiProblem 404 for an unknown device.
+     */
+    showInHomeAssistant?(id: string, shown: boolean): Promise<HomeAssistantView | undefined>
 }
 
 /** A client error with its HTTP status and the field at fault. */

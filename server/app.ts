@@ -13,7 +13,7 @@ import { BrokerStartError, type EmbeddedBroker } from "./embedded-broker"
 import { DEFAULT_BAND } from "./protocol"
 import { EmbeddedBus } from "./embedded-bus"
 import { applyRulePatch, loadGroupsFile, type GroupConfig } from "./groups/config"
-import { HomeAssistantDiscovery } from "./home-assistant"
+import { HomeAssistantDiscovery, birthStatusId } from "./home-assistant"
 import { isLoopback } from "./auth/exposure"
 import { generateToken, loadOrCreateToken } from "./http/access"
 import { HttpServer } from "./http/http-server"
@@ -28,6 +28,8 @@ import { Store } from "./store"
 export const DATABASE_FILE = "nightlight.db"
 /** The dashboard's access token inside --data-dir, when it listens beyond loopback. */
 export const HTTP_TOKEN_FILE = "http-token"
+/** The saved setting that lists the devices deleted in Home Assistant (HomeAssistantDiscovery). */
+export const HA_REMOVED_KEY = "homeAssistant.removed"
 
 export interface RunningServer {
     controller: NightlightServer
@@ -79,16 +81,19 @@ export async function startServer(
           })
         : undefined
 
+    const haBirthTopic = settings.homeAssistant?.birthTopic ?? DEFAULTS.haBirthTopic
     let secured: SecuredBroker | undefined
     let broker: EmbeddedBroker | undefined
     let bus: MessageBus
     let brokerUrl: string
     if (settings.broker.kind === "embedded") {
         const haPrefix = settings.homeAssistant?.prefix ?? DEFAULTS.haPrefix
-        secured = await startEmbeddedBroker(settings.broker, settings.dataDir, haPrefix, logger).catch(error => {
-            store.close()
-            throw error
-        })
+        secured = await startEmbeddedBroker(settings.broker, settings.dataDir, haPrefix, logger, haBirthTopic).catch(
+            error => {
+                store.close()
+                throw error
+            }
+        )
         broker = secured.broker
         brokerUrl = broker.url
         bus = new EmbeddedBus(broker, logger)
@@ -119,6 +124,7 @@ export async function startServer(
         band: rules.band,
         groups: rules.groups,
         beforeAcks: links => recorder?.beforeAcks(links),
+        notDevices: [birthStatusId(haBirthTopic) ?? []].flat(),
     })
     controller.restore(store.registry.list().flatMap(r => (r.link ? [{ deviceId: r.id, link: r.link }] : [])))
     recorder = new Recorder(controller, store, logger)
@@ -133,8 +139,19 @@ export async function startServer(
           })
         : undefined
     const homeAssistant = settings.homeAssistant?.enabled
-        ? new HomeAssistantDiscovery({ bus, host: controller, logger, prefix: settings.homeAssistant.prefix })
+        ? new HomeAssistantDiscovery({
+              bus,
+              host: controller,
+              logger,
+              prefix: settings.homeAssistant.prefix,
+              birthTopic: haBirthTopic,
+              removedStore: {
+                  load: () => store.settings.get(HA_REMOVED_KEY),
+                  save: ids => store.settings.set(HA_REMOVED_KEY, ids),
+              },
+          })
         : undefined
+    if (homeAssistant) backend.attachHomeAssistant(homeAssistant)
     if (bus instanceof MqttClientBus) {
         // the first "online" is the start; later ones follow an outage the broker may not have survived whole
         let connectedBefore = false

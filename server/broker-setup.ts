@@ -25,7 +25,8 @@ export async function startEmbeddedBroker(
     settings: Extract<BrokerSettings, { kind: "embedded" }>,
     dataDir: string | undefined,
     haPrefix: string,
-    logger: Logger
+    logger: Logger,
+    haBirthTopic?: string
 ): Promise<SecuredBroker> {
     const usersFile = settings.usersFile ?? (dataDir === undefined ? undefined : join(dataDir, CREDENTIALS_FILE_NAME))
     const users = usersFile === undefined ? undefined : new UserStore({ file: usersFile, logger })
@@ -47,7 +48,7 @@ export async function startEmbeddedBroker(
             users,
             allowAnonymous: decision.anonymous,
             logger,
-            acl: { haPrefix },
+            acl: { haPrefix, haBirthTopic },
             publishLimit: key => limiter.take(key),
         })
         const broker = new EmbeddedBroker({ host: settings.host, port: settings.port, logger, auth, tls: settings.tls })

@@ -80,4 +80,9 @@ export interface NightlightServerOptions {
      * it holds here, with where each device's link stands. Throwing holds the acks back.
      */
     beforeAcks?: (links: ReadonlyMap<string, LinkState>) => void
+    /**
+     * Ids whose `<id>/status` is not a device's: Home Assistant's birth topic when it has that shape
+     * (--ha-birth-topic). HOME_ASSISTANT_STATUS_ID is always one.
+     */
+    notDevices?: readonly string[]
 }

@@ -24,10 +24,16 @@ export interface StateTopicsOptions {
     ackAfterPeer: (deviceId: string) => void
     /** A device went online or offline (the controller's "status" event). */
     statusChanged: (event: StatusEvent) => void
+    /** Ids whose status topic is not a device's (NightlightServerOptions.notDevices). */
+    notDevices?: readonly string[]
 }
 
 export class StateTopics {
-    constructor(private readonly o: StateTopicsOptions) {}
+    private readonly notDevices: ReadonlySet<string>
+
+    constructor(private readonly o: StateTopicsOptions) {
+        this.notDevices = new Set([HOME_ASSISTANT_STATUS_ID, ...(o.notDevices ?? [])])
+    }
 
     /** A retained command (rebuild), our own coming back, or another server's. */
     onCommand(topic: string, payload: Buffer): void {
@@ -59,7 +65,7 @@ export class StateTopics {
     onStatus(topic: string, payload: Buffer): void {
         const deviceId = deviceOf(topic, "status")
         // Home Assistant announces itself on `homeassistant/status` ("online"/"offline"), on our pattern.
-        if (deviceId === undefined || deviceId === HOME_ASSISTANT_STATUS_ID) return
+        if (deviceId === undefined || this.notDevices.has(deviceId)) return
         const status = parseStatus(payload)
         // An empty payload clears a retained status; anything else is not ours to interpret.
         if (status === undefined) return this.o.log.debug(`ignored status ${printable(payload.toString())}`)

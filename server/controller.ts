@@ -119,6 +119,7 @@ export class NightlightServer extends EventEmitter {
             timers,
             ackAfterPeer: deviceId => ackSender.dueAfterPeer(deviceId),
             statusChanged: event => this.emit("status", event),
+            notDevices: options.notDevices,
         })
         const rejections = (this.rejections = new TelemetryRejections({
             log,

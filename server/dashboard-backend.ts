@@ -7,6 +7,7 @@ import {
     type ApiBackend,
     type DeviceView,
     type GroupRulePatch,
+    type HomeAssistantView,
     type GroupView,
     type HistoryResponse,
     type LiveEvent,
@@ -16,6 +17,7 @@ import {
 } from "./api-types"
 import type { CommandEvent, NightlightServer, StatusEvent, TelemetryEvent } from "./controller"
 import { applyRulePatch } from "./groups/config"
+import type { HomeAssistantDiscovery } from "./home-assistant"
 import type { Logger } from "./logger"
 import type { Store } from "./store"
 import type { DeviceRecord } from "./store/registry"
@@ -28,6 +30,7 @@ export interface SimulatorHandle {
 
 export class DashboardBackend implements ApiBackend {
     private sim?: SimulatorHandle
+    private discovery?: HomeAssistantDiscovery
 
     constructor(
         private readonly controller: NightlightServer,
@@ -37,6 +40,28 @@ export class DashboardBackend implements ApiBackend {
 
     attachSimulator(sim: SimulatorHandle): void {
         this.sim = sim
+    }
+
+    /** With --ha-discovery: the API shows it and can bring devices back into Home Assistant. */
+    attachHomeAssistant(discovery: HomeAssistantDiscovery): void {
+        this.discovery = discovery
+    }
+
+    homeAssistant(): HomeAssistantView | undefined {
+        return this.discovery?.view()
+    }
+
+    async showInHomeAssistant(id: string, shown: boolean): Promise<HomeAssistantView | undefined> {
+        const discovery = this.discovery
+        if (!discovery) return undefined
+        if (!this.store.registry.peek(id)) throw new ApiProblem(404, `no device "${id}"`, "id")
+        if (shown) await discovery.restore(id)
+        else
+            await discovery.forget(id).catch((err: Error) => {
+                // left out all the same; its configs may still be on the broker
+                throw new ApiProblem(503, `could not remove ${id} from Home Assistant: ${err.message}`)
+            })
+        return discovery.view()
     }
 
     devices(): DeviceView[] {

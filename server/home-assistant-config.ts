@@ -16,6 +16,11 @@ export const HA_DEFAULTS = {
     /** Home Assistant's default discovery prefix (set in its MQTT integration options). */
     prefix: "homeassistant",
     /**
+     * Where Home Assistant announces itself ("online" when its MQTT integration starts, "offline" as its
+     * will). Set apart from the prefix in Home Assistant's MQTT options, and not changed with it.
+     */
+    birthTopic: "homeassistant/status",
+    /**
      * Seconds without a reading before the light-level sensor shows "unavailable"; 0 means never. Devices
      * report every 2 s (REPORT_MS). The lesson's device has no last will, so this is what notices that
      * it stopped.
@@ -70,6 +75,21 @@ export interface DiscoveryConfig {
     topic: string
     config: Record<string, unknown>
 }
+
+/**
+ * The id a birth topic of the shape `<id>/status` would be taken for by the devices' `+/status`
+ * (`homeassistant` by default); undefined for a birth topic of another shape.
+ */
+export function birthStatusId(birthTopic: string): string | undefined {
+    const levels = birthTopic.split("/")
+    return levels.length === 2 && levels[1] === "status" ? levels[0] : undefined
+}
+
+/**
+ * The filters that hold every config topic of ours (configTopics) under `prefix`: what Home Assistant
+ * clears when a person deletes a device, and what the server watches to notice it.
+ */
+export const configFilters = (prefix: string) => [`${prefix}/sensor/+/config`, `${prefix}/light/+/config`]
 
 /** The two config topics of a device. object_id = unique_id and no node_id (the documented best practice). */
 export function configTopics(prefix: string, deviceId: string): { sensor: string; light: string } {

@@ -7,7 +7,9 @@
  * the server (DiscoveryHost.override).
  *
  * The configs and their topics are built in home-assistant-config.ts (pure, re-exported here); this
- * module publishes them, sends them again when Home Assistant restarts, and takes the switches.
+ * module publishes them, sends them again when Home Assistant restarts, and takes the switches. A device
+ * a person deleted in Home Assistant (which clears its retained configs) is left out from then on, across
+ * restarts, until a person brings it back (restore(): the dashboard, the HTTP API).
  *
  * It follows the Home Assistant documentation:
  *   https://www.home-assistant.io/integrations/mqtt/#mqtt-discovery (topics, payload, origin, availability, birth)
@@ -22,6 +24,8 @@ import {
     HA_DEFAULTS,
     PREFIX_PATTERN,
     SET_TOPIC_FILTER,
+    birthStatusId,
+    configFilters,
     configTopics,
     discoveryConfigs,
     parseSwitch,
@@ -31,6 +35,8 @@ export {
     HA_DEFAULTS,
     SET_TOPIC_FILTER,
     TEMPLATES,
+    birthStatusId,
+    configFilters,
     configTopics,
     discoveryConfigs,
     objectKey,
@@ -48,29 +54,58 @@ export interface DiscoveryHost {
     override(deviceId: string, ledOn: boolean): boolean
 }
 
+/** Where the devices deleted in Home Assistant are kept between runs (the store's saved settings). */
+export interface RemovedDevicesStore {
+    load(): unknown
+    save(deviceIds: string[]): void
+}
+
 export interface HomeAssistantDiscoveryOptions {
     bus: MessageBus
     host: DiscoveryHost
     logger: Logger
     prefix?: string
+    /** Home Assistant's birth topic; HA_DEFAULTS.birthTopic, whatever the prefix. */
+    birthTopic?: string
     expireAfterS?: number
     maxDevices?: number
+    /** Without it, a device deleted in Home Assistant is left out until the server restarts. */
+    removedStore?: RemovedDevicesStore
 }
+
+/** What the HTTP API shows of the discovery. */
+export interface DiscoveryView {
+    prefix: string
+    birthTopic: string
+    /** Devices deleted in Home Assistant (or through the API), left out until brought back; sorted. */
+    removed: string[]
+}
+
+/** The hint in the lines about a deleted device: how a person brings it back. */
+export const bringBackHint = (deviceId: string) => `dashboard, or PUT /api/home-assistant/devices/${deviceId}`
 
 /** Retained, so Home Assistant gets the configs whenever it (re)subscribes; QoS 1, so an external broker gets them. */
 const CONFIG_DELIVERY: PublishOptions = { qos: 1, retain: true }
 
-type IgnoredKind = "bad_id" | "bad_payload" | "unknown_device" | "too_many"
+type IgnoredKind = "bad_id" | "bad_payload" | "unknown_device" | "too_many" | "too_many_removed"
 
 export class HomeAssistantDiscovery {
     private readonly bus: MessageBus
     private readonly host: DiscoveryHost
     private readonly log: Logger
     readonly prefix: string
+    readonly birthTopic: string
+    /** The device id the birth topic would be taken for (`<id>/status`), if it has that shape. */
+    private readonly birthStatusId: string | undefined
     private readonly expireAfterS: number
     private readonly maxDevices: number
+    private readonly removedStore: RemovedDevicesStore | undefined
     /** Devices whose configs went out in this run, or are on their way. */
     private readonly announced = new Set<string>()
+    /** The config topics of the announced devices → their id: a deletion in Home Assistant clears one. */
+    private readonly byConfigTopic = new Map<string, string>()
+    /** Devices deleted in Home Assistant: not announced until restore(). At most maxDevices. */
+    private readonly removed = new Set<string>()
     private readonly inFlight = new Set<Promise<void>>()
     /** Kinds of ignored input already warned about; repeats go to debug. */
     private readonly warned = new Set<IgnoredKind>()
@@ -83,6 +118,11 @@ export class HomeAssistantDiscovery {
         const prefix = options.prefix ?? HA_DEFAULTS.prefix
         if (!PREFIX_PATTERN.test(prefix))
             throw new TypeError(`Home Assistant prefix ${JSON.stringify(prefix)}: expected levels of [A-Za-z0-9_-]`)
+        const birthTopic = options.birthTopic ?? HA_DEFAULTS.birthTopic
+        if (!PREFIX_PATTERN.test(birthTopic))
+            throw new TypeError(
+                `Home Assistant birth topic ${JSON.stringify(birthTopic)}: expected levels of [A-Za-z0-9_-]`
+            )
         const expireAfterS = options.expireAfterS ?? HA_DEFAULTS.expireAfterS
         if (!Number.isSafeInteger(expireAfterS) || expireAfterS < 0)
             throw new TypeError(`expireAfterS ${expireAfterS}: expected whole seconds, 0 for never`)
@@ -93,8 +133,17 @@ export class HomeAssistantDiscovery {
         this.host = options.host
         this.log = options.logger.child({ component: "home-assistant" })
         this.prefix = prefix
+        this.birthTopic = birthTopic
+        this.birthStatusId = birthStatusId(birthTopic)
         this.expireAfterS = expireAfterS
         this.maxDevices = maxDevices
+        this.removedStore = options.removedStore
+        this.loadRemoved()
+    }
+
+    /** What the API shows. */
+    view(): DiscoveryView {
+        return { prefix: this.prefix, birthTopic: this.birthTopic, removed: [...this.removed].sort() }
     }
 
     /**
@@ -111,11 +160,21 @@ export class HomeAssistantDiscovery {
             this.subscribed = true
             // shared: with several servers on the broker (docs/scale-out.md), one of them switches the LED
             await this.bus.subscribe(SET_TOPIC_FILTER, (topic, payload) => this.onSet(topic, payload), { shared: true })
-            await this.bus.subscribe(`${this.prefix}/status`, (_topic, payload) => this.onBirth(payload))
+            await this.bus.subscribe(this.birthTopic, (_topic, payload) => this.onBirth(payload))
+            for (const filter of configFilters(this.prefix))
+                await this.bus.subscribe(filter, (topic, payload) => this.onConfig(topic, payload))
         }
         this.host.on("telemetry", this.onDeviceEvent)
         this.host.on("status", this.onDeviceEvent)
-        this.log.info(`Home Assistant discovery under ${this.prefix}/; switches taken from ${SET_TOPIC_FILTER}`)
+        this.log.info(
+            `Home Assistant discovery under ${this.prefix}/; its birth taken from ${this.birthTopic}, ` +
+                `switches from ${SET_TOPIC_FILTER}`
+        )
+        if (this.removed.size > 0)
+            this.log.info(
+                `left out of Home Assistant, as deleted there: ${[...this.removed].sort().join(", ")} ` +
+                    `(to bring one back: ${bringBackHint("<id>")})`
+            )
         await Promise.all(this.host.deviceIds().map(id => this.announce(id)))
     }
 
@@ -132,30 +191,102 @@ export class HomeAssistantDiscovery {
     }
 
     /**
-     * Removes a device from Home Assistant by publishing an empty retained config for each entity.
-     * Rejects if the broker did not take them. The device comes back with its next event in this run,
-     * and at the next start if the server still knows it (docs/home-assistant.md, "Stopping and removing").
+     * Removes a device from Home Assistant by publishing an empty retained config for each entity, as
+     * Home Assistant does when a person deletes it there, and leaves it out from then on, until
+     * restore(). Rejects if the broker did not take them (it is left out all the same).
      */
     async forget(deviceId: string): Promise<void> {
         if (!isValidDeviceId(deviceId))
             throw new TypeError(`cannot forget ${JSON.stringify(deviceId)}: not a device id`)
-        this.announced.delete(deviceId)
+        this.leaveOut(deviceId)
         const where = configTopics(this.prefix, deviceId)
         await Promise.all([where.sensor, where.light].map(topic => this.bus.publish(topic, "", CONFIG_DELIVERY)))
-        this.log.info(`removed ${deviceId} from Home Assistant`)
+        this.log.info(`removed ${deviceId} from Home Assistant (to bring it back: ${bringBackHint(deviceId)})`)
+    }
+
+    /**
+     * Brings back a device deleted in Home Assistant: announces it again (resolves once the configs went
+     * out, or failed: then its next event tries again). The caller checks that the server knows it.
+     */
+    async restore(deviceId: string): Promise<void> {
+        if (!isValidDeviceId(deviceId))
+            throw new TypeError(`cannot bring back ${JSON.stringify(deviceId)}: not a device id`)
+        if (this.removed.delete(deviceId)) {
+            this.saveRemoved()
+            this.log.info(`${deviceId} is brought back to Home Assistant`)
+        }
+        this.announced.delete(deviceId) // announced again even if it was not removed: that is what was asked
+        await this.announce(deviceId)
     }
 
     /** Publishes a device's configs once per run. Never rejects. */
     private announce(deviceId: string): Promise<void> {
         if (!this.running || this.announced.has(deviceId) || !isValidDeviceId(deviceId)) return Promise.resolve()
-        // Home Assistant's birth message, `homeassistant/status`, looks like a device's status topic.
-        if (deviceId === this.prefix) return Promise.resolve()
+        // Home Assistant's birth message (`homeassistant/status` by default) looks like a device's status.
+        if (deviceId === this.birthStatusId) return Promise.resolve()
+        if (this.removed.has(deviceId)) return Promise.resolve()
         if (this.announced.size >= this.maxDevices) {
             this.ignore("too_many", `not announcing ${deviceId}: ${this.maxDevices} devices are announced already`)
             return Promise.resolve()
         }
         this.announced.add(deviceId)
+        const where = configTopics(this.prefix, deviceId)
+        this.byConfigTopic.set(where.sensor, deviceId).set(where.light, deviceId)
         return this.publishConfigs(deviceId, "announced")
+    }
+
+    /**
+     * Home Assistant deletes a device by publishing an empty retained message on each of its config
+     * topics (its "Delete" button, or anyone with that right). Our own configs coming back, and anything
+     * on topics of devices we did not announce, are not a deletion.
+     */
+    private onConfig(topic: string, payload: Buffer): void {
+        if (!this.running || payload.length !== 0) return
+        const deviceId = this.byConfigTopic.get(topic)
+        if (deviceId === undefined) return
+        if (!this.leaveOut(deviceId)) return
+        this.log.info(
+            `${deviceId} was deleted in Home Assistant: not announced again until brought back ` +
+                `(${bringBackHint(deviceId)})`
+        )
+    }
+
+    /** Stops announcing a device, for this run and the next ones (if there is room to keep it). */
+    private leaveOut(deviceId: string): boolean {
+        this.announced.delete(deviceId)
+        const where = configTopics(this.prefix, deviceId)
+        this.byConfigTopic.delete(where.sensor)
+        this.byConfigTopic.delete(where.light)
+        if (this.removed.has(deviceId)) return false
+        if (this.removed.size >= this.maxDevices) {
+            this.ignore(
+                "too_many_removed",
+                `${deviceId} was deleted in Home Assistant, but ${this.maxDevices} devices are kept as deleted ` +
+                    "already: it comes back at its next event"
+            )
+            return false
+        }
+        this.removed.add(deviceId)
+        this.saveRemoved()
+        return true
+    }
+
+    private loadRemoved(): void {
+        if (!this.removedStore) return
+        const saved = this.removedStore.load()
+        if (saved === undefined) return
+        const ids = Array.isArray(saved) ? saved.filter(id => typeof id === "string" && isValidDeviceId(id)) : []
+        if (!Array.isArray(saved) || ids.length !== saved.length)
+            this.log.warn("ignored what is not a device id in the saved list of devices deleted in Home Assistant")
+        for (const id of ids.slice(0, this.maxDevices)) this.removed.add(id)
+    }
+
+    private saveRemoved(): void {
+        try {
+            this.removedStore?.save([...this.removed].sort())
+        } catch (err) {
+            this.log.warn(`could not save the devices deleted in Home Assistant: ${(err as Error).message}`)
+        }
     }
 
     private publishConfigs(deviceId: string, done: "announced" | "announced again"): Promise<void> {
@@ -171,6 +302,7 @@ export class HomeAssistantDiscovery {
             },
             (err: Error) => {
                 this.announced.delete(deviceId) // its next event tries again
+                for (const topic of Object.values(configTopics(this.prefix, deviceId))) this.byConfigTopic.delete(topic)
                 const line = `could not announce ${deviceId} to Home Assistant: ${err.message}`
                 if (this.publishFailing) this.log.debug(line)
                 else this.log.warn(`${line} (tried again on its next event)`)

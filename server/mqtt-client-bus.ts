@@ -6,10 +6,16 @@
  *
  * With a share group (docs/scale-out.md) it speaks MQTT 5 and makes the subscriptions asked for as
  * `shared` as `$share/<group>/<filter>`: the broker hands each message to one server of the group.
+ *
+ * A broker may send a message once per subscription it matches (Mosquitto 2.0 does to MQTT 5 clients),
+ * and every copy reaches every matching handler: Home Assistant's birth on `homeassistant/status`, also
+ * matched by the devices' `+/status`, was handled twice. So a filter that another of ours covers is
+ * not sent to the broker: the covering subscription brings its messages, once.
  */
 import { randomBytes } from "node:crypto"
 import { EventEmitter } from "node:events"
 import { connect, type MqttClient } from "mqtt"
+import { filterCovers } from "./auth/acl"
 import type { Logger } from "./logger"
 import { redactUrl } from "./settings"
 import { TopicRoutes } from "./topic-routes"
@@ -179,18 +185,36 @@ export class MqttClientBus extends EventEmitter implements MessageBus {
         if (!isValidTopicFilter(filter)) throw new TypeError(`invalid topic filter ${JSON.stringify(filter)}`)
         const group = this.options.shareGroup
         const wire = options.shared && group !== undefined ? `$share/${group}/${filter}` : filter
+        const before = this.wireFilters()
         this.subscriptions.push({ filter, wire, handler })
         this.routes.clear()
         // While offline, onConnect subscribes to everything in the list. Subscribing twice to the same
         // filter (if onConnect is running too) is harmless: the broker replaces the subscription.
-        if (this.client?.connected) {
-            try {
-                await this.subscribeAll(this.client, [wire])
-            } catch (err) {
-                const why = (err as Error).message
-                this.log.debug(`subscription to ${filter} deferred to the next connection: ${why}`)
-            }
+        const client = this.client
+        if (!client?.connected) return
+        const after = this.wireFilters()
+        // A filter covered by one already made: make that one again, for the retained messages.
+        const made = after.filter(f => !before.includes(f))
+        const toMake = made.length > 0 ? made : after.filter(f => f === wire || filterCovers(f, wire))
+        try {
+            await this.subscribeAll(client, toMake)
+            // ones the new filter covers now come through it
+            const covered = before.filter(f => !after.includes(f))
+            if (covered.length > 0) await client.unsubscribeAsync(covered)
+        } catch (err) {
+            const why = (err as Error).message
+            this.log.debug(`subscription to ${filter} deferred to the next connection: ${why}`)
         }
+    }
+
+    /**
+     * What is asked of the broker: each subscription's filter once, but none that another non-shared
+     * one covers (a shared one is never covered and covers none: see MessageBus.subscribe).
+     */
+    private wireFilters(): string[] {
+        const all = [...new Set(this.subscriptions.map(s => s.wire))]
+        const plain = all.filter(f => !f.startsWith("$share/"))
+        return all.filter(f => f.startsWith("$share/") || !plain.some(o => o !== f && filterCovers(o, f)))
     }
 
     publish(topic: string, payload: string | Buffer, options: PublishOptions = {}): Promise<void> {
@@ -228,7 +252,7 @@ export class MqttClientBus extends EventEmitter implements MessageBus {
         )
         this.outageReported = false
         this.offlineSince = undefined
-        const filters = [...new Set(this.subscriptions.map(s => s.wire))]
+        const filters = this.wireFilters()
         try {
             if (filters.length > 0) await this.subscribeAll(client, filters)
         } catch (err) {

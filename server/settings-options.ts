@@ -34,6 +34,8 @@ export const DEFAULTS = {
     mqttTlsPort: 8883,
     /** Home Assistant MQTT discovery is off unless asked for; this is HA's default discovery prefix. */
     haPrefix: "homeassistant",
+    /** Home Assistant's default birth topic: its own setting, not derived from the prefix. */
+    haBirthTopic: "homeassistant/status",
 }
 
 export const ENV = {
@@ -65,6 +67,7 @@ export const ENV = {
     groups: "NIGHTLIGHT_GROUPS",
     haDiscovery: "NIGHTLIGHT_HA_DISCOVERY",
     haPrefix: "NIGHTLIGHT_HA_PREFIX",
+    haBirthTopic: "NIGHTLIGHT_HA_BIRTH_TOPIC",
 } as const
 
 const HELP_ROWS: [flag: string, what: string, variable: string][] = [
@@ -99,6 +102,7 @@ const HELP_ROWS: [flag: string, what: string, variable: string][] = [
     ["--no-dashboard", "serve neither the dashboard nor the HTTP API", `${ENV.dashboard}=0|1`],
     ["--ha-discovery", "Home Assistant MQTT discovery (docs/home-assistant.md)", `${ENV.haDiscovery}=0|1`],
     ["--ha-prefix PREFIX", `Home Assistant discovery prefix (default ${DEFAULTS.haPrefix})`, ENV.haPrefix],
+    ["--ha-birth-topic TOPIC", `Home Assistant birth topic (default ${DEFAULTS.haBirthTopic})`, ENV.haBirthTopic],
     ["-h, --help", "show this text", ""],
 ]
 
@@ -145,6 +149,7 @@ const OPTIONS = {
     "no-dashboard": { type: "boolean" },
     "ha-discovery": { type: "boolean" },
     "ha-prefix": { type: "string" },
+    "ha-birth-topic": { type: "string" },
     help: { type: "boolean", short: "h" },
 } as const
 

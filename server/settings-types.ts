@@ -42,5 +42,5 @@ export interface Settings {
     http: { enabled: boolean; host: string; port: number; token?: string }
     /** The groups file (docs/groups.md), if any. */
     groupsFile: string | undefined
-    homeAssistant: { enabled: boolean; prefix: string }
+    homeAssistant: { enabled: boolean; prefix: string; birthTopic: string }
 }

@@ -33,10 +33,11 @@ export function parseHostOr(source: Source | undefined, fallback: string): strin
     return source ? parseHost(source) : fallback
 }
 
-export function parseTopicPrefix(source: Source | undefined, fallback: string): string {
+/** Topic levels without wildcards (a discovery prefix, a birth topic); `example` goes in the error. */
+export function parseTopicPrefix(source: Source | undefined, fallback: string, example = "homeassistant"): string {
     if (!source) return fallback
     if (!/^[A-Za-z0-9_-]+(\/[A-Za-z0-9_-]+)*$/.test(source.value))
-        throw invalid(source, "expected topic levels of letters, digits, _ or -, such as homeassistant")
+        throw invalid(source, `expected topic levels of letters, digits, _ or -, such as ${example}`)
     return source.value
 }
 

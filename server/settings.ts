@@ -99,6 +99,11 @@ export function parseSettings(argv: string[], env: Record<string, string | undef
         homeAssistant: {
             enabled: flags["ha-discovery"] === true ? true : parseBoolean(fromEnv(ENV.haDiscovery), false),
             prefix: parseTopicPrefix(pick("ha-prefix", ENV.haPrefix), DEFAULTS.haPrefix),
+            birthTopic: parseTopicPrefix(
+                pick("ha-birth-topic", ENV.haBirthTopic),
+                DEFAULTS.haBirthTopic,
+                DEFAULTS.haBirthTopic
+            ),
         },
     }
 }

@@ -5,6 +5,7 @@
 import { describe, expect, test } from "vitest"
 import { canPublish, canRead, canSubscribe, filterCovers, type Principal } from "../server/auth/acl"
 import { exposurePolicy, isLoopback } from "../server/auth/exposure"
+import { configFilters, configTopics } from "../server/home-assistant"
 import { topicMatches } from "../server/message-bus"
 import { filterUniverse, topicUniverse } from "./helpers/acl-leaks"
 
@@ -75,6 +76,29 @@ describe("the other roles", () => {
         expect(canPublish(ha, "homeassistant/status")).toBe(true)
         expect(canPublish(ha, "porch/commands")).toBe(false)
         expect(canSubscribe(ha, "+/acks")).toBe(false)
+    })
+
+    test("Home Assistant may delete a device (an empty retained config on its topics), and nothing else there", () => {
+        const ha = user("homeassistant", "home-assistant")
+        for (const topic of Object.values(configTopics("homeassistant", "porch")))
+            expect(canPublish(ha, topic), topic).toBe(true)
+        for (const topic of ["homeassistant/switch/x/config", "homeassistant/sensor/x/state", "homeassistant/x"])
+            expect(canPublish(ha, topic), topic).toBe(false)
+        // and the server sees it, to leave the device out
+        const server = user("nightlight-server", "server")
+        for (const filter of configFilters("homeassistant")) expect(canSubscribe(server, filter), filter).toBe(true)
+    })
+
+    test("Home Assistant's birth topic is its own setting, not <prefix>/status", () => {
+        const ha = user("homeassistant", "home-assistant")
+        const server = user("nightlight-server", "server")
+        expect(canPublish(ha, "homeassistant/status", { haPrefix: "ha" })).toBe(true)
+        expect(canSubscribe(server, "homeassistant/status", { haPrefix: "ha" })).toBe(true)
+        expect(canPublish(ha, "ha/status", { haPrefix: "ha" })).toBe(false)
+        const custom = { haPrefix: "ha", haBirthTopic: "hass/birth" }
+        expect(canPublish(ha, "hass/birth", custom)).toBe(true)
+        expect(canSubscribe(server, "hass/birth", custom)).toBe(true)
+        expect(canPublish(ha, "homeassistant/status", custom)).toBe(false)
     })
 
     test("an observer reads every topic but $SYS and publishes nothing; admin and anonymous do anything", () => {

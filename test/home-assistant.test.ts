@@ -221,7 +221,7 @@ describe("switching the light from Home Assistant", () => {
 })
 
 describe("removing and stopping", () => {
-    test("forget() removes a device from Home Assistant; its next reading brings it back", async () => {
+    test("forget() removes a device from Home Assistant until restore(); readings do not bring it back", async () => {
         const watch = await watchConfigs("shed")
         reading("shed", 500)
         await watch.next()
@@ -231,11 +231,42 @@ describe("removing and stopping", () => {
         const where = configTopics("homeassistant", "shed")
         const kept = await retained("homeassistant/#")
         expect(kept.has(where.sensor) || kept.has(where.light)).toBe(false)
+        expect(discovery.view().removed).toContain("shed")
+        expect(lines.join("")).toContain(
+            "removed shed from Home Assistant (to bring it back: dashboard, or PUT /api/home-assistant/devices/shed)"
+        )
 
         reading("shed", 500)
+        await discovery.restore("shed")
         const back = await nextConfigs(watch)
         expect(back.sensor.unique_id).toBe("nightlight_shed_light")
+        expect(discovery.view().removed).not.toContain("shed")
+        expect(lines.join("")).toContain("shed is brought back to Home Assistant")
         await expect(discovery.forget("not/an id")).rejects.toThrow(/not a device id/)
+        await expect(discovery.restore("not/an id")).rejects.toThrow(/not a device id/)
+    })
+
+    test("the devices deleted in Home Assistant are kept in the store given, and read back from it", async () => {
+        let saved: unknown = ["kept-out", "not/an id"]
+        const removedStore = { load: () => saved, save: (ids: string[]) => void (saved = ids) }
+        const host = recordingHost(["kept-out", "shown"])
+        const first = new HomeAssistantDiscovery({ bus, host, logger, prefix: "ha-keep", removedStore })
+        expect(lines.join("")).toContain("ignored what is not a device id in the saved list")
+        await first.start()
+        const kept = [...(await retained("ha-keep/#")).keys()]
+        expect(kept.sort()).toEqual(Object.values(configTopics("ha-keep", "shown")).sort())
+        expect(lines.join("")).toContain("left out of Home Assistant, as deleted there: kept-out")
+
+        // Home Assistant deletes "shown" (an empty retained config), from a client
+        ha.publish(configTopics("ha-keep", "shown").light, "", { retain: true })
+        await until("the deletion to be saved", () => JSON.stringify(saved) === '["kept-out","shown"]')
+        await first.stop()
+        const second = new HomeAssistantDiscovery({ bus, host, logger, prefix: "ha-keep", removedStore })
+        expect(second.view()).toEqual({
+            prefix: "ha-keep",
+            birthTopic: "homeassistant/status",
+            removed: ["kept-out", "shown"],
+        })
     })
 
     test("stop() leaves the configs on the broker and stops switching", async () => {

@@ -29,7 +29,7 @@ describe("parseSettings", () => {
             retentionDays: 30,
             http: { enabled: true, host: "127.0.0.1", port: 8080 },
             groupsFile: undefined,
-            homeAssistant: { enabled: false, prefix: "homeassistant" },
+            homeAssistant: { enabled: false, prefix: "homeassistant", birthTopic: "homeassistant/status" },
         })
         expect(DEFAULTS.threshold).toBe(300)
     })
@@ -61,6 +61,8 @@ describe("parseSettings", () => {
             "--ha-discovery",
             "--ha-prefix",
             "ha/test",
+            "--ha-birth-topic",
+            "ha/birth",
         ])
         expect(s).toEqual({
             help: false,
@@ -73,7 +75,7 @@ describe("parseSettings", () => {
             retentionDays: 365,
             http: { enabled: true, host: "0.0.0.0", port: 0 },
             groupsFile: "stadium.json",
-            homeAssistant: { enabled: true, prefix: "ha/test" },
+            homeAssistant: { enabled: true, prefix: "ha/test", birthTopic: "ha/birth" },
         })
         expect(parse(["--no-dashboard"]).http.enabled).toBe(false)
     })
@@ -113,6 +115,7 @@ describe("parseSettings", () => {
             "--no-dashboard",
             "--ha-discovery",
             "--ha-prefix",
+            "--ha-birth-topic",
         ]
         for (const flag of flags) expect(HELP_TEXT).toContain(flag)
     })
@@ -134,6 +137,7 @@ describe("parseSettings", () => {
             NIGHTLIGHT_DASHBOARD: "0",
             NIGHTLIGHT_HA_DISCOVERY: "true",
             NIGHTLIGHT_HA_PREFIX: "hass",
+            NIGHTLIGHT_HA_BIRTH_TOPIC: "hass/status",
         })
         expect(s).toEqual({
             help: false,
@@ -146,7 +150,7 @@ describe("parseSettings", () => {
             retentionDays: 1,
             http: { enabled: false, host: "::1", port: 9000 },
             groupsFile: "g.json",
-            homeAssistant: { enabled: true, prefix: "hass" },
+            homeAssistant: { enabled: true, prefix: "hass", birthTopic: "hass/status" },
         })
         expect(parse([], { NIGHTLIGHT_MQTT_URL: "mqtt://b:1883" }).broker).toEqual({
             kind: "external",
@@ -170,6 +174,9 @@ describe("parseSettings", () => {
         )
         expect(failure(["--http-host", "http://x"])).toContain("invalid --http-host")
         expect(failure(["--ha-prefix", "home/#"])).toContain('invalid --ha-prefix "home/#"')
+        expect(failure(["--ha-birth-topic", "ha/+"])).toBe(
+            'invalid --ha-birth-topic "ha/+": expected topic levels of letters, digits, _ or -, such as homeassistant/status'
+        )
         expect(failure([], { NIGHTLIGHT_HA_DISCOVERY: "yes" })).toContain("expected 0, 1, true or false")
         // a token is a secret: the message does not repeat it
         expect(failure(["--http-token", "my secret"])).toBe(

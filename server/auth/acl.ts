@@ -10,6 +10,7 @@
  * and exact for the tables below. Nobody may publish to a `$` topic (`$SYS/...` is the broker's own),
  * and only admin and anonymous-on-loopback may read `$SYS/#`.
  */
+import { HA_DEFAULTS, configFilters } from "../home-assistant-config"
 import { topicMatches } from "../message-bus"
 import type { Role } from "./credentials"
 
@@ -17,7 +18,9 @@ export type Principal = { kind: "anonymous" } | { kind: "user"; username: string
 
 export const ACL_DEFAULTS = {
     /** Home Assistant's discovery prefix (settings --ha-prefix): where the server announces devices. */
-    haPrefix: "homeassistant",
+    haPrefix: HA_DEFAULTS.prefix,
+    /** Home Assistant's birth and will topic (settings --ha-birth-topic), whatever the prefix. */
+    haBirthTopic: HA_DEFAULTS.birthTopic,
 }
 export type AclOptions = Partial<typeof ACL_DEFAULTS>
 
@@ -34,6 +37,10 @@ export interface Rules {
 /** The rules for a principal. `<id>` below is the username. */
 export function rulesFor(principal: Principal, options: AclOptions = {}): Rules {
     const ha = options.haPrefix ?? ACL_DEFAULTS.haPrefix
+    const birth = options.haBirthTopic ?? ACL_DEFAULTS.haBirthTopic
+    // our config topics: the server reads them to notice a device deleted in Home Assistant, which
+    // deletes it by publishing an empty retained config there
+    const configs = configFilters(ha)
     if (principal.kind === "anonymous") return { publish: ["#"], read: ["#", "$SYS/#"] }
     const id = principal.username
     switch (principal.role) {
@@ -45,12 +52,13 @@ export function rulesFor(principal: Principal, options: AclOptions = {}): Rules 
             // What server/controller.ts and server/home-assistant.ts publish and subscribe, nothing more.
             return {
                 publish: ["+/commands", "+/acks", `${ha}/#`, SET_TOPICS],
-                read: ["+/telemetry", "+/status", "+/commands", "+/acks", SET_TOPICS, `${ha}/status`],
+                read: ["+/telemetry", "+/status", "+/commands", "+/acks", SET_TOPICS, birth, ...configs],
             }
         case "home-assistant":
-            // Reads the discovery configs and the state topics they name; switches lights; its own birth.
+            // Reads the discovery configs and the state topics they name; switches lights; deletes a
+            // device (an empty retained config); its own birth and will.
             return {
-                publish: [SET_TOPICS, `${ha}/status`],
+                publish: [SET_TOPICS, birth, ...configs],
                 read: [`${ha}/#`, "+/telemetry", "+/status", "+/commands"],
             }
         case "observer":

@@ -47,6 +47,17 @@ export function apiRoutes(backend: ApiBackend, clock: () => number): Route<Handl
         { method: "GET", path: "/api/settings", handler: ({ query }) => getSettings(backend, query) },
         { method: "PATCH", path: "/api/settings", handler: request => patchSettings(backend, request) },
         { method: "PUT", path: "/api/sim/light", handler: request => putSimLight(backend, request) },
+        { method: "GET", path: "/api/home-assistant", handler: ({ query }) => getHomeAssistant(backend, query) },
+        {
+            method: "PUT",
+            path: "/api/home-assistant/devices/:id",
+            handler: ({ params, query }) => showInHomeAssistant(backend, params, query, true),
+        },
+        {
+            method: "DELETE",
+            path: "/api/home-assistant/devices/:id",
+            handler: ({ params, query }) => showInHomeAssistant(backend, params, query, false),
+        },
     ]
 }
 
@@ -97,6 +108,26 @@ async function putSimLight(backend: ApiBackend, { query, body }: ApiRequest) {
     const answer = backend.setSimLight(light)
     if (!answer) throw new ApiProblem(404, "no simulated device is running (the server was started with --no-sim)")
     return answer
+}
+
+function getHomeAssistant(backend: ApiBackend, query: URLSearchParams) {
+    parseQuery(noQuerySchema, query)
+    return backend.homeAssistant?.() ?? discoveryOff()
+}
+
+async function showInHomeAssistant(
+    backend: ApiBackend,
+    params: Record<string, string>,
+    query: URLSearchParams,
+    shown: boolean
+) {
+    const id = checkDeviceId(params.id)
+    parseQuery(noQuerySchema, query)
+    return (await backend.showInHomeAssistant?.(id, shown)) ?? discoveryOff()
+}
+
+function discoveryOff(): never {
+    throw new ApiProblem(404, "Home Assistant discovery is off (start the server with --ha-discovery)")
 }
 
 function noDevice(id: string): never {

@@ -4,7 +4,8 @@
  * answers naming the field; anything else is a logged 500, and the server keeps serving.
  *
  * Cross-site requests cannot change anything: every body must be application/json, which a page on
- * another origin can only send after a CORS preflight, and we answer no preflight.
+ * another origin can only send after a CORS preflight, and we answer no preflight. The same goes for
+ * PUT and DELETE without a body (not a "simple" method: preflight too).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http"
 import type { Socket } from "node:net"

@@ -4,7 +4,7 @@
  */
 import { ApiProblem } from "../api-types"
 
-export type Method = "GET" | "PATCH" | "PUT"
+export type Method = "GET" | "PATCH" | "PUT" | "DELETE"
 
 export interface Route<H> {
     method: Method
