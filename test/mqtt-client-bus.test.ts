@@ -1,6 +1,7 @@
 /**
  * The external-broker bus when the broker is not there: at start-up, and going away and coming back.
  * The broker is a real aedes on a fixed free port, so it can be stopped and started again in place.
+ * Last, overlapping subscriptions on a real Mosquitto (skipped without it, except under CI).
  */
 import { EventEmitter } from "node:events"
 import { createServer, type AddressInfo, type Socket } from "node:net"
@@ -9,7 +10,18 @@ import { Aedes } from "aedes"
 import type { MqttClient } from "mqtt"
 import { EmbeddedBroker } from "../server/embedded-broker"
 import { MqttClientBus } from "../server/mqtt-client-bus"
-import { HOST, Inbox, closeClient, connectClient, freePort, nextEvent, recordingLogger, within } from "./helpers/mqtt"
+import { Mosquitto, requireMosquitto, skipWithoutMosquitto } from "./helpers/mosquitto"
+import {
+    HOST,
+    Inbox,
+    closeClient,
+    connectClient,
+    freePort,
+    nextEvent,
+    recordingLogger,
+    until,
+    within,
+} from "./helpers/mqtt"
 
 const RETRY_MS = 100
 const cleanups: (() => Promise<void>)[] = []
@@ -185,3 +197,43 @@ test("a QoS 1 message in flight when the connection drops is dropped, not sent a
     expect(await seenBefore(bus, client, "stuck/#", "stuck/marker")).toEqual(["stuck/marker"])
     expect(lines.join("")).not.toContain("ERROR")
 })
+
+test.skipIf(skipWithoutMosquitto("test/mqtt-client-bus.test.ts", "Overlapping subscriptions on Mosquitto"))(
+    "overlapping subscriptions, on a broker that sends a copy per subscription (Mosquitto, MQTT 5): each handler gets each message once",
+    async () => {
+        requireMosquitto()
+        const mosquitto = new Mosquitto(await freePort())
+        await mosquitto.start()
+        cleanups.push(async () => {
+            await mosquitto.stop()
+            mosquitto.cleanup()
+        })
+        const client = await connectClient(mosquitto.url)
+        cleanups.push(() => closeClient(client))
+        await client.publishAsync("hass/status", "kept", { retain: true, qos: 1 })
+        await client.publishAsync("dev/status", "kept", { retain: true, qos: 1 })
+        const { logger } = recordingLogger("silent")
+        // a share group: MQTT 5, to which Mosquitto 2.0 sends a message once per matching subscription
+        const bus = new MqttClientBus({ url: mosquitto.url, logger, shareGroup: "g" })
+        cleanups.push(() => bus.stop())
+        const got: Record<string, string[]> = {}
+        const record = (name: string) => (topic: string, payload: Buffer) =>
+            (got[name] ??= []).push(`${topic}=${payload.toString()}`)
+        await bus.subscribe("+/status", record("all"))
+        await bus.subscribe("hass/status", record("birth"))
+        await bus.start()
+        // made later, covered by "+/status": still gets its retained message
+        await bus.subscribe("dev/status", record("dev"))
+        // made later, covering the others: they now come through it
+        await bus.subscribe("#", record("everything"))
+        client.publish("hass/status", "live")
+        client.publish("end", "")
+        await until("the end marker", () => got.everything?.includes("end=") ?? false)
+        // The live message once per handler. (Retained ones come again with each subscription made.)
+        const live = (name: string) => got[name]?.filter(m => m === "hass/status=live")
+        for (const name of ["all", "birth", "everything"]) expect(live(name), name).toEqual(["hass/status=live"])
+        expect(got.birth?.[0]).toBe("hass/status=kept")
+        expect(got.dev).toContain("dev/status=kept")
+        expect(got.dev).not.toContain("hass/status=live")
+    }
+)
