@@ -18,6 +18,7 @@ import { checkLeaks, type Login } from "./helpers/acl-leaks"
 import { makeCa, makeServerCert } from "./helpers/certificates"
 import { MOSQUITTO, requireMosquitto, skipWithoutMosquitto } from "./helpers/mosquitto"
 import { startServer } from "../server/app"
+import { configTopics } from "../server/home-assistant"
 import type { TelemetryEvent } from "../server/controller"
 import type { MqttClientBus } from "../server/mqtt-client-bus"
 import { HOST, Inbox, closeClient, connectClient, freePort, recordingLogger, until, within } from "./helpers/mqtt"
@@ -30,6 +31,8 @@ const logins = {
     server: { username: "nightlight-server", password: "server-password" },
     witness: { username: "admin", password: "admin-password" },
 } satisfies Record<string, Login>
+/** The example's Home Assistant user. */
+const haLogin: Login = { username: "homeassistant", password: "ha-password" }
 
 /** Replaces `from` in the example, which must be there exactly once (else the example changed under us). */
 function replaceOnce(text: string, from: string, to: string): string {
@@ -52,7 +55,7 @@ describe.skipIf(skipWithoutMosquitto("test/mosquitto-acl.test.ts", "The Mosquitt
         beforeAll(async () => {
             const binary = requireMosquitto()
             const passwd = join(dirname(binary).replace(/sbin$/, "bin"), "mosquitto_passwd")
-            for (const [i, { username, password }] of Object.values(logins).entries())
+            for (const [i, { username, password }] of [...Object.values(logins), haLogin].entries())
                 await run(passwd, [...(i === 0 ? ["-c"] : []), "-b", path("passwd"), username, password])
             chmodSync(path("passwd"), 0o600)
             await makeCa(dir, "ca")
@@ -167,6 +170,67 @@ describe.skipIf(skipWithoutMosquitto("test/mosquitto-acl.test.ts", "The Mosquitt
                 expect(command).toMatchObject({ led_on: true, seq: expect.any(Number) })
             } finally {
                 await closeClient(porch)
+                await server.stop()
+            }
+        })
+
+        test("Home Assistant, as the documented user, deletes a device; the server leaves it out at the next birth", async () => {
+            const url = `mqtt://${HOST}:${port}`
+            const { logger, lines } = recordingLogger("info")
+            const homeAssistant = { enabled: true, prefix: "homeassistant", birthTopic: "homeassistant/status" }
+            const broker = { kind: "external" as const, url, ...logins.server }
+            const server = await startServer({ broker, threshold: 300, homeAssistant }, logger)
+            const [porch, kitchen, ha] = await Promise.all(
+                [logins.a, logins.b, haLogin].map(l => connectClient(url, l))
+            )
+            const porchConfigs = configTopics("homeassistant", "porch")
+            try {
+                await until("the server to be on the broker", () => (server.bus as MqttClientBus).isOnline)
+                const configs = await Inbox.open(ha, "homeassistant/+/+/config")
+                /** Waits for a device's two configs; returns the other config messages seen meanwhile. */
+                const until2 = async (deviceId: string) => {
+                    const where = Object.values(configTopics("homeassistant", deviceId))
+                    const others: string[] = []
+                    for (let got = 0; got < 2;) {
+                        const m = await configs.next()
+                        if (where.includes(m.topic) && m.payload !== "") got++
+                        else others.push(`${m.topic}=${m.payload}`)
+                    }
+                    return others
+                }
+                porch.publish("porch/telemetry", '{"light": 50}')
+                await until2("porch")
+
+                // What Home Assistant's "Delete" sends; the ACL must let it through to the broker
+                for (const topic of Object.values(porchConfigs))
+                    await ha.publishAsync(topic, "", { retain: true, qos: 1 })
+                await until("the server to notice", () =>
+                    lines.join("").includes("porch was deleted in Home Assistant")
+                )
+                const fresh = await connectClient(url, logins.witness)
+                try {
+                    const inbox = await Inbox.open(fresh, "homeassistant/+/+/config")
+                    await fresh.publishAsync("homeassistant/sensor/end/config", "", { qos: 1 }) // not retained
+                    const kept: string[] = []
+                    for (
+                        let m = await inbox.next();
+                        m.topic !== "homeassistant/sensor/end/config";
+                        m = await inbox.next()
+                    )
+                        kept.push(m.topic)
+                    expect(kept.filter(t => Object.values(porchConfigs).includes(t))).toEqual([])
+                } finally {
+                    await closeClient(fresh)
+                }
+
+                // Home Assistant restarts; then kitchen's first reading: porch's configs must not come between
+                await ha.publishAsync("homeassistant/status", "online", { qos: 1 })
+                kitchen.publish("kitchen/telemetry", '{"light": 50}')
+                const between = await until2("kitchen")
+                // (HA's own deletions, the empty ones, come back to it)
+                expect(between.filter(m => m.includes("nightlight_porch_") && !m.endsWith("="))).toEqual([])
+            } finally {
+                await Promise.all([porch, kitchen, ha].map(c => closeClient(c)))
                 await server.stop()
             }
         })
