@@ -16,8 +16,8 @@
  *   PATCH /api/settings       RuleSettingsPatch → RuleSettings
  *   PUT   /api/sim/light      SimLightRequest  → SimLightResponse                  (404 when no simulator)
  *   GET   /api/events                        → text/event-stream of LiveEvent, one JSON per `data:` line
- *   GET   /api/home-assistant                → HomeAssistantView                   (404 when discovery is off)
- *   PUT   /api/home-assistant/devices/:id    → HomeAssistantView: announced again  (404 unknown device)
+ *   GET   /api/home-assistant                → HomeAssistantView ({"enabled": false, ...} when discovery is off)
+ *   PUT   /api/home-assistant/devices/:id    → HomeAssistantView: announced again  (404 unknown device or off)
  *   DELETE /api/home-assistant/devices/:id   → HomeAssistantView: removed from Home Assistant until a PUT
  *
  * Errors: 4xx/5xx with ApiError; `field` names the offending field or query parameter.
@@ -158,10 +158,12 @@ export interface SimLightResponse {
     light: number
 }
 
-/** Home Assistant discovery (docs/home-assistant.md), when the server runs with --ha-discovery. */
+/** Home Assistant discovery (docs/home-assistant.md): on with --ha-discovery. */
 export interface HomeAssistantView {
-    prefix: string
-    birthTopic: string
+    enabled: boolean
+    /** null when discovery is off. */
+    prefix: string | null
+    birthTopic: string | null
     /** Devices deleted in Home Assistant (or through the API): not announced until brought back. Sorted. */
     removed: string[]
 }

@@ -75,6 +75,7 @@ export interface HomeAssistantDiscoveryOptions {
 
 /** What the HTTP API shows of the discovery. */
 export interface DiscoveryView {
+    enabled: true
     prefix: string
     birthTopic: string
     /** Devices deleted in Home Assistant (or through the API), left out until brought back; sorted. */
@@ -143,7 +144,7 @@ export class HomeAssistantDiscovery {
 
     /** What the API shows. */
     view(): DiscoveryView {
-        return { prefix: this.prefix, birthTopic: this.birthTopic, removed: [...this.removed].sort() }
+        return { enabled: true, prefix: this.prefix, birthTopic: this.birthTopic, removed: [...this.removed].sort() }
     }
 
     /**

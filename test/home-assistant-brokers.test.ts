@@ -251,6 +251,10 @@ describe.each(brokers)("Home Assistant discovery on $name", b => {
     test.skipIf(b.skip)("without --ha-discovery the API says discovery is off", async () => {
         await start({ enabled: false })
         expect(await api("/api/home-assistant")).toEqual({
+            status: 200,
+            body: { enabled: false, prefix: null, birthTopic: null, removed: [] },
+        })
+        expect(await api("/api/home-assistant/devices/kitchen-3", "PUT")).toEqual({
             status: 404,
             body: { error: "Home Assistant discovery is off (start the server with --ha-discovery)" },
         })

@@ -263,6 +263,7 @@ describe("removing and stopping", () => {
         await first.stop()
         const second = new HomeAssistantDiscovery({ bus, host, logger, prefix: "ha-keep", removedStore })
         expect(second.view()).toEqual({
+            enabled: true,
             prefix: "ha-keep",
             birthTopic: "homeassistant/status",
             removed: ["kept-out", "shown"],

@@ -8,6 +8,7 @@ import type {
     GroupRulePatch,
     GroupView,
     HistoryResponse,
+    HomeAssistantView,
     RuleSettings,
     RuleSettingsPatch,
     SimLightResponse,
@@ -64,4 +65,13 @@ export function patchGroupRule(name: string, patch: GroupRulePatch): Promise<Gro
 
 export function setSimLight(light: number): Promise<SimLightResponse> {
     return call("PUT", "/api/sim/light", { light })
+}
+
+export function getHomeAssistant(): Promise<HomeAssistantView> {
+    return call("GET", "/api/home-assistant")
+}
+
+/** Brings a device deleted in Home Assistant back. */
+export function showInHomeAssistant(id: string): Promise<HomeAssistantView> {
+    return call("PUT", `/api/home-assistant/devices/${encodeURIComponent(id)}`)
 }

@@ -5,6 +5,7 @@
 import { DeviceList } from "./device-list"
 import { byTestId, setData, setText } from "./dom"
 import { GroupList } from "./group-list"
+import { HomeAssistantPanel } from "./home-assistant-panel"
 import { LiveConnection, type LiveStatus } from "./live"
 import { SettingsForm } from "./settings-form"
 import { Store } from "./store"
@@ -20,6 +21,7 @@ function main(): void {
     new DeviceList(document, store)
     new GroupList(document, store)
     new SettingsForm(document, store)
+    new HomeAssistantPanel(document)
     const badge = byTestId(document, "live-badge")
     const live = new LiveConnection(
         "/api/events",

@@ -4,7 +4,7 @@
  * client should hear about; HttpServer turns it into the answer.
  */
 import type { IncomingMessage, ServerResponse } from "node:http"
-import { ApiProblem, type ApiBackend } from "../api-types"
+import { ApiProblem, type ApiBackend, type HomeAssistantView } from "../api-types"
 import type { Route } from "./router"
 import {
     checkDeviceId,
@@ -110,9 +110,10 @@ async function putSimLight(backend: ApiBackend, { query, body }: ApiRequest) {
     return answer
 }
 
-function getHomeAssistant(backend: ApiBackend, query: URLSearchParams) {
+function getHomeAssistant(backend: ApiBackend, query: URLSearchParams): HomeAssistantView {
     parseQuery(noQuerySchema, query)
-    return backend.homeAssistant?.() ?? discoveryOff()
+    // 200 when off too: the dashboard asks on every load, and a 404 would be an error in its console
+    return backend.homeAssistant?.() ?? { enabled: false, prefix: null, birthTopic: null, removed: [] }
 }
 
 async function showInHomeAssistant(
