@@ -82,6 +82,7 @@ export async function startServer(
         : undefined
 
     const haBirthTopic = settings.homeAssistant?.birthTopic ?? DEFAULTS.haBirthTopic
+    const birthId = birthStatusId(haBirthTopic)
     let secured: SecuredBroker | undefined
     let broker: EmbeddedBroker | undefined
     let bus: MessageBus
@@ -124,7 +125,8 @@ export async function startServer(
         band: rules.band,
         groups: rules.groups,
         beforeAcks: links => recorder?.beforeAcks(links),
-        notDevices: [birthStatusId(haBirthTopic) ?? []].flat(),
+        // Home Assistant's birth topic, when it looks like a device's status topic
+        notDevices: birthId === undefined ? [] : [birthId],
     })
     controller.restore(store.registry.list().flatMap(r => (r.link ? [{ deviceId: r.id, link: r.link }] : [])))
     recorder = new Recorder(controller, store, logger)

@@ -202,7 +202,9 @@ export class HomeAssistantDiscovery {
         this.leaveOut(deviceId)
         const where = configTopics(this.prefix, deviceId)
         await Promise.all([where.sensor, where.light].map(topic => this.bus.publish(topic, "", CONFIG_DELIVERY)))
-        this.log.info(`removed ${deviceId} from Home Assistant (to bring it back: ${bringBackHint(deviceId)})`)
+        // (not kept as removed when too many are: leaveOut warned that it comes back)
+        if (this.removed.has(deviceId))
+            this.log.info(`removed ${deviceId} from Home Assistant (to bring it back: ${bringBackHint(deviceId)})`)
     }
 
     /**
@@ -262,7 +264,7 @@ export class HomeAssistantDiscovery {
         if (this.removed.size >= this.maxDevices) {
             this.ignore(
                 "too_many_removed",
-                `${deviceId} was deleted in Home Assistant, but ${this.maxDevices} devices are kept as deleted ` +
+                `${deviceId} is removed from Home Assistant, but ${this.maxDevices} devices are kept as removed ` +
                     "already: it comes back at its next event"
             )
             return false

@@ -261,13 +261,21 @@ describe("removing and stopping", () => {
         ha.publish(configTopics("ha-keep", "shown").light, "", { retain: true })
         await until("the deletion to be saved", () => JSON.stringify(saved) === '["kept-out","shown"]')
         await first.stop()
-        const second = new HomeAssistantDiscovery({ bus, host, logger, prefix: "ha-keep", removedStore })
+        const second = new HomeAssistantDiscovery({ bus, host, logger, prefix: "ha-keep", removedStore, maxDevices: 2 })
         expect(second.view()).toEqual({
             enabled: true,
             prefix: "ha-keep",
             birthTopic: "homeassistant/status",
             removed: ["kept-out", "shown"],
         })
+        // at most maxDevices are kept: a third comes back at its next event, and says so
+        await second.start()
+        await second.forget("third")
+        expect(second.view().removed).toEqual(["kept-out", "shown"])
+        expect(lines.join("")).toContain(
+            "third is removed from Home Assistant, but 2 devices are kept as removed already: it comes back at its next event"
+        )
+        await second.stop()
     })
 
     test("stop() leaves the configs on the broker and stops switching", async () => {
