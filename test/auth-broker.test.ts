@@ -119,12 +119,12 @@ describe("logins", () => {
         const porch = await client(s.broker.url, { ...login("porch"), clientId: "porchnightlight_client" })
         await expect(
             connectClient(s.broker.url, { ...login("kitchen"), clientId: "porchnightlight_client" })
-        ).rejects.toMatchObject({ code: 2 })
+        ).rejects.toMatchObject({ code: 5 })
         expect(porch.connected).toBe(true)
         const closed = new Promise<void>(resolve => porch.once("close", () => resolve()))
         await client(s.broker.url, { ...login("porch"), clientId: "porchnightlight_client" })
         await within(3000, "the older session to be closed", closed)
-        expect(log(s)).toContain("client id porchnightlight_client is in use by another user")
+        expect(log(s)).toContain("client id porchnightlight_client belongs to another user")
     })
 
     test("too many failures from one address: refused unchecked, even the right password, until the window passes", async () => {

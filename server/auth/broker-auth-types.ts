@@ -8,6 +8,8 @@ import type { AedesOptions, AuthenticateError, Client } from "aedes"
 import type { Logger } from "../logger"
 import type { AclOptions, Principal, Rules } from "./acl"
 import { LOGIN_GUARD_DEFAULTS, type LoginGuardLimits } from "./login-guard"
+import type { SessionLimits } from "./session-book"
+import type { SessionCounts } from "./session-guard"
 import type { UserDirectory } from "./user-store"
 
 export const BROKER_AUTH_DEFAULTS = {
@@ -35,9 +37,12 @@ export interface BrokerAuthOptions {
     publishLimit?: (key: string) => boolean
     clock?: () => number
     limits?: Partial<LoginGuardLimits & { rememberLoginMs: number }>
+    /** Stored sessions: limits and queue cap (session-book.ts SESSION_DEFAULTS). */
+    sessions?: Partial<SessionLimits>
 }
 
-export interface AuthStats {
+/** Login counts, and the session counts of SessionGuard (session-guard.ts). */
+export interface AuthStats extends SessionCounts {
     logins: number
     anonymousLogins: number
     failedLogins: number
@@ -51,8 +56,7 @@ export interface AuthStats {
     deniedSubscribes: number
     deniedDeliveries: number
     rateLimited: number
-    /** Sessions taken over by someone else refused, and sessions closed because their user changed. */
-    takeoversRefused: number
+    /** Sessions closed because their user changed. */
     kicked: number
 }
 
@@ -70,19 +74,16 @@ export interface Session {
 }
 
 export type Hooks = Required<
-    Pick<AedesOptions, "authenticate" | "authorizePublish" | "authorizeSubscribe" | "authorizeForward">
+    Pick<
+        AedesOptions,
+        "preConnect" | "authenticate" | "authorizePublish" | "authorizeSubscribe" | "authorizeForward" | "persistence"
+    >
 >
 
 /** What aedes has on a client but does not declare. */
 export interface ClientInternals {
     will?: unknown
     broker: { clients: Record<string, Client | undefined> }
-}
-
-/** Whether two logins are the same user (any two anonymous clients are): who may take over a session. */
-export function samePrincipal(a: Principal, b: Principal): boolean {
-    if (a.kind === "anonymous" || b.kind === "anonymous") return a.kind === b.kind
-    return a.username === b.username
 }
 
 /** The error that makes aedes answer a CONNECT with `returnCode` in its CONNACK. */

@@ -1,10 +1,11 @@
 /**
  * Authentication and per-topic authorisation for the embedded aedes broker, as aedes hooks built from
  * the users (user-store.ts) and the rules (acl.ts). The USERNAME is the identity; the client id is
- * free-form, but a session held by one user cannot be taken over by another (aedes would otherwise
- * close the holder when someone else connects with its client id).
+ * free-form, but one held or stored by one user cannot be used by another, a device's own is reserved
+ * for it, and stored sessions are bounded (session-guard.ts: its store is the broker's persistence).
  *
  * What aedes does with the hooks (aedes 1.2, read in its source and checked in test/auth-broker.test.ts):
+ * - preConnect sees the CONNECT before aedes names a client whose id is empty.
  * - authenticate runs for every CONNECT, with or without a username; CONNACK carries our return code.
  * - authorizePublish runs for each PUBLISH from a client and for its will when it is published (a will
  *   refused there is not published). An error from it closes the client's connection, for QoS 0 and 1
@@ -27,7 +28,6 @@ import {
     BROKER_AUTH_DEFAULTS,
     DROP,
     authError,
-    samePrincipal,
     type AuthStats,
     type BrokerAuthOptions,
     type ClientInternals,
@@ -36,6 +36,7 @@ import {
 } from "./broker-auth-types"
 import { LoginGuard } from "./login-guard"
 import { hashPassword, verifyPassword } from "./password-hash"
+import { SessionGuard } from "./session-guard"
 
 export { BROKER_AUTH_DEFAULTS, isDropped, type AuthStats, type BrokerAuthOptions } from "./broker-auth-types"
 
@@ -51,8 +52,9 @@ export class BrokerAuth {
     private readonly byUser = new Map<string, Set<Client>>()
     private readonly remembered = new Map<string, { hash: string; digest: Buffer; until: number }>()
     private readonly hmacKey = randomBytes(32)
+    private readonly sessionGuard: SessionGuard
     private dummyHash?: Promise<string>
-    private readonly counts: AuthStats = {
+    private readonly counts: Omit<AuthStats, keyof SessionGuard["counts"]> = {
         logins: 0,
         anonymousLogins: 0,
         failedLogins: 0,
@@ -63,7 +65,6 @@ export class BrokerAuth {
         deniedSubscribes: 0,
         deniedDeliveries: 0,
         rateLimited: 0,
-        takeoversRefused: 0,
         kicked: 0,
     }
 
@@ -85,7 +86,21 @@ export class BrokerAuth {
         )
         this.rememberMs = limits.rememberLoginMs
         options.users?.onChange(names => this.usersChanged(names))
+        this.sessionGuard = new SessionGuard({
+            limits: options.sessions,
+            users: options.users,
+            now: this.now,
+            principalOf: client => this.sessions.get(client)?.principal,
+            note: (key, line) => {
+                if (this.logLimiter.allow(key)) this.log.warn(line)
+            },
+        })
         this.hooks = {
+            preConnect: (client, packet, done) => {
+                this.sessionGuard.preConnect(client, packet)
+                done(null, true)
+            },
+            persistence: this.sessionGuard.store,
             authenticate: (client, username, password, done) =>
                 void this.authenticate(client, username, password).then(
                     () => done(null, true),
@@ -98,7 +113,12 @@ export class BrokerAuth {
     }
 
     stats(): AuthStats {
-        return { ...this.counts }
+        return { ...this.counts, ...this.sessionGuard.counts }
+    }
+
+    /** Forgets the stored sessions offline too long (a timer does it every minute; tests with a fake clock). */
+    expireSessions(): Promise<number> {
+        return this.sessionGuard.expire()
     }
 
     /** Resolves when the client may connect; rejects with the CONNACK code aedes sends. */
@@ -109,7 +129,7 @@ export class BrokerAuth {
                 this.refused("(anonymous)", address, "no username: this broker needs a login")
                 throw authError(5, "not authorized")
             }
-            this.admit(client, { kind: "anonymous" }, address)
+            await this.admit(client, { kind: "anonymous" }, address)
             this.counts.anonymousLogins++
             return
         }
@@ -137,7 +157,7 @@ export class BrokerAuth {
             this.refused(who, address, entry ? "wrong password" : "no such user")
             throw authError(4, "bad user name or password")
         }
-        this.admit(client, { kind: "user", username, role: entry.role }, address)
+        await this.admit(client, { kind: "user", username, role: entry.role }, address)
         this.counts.logins++
     }
 
@@ -154,17 +174,11 @@ export class BrokerAuth {
         return ok && hash !== undefined
     }
 
-    /** Last checks once the password is right, then the client's rules are fixed for its session. */
-    private admit(client: Client, principal: Principal, address: string): void {
+    /** Last checks once the password is right (its client id, its session), then its rules are fixed. */
+    private async admit(client: Client, principal: Principal, address: string): Promise<void> {
         if (client.closed) return // it left during the check; aedes drops it, and there is nothing to track
-        const holder = (client as unknown as ClientInternals).broker.clients[client.id]
-        const held = holder && holder !== client ? this.sessions.get(holder) : undefined
-        if (held && !samePrincipal(held.principal, principal)) {
-            this.counts.takeoversRefused++
-            const name = principal.kind === "user" ? principal.username : "(anonymous)"
-            this.refused(name, address, `client id ${printable(client.id, 64)} is in use by another user`)
-            throw authError(2, "identifier rejected")
-        }
+        const name = principal.kind === "user" ? principal.username : "(anonymous)"
+        await this.sessionGuard.admit(client, principal, why => this.refused(name, address, why))
         this.sessions.set(client, { principal, rules: rulesFor(principal, this.options.acl) })
         if (principal.kind === "user") {
             const set = this.byUser.get(principal.username) ?? new Set()

@@ -10,13 +10,55 @@ export { remainingLength }
 
 const int = (r: Rand, n: number) => Math.floor(r() * n)
 
-export function connectPacket(clientId: string, options: { protocol?: string; level?: number } = {}): Buffer {
+export interface RawConnectOptions {
+    protocol?: string
+    level?: number
+    /** Default true. A library refuses an empty client id without it; a raw packet does not. */
+    clean?: boolean
+    username?: string
+    password?: string
+}
+
+export function connectPacket(clientId: string, options: RawConnectOptions = {}): Buffer {
+    const login = options.username === undefined ? 0 : 0x80 | (options.password === undefined ? 0 : 0x40)
+    const flags = login | (options.clean === false ? 0 : 0x02)
     const body = Buffer.concat([
         mqttString(options.protocol ?? "MQTT"),
-        Buffer.from([options.level ?? 4, 0x02, 0, 0]), // clean session, keepalive 0
+        Buffer.from([options.level ?? 4, flags, 0, 0]), // keepalive 0
         mqttString(clientId),
+        options.username === undefined ? Buffer.alloc(0) : mqttString(options.username),
+        options.password === undefined ? Buffer.alloc(0) : mqttString(options.password),
     ])
     return packet(0x10, body)
+}
+
+/** What the broker answered a raw CONNECT: its CONNACK's fields, then it closes the socket. */
+export function rawConnack(
+    port: number,
+    connect: Buffer,
+    waitMs = 5000
+): Promise<{ returnCode: number; sessionPresent: boolean }> {
+    return new Promise((resolve, reject) => {
+        const socket = netConnect(port, "127.0.0.1")
+        let received = Buffer.alloc(0)
+        let done = false
+        const timer = setTimeout(() => finish(new Error(`no CONNACK within ${waitMs} ms`)), waitMs)
+        const finish = (error?: Error) => {
+            if (done) return
+            done = true
+            clearTimeout(timer)
+            socket.destroy()
+            if (error) reject(error)
+            else resolve({ sessionPresent: (received[2] & 1) === 1, returnCode: received[3] })
+        }
+        socket.on("error", error => finish(error))
+        socket.on("close", () => finish(new Error("closed without a CONNACK")))
+        socket.on("data", (chunk: Buffer) => {
+            received = Buffer.concat([received, chunk])
+            if (received.length >= 4) finish(received[0] === 0x20 ? undefined : new Error("not a CONNACK"))
+        })
+        socket.on("connect", () => socket.write(connect))
+    })
 }
 
 export function publishPacket(topic: string | Buffer, payload: string | Buffer, qos: 0 | 1 = 0): Buffer {

@@ -1,0 +1,116 @@
+/**
+ * Where the embedded broker keeps MQTT sessions: aedes' own memory persistence (aedes-persistence 11,
+ * the one aedes makes when given none), with two changes (docs/security.md "Sessions").
+ * - Each client id's queue of QoS 1 messages (waiting while it is offline, or sent and not yet
+ *   acknowledged) holds at most `maxQueued`: the oldest is dropped and reported. aedes queues a copy
+ *   of every QoS 1 message for every stored session that subscribes to it, for as long as the session
+ *   lives, so without a cap one login could fill the server's memory.
+ * - forget(id) removes everything stored under a client id (subscriptions, queue, QoS 2 state, will),
+ *   for a session that expired, was evicted or is replaced by its rightful owner.
+ * The queue is ours (the base class keeps its own in a private field); the rest is the base class's.
+ */
+import { createRequire } from "node:module"
+import { Readable } from "node:stream"
+import type { AedesPacket } from "aedes-packet"
+
+/** The parts of aedes-persistence's MemoryPersistence we call or override (its types ship apart). */
+interface MemoryPersistenceBase {
+    setup(broker: unknown): Promise<void>
+    cleanSubscriptions(client: { id: string }): Promise<void>
+    subscriptionsByClient(client: { id: string }): Promise<{ topic: string; qos: number }[]>
+    cleanIncoming(client: { id: string }): Promise<void>
+    delWill(client: { id: string }): Promise<unknown>
+}
+
+const require = createRequire(import.meta.url)
+// CommonJS, and not named by the package's main entry (which wraps it in a callback layer aedes does not need)
+const MemoryPersistence = require("aedes-persistence/asyncPersistence.js") as new () => MemoryPersistenceBase
+const Packet = require("aedes-packet") as new (original: object) => AedesPacket
+
+type Queued = AedesPacket & { messageId?: number }
+
+export class SessionStore extends MemoryPersistence {
+    private readonly queues = new Map<string, Queued[]>()
+
+    /** onDropped: the oldest message queued for `clientId` was dropped to make room for a newer one. */
+    constructor(
+        private readonly maxQueued: number,
+        private readonly onDropped: (clientId: string) => void
+    ) {
+        super()
+    }
+
+    /** Messages queued for a client id (offline, or sent and not yet acknowledged). */
+    queued(clientId: string): number {
+        return this.queues.get(clientId)?.length ?? 0
+    }
+
+    /** Removes everything stored under `clientId`. Its connection, if any, is the caller's to close. */
+    async forget(clientId: string): Promise<void> {
+        const client = { id: clientId }
+        this.queues.delete(clientId)
+        await this.cleanSubscriptions(client)
+        await this.cleanIncoming(client)
+        await this.delWill(client)
+    }
+
+    async hasSubscriptions(clientId: string): Promise<boolean> {
+        return (await this.subscriptionsByClient({ id: clientId })).length > 0
+    }
+
+    // aedes' outgoing* calls, as in MemoryPersistence but on the capped queues
+
+    async outgoingEnqueue(sub: { clientId: string }, packet: AedesPacket): Promise<void> {
+        this.enqueue(sub.clientId, packet)
+    }
+
+    async outgoingEnqueueCombi(subs: { clientId: string }[], packet: AedesPacket): Promise<void> {
+        for (const sub of subs) this.enqueue(sub.clientId, packet)
+    }
+
+    private enqueue(clientId: string, packet: AedesPacket): void {
+        let queue = this.queues.get(clientId)
+        if (!queue) this.queues.set(clientId, (queue = []))
+        queue.push(new Packet(packet))
+        if (queue.length <= this.maxQueued) return
+        queue.shift()
+        this.onDropped(clientId)
+    }
+
+    /**
+     * A queued message is being sent with a packet id. MemoryPersistence throws when the message is not
+     * in the queue, which makes aedes close the client: here that only means it was dropped from a full
+     * queue, so it is still sent (its PUBACK then finds nothing to clear).
+     */
+    async outgoingUpdate(client: { id: string }, packet: Queued): Promise<void> {
+        const queue = this.queues.get(client.id) ?? []
+        for (let i = 0; i < queue.length; i++) {
+            const queued = queue[i]
+            if (queued.brokerId === packet.brokerId) {
+                if (queued.brokerCounter === packet.brokerCounter) {
+                    queued.messageId = packet.messageId
+                    return
+                }
+                // the same packet id with another counter: packet ids wrap at 65535; keep looking
+            } else if (queued.messageId === packet.messageId) {
+                queue[i] = packet
+                return
+            }
+        }
+    }
+
+    async outgoingClearMessageId(client: { id: string }, packet: { messageId?: number }): Promise<Queued | undefined> {
+        const queue = this.queues.get(client.id)
+        if (!queue) return undefined
+        const i = queue.findIndex(queued => queued.messageId === packet.messageId)
+        if (i < 0) return undefined
+        const [cleared] = queue.splice(i, 1)
+        if (queue.length === 0) this.queues.delete(client.id)
+        return cleared
+    }
+
+    outgoingStream(client: { id: string }): Readable {
+        // a copy: aedes clears entries while it streams them
+        return Readable.from([...(this.queues.get(client.id) ?? [])])
+    }
+}
