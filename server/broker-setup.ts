@@ -50,6 +50,7 @@ export async function startEmbeddedBroker(
             logger,
             acl: { haPrefix, haBirthTopic },
             publishLimit: key => limiter.take(key),
+            sessions: settings.sessions,
         })
         const broker = new EmbeddedBroker({ host: settings.host, port: settings.port, logger, auth, tls: settings.tls })
         await broker.start()

@@ -74,6 +74,7 @@ export function withSecurity(broker: BrokerSettings, o: Record<string, Source | 
         return broker
     }
     const { usersFile, allowAnonymous, cert, key, ca, tlsPort, tlsHost } = o
+    const { maxSessions, maxSessionsPerUser, sessionExpiry, maxQueued, deviceSessions } = o
     if ((cert === undefined) !== (key === undefined))
         throw new SettingsError(`${(cert ?? key)!.name} needs ${cert ? "--mqtt-tls-key" : "--mqtt-tls-cert"} too`)
     const orphan = [ca, tlsPort, tlsHost].find(s => s !== undefined)
@@ -92,5 +93,16 @@ export function withSecurity(broker: BrokerSettings, o: Record<string, Source | 
                       host: tlsHost ? parseHost(tlsHost) : undefined,
                   }
                 : undefined,
+        // only when asked for, so the defaults stay in one place (auth/session-book.ts)
+        sessions: [maxSessions, maxSessionsPerUser, sessionExpiry, maxQueued, deviceSessions].some(Boolean)
+            ? {
+                  maxSessions: parseIntegerIn(maxSessions, DEFAULTS.mqttMaxSessions, 0, 1_000_000),
+                  maxSessionsPerUser: parseIntegerIn(maxSessionsPerUser, DEFAULTS.mqttMaxSessionsPerUser, 0, 1_000_000),
+                  // at least a second: the sweep runs that often at most
+                  expiryMs: parseIntegerIn(sessionExpiry, DEFAULTS.mqttSessionExpiryS, 1, 365 * 86_400) * 1000,
+                  maxQueued: parseIntegerIn(maxQueued, DEFAULTS.mqttMaxQueued, 1, 1_000_000),
+                  deviceSessions: parseBoolean(deviceSessions, false),
+              }
+            : undefined,
     }
 }

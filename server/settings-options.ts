@@ -4,6 +4,7 @@
  * against the flag table and turns parseArgs' errors into one stable line. Pure.
  */
 import { parseArgs } from "node:util"
+import { SESSION_DEFAULTS } from "./auth/session-book"
 import { DEFAULT_BAND, DEFAULT_THRESHOLD, LIGHT_MAX } from "./protocol"
 import { SettingsError } from "./settings-values"
 import { LOG_LEVELS, type LogLevel } from "./settings-types"
@@ -36,6 +37,13 @@ export const DEFAULTS = {
     haPrefix: "homeassistant",
     /** Home Assistant's default birth topic: its own setting, not derived from the prefix. */
     haBirthTopic: "homeassistant/status",
+    /** Stored MQTT sessions (clean session off) in all, and per user: why these, in auth/session-book.ts. */
+    mqttMaxSessions: SESSION_DEFAULTS.maxSessions,
+    mqttMaxSessionsPerUser: SESSION_DEFAULTS.maxSessionsPerUser,
+    /** Seconds a stored session whose client stays away is kept. */
+    mqttSessionExpiryS: SESSION_DEFAULTS.expiryMs / 1000,
+    /** QoS 1 messages queued per stored session; the oldest is dropped past it. */
+    mqttMaxQueued: SESSION_DEFAULTS.maxQueued,
 }
 
 export const ENV = {
@@ -53,6 +61,11 @@ export const ENV = {
     mqttTlsCa: "NIGHTLIGHT_MQTT_TLS_CA",
     mqttTlsPort: "NIGHTLIGHT_MQTT_TLS_PORT",
     mqttTlsHost: "NIGHTLIGHT_MQTT_TLS_HOST",
+    mqttMaxSessions: "NIGHTLIGHT_MQTT_MAX_SESSIONS",
+    mqttMaxSessionsPerUser: "NIGHTLIGHT_MQTT_MAX_SESSIONS_PER_USER",
+    mqttSessionExpiry: "NIGHTLIGHT_MQTT_SESSION_EXPIRY",
+    mqttMaxQueued: "NIGHTLIGHT_MQTT_MAX_QUEUED",
+    mqttDeviceSessions: "NIGHTLIGHT_MQTT_DEVICE_SESSIONS",
     threshold: "NIGHTLIGHT_THRESHOLD",
     band: "NIGHTLIGHT_BAND",
     sim: "NIGHTLIGHT_SIM",
@@ -86,6 +99,27 @@ const HELP_ROWS: [flag: string, what: string, variable: string][] = [
     ["--mqtt-tls-ca FILE", "CA chain (PEM) sent with the certificate", ENV.mqttTlsCa],
     ["--mqtt-tls-port PORT", `MQTTS port (default ${DEFAULTS.mqttTlsPort})`, ENV.mqttTlsPort],
     ["--mqtt-tls-host HOST", "MQTTS address (default: the --mqtt-host one)", ENV.mqttTlsHost],
+    [
+        "--mqtt-max-sessions N",
+        `stored sessions (clean session off) in all (default ${DEFAULTS.mqttMaxSessions})`,
+        ENV.mqttMaxSessions,
+    ],
+    [
+        "--mqtt-max-sessions-per-user N",
+        `... per user (default ${DEFAULTS.mqttMaxSessionsPerUser})`,
+        ENV.mqttMaxSessionsPerUser,
+    ],
+    [
+        "--mqtt-session-expiry S",
+        `seconds a session outlives its client (default ${DEFAULTS.mqttSessionExpiryS})`,
+        ENV.mqttSessionExpiry,
+    ],
+    ["--mqtt-max-queued N", `QoS 1 messages queued per session (default ${DEFAULTS.mqttMaxQueued})`, ENV.mqttMaxQueued],
+    [
+        "--mqtt-device-sessions",
+        "let device logins keep stored sessions (default: refused)",
+        `${ENV.mqttDeviceSessions}=0|1`,
+    ],
     ["--threshold N", `LED on when light < N; 1..${LIGHT_MAX} (default ${DEFAULTS.threshold})`, ENV.threshold],
     ["--band N", `LED off when light >= threshold + N; 0..${LIGHT_MAX} (default ${DEFAULTS.band})`, ENV.band],
     ["--no-sim", "do not start the simulated device", `${ENV.sim}=0|1|true|false`],
@@ -135,6 +169,11 @@ const OPTIONS = {
     "mqtt-tls-ca": { type: "string" },
     "mqtt-tls-port": { type: "string" },
     "mqtt-tls-host": { type: "string" },
+    "mqtt-max-sessions": { type: "string" },
+    "mqtt-max-sessions-per-user": { type: "string" },
+    "mqtt-session-expiry": { type: "string" },
+    "mqtt-max-queued": { type: "string" },
+    "mqtt-device-sessions": { type: "boolean" },
     threshold: { type: "string" },
     band: { type: "string" },
     "no-sim": { type: "boolean" },

@@ -15,6 +15,14 @@ export interface BrokerSecurity {
     allowAnonymous?: boolean
     /** An MQTTS listener next to the plain one. */
     tls?: { cert: string; key: string; ca?: string; port: number; host?: string }
+    /** Limits on stored sessions (auth/session-book.ts); absent fields: its defaults. */
+    sessions?: {
+        maxSessions?: number
+        maxSessionsPerUser?: number
+        expiryMs?: number
+        maxQueued?: number
+        deviceSessions?: boolean
+    }
 }
 
 export type BrokerSettings =

@@ -68,6 +68,14 @@ export function parseSettings(argv: string[], env: Record<string, string | undef
                     ca: pick("mqtt-tls-ca", ENV.mqttTlsCa),
                     tlsPort: pick("mqtt-tls-port", ENV.mqttTlsPort),
                     tlsHost: pick("mqtt-tls-host", ENV.mqttTlsHost),
+                    maxSessions: pick("mqtt-max-sessions", ENV.mqttMaxSessions),
+                    maxSessionsPerUser: pick("mqtt-max-sessions-per-user", ENV.mqttMaxSessionsPerUser),
+                    sessionExpiry: pick("mqtt-session-expiry", ENV.mqttSessionExpiry),
+                    maxQueued: pick("mqtt-max-queued", ENV.mqttMaxQueued),
+                    deviceSessions:
+                        flags["mqtt-device-sessions"] === true
+                            ? { value: "1", name: "--mqtt-device-sessions" }
+                            : fromEnv(ENV.mqttDeviceSessions),
                 }
             ),
             {

@@ -220,6 +220,33 @@ describe("parseSettings", () => {
         expect(failure([], env)).toBe("NIGHTLIGHT_MQTT_USERNAME is for an external broker (--mqtt-url)")
     })
 
+    test("stored sessions: limits for the embedded broker, the defaults for the rest of them; none for an external one", () => {
+        expect(parse(["--mqtt-max-sessions-per-user", "3", "--mqtt-device-sessions"]).broker).toMatchObject({
+            kind: "embedded",
+            sessions: {
+                maxSessions: 1000,
+                maxSessionsPerUser: 3,
+                expiryMs: 3_600_000,
+                maxQueued: 100,
+                deviceSessions: true,
+            },
+        })
+        const env = {
+            NIGHTLIGHT_MQTT_SESSION_EXPIRY: "60",
+            NIGHTLIGHT_MQTT_MAX_QUEUED: "5",
+            NIGHTLIGHT_MQTT_MAX_SESSIONS: "0",
+        }
+        expect(parse([], env).broker).toMatchObject({ sessions: { expiryMs: 60_000, maxQueued: 5, maxSessions: 0 } })
+        expect(parse([]).broker).not.toHaveProperty("sessions.maxSessions")
+        expect(failure(["--mqtt-session-expiry", "0"])).toContain(
+            '--mqtt-session-expiry "0": expected an integer from 1'
+        )
+        expect(failure(["--mqtt-max-queued", "lots"])).toContain('--mqtt-max-queued "lots"')
+        expect(failure(["--mqtt-url", "mqtt://b:1", "--mqtt-device-sessions"])).toContain(
+            "--mqtt-device-sessions configures the embedded broker"
+        )
+    })
+
     test("scale-out: a share group for an external broker, without groups, and no simulated device by default", () => {
         const shared = parse(["--mqtt-url", "mqtt://b:1883", "--mqtt-share-group", "lights"])
         expect(shared.broker).toMatchObject({ kind: "external", shareGroup: "lights" })

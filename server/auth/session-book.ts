@@ -37,7 +37,10 @@ interface Entry {
 
 export type SessionAdmission =
     | { ok: true; evict: string[] }
-    | { ok: false; why: "the server holds its maximum of stored sessions" | "all of this user's stored sessions are in use" }
+    | {
+          ok: false
+          why: "the server holds its maximum of stored sessions" | "all of this user's stored sessions are in use"
+      }
 
 export class SessionBook {
     private readonly entries = new Map<string, Entry>()

@@ -3,7 +3,7 @@
  * broker must do with each (test/fuzz.test.ts, bench/fuzz.ts).
  */
 import { connect as netConnect } from "node:net"
-import { mqttString, packet, remainingLength } from "../../bench/mqtt-wire"
+import { PACKET, mqttString, packet, packetReader, remainingLength, subscribePacket } from "../../bench/mqtt-wire"
 import type { Rand } from "./hostile"
 
 export { remainingLength }
@@ -223,5 +223,42 @@ export function sendRaw(port: number, bytes: Buffer[], waitMs: number): Promise<
         socket.on("connect", () => {
             for (const b of bytes) socket.write(b)
         })
+    })
+}
+
+/**
+ * A client that leaves a session behind, as cheaply as a hostile one can: CONNECT, SUBSCRIBE (when
+ * accepted), wait for the SUBACK, close. Resolves with the CONNACK's return code.
+ */
+export function leaveSession(
+    port: number,
+    connect: Buffer,
+    filters: [topic: string, qos: number][],
+    waitMs = 5000
+): Promise<number> {
+    return new Promise((resolve, reject) => {
+        const socket = netConnect(port, "127.0.0.1")
+        let returnCode = -1
+        let done = false
+        const finish = (error?: Error) => {
+            if (done) return
+            done = true
+            clearTimeout(timer)
+            socket.destroy()
+            if (error) reject(error)
+            else resolve(returnCode)
+        }
+        const timer = setTimeout(() => finish(new Error(`no CONNACK and SUBACK within ${waitMs} ms`)), waitMs)
+        const read = packetReader((first, body) => {
+            if (first >> 4 === PACKET.CONNACK) {
+                returnCode = body[1]
+                if (returnCode !== 0) finish()
+                else socket.write(subscribePacket(1, filters))
+            } else if (first >> 4 === PACKET.SUBACK) finish()
+        })
+        socket.on("data", read)
+        socket.on("error", error => finish(error))
+        socket.on("close", () => finish(returnCode >= 0 ? undefined : new Error("closed without a CONNACK")))
+        socket.on("connect", () => socket.write(connect))
     })
 }

@@ -5,7 +5,7 @@
  */
 import { spawn, type ChildProcess } from "node:child_process"
 import { once } from "node:events"
-import { mkdtempSync, rmSync } from "node:fs"
+import { mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
@@ -27,6 +27,15 @@ export class ServerProcess {
 
     get log(): string {
         return this.output
+    }
+
+    /** The server's resident memory now (bytes), from /proc (Linux): its own, not the test's. */
+    rssBytes(): number {
+        const pid = this.child?.pid
+        if (pid === undefined) throw new Error("the server is not started")
+        const kib = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1]
+        if (kib === undefined) throw new Error(`no VmRSS for process ${pid}`)
+        return Number(kib) * 1024
     }
 
     start(): void {

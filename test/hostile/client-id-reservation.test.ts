@@ -34,7 +34,9 @@ test("another user may not use a device's client id, even before the device conn
     // the device gets in at once, and nobody was taken over
     await client(s, { ...loginOf("hall"), clientId: HALL })
     expect(s.auth.stats()).toMatchObject({ takeoversRefused: 2 })
-    expect(s.log()).toContain(`MQTT login refused for kitchen from 127.0.0.1: client id ${HALL} belongs to another user`)
+    expect(s.log()).toContain(
+        `MQTT login refused for kitchen from 127.0.0.1: client id ${HALL} belongs to another user`
+    )
 })
 
 test("ids that only look alike are not reserved: hallway's id is not hall's", async () => {

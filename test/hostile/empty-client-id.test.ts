@@ -16,19 +16,22 @@ afterEach(async () => {
 test.each([
     ["a logged-in user", false, loginOf("porch")],
     ["an anonymous client", true, {}],
-])("%s: empty client id with clean session off gets CONNACK 2; with clean session on, 0", async (_, anonymous, login) => {
-    const s = await startSecuredBroker(
-        { porch: "device", viewer: "observer" },
-        { allowAnonymous: anonymous, sessions: { deviceSessions: true } }
-    )
-    running.push(s)
-    expect(await rawConnack(s.broker.port, connectPacket("", { clean: false, ...login }))).toEqual({
-        returnCode: 2,
-        sessionPresent: false,
-    })
-    expect(await rawConnack(s.broker.port, connectPacket("", { clean: true, ...login }))).toEqual({
-        returnCode: 0,
-        sessionPresent: false,
-    })
-    expect(s.auth.stats().sessionsRefused).toBe(1)
-})
+])(
+    "%s: empty client id with clean session off gets CONNACK 2; with clean session on, 0",
+    async (_, anonymous, login) => {
+        const s = await startSecuredBroker(
+            { porch: "device", viewer: "observer" },
+            { allowAnonymous: anonymous, sessions: { deviceSessions: true } }
+        )
+        running.push(s)
+        expect(await rawConnack(s.broker.port, connectPacket("", { clean: false, ...login }))).toEqual({
+            returnCode: 2,
+            sessionPresent: false,
+        })
+        expect(await rawConnack(s.broker.port, connectPacket("", { clean: true, ...login }))).toEqual({
+            returnCode: 0,
+            sessionPresent: false,
+        })
+        expect(s.auth.stats().sessionsRefused).toBe(1)
+    }
+)

@@ -17,7 +17,10 @@ afterEach(async () => {
 
 async function start(): Promise<SecuredBroker> {
     // devices may keep sessions here, so the victim has one to steal (by default they may not: session-limits)
-    const s = await startSecuredBroker({ b: "device", a: "device", root: "admin" }, { sessions: { deviceSessions: true } })
+    const s = await startSecuredBroker(
+        { b: "device", a: "device", root: "admin" },
+        { sessions: { deviceSessions: true } }
+    )
     running.push(s)
     return s
 }
@@ -55,9 +58,11 @@ async function commandsWaitingForB(s: SecuredBroker): Promise<string[]> {
 test("another user cannot resume a stored session (CONNACK 5); its owner finds its command waiting", async () => {
     const s = await start()
     await storedSessionWithOneCommand(s)
-    await expect(connectClient(s.broker.url, { ...loginOf("a"), clientId: "b-c", clean: false })).rejects.toMatchObject({
-        code: 5,
-    })
+    await expect(connectClient(s.broker.url, { ...loginOf("a"), clientId: "b-c", clean: false })).rejects.toMatchObject(
+        {
+            code: 5,
+        }
+    )
     expect(await commandsWaitingForB(s)).toEqual(['{"led_on":true}'])
     expect(s.auth.stats().takeoversRefused).toBe(1)
     expect(s.log()).toContain("MQTT login refused for a from 127.0.0.1: client id b-c belongs to another user")
@@ -78,7 +83,10 @@ test("another user cannot take a connected session; its own user takes it back",
     await expect(connectClient(s.broker.url, { ...loginOf("a"), clientId: "b-c" })).rejects.toMatchObject({ code: 5 })
     expect(b.connected).toBe(true)
     const commands = await Inbox.open(b, "b/commands")
-    s.broker.aedes.publish({ cmd: "publish", topic: "b/commands", payload: Buffer.from("x"), qos: 0, retain: false, dup: false }, () => {})
+    s.broker.aedes.publish(
+        { cmd: "publish", topic: "b/commands", payload: Buffer.from("x"), qos: 0, retain: false, dup: false },
+        () => {}
+    )
     expect((await commands.next()).payload).toBe("x")
     const closed = new Promise<void>(resolve => b.once("close", () => resolve()))
     await client(s, { ...loginOf("b"), clientId: "b-c" })
