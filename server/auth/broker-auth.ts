@@ -41,6 +41,7 @@ import { SessionGuard } from "./session-guard"
 export { BROKER_AUTH_DEFAULTS, isDropped, type AuthStats, type BrokerAuthOptions } from "./broker-auth-types"
 
 export class BrokerAuth {
+    /** aedes' options: its hooks, and the sessions' store as its persistence (so one BrokerAuth per broker). */
     readonly hooks: Hooks
     private readonly options: BrokerAuthOptions
     private readonly log: Logger

@@ -17,7 +17,6 @@ import type { AedesPacket } from "aedes-packet"
 interface MemoryPersistenceBase {
     setup(broker: unknown): Promise<void>
     cleanSubscriptions(client: { id: string }): Promise<void>
-    subscriptionsByClient(client: { id: string }): Promise<{ topic: string; qos: number }[]>
     cleanIncoming(client: { id: string }): Promise<void>
     delWill(client: { id: string }): Promise<unknown>
 }
@@ -52,10 +51,6 @@ export class SessionStore extends MemoryPersistence {
         await this.cleanSubscriptions(client)
         await this.cleanIncoming(client)
         await this.delWill(client)
-    }
-
-    async hasSubscriptions(clientId: string): Promise<boolean> {
-        return (await this.subscriptionsByClient({ id: clientId })).length > 0
     }
 
     // aedes' outgoing* calls, as in MemoryPersistence but on the capped queues
