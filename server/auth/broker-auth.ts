@@ -180,6 +180,7 @@ export class BrokerAuth {
         if (client.closed) return // it left during the check; aedes drops it, and there is nothing to track
         const name = principal.kind === "user" ? principal.username : "(anonymous)"
         await this.sessionGuard.admit(client, principal, why => this.refused(name, address, why))
+        if (client.closed) return // it left while a session was being forgotten
         this.sessions.set(client, { principal, rules: rulesFor(principal, this.options.acl) })
         if (principal.kind === "user") {
             const set = this.byUser.get(principal.username) ?? new Set()
