@@ -5,7 +5,7 @@
  */
 import { spawn, type ChildProcess } from "node:child_process"
 import { once } from "node:events"
-import { mkdtempSync, readFileSync, rmSync } from "node:fs"
+import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
@@ -13,13 +13,24 @@ import { within } from "./mqtt"
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url))
 
+/** Node arguments for a server whose memory() a test reads (memory-probe.mjs). */
+export const MEMORY_PROBE_ARGS = [
+    "--expose-gc",
+    "--import",
+    fileURLToPath(new URL("./memory-probe.mjs", import.meta.url)),
+]
+
 export class ServerProcess {
     readonly dataDir = mkdtempSync(join(tmpdir(), "nightlight-server-"))
     private child?: ChildProcess
     private output = ""
     private exited?: Promise<number | string>
 
-    constructor(private readonly args: string[]) {}
+    /** nodeArgs: options for Node itself (e.g. V8's heap sizes), before the server's own. */
+    constructor(
+        private readonly args: string[],
+        private readonly nodeArgs: string[] = []
+    ) {}
 
     get databasePath(): string {
         return join(this.dataDir, "nightlight.db")
@@ -29,19 +40,44 @@ export class ServerProcess {
         return this.output
     }
 
-    /** The server's resident memory now (bytes), from /proc (Linux): its own, not the test's. */
-    rssBytes(): number {
-        const pid = this.child?.pid
-        if (pid === undefined) throw new Error("the server is not started")
-        const kib = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1]
-        if (kib === undefined) throw new Error(`no VmRSS for process ${pid}`)
-        return Number(kib) * 1024
+    /**
+     * The server's memory after a full garbage collection (bytes): its own, not the test's. Needs the
+     * server started with MEMORY_PROBE_ARGS as its Node arguments.
+     */
+    async memory(): Promise<NodeJS.MemoryUsage> {
+        const child = this.child
+        if (!child) throw new Error("the server is not started")
+        const from = this.output.length
+        child.kill("SIGUSR2")
+        const pattern = /MEMORY (\{[^\n]*\})\n/g
+        pattern.lastIndex = from
+        await within(
+            10_000,
+            "the server's memory line",
+            (async () => {
+                while (!pattern.test(this.output)) {
+                    pattern.lastIndex = from
+                    await new Promise(r => setTimeout(r, 20))
+                }
+            })()
+        )
+        pattern.lastIndex = from
+        return JSON.parse(pattern.exec(this.output)![1]) as NodeJS.MemoryUsage
     }
 
     start(): void {
         // The test's own NIGHTLIGHT_* variables must not leak into the server under test.
         const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("NIGHTLIGHT_")))
-        const args = ["--import", "tsx", "server/main.ts", "--data-dir", this.dataDir, "--no-dashboard", ...this.args]
+        const args = [
+            ...this.nodeArgs,
+            "--import",
+            "tsx",
+            "server/main.ts",
+            "--data-dir",
+            this.dataDir,
+            "--no-dashboard",
+            ...this.args,
+        ]
         const child = spawn(process.execPath, args, {
             cwd: ROOT,
             env: { ...env, NO_COLOR: "1", FORCE_COLOR: "0" },
