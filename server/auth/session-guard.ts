@@ -124,6 +124,7 @@ export class SessionGuard {
         if (replaced) this.book.remove(id)
         const admission = this.book.admit(id, key)
         if (!admission.ok) {
+            if (replaced) await this.store.forget(id) // out of the book: it must not stay stored untracked
             this.counts.sessionsRefused++
             refused(`no stored session for ${printable(id, 64)}: ${admission.why}`)
             throw authError(3, "server unavailable")

@@ -3,7 +3,7 @@
  * device's id first and lock the device out. A device's own client id is reserved for the user of that
  * name; its owner always gets in, taking the id over from whoever holds it (MQTT's own take-over).
  */
-import type { IClientOptions, MqttClient } from "mqtt"
+import { connect, type IClientOptions, type MqttClient } from "mqtt"
 import { afterEach, expect, test } from "vitest"
 import { clientIds } from "../../server/protocol"
 import { closeClient, connectClient, within } from "../helpers/mqtt"
@@ -55,4 +55,21 @@ test("the device takes its id back from whoever holds it (a user added while the
     const hall = await client(s, { ...loginOf("hall"), clientId: HALL })
     await within(3000, "the intruder's connection to be closed", closed)
     expect(hall.connected).toBe(true)
+})
+
+test("a session someone else stored under a device's id is dropped when the device comes, not inherited", async () => {
+    const s = await startSecuredBroker({ kitchen: "observer" }, { sessions: { deviceSessions: true } })
+    running.push(s)
+    const intruder = await connectClient(s.broker.url, { ...loginOf("kitchen"), clientId: HALL, clean: false })
+    await within(5000, "the intruder's subscription", intruder.subscribeAsync("hall/commands", { qos: 1 }))
+    await closeClient(intruder)
+    await s.addUsers({ hall: "device" })
+    const hall = connect(s.broker.url, { ...loginOf("hall"), clientId: HALL, clean: false, reconnectPeriod: 0 })
+    clients.push(hall)
+    const connack = await within(
+        5000,
+        "hall's CONNACK",
+        new Promise<{ sessionPresent: boolean }>(resolve => hall.once("connect", resolve))
+    )
+    expect(connack.sessionPresent).toBe(false)
 })
