@@ -257,24 +257,3 @@ function resolveRules(store: Store, settings: ServerSettings, groups: GroupConfi
     })
     return { threshold, band, groups: resolved }
 }
-
-/** Lines telling a user where the broker is and how to talk to the server by hand. */
-export function howToTry(server: RunningServer, redactedUrl: string): string[] {
-    const lines = [
-        server.broker ? `MQTT broker listening on ${redactedUrl}` : `Using the MQTT broker at ${redactedUrl}`,
-    ]
-    const url = new URL(server.brokerUrl)
-    if (url.protocol === "mqtt:") {
-        const host = url.hostname.replace(/^\[(.*)\]$/, "$1")
-        let target = `-h ${host} -p ${url.port || 1883}`
-        if (server.loginsRequired) {
-            lines.push("Clients log in: add them with npm run users -- add <name> --role device (docs/security.md)")
-            target += " -u my-device -P <its password>"
-        }
-        lines.push(
-            `Try it: mosquitto_sub ${target} -t 'my-device/commands' -v   # in one terminal`,
-            `        mosquitto_pub ${target} -t 'my-device/telemetry' -m '{"light": 120}'   # in another`
-        )
-    }
-    return lines
-}

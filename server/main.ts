@@ -4,7 +4,7 @@
  */
 import { constants } from "node:os"
 import { join } from "node:path"
-import { DATABASE_FILE, howToTry, startServer, type RunningServer } from "./app"
+import { DATABASE_FILE, startServer, type RunningServer } from "./app"
 import { CredentialsError } from "./auth/credentials"
 import { BrokerStartError } from "./embedded-broker"
 import { GroupsConfigError } from "./groups/config"
@@ -12,6 +12,7 @@ import { HttpStartError } from "./http/http-server"
 import { createLogger, type Logger } from "./logger"
 import { HELP_TEXT, SettingsError, parseSettings, redactUrl, type Settings } from "./settings"
 import { SimulatorRunner } from "./sim-runner"
+import { startupLines } from "./startup-lines"
 import { StoreError } from "./store"
 
 /** ms a clean shutdown may take before we give up and exit anyway. */
@@ -52,9 +53,8 @@ async function main(): Promise<void> {
         process.exitCode = error instanceof GroupsConfigError ? 2 : 1
         return
     }
-    for (const line of howToTry(server, redactUrl(server.brokerUrl))) logger.info(line)
+    for (const line of startupLines(server, settings, redactUrl(server.brokerUrl))) logger.info(line)
     logger.info(`Registry and history: ${join(settings.dataDir, DATABASE_FILE)} (kept ${settings.retentionDays} days)`)
-    if (server.http) logger.info(`Dashboard and HTTP API: ${server.http.loginUrl}`)
 
     const sim = settings.sim.enabled
         ? new SimulatorRunner({

@@ -26,10 +26,13 @@ export class ServerProcess {
     private output = ""
     private exited?: Promise<number | string>
 
-    /** nodeArgs: options for Node itself (e.g. V8's heap sizes), before the server's own. */
+    /**
+     * `dashboard`: also serve the dashboard (on a free port unless `args` say otherwise). `nodeArgs`:
+     * options for Node itself (e.g. V8's heap sizes), before the server's own.
+     */
     constructor(
         private readonly args: string[],
-        private readonly nodeArgs: string[] = []
+        private readonly options: { dashboard?: boolean; nodeArgs?: string[] } = {}
     ) {}
 
     get databasePath(): string {
@@ -68,14 +71,15 @@ export class ServerProcess {
     start(): void {
         // The test's own NIGHTLIGHT_* variables must not leak into the server under test.
         const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("NIGHTLIGHT_")))
+        const dashboard = this.options.dashboard ? ["--http-port", "0"] : ["--no-dashboard"]
         const args = [
-            ...this.nodeArgs,
+            ...(this.options.nodeArgs ?? []),
             "--import",
             "tsx",
             "server/main.ts",
             "--data-dir",
             this.dataDir,
-            "--no-dashboard",
+            ...dashboard,
             ...this.args,
         ]
         const child = spawn(process.execPath, args, {

@@ -44,7 +44,7 @@ async function startServer(
     users: Record<string, "device">,
     args: string[] = []
 ): Promise<{ url: string; port: number }> {
-    server = new ServerProcess(["--mqtt-port", "0", "--no-sim", ...args], MEMORY_PROBE_ARGS)
+    server = new ServerProcess(["--mqtt-port", "0", "--no-sim", ...args], { nodeArgs: MEMORY_PROBE_ARGS })
     if (Object.keys(users).length > 0) {
         const entries: Users = new Map()
         for (const [name, role] of Object.entries(users))
