@@ -38,7 +38,10 @@ export class VirtualHardware {
             serviceClasses: [jd.SRV_LIGHT_LEVEL, jd.SRV_LIGHT_BULB],
             services: () => [this.light!, this.bulb!],
         })
-        await withoutJacdacChatter(() => bus.connect())
+        // "background": jacdac-ts then keeps socket errors to itself instead of printing their stack. On
+        // Ctrl+C the devtools (same process group) die before we disconnect: a read ECONNRESET, expected.
+        // A devtools that dies on its own is reported by SimulatedNightlight (watchExit).
+        await withoutJacdacChatter(() => bus.connect(true))
     }
 
     /** The bus, for deploying the firmware to the VM on it. */

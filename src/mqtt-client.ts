@@ -9,6 +9,7 @@
 import * as ds from "@devicescript/core"
 import { connect, Socket, SocketProto } from "@devicescript/net"
 import { backoffDelay, BackoffPolicy, DEFAULT_BACKOFF } from "./backoff"
+import { connectFailure } from "./connect-failure"
 import { random01 } from "./random"
 import {
     connAckMessage,
@@ -141,7 +142,8 @@ export class MqttConnection {
         try {
             socket = await connect({ host: o.host, port: o.port, proto: o.proto, timeout: connectTimeoutMs })
         } catch (e) {
-            this.log(`cannot reach ${o.proto}://${o.host}:${o.port}: ${(e as Error).message}`)
+            const url = `${o.proto}://${o.host}:${o.port}`
+            this.log(`cannot reach ${url}: ${connectFailure(url, `${o.host}:${o.port}`, (e as Error).message)}`)
             return UNREACHABLE
         }
         this.socket = socket
