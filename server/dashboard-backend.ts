@@ -106,7 +106,10 @@ export class DashboardBackend implements ApiBackend {
     }
 
     updateSettings(patch: RuleSettingsPatch): RuleSettings {
-        const next = { ...this.controller.settings(), ...patch }
+        const current = this.controller.settings()
+        const next = { ...current, ...patch }
+        // the same values again (a form sent twice): nothing to save, decide again or log
+        if (next.threshold === current.threshold && next.band === current.band) return current
         this.store.settings.set("threshold", next.threshold)
         this.store.settings.set("band", next.band)
         this.store.settingsLog.record(Date.now(), next)
