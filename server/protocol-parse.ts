@@ -185,7 +185,7 @@ function parseFields<T>(schema: z.ZodType<T>, fast: FastCheck<T>, payload: Uint8
     const issue = result.issues[0]
     const segment = issue.path?.[0]
     const name = String((typeof segment === "object" ? segment.key : segment) ?? "payload")
-    const got = preview(JSON.stringify(obj.value[name]) ?? "nothing")
+    const got = preview(shown(obj.value[name]))
     return { ok: false, reason: "bad_field", detail: `"${name}" must be ${issue.message}, got ${got}` }
 }
 
@@ -204,6 +204,12 @@ export function parseAck(payload: Uint8Array | string): Parsed<AckPayload> {
 export function parseStatus(payload: Uint8Array | string): StatusPayload | undefined {
     const text = typeof payload === "string" ? payload : utf8(payload)
     return text === "online" || text === "offline" ? text : undefined
+}
+
+/** A field's value as JSON; a number too large for one (1e999 parses to Infinity) is not "null". */
+function shown(value: unknown): string {
+    if (typeof value === "number" && !Number.isFinite(value)) return String(value)
+    return JSON.stringify(value) ?? "nothing"
 }
 
 /** A payload's text for a detail: control characters as "?", at most 60 characters. */

@@ -177,6 +177,17 @@ describe("malformed telemetry", () => {
         expect(await roundTrip("dev-m", valid.payload)).toEqual(valid.command)
     })
 
+    test("a number too large to be one (1e999) is named as it parsed, not as null", async () => {
+        const rejected = nextEvent<RejectionEvent>(server.controller, "rejected")
+        const logLines = lines.length
+        client.publish("dev-m/telemetry", '{"light": 1e999}')
+        await rejected
+        const [line] = lines.slice(logLines)
+        expect(line).toContain('"light" must be a number in 0..1023, got Infinity')
+        const valid = nextValid()
+        expect(await roundTrip("dev-m", valid.payload)).toEqual(valid.command)
+    })
+
     test("a topic deeper than <id>/telemetry never reaches the server (its subscription is +/telemetry)", async () => {
         const before = server.controller.stats()
         client.publish("a/b/telemetry", '{"light": 10}')
