@@ -5,7 +5,7 @@
 import { spawn, type ChildProcess } from "node:child_process"
 import { once } from "node:events"
 import { createServer, type Server } from "node:net"
-import { mkdtempSync, rmSync } from "node:fs"
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
@@ -105,6 +105,18 @@ describe("the command line", () => {
         expect(await r.exit()).toBe(0)
         for (const flag of ["--mqtt-url", "--mqtt-port", "--threshold", "--band", "--no-sim", "NIGHTLIGHT_BAND"])
             expect(r.stdout()).toContain(flag)
+    })
+
+    test("a groups file of an earlier version (staleAfterSeconds): exit 2 with the line to write instead", async () => {
+        const dir = mkdtempSync(join(tmpdir(), "nightlight-cli-groups-"))
+        dataDirs.push(dir)
+        const file = join(dir, "groups.json")
+        writeFileSync(file, JSON.stringify({ groups: { porch: { members: ["porch-1"], staleAfterSeconds: 30 } } }))
+        const r = run(["--no-sim", "--mqtt-port", "0", "--groups", file])
+        expect(await r.exit()).toBe(2)
+        expect(r.stdout()).toContain(
+            `${file}: groups.porch.staleAfterSeconds: now "staleAfterMs", in milliseconds as in the API: write "staleAfterMs": 30000`
+        )
     })
 
     test("a port already in use: exit 1 with a clear message, no stack trace", async () => {

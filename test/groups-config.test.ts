@@ -60,13 +60,25 @@ describe("parseGroups: good files", () => {
         ])
     })
 
-    test("seconds in the file become ms in the rule; fractions are allowed", () => {
+    test("the file counts staleAfterMs in ms, as the API does", () => {
         const [g] = parseGroups(
-            groupsJson({ a: { members: ["x", "y"], rule: "at-least", dark: 2, staleAfterSeconds: 2.5 } }),
+            groupsJson({ a: { members: ["x", "y"], rule: "at-least", dark: 2, staleAfterMs: 2500 } }),
             "g"
         )
         expect(g.rule).toEqual({ kind: "at-least", dark: 2, staleAfterMs: 2500, minVoters: 1 })
-        expect(ruleToFile(g.rule)).toEqual({ rule: "at-least", dark: 2, staleAfterSeconds: 2.5, minVoters: 1 })
+        expect(ruleToFile(g.rule)).toEqual({ rule: "at-least", dark: 2, staleAfterMs: 2500, minVoters: 1 })
+    })
+
+    test("an old file's staleAfterSeconds is refused with the line to write instead", () => {
+        expect(
+            groupProblems({
+                a: { members: ["x"], staleAfterSeconds: 2.5 },
+                b: { members: ["y"], staleAfterSeconds: "30" },
+            })
+        ).toEqual([
+            'groups.json: groups.a.staleAfterSeconds: now "staleAfterMs", in milliseconds as in the API: write "staleAfterMs": 2500',
+            'groups.json: groups.b.staleAfterSeconds: now "staleAfterMs", in milliseconds as in the API',
+        ])
     })
 
     test("several groups keep the file's order; names may use _ . - and digits; no groups at all is allowed", () => {
@@ -101,7 +113,7 @@ describe("parseGroups: every problem named, one per line", () => {
         })
         expect(problems(text)).toEqual([
             'groups.json: groups.stadium.members[3]: "a/b" is not a valid device id (1-64 letters, digits or _ . : -)',
-            'groups.json: groups.stadium.staleAfterSecs: unknown key (did you mean "staleAfterSeconds"?)',
+            'groups.json: groups.stadium.staleAfterSecs: unknown key (did you mean "staleAfterMs"?)',
             'groups.json: groups.north.members[0]: "pole-1" is also a member of group "stadium" (a device votes in one group only)',
         ])
         const doc = readFileSync("docs/groups.md", "utf8")
@@ -110,12 +122,12 @@ describe("parseGroups: every problem named, one per line", () => {
 
     test("unknown keys are errors, with a suggestion for a typo or the other form's name", () => {
         expect(
-            groupProblems({ a: { members: ["x"], minvoters: 2, color: "red", kind: "majority", staleAfterMs: 5000 } })
+            groupProblems({ a: { members: ["x"], minvoters: 2, color: "red", kind: "majority", staleafter: 5000 } })
         ).toEqual([
             'groups.json: groups.a.minvoters: unknown key (did you mean "minVoters"?)',
-            "groups.json: groups.a.color: unknown key (expected one of: members, rule, dark, staleAfterSeconds, minVoters)",
+            "groups.json: groups.a.color: unknown key (expected one of: members, rule, dark, staleAfterMs, minVoters)",
             'groups.json: groups.a.kind: unknown key (did you mean "rule"?)',
-            'groups.json: groups.a.staleAfterMs: unknown key (did you mean "staleAfterSeconds"?)',
+            'groups.json: groups.a.staleafter: unknown key (did you mean "staleAfterMs"?)',
         ])
         expect(problems(`{"groups": {}, "grups": {}}`)).toEqual([
             'groups.json: grups: unknown key (did you mean "groups"?)',
@@ -161,9 +173,9 @@ describe("parseGroups: every problem named, one per line", () => {
         expect(
             groupProblems({
                 a: { members: "pole-1" },
-                b: { members: ["x", 7], rule: "most", staleAfterSeconds: "30", minVoters: 0.5, dark: 0 },
-                c: { members: ["y"], staleAfterSeconds: 0 },
-                d: { members: ["z"], staleAfterSeconds: 86_401 },
+                b: { members: ["x", 7], rule: "most", staleAfterMs: "30", minVoters: 0.5, dark: 0 },
+                c: { members: ["y"], staleAfterMs: 999 },
+                d: { members: ["z"], staleAfterMs: 86_400_001 },
                 e: null,
                 f: {},
             })
@@ -172,10 +184,10 @@ describe("parseGroups: every problem named, one per line", () => {
             "groups.json: groups.b.members[1]: expected a device id (a string), got 7",
             'groups.json: groups.b.rule: expected "majority" or "at-least", got "most"',
             "groups.json: groups.b.dark: expected a whole number, at least 1, got 0",
-            'groups.json: groups.b.staleAfterSeconds: expected seconds from 1 to 86400, got "30"',
+            'groups.json: groups.b.staleAfterMs: expected a whole number from 1000 to 86400000, got "30"',
             "groups.json: groups.b.minVoters: expected a whole number, at least 1, got 0.5",
-            "groups.json: groups.c.staleAfterSeconds: expected seconds from 1 to 86400, got 0",
-            "groups.json: groups.d.staleAfterSeconds: expected seconds from 1 to 86400, got 86401",
+            "groups.json: groups.c.staleAfterMs: expected a whole number from 1000 to 86400000, got 999",
+            "groups.json: groups.d.staleAfterMs: expected a whole number from 1000 to 86400000, got 86400001",
             'groups.json: groups.e: expected a group such as {"members": ["pole-1", "pole-2"]}, got null',
             'groups.json: groups.f.members: missing: "members", the list of device ids in this group',
         ])

@@ -25,11 +25,12 @@ export class GroupsConfigError extends Error {
     override name = "GroupsConfigError"
 }
 
-const FILE_KEYS = { top: ["groups"], group: Object.keys(GroupEntry.shape) }
+// staleAfterSeconds: a key of old files, refused with its own message (schema.ts), not one to suggest
+const FILE_KEYS = { top: ["groups"], group: Object.keys(GroupEntry.shape).filter(k => k !== "staleAfterSeconds") }
 /** Most problems reported at once. */
 const MAX_LINES = 40
-/** Keys of the other form (the API's ms, the file's seconds) that users will carry over. */
-const FILE_ALIASES: Record<string, string> = { kind: "rule", staleAfterMs: "staleAfterSeconds" }
+/** Keys of the API's form that users will carry over. */
+const FILE_ALIASES: Record<string, string> = { kind: "rule" }
 
 /** Parses and validates a groups file's text; `source` (the file name) starts every error line. */
 export function parseGroups(text: string, source: string): GroupConfig[] {
@@ -62,7 +63,7 @@ export function parseGroups(text: string, source: string): GroupConfig[] {
     return Object.entries(parsed.data.groups).map(([name, g]) => ({
         name,
         members: g.members,
-        rule: toRule({ kind: g.rule, dark: g.dark, minVoters: g.minVoters }, Math.round(g.staleAfterSeconds * 1000)),
+        rule: toRule({ kind: g.rule, dark: g.dark, minVoters: g.minVoters }, g.staleAfterMs),
     }))
 }
 
@@ -86,13 +87,13 @@ export function loadGroupsFile(path: string): GroupConfig[] {
     return parseGroups(text, path)
 }
 
-/** A rule as the file writes it (seconds, "rule"), e.g. for a log line or to copy into the file. */
+/** A rule as the file writes it ("rule" for "kind"), e.g. for a log line or to copy into the file. */
 export function ruleToFile(rule: GroupRule): {
     rule: GroupRule["kind"]
     dark?: number
-    staleAfterSeconds: number
+    staleAfterMs: number
     minVoters: number
 } {
     const dark = rule.kind === "at-least" ? { dark: rule.dark } : {}
-    return { rule: rule.kind, ...dark, staleAfterSeconds: rule.staleAfterMs / 1000, minVoters: rule.minVoters }
+    return { rule: rule.kind, ...dark, staleAfterMs: rule.staleAfterMs, minVoters: rule.minVoters }
 }

@@ -8,14 +8,14 @@ import { z } from "zod"
 import type { GroupRule } from "../api-types"
 import { ruleProblems, toRule, type LooseRule } from "./checks"
 import { describeIssue, show } from "./problem-text"
-import { RuleKind, STALE_SECONDS, wholeNumber, type GroupConfig } from "./schema"
+import { RuleKind, STALE_AFTER_MS, wholeNumber, type GroupConfig } from "./schema"
 
 /** The API's PATCH body: any subset of the rule, in the API's units (ms). */
 const RulePatch = z.strictObject(
     {
         kind: RuleKind.optional(),
         dark: wholeNumber(1).optional(),
-        staleAfterMs: wholeNumber(STALE_SECONDS.min * 1000, STALE_SECONDS.max * 1000).optional(),
+        staleAfterMs: wholeNumber(STALE_AFTER_MS.min, STALE_AFTER_MS.max).optional(),
         minVoters: wholeNumber(1).optional(),
     },
     { error: issue => `expected an object such as {"kind": "at-least", "dark": 6}, got ${show(issue.input)}` }

@@ -1,7 +1,7 @@
 /**
  * The groups file's shape in zod (docs/groups.md), each message written for whoever wrote the file: what
- * was expected and what was found. The defaults and limits of a group's rule are here too, in the file's
- * units (seconds); the pieces the run-time change shares (rule-patch.ts) are exported. The checks across
+ * was expected and what was found. The defaults and limits of a group's rule are here too, in ms (the
+ * file's unit and the API's); the pieces the run-time change shares (rule-patch.ts) are exported. The checks across
  * fields, members and groups live in checks.ts and are only called here. Pure.
  */
 import { z } from "zod"
@@ -14,17 +14,17 @@ export const GROUP_DEFAULTS = {
     /** "majority" follows the sensors that do report; "at-least" also needs `dark`. */
     rule: "majority" as GroupRule["kind"],
     /**
-     * Seconds (ms in GroupRule) before a member's last reading stops counting. Our firmware reports at
+     * ms before a member's last reading stops counting. Our firmware reports at
      * least every 2 s, the lesson's device every 2 s (Wio Terminal) or 5 s (Raspberry Pi, virtual
      * device): the slowest may miss five reports in a row and still vote, and a dead sensor is out
      * within half a minute.
      */
-    staleAfterSeconds: 30,
+    staleAfterMs: 30_000,
     /** Fewer fresh voters than this and the group keeps its state. */
     minVoters: 1,
 }
-/** staleAfterSeconds from 1 s to a day; in ms in GroupRule and the API. */
-export const STALE_SECONDS = { min: 1, max: 86_400 }
+/** staleAfterMs: from 1 s to a day, in ms (the file's unit, GroupRule's and the API's). */
+export const STALE_AFTER_MS = { min: 1000, max: 86_400_000 }
 const RULE_KINDS = ["majority", "at-least"] as const
 
 /** A group as the rest of the server sees it, once read from the file: its rule in the API's form (ms). */
@@ -49,11 +49,15 @@ export function wholeNumber(min: number, max?: number) {
     return max === undefined ? atLeast : atLeast.max(max, { error })
 }
 
-const StaleAfterSeconds = (() => {
-    const { min, max } = STALE_SECONDS
-    const error = (issue: { input?: unknown }) => `expected seconds from ${min} to ${max}, got ${show(issue.input)}`
-    return z.number({ error }).min(min, { error }).max(max, { error })
-})()
+/**
+ * The file's key before it counted in ms like the API (`staleAfterSeconds`): refused with the line to
+ * write instead, so an old file is fixed in one step rather than read in the wrong unit.
+ */
+function renamedStaleAfter(seconds: unknown): string {
+    const ms = typeof seconds === "number" && Number.isFinite(seconds) ? Math.round(seconds * 1000) : undefined
+    const write = ms === undefined ? "" : `: write "staleAfterMs": ${ms}`
+    return `now "staleAfterMs", in milliseconds as in the API${write}`
+}
 
 export const RuleKind = z.enum(RULE_KINDS, {
     error: issue => `expected "majority" or "at-least", got ${show(issue.input)}`,
@@ -82,13 +86,20 @@ export const GroupEntry = z
                 .min(1, { error: "a group needs at least one member" }),
             rule: RuleKind.default(GROUP_DEFAULTS.rule),
             dark: wholeNumber(1).optional(),
-            staleAfterSeconds: StaleAfterSeconds.default(GROUP_DEFAULTS.staleAfterSeconds),
+            staleAfterMs: wholeNumber(STALE_AFTER_MS.min, STALE_AFTER_MS.max).default(GROUP_DEFAULTS.staleAfterMs),
+            staleAfterSeconds: z.unknown().optional(),
             minVoters: wholeNumber(1).default(GROUP_DEFAULTS.minVoters),
         },
         { error: issue => `expected a group such as {"members": ["pole-1", "pole-2"]}, got ${show(issue.input)}` }
     )
     .superRefine((group, ctx) => {
         for (const { path, message } of duplicateMembers(group.members)) ctx.addIssue({ code: "custom", path, message })
+        if (group.staleAfterSeconds !== undefined)
+            ctx.addIssue({
+                code: "custom",
+                path: ["staleAfterSeconds"],
+                message: renamedStaleAfter(group.staleAfterSeconds),
+            })
         // With no members, "a group needs at least one member" says it all.
         if (group.members.length > 0)
             for (const { field, message } of ruleProblems({ ...group, kind: group.rule }, group.members.length))

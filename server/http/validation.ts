@@ -6,6 +6,7 @@
 import { z } from "zod"
 import { ApiProblem, type GroupRulePatch, type RuleSettingsPatch, type SimLightRequest } from "../api-types"
 import { GROUP_NAME_RULE, isValidGroupName } from "../groups/config"
+import { STALE_AFTER_MS } from "../groups/schema"
 import { LIGHT_MAX, isValidDeviceId } from "../protocol"
 
 /** Bounds of what the API accepts; the backend may check more (e.g. `dark` against the member count). */
@@ -15,8 +16,8 @@ export const LIMITS = {
     pointsMin: 10,
     pointsMax: 10_000,
     /** ms: one second to one day. */
-    staleAfterMin: 1000,
-    staleAfterMax: 86_400_000,
+    staleAfterMin: STALE_AFTER_MS.min,
+    staleAfterMax: STALE_AFTER_MS.max,
     /** Voter counts; far above any fleet this server is meant for. */
     votersMax: 100_000,
 }
