@@ -15,6 +15,7 @@
  *   GET   /api/settings                      → RuleSettings
  *   PATCH /api/settings       RuleSettingsPatch → RuleSettings
  *   PUT   /api/sim/light      SimLightRequest  → SimLightResponse                  (404 when no simulator)
+ *                                              {"light": N} holds the light, {"light": "daylight"} resumes the cycle
  *   GET   /api/events                        → text/event-stream of LiveEvent, one JSON per `data:` line
  *   GET   /api/home-assistant                → HomeAssistantView ({"enabled": false, ...} when discovery is off)
  *   PUT   /api/home-assistant/devices/:id    → HomeAssistantView: announced again  (404 unknown device or off)
@@ -149,13 +150,16 @@ export interface HistoryResponse {
     settingsHistory?: RuleChange[]
 }
 
+/** A light to hold (0..1023), or "daylight": back to the simulator's day/night cycle. */
+export type SimLight = number | "daylight"
+
 export interface SimLightRequest {
-    light: number
+    light: SimLight
 }
 
 export interface SimLightResponse {
     deviceId: string
-    light: number
+    light: SimLight
 }
 
 /** Home Assistant discovery (docs/home-assistant.md): on with --ha-discovery. */
@@ -197,7 +201,7 @@ export interface ApiBackend {
     settings(): RuleSettings
     updateSettings(patch: RuleSettingsPatch): RuleSettings
     /** undefined when no simulated device runs. */
-    setSimLight(light: number): SimLightResponse | undefined
+    setSimLight(light: SimLight): SimLightResponse | undefined
     /** Live events; returns the unsubscribe function. */
     subscribe(listener: (event: LiveEvent) => void): () => void
     /** undefined (or absent) when Home Assistant discovery is off. */

@@ -13,6 +13,7 @@ import {
     type LiveEvent,
     type RuleSettings,
     type RuleSettingsPatch,
+    type SimLight,
     type SimLightResponse,
 } from "./api-types"
 import type { CommandEvent, NightlightServer, StatusEvent, TelemetryEvent } from "./controller"
@@ -25,7 +26,7 @@ import type { DeviceRecord } from "./store/registry"
 /** The simulated device's handle, when `npm start` runs one. */
 export interface SimulatorHandle {
     deviceId: string
-    setLight(light: number): boolean
+    setLight(light: SimLight): boolean
 }
 
 export class DashboardBackend implements ApiBackend {
@@ -117,7 +118,7 @@ export class DashboardBackend implements ApiBackend {
         return this.controller.settings()
     }
 
-    setSimLight(light: number): SimLightResponse | undefined {
+    setSimLight(light: SimLight): SimLightResponse | undefined {
         if (!this.sim) return undefined
         if (!this.sim.setLight(light)) throw new ApiProblem(503, "the simulated device is not running (yet)")
         return { deviceId: this.sim.deviceId, light }

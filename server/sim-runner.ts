@@ -7,8 +7,8 @@ import type { Logger } from "./logger"
 export interface SimulatedDevice {
     start(): Promise<void>
     stop(): Promise<void>
-    /** Holds the virtual sensor at this light (lesson units), ending the day/night cycle. */
-    setLight(light: number): void
+    /** Holds the virtual sensor at this light (lesson units), or "daylight": the day/night cycle again. */
+    setLight(light: number | "daylight"): void
 }
 
 /** What we pass to sim/device.ts's SimulatedNightlight. */
@@ -68,8 +68,8 @@ export class SimulatorRunner {
         return this.options.deviceId
     }
 
-    /** Sets the simulated light (the dashboard's slider); false while the device is not running. */
-    setLight(light: number): boolean {
+    /** Sets the simulated light (the dashboard's slider) or resumes the cycle; false while not running. */
+    setLight(light: number | "daylight"): boolean {
         if (!this.running || !this.device) return false
         this.device.setLight(light)
         return true

@@ -62,6 +62,8 @@ export class SimulatedNightlight extends EventEmitter<SimulatedNightlightEvents>
     private vm?: DevsProcess
     private hardware?: VirtualHardware
     private cycle?: NodeJS.Timeout
+    /** When the day/night cycle began (Date.now()): a resumed cycle carries on from its time of day. */
+    private cycleStartedAt?: number
     private currentLight: number
     private stopping = false
 
@@ -121,10 +123,24 @@ export class SimulatedNightlight extends EventEmitter<SimulatedNightlightEvents>
         if (this.options.light === "daylight") this.startDaylight()
     }
 
-    /** Sets the light the virtual sensor sees (lesson units); stops the day/night cycle. */
-    setLight(light: number): void {
+    /**
+     * Holds the light the virtual sensor sees (lesson units), which stops the day/night cycle; "daylight"
+     * resumes it. The switches between the two are logged: holding says how to get the cycle back.
+     */
+    setLight(light: number | "daylight"): void {
+        if (light === "daylight") {
+            if (this.cycle !== undefined || this.stopping) return
+            this.log.info(`simulated device ${this.options.deviceId}: the light now follows the day/night cycle`)
+            this.startDaylight(true)
+            return
+        }
         if (!Number.isFinite(light) || light < 0 || light > LIGHT_MAX)
             throw new RangeError(`light must be in 0..${LIGHT_MAX}, got ${light}`)
+        if (this.cycle !== undefined)
+            this.log.info(
+                `simulated device ${this.options.deviceId}: light held at ${light}, the day/night cycle paused ` +
+                    `(the dashboard's "Day/night cycle" button or PUT /api/sim/light {"light": "daylight"} resumes it)`
+            )
         this.stopDaylight()
         this.applyLight(light)
     }
@@ -144,13 +160,13 @@ export class SimulatedNightlight extends EventEmitter<SimulatedNightlightEvents>
         this.emit("light", light)
     }
 
-    private startDaylight() {
-        const started = Date.now()
+    /** A step of the cycle every DAYLIGHT_DEFAULTS.stepMs; `now`: its light at once (a resumed cycle). */
+    private startDaylight(now = false) {
+        const started = (this.cycleStartedAt ??= Date.now())
         const cycleMs = this.options.cycleMs ?? DAYLIGHT_DEFAULTS.cycleMs
-        this.cycle = setInterval(
-            () => this.applyLight(daylight(Date.now() - started, cycleMs)),
-            DAYLIGHT_DEFAULTS.stepMs
-        )
+        const step = () => this.applyLight(daylight(Date.now() - started, cycleMs))
+        if (now) step()
+        this.cycle = setInterval(step, DAYLIGHT_DEFAULTS.stepMs)
     }
 
     private stopDaylight() {

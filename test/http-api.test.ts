@@ -203,16 +203,19 @@ describe("JSON routes", () => {
         ])
     })
 
-    test("PUT /api/sim/light sets the simulated device's light; 404 without one; light is checked", async () => {
+    test("PUT /api/sim/light holds the simulated light or resumes its cycle; 404 without one; light is checked", async () => {
         const { url, backend } = await serve()
         const put = (body: unknown) => send(url("/api/sim/light"), "PUT", body)
         expect(await json(await put({ light: 800 }))).toEqual({ deviceId: "nightlight-sim", light: 800 })
         await expectProblem(await put({ light: 1024 }), 400, "light", /light must be an integer from 0 to 1023/)
         await expectProblem(await put({}), 400, "light")
         await expectProblem(await put({ light: 5, device: "x" }), 400, "device")
+        // back to the day/night cycle
+        expect(await json(await put({ light: "daylight" }))).toEqual({ deviceId: "nightlight-sim", light: "daylight" })
+        await expectProblem(await put({ light: "dusk" }), 400, "light", /or "daylight" for the day\/night cycle/)
         backend.deviceMap.delete("nightlight-sim")
         await expectProblem(await put({ light: 5 }), 404, undefined, /no simulated device/)
-        expect(backend.calls.filter(c => c.method === "setSimLight").map(c => c.args[0])).toEqual([800, 5])
+        expect(backend.calls.filter(c => c.method === "setSimLight").map(c => c.args[0])).toEqual([800, "daylight", 5])
     })
 
     test("bodies: JSON Content-Type required (415), invalid JSON 400, over 16 KB 413, and the server goes on", async () => {

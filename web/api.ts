@@ -11,6 +11,7 @@ import type {
     HomeAssistantView,
     RuleSettings,
     RuleSettingsPatch,
+    SimLight,
     SimLightResponse,
 } from "../server/api-types"
 
@@ -63,7 +64,8 @@ export function patchGroupRule(name: string, patch: GroupRulePatch): Promise<Gro
     return call("PATCH", `/api/groups/${encodeURIComponent(name)}`, patch)
 }
 
-export function setSimLight(light: number): Promise<SimLightResponse> {
+/** A light to hold, or "daylight": back to the simulator's day/night cycle. */
+export function setSimLight(light: SimLight): Promise<SimLightResponse> {
     return call("PUT", "/api/sim/light", { light })
 }
 

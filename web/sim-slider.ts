@@ -1,7 +1,8 @@
 /**
  * The light slider of the simulated device (`npm start` runs one): moving it sets what the virtual
  * sensor sees, through PUT /api/sim/light, at most every DEBOUNCE_MS while dragging and once at the end.
- * Live readings move the slider only when the user has left it alone for HOLD_MS.
+ * Live readings move the slider only when the user has left it alone for HOLD_MS. Moving it holds the
+ * light; the "Day/night cycle" button hands it back to the simulator's cycle.
  */
 import { ApiRequestError, setSimLight } from "./api"
 import { el, setText, showStatus } from "./dom"
@@ -33,13 +34,36 @@ export class SimSlider {
         })
         this.value = el("output", { for: inputId, "data-testid": "sim-light-value", text: String(light ?? "—") })
         this.status = el("span", { class: "form-status", "data-testid": "sim-status", role: "status" })
+        const cycle = el("button", {
+            type: "button",
+            class: "sim-daylight",
+            "data-testid": "sim-daylight",
+            title: "Let the simulated light follow its day/night cycle again",
+            text: "Day/night cycle",
+        })
         this.element = el("div", { class: "sim" }, [
             el("label", { for: inputId, text: "Simulated light" }),
             this.input,
             this.value,
+            cycle,
             this.status,
         ])
         this.input.addEventListener("input", () => this.moved())
+        cycle.addEventListener("click", () => void this.followDaylight())
+    }
+
+    /** Back to the cycle: live readings move the slider again at once. */
+    private async followDaylight(): Promise<void> {
+        window.clearTimeout(this.timer)
+        this.timer = undefined
+        this.next = undefined
+        try {
+            await setSimLight("daylight")
+            this.heldUntil = 0
+            showStatus(this.status, "following the day/night cycle")
+        } catch (error) {
+            showStatus(this.status, error instanceof ApiRequestError ? error.message : String(error), "error")
+        }
     }
 
     /** The device's light now; ignored while the user is setting it. */

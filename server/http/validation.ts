@@ -51,7 +51,9 @@ export const groupRulePatchSchema: z.ZodType<GroupRulePatch> = z.strictObject({
 })
 
 export const simLightSchema: z.ZodType<SimLightRequest> = z.strictObject({
-    light: integer("light", 0, LIGHT_MAX),
+    light: z.union([integer("light", 0, LIGHT_MAX), z.literal("daylight")], {
+        error: `light must be an integer from 0 to ${LIGHT_MAX}, or "daylight" for the day/night cycle`,
+    }),
 })
 
 export const historyQuerySchema = z.strictObject({

@@ -16,6 +16,7 @@ import {
     type LiveEvent,
     type RuleSettings,
     type RuleSettingsPatch,
+    type SimLight,
     type SimLightResponse,
 } from "../../server/api-types"
 
@@ -164,7 +165,7 @@ export class MemoryBackend implements ApiBackend {
         return this.currentSettings
     }
 
-    setSimLight(light: number): SimLightResponse | undefined {
+    setSimLight(light: SimLight): SimLightResponse | undefined {
         this.record("setSimLight", [light])
         const sim = [...this.deviceMap.values()].find(device => device.simulated)
         if (!sim) return undefined

@@ -206,6 +206,23 @@ describe.skipIf(SKIP)("the dashboard in headless Chromium, with the real firmwar
         await expect(threshold.inputValue()).resolves.toBe(String(THRESHOLD))
     })
 
+    it("the Day/night cycle button gives the light back to the cycle: the card and the slider follow it", async () => {
+        // held at 400 by the slider until now
+        await new Promise(r => setTimeout(r, 2500))
+        expect(await text("device-light")()).toBe("400")
+        await card.getByTestId("sim-daylight").click()
+        await expect
+            .poll(() => card.getByTestId("sim-status").textContent(), within(5000))
+            .toBe("following the day/night cycle")
+        // the cycle's light, then its steps: the card shows readings other than 400, and the slider moves
+        const seen = new Set<string>()
+        await expect
+            .poll(async () => seen.add((await text("device-light")()) ?? "").size, within(3 * SHOWS_WITHIN_MS))
+            .toBeGreaterThanOrEqual(3)
+        await expect.poll(() => card.getByTestId("sim-slider").inputValue(), within(SHOWS_WITHIN_MS)).not.toBe("400")
+        expect(lines.some(l => l.includes("the light now follows the day/night cycle"))).toBe(true)
+    })
+
     it("takes screenshots at desktop and phone width; the phone layout does not scroll sideways", async ({
         annotate,
     }) => {
