@@ -65,8 +65,22 @@ function parseCommandLine(argv: string[]) {
             },
         })
     } catch (error) {
-        throw new UsageError((error as Error).message)
+        const { code, message } = error as Error & { code?: string }
+        const option = /^Unknown option '([^']+)'/.exec(message)?.[1]
+        // Node's text goes on about positionals after "--": no help to someone who typed --password
+        if (code === "ERR_PARSE_ARGS_UNKNOWN_OPTION" && option !== undefined)
+            throw new UsageError(unknownOption(option))
+        throw new UsageError(message)
     }
+}
+
+function unknownOption(option: string): string {
+    if (/^--?(p|pw|pass|passwd|password)$/i.test(option))
+        return (
+            `${option}: a password is never given on the command line, where shell history and ps keep it; ` +
+            "type it at the prompt, or pipe it in with --password-stdin, or use --generate"
+        )
+    return `unknown option ${option}`
 }
 
 function defaultFile(env: NodeJS.ProcessEnv): string {

@@ -120,7 +120,13 @@ describe("npm run users", () => {
         ],
         [["add", "porch", "--role", "device", "--password-stdin"], "standard input is empty", ""],
         [["frobnicate"], 'unknown command "frobnicate"'],
-        [["add", "porch", "--role", "device", "--bogus"], "Unknown option '--bogus'"],
+        [["add", "porch", "--role", "device", "--bogus"], "unknown option --bogus (see --help)"],
+        [
+            ["add", "porch", "--role", "device", "--password", "hunter22"],
+            "--password: a password is never given on the command line, where shell history and ps keep it; " +
+                "type it at the prompt, or pipe it in with --password-stdin, or use --generate",
+        ],
+        [["add", "porch", "--role", "device", "--password=hunter22"], "pipe it in with --password-stdin"],
     ])("usage error %j: exit 2, one line", async (args, message, stdin?: string) => {
         const file = join(dir, "usage.json")
         const r = await users([...args, "--file", file], { stdin })
