@@ -4,7 +4,10 @@
  */
 
 export const DAYLIGHT_DEFAULTS = {
-    /** One full day and night (ms). The LED comes on about 19 s in and goes off about 41 s in. */
+    /**
+     * One full day and night (ms). With the default threshold (300) and band (100) the LED comes on about
+     * 20 s in and goes off about 44 s in (README "Quick start").
+     */
     cycleMs: 60_000,
     /** The light changes in steps this far apart (ms), like a cloud or a lamp, not every sample. */
     stepMs: 1_000,
