@@ -138,12 +138,13 @@ export class MqttConnection {
         const o = this.options
         const keepAliveS = o.keepAliveS || DEFAULT_KEEP_ALIVE_S
         const connectTimeoutMs = o.connectTimeoutMs || DEFAULT_CONNECT_TIMEOUT_MS
+        const hostPort = `${o.host}:${o.port}`
+        const url = `${o.proto}://${hostPort}`
         let socket: Socket
         try {
             socket = await connect({ host: o.host, port: o.port, proto: o.proto, timeout: connectTimeoutMs })
         } catch (e) {
-            const url = `${o.proto}://${o.host}:${o.port}`
-            this.log(`cannot reach ${url}: ${connectFailure(url, `${o.host}:${o.port}`, (e as Error).message)}`)
+            this.log(`cannot reach ${url}: ${connectFailure(url, hostPort, (e as Error).message)}`)
             return UNREACHABLE
         }
         this.socket = socket
@@ -186,7 +187,7 @@ export class MqttConnection {
                 if (refused) break
             }
         } catch (e) {
-            this.log(`connection error: ${(e as Error).message}`)
+            this.log(`connection error on ${url}: ${connectFailure(url, hostPort, (e as Error).message)}`)
         }
         this.connected = false
         if (this.pinger !== 0) clearInterval(this.pinger)

