@@ -89,7 +89,7 @@ describe("the command line", () => {
         ]
         // In parallel: each costs a Node + tsx start-up.
         const runs = cases.map(([args, env]) => run(args, env))
-        const codes = await Promise.all(runs.map(r => r.exit()))
+        const codes = await Promise.all(runs.map(r => r.exit(50_000)))
         for (const [i, [, , culprit]] of cases.entries()) {
             expect(codes[i]).toBe(2)
             const stderr = runs[i].stderr()
@@ -98,7 +98,8 @@ describe("the command line", () => {
             expect(stderr.trim().split("\n")).toHaveLength(1)
             expect(runs[i].stdout()).toBe("")
         }
-    })
+        // six Node + tsx start-ups at once: about 4 s each alone, over 20 s on a loaded 2-core machine
+    }, 60_000)
 
     test("--help prints the usage and exits 0", async () => {
         const r = run(["--help"])
