@@ -13,7 +13,7 @@ import type { GroupCoordinator } from "./controller-groups"
 import type { TelemetryRejections } from "./controller-rejections"
 import type { Decide } from "./device-state"
 import { printable, type Logger } from "./logger"
-import { parseTelemetry, parseTopic } from "./protocol"
+import { DEVICE_ID_RULE, parseTelemetry, parseTopic } from "./protocol"
 import type { Timers } from "./throttle"
 
 export interface TelemetryHandlerOptions {
@@ -37,7 +37,7 @@ export class TelemetryHandler {
         this.o.counters.received++
         const where = parseTopic(topic)
         if (!where || where.kind !== "telemetry") {
-            const detail = "expected <id>/telemetry with an id of 1-64 letters, digits or _ . : -"
+            const detail = `expected <id>/telemetry with an id of ${DEVICE_ID_RULE}`
             this.o.rejections.reject(topic, "bad_topic", detail)
             return
         }

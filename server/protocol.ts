@@ -84,9 +84,12 @@ export const clientIds = {
 export const MAX_DEVICE_ID_LENGTH = 64
 /**
  * A device id is one topic level: no wildcards, no separators, no control characters, no spaces or
- * other Unicode (they would be ambiguous in logs and URLs).
+ * other Unicode (they would be ambiguous in logs and URLs). Not only dots either: "." and ".." are path
+ * segments every URL parser folds away (`/api/devices/../history` is `/api/history`).
  */
-const DEVICE_ID_PATTERN = new RegExp(`^[A-Za-z0-9_.:-]{1,${MAX_DEVICE_ID_LENGTH}}$`)
+const DEVICE_ID_PATTERN = new RegExp(`^(?!\\.+$)[A-Za-z0-9_.:-]{1,${MAX_DEVICE_ID_LENGTH}}$`)
+/** The rule in words, for error messages. */
+export const DEVICE_ID_RULE = `1-${MAX_DEVICE_ID_LENGTH} letters, digits or _ . : -, not only dots`
 /** `<id>/telemetry` with the longest id: anything longer is refused before it is searched. */
 const MAX_TOPIC_LENGTH = MAX_DEVICE_ID_LENGTH + "/telemetry".length
 

@@ -2,7 +2,7 @@
  * The values of flags and variables: each parser takes the raw text and where it came from, and throws a
  * SettingsError naming the flag or variable and what was expected. Pure.
  */
-import { isValidDeviceId } from "./protocol"
+import { DEVICE_ID_RULE, isValidDeviceId } from "./protocol"
 
 /** A bad flag or variable; the message names it and the offending value, on one line. */
 export class SettingsError extends Error {
@@ -90,7 +90,7 @@ export function parseBoolean(source: Source | undefined, fallback: boolean): boo
 export function parseDeviceId(source: Source | undefined, fallback: string): string {
     if (!source) return fallback
     if (!isValidDeviceId(source.value))
-        throw invalid(source, "expected 1 to 64 letters, digits or _ . : - (it becomes one MQTT topic level)")
+        throw invalid(source, `expected ${DEVICE_ID_RULE} (it becomes one MQTT topic level)`)
     return source.value
 }
 

@@ -59,6 +59,8 @@ describe("parseConfig", () => {
         expect(() => parseConfig({ MQTT_PROTO: "udp" }, SELF)).toThrow()
         expect(() => parseConfig({ DEVICE_ID: "a/b" }, SELF)).toThrow()
         expect(() => parseConfig({ DEVICE_ID: "+" }, SELF)).toThrow()
+        expect(() => parseConfig({ DEVICE_ID: ".." }, SELF)).toThrow()
+        expect(parseConfig({ DEVICE_ID: "a.b" }, SELF).deviceId).toBe("a.b")
         expect(() => parseConfig({ REPORT_MS: "often" }, SELF)).toThrow()
         let message = ""
         try {

@@ -50,7 +50,9 @@ export const SETTING_KEYS = [
 export function parseConfig(raw: RawSettings, selfId: string): Config {
     const deviceId = str(raw, "DEVICE_ID", `nightlight-${selfId.slice(0, 8).toLowerCase()}`)
     if (!isTopicLevel(deviceId))
-        throw new Error(`setting DEVICE_ID: "${deviceId}" must be 1-64 letters, digits, "-", "_", "." or ":"`)
+        throw new Error(
+            `setting DEVICE_ID: "${deviceId}" must be 1-64 letters, digits, "-", "_", "." or ":", not only dots`
+        )
     const proto = str(raw, "MQTT_PROTO", "tcp")
     if (proto !== "tcp" && proto !== "tls") throw new Error(`setting MQTT_PROTO: "${proto}" must be "tcp" or "tls"`)
     const port = int(raw, "MQTT_PORT", proto === "tls" ? 8883 : 1883, 1, 65535)
@@ -100,8 +102,10 @@ function int(raw: RawSettings, key: string, fallback: number, min: number, max: 
     return n
 }
 
+/** One topic level the server accepts as a device id (server/protocol.ts): not only dots, which URLs fold. */
 function isTopicLevel(id: string): boolean {
     if (id.length < 1 || id.length > 64) return false
+    let dots = 0
     for (let i = 0; i < id.length; i++) {
         const c = id.charCodeAt(i)
         const ok =
@@ -113,6 +117,7 @@ function isTopicLevel(id: string): boolean {
             c === 46 ||
             c === 58
         if (!ok) return false
+        if (c === 46) dots++
     }
-    return true
+    return dots < id.length
 }

@@ -102,7 +102,7 @@ describe("parseGroups: good files", () => {
 describe("parseGroups: every problem named, one per line", () => {
     test("a bad device id", () => {
         expect(groupProblems({ stadium: { members: ["a", "b", "c", "a/b"] } })).toEqual([
-            'groups.json: groups.stadium.members[3]: "a/b" is not a valid device id (1-64 letters, digits or _ . : -)',
+            'groups.json: groups.stadium.members[3]: "a/b" is not a valid device id (1-64 letters, digits or _ . : -, not only dots)',
         ])
     })
 
@@ -112,7 +112,7 @@ describe("parseGroups: every problem named, one per line", () => {
             north: { members: ["pole-1"] },
         })
         expect(problems(text)).toEqual([
-            'groups.json: groups.stadium.members[3]: "a/b" is not a valid device id (1-64 letters, digits or _ . : -)',
+            'groups.json: groups.stadium.members[3]: "a/b" is not a valid device id (1-64 letters, digits or _ . : -, not only dots)',
             'groups.json: groups.stadium.staleAfterSecs: unknown key (did you mean "staleAfterMs"?)',
             'groups.json: groups.north.members[0]: "pole-1" is also a member of group "stadium" (a device votes in one group only)',
         ])
@@ -208,9 +208,9 @@ describe("parseGroups: every problem named, one per line", () => {
         expect(
             groupProblems({ "a/b": { members: ["x"] }, "": { members: ["y"] }, [long]: { members: ["z"] } })
         ).toEqual([
-            'groups.json: groups["a/b"]: "a/b" is not a valid group name (1-64 letters, digits or _ . -)',
-            'groups.json: groups[""]: "" is not a valid group name (1-64 letters, digits or _ . -)',
-            `groups.json: groups.${long}: "${long.slice(0, 36)}... is not a valid group name (1-64 letters, digits or _ . -)`,
+            'groups.json: groups["a/b"]: "a/b" is not a valid group name (1-64 letters, digits or _ . -, not only dots)',
+            'groups.json: groups[""]: "" is not a valid group name (1-64 letters, digits or _ . -, not only dots)',
+            `groups.json: groups.${long}: "${long.slice(0, 36)}... is not a valid group name (1-64 letters, digits or _ . -, not only dots)`,
         ])
         expect(groupProblems({ "north.stand": { members: ["x"], minVoters: 2 } })).toEqual([
             'groups.json: groups["north.stand"].minVoters: 2 is more than the group\'s 1 member: it could never decide',
@@ -250,7 +250,7 @@ describe("parseGroups: every problem named, one per line", () => {
             problems(groupsJson({ a: { members: [] }, b: { members: ["x/"] } }), "/etc/nightlight/groups.json")
         ).toEqual([
             "/etc/nightlight/groups.json: groups.a.members: a group needs at least one member",
-            '/etc/nightlight/groups.json: groups.b.members[0]: "x/" is not a valid device id (1-64 letters, digits or _ . : -)',
+            '/etc/nightlight/groups.json: groups.b.members[0]: "x/" is not a valid device id (1-64 letters, digits or _ . : -, not only dots)',
         ])
     })
 })

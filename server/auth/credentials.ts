@@ -34,7 +34,7 @@ export class CredentialsError extends Error {
     override name = "CredentialsError"
 }
 
-export const USERNAME_RULE = '1-64 letters, digits or "_", ".", ":", "-"'
+export const USERNAME_RULE = '1-64 letters, digits or "_", ".", ":", "-", not only dots'
 
 /**
  * Every username follows the device id rule, not only devices': a username is used as a topic level in

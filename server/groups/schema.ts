@@ -6,7 +6,7 @@
  */
 import { z } from "zod"
 import type { GroupRule } from "../api-types"
-import { isValidDeviceId } from "../protocol"
+import { DEVICE_ID_RULE, isValidDeviceId } from "../protocol"
 import { duplicateMembers, membersOfTwoGroups, ruleProblems } from "./checks"
 import { show } from "./problem-text"
 
@@ -34,13 +34,13 @@ export interface GroupConfig {
     rule: GroupRule
 }
 
-const GROUP_NAME = /^[A-Za-z0-9_.-]{1,64}$/
+/** Not only dots: the API puts the name in a URL (`/api/groups/<name>`), where "." and ".." fold away. */
+const GROUP_NAME = /^(?!\.+$)[A-Za-z0-9_.-]{1,64}$/
 
 export function isValidGroupName(name: string): boolean {
     return GROUP_NAME.test(name)
 }
-const DEVICE_ID_RULE = "1-64 letters, digits or _ . : -"
-export const GROUP_NAME_RULE = "1-64 letters, digits or _ . -"
+export const GROUP_NAME_RULE = "1-64 letters, digits or _ . -, not only dots"
 
 export function wholeNumber(min: number, max?: number) {
     const range = max === undefined ? `a whole number, at least ${min}` : `a whole number from ${min} to ${max}`

@@ -7,7 +7,7 @@ import { z } from "zod"
 import { ApiProblem, type GroupRulePatch, type RuleSettingsPatch, type SimLightRequest } from "../api-types"
 import { GROUP_NAME_RULE, isValidGroupName } from "../groups/config"
 import { STALE_AFTER_MS } from "../groups/schema"
-import { LIGHT_MAX, isValidDeviceId } from "../protocol"
+import { DEVICE_ID_RULE, LIGHT_MAX, isValidDeviceId } from "../protocol"
 
 /** Bounds of what the API accepts; the backend may check more (e.g. `dark` against the member count). */
 export const LIMITS = {
@@ -94,7 +94,7 @@ function parseWith<T>(schema: z.ZodType<T>, input: unknown, unknownWhat: string,
 
 /** A device id from the path (already percent-decoded). */
 export function checkDeviceId(id: string): string {
-    if (!isValidDeviceId(id)) throw new ApiProblem(400, "id must be 1 to 64 characters from A-Z a-z 0-9 _ . : -", "id")
+    if (!isValidDeviceId(id)) throw new ApiProblem(400, `id must be ${DEVICE_ID_RULE}`, "id")
     return id
 }
 
