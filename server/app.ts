@@ -23,6 +23,7 @@ import { MqttClientBus } from "./mqtt-client-bus"
 import { Recorder } from "./recorder"
 import { DEFAULTS, type Settings } from "./settings"
 import { Store } from "./store"
+import { DataDirLock } from "./store/data-dir-lock"
 
 /** The database file inside --data-dir. */
 export const DATABASE_FILE = "nightlight.db"
@@ -59,11 +60,32 @@ export interface StartOptions {
 export type ServerSettings = Pick<Settings, "broker" | "threshold"> &
     Partial<Pick<Settings, "band" | "dataDir" | "retentionDays" | "http" | "groupsFile" | "homeAssistant">>
 
+/** The server, holding its data folder's lock (store/data-dir-lock.ts) from before the store opens until it stops. */
 export async function startServer(
     settings: ServerSettings,
     logger: Logger,
     options: StartOptions = {}
 ): Promise<RunningServer> {
+    const lock =
+        settings.dataDir === undefined
+            ? undefined
+            : DataDirLock.acquire(settings.dataDir, stale => logger.warn(`replaced the lock ${stale}`))
+    try {
+        const server = await startParts(settings, logger, options)
+        return {
+            ...server,
+            async stop() {
+                await server.stop()
+                lock?.release()
+            },
+        }
+    } catch (error) {
+        lock?.release()
+        throw error
+    }
+}
+
+async function startParts(settings: ServerSettings, logger: Logger, options: StartOptions): Promise<RunningServer> {
     // Configuration first: a bad groups file or database stops the start before anything listens.
     const groupConfigs = settings.groupsFile ? loadGroupsFile(settings.groupsFile) : []
     const store = new Store(settings.dataDir === undefined ? ":memory:" : join(settings.dataDir, DATABASE_FILE), {

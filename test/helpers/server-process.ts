@@ -68,6 +68,16 @@ export class ServerProcess {
         return JSON.parse(pattern.exec(this.output)![1]) as NodeJS.MemoryUsage
     }
 
+    /** The child's process id, once started. */
+    get pid(): number | undefined {
+        return this.child?.pid
+    }
+
+    /** The exit code (or signal) of a server that stops by itself, within `ms`. */
+    exitCode(ms = 20_000): Promise<number | string> {
+        return within(ms, `the server to exit (so far: ${JSON.stringify(this.output.slice(-600))})`, this.exited!)
+    }
+
     start(): void {
         // The test's own NIGHTLIGHT_* variables must not leak into the server under test.
         const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("NIGHTLIGHT_")))
