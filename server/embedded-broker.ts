@@ -11,6 +11,7 @@ import { createServer, type Server, type Socket } from "node:net"
 import { createServer as createTlsServer } from "node:tls"
 import { Aedes } from "aedes"
 import type { BrokerAuth } from "./auth/broker-auth"
+import { ConnectionGate, type ConnectionGateStats, type ConnectionLimits } from "./connection-gate"
 import { InProcessShortcut, type Deliver, type DirectHandler } from "./in-process-shortcut"
 import { LogLimiter, suppressedText } from "./log-limit"
 import type { Logger } from "./logger"
@@ -35,6 +36,14 @@ export interface EmbeddedBrokerOptions {
     auth?: BrokerAuth
     /** An MQTTS listener from certificate and key files, beside the plain one. */
     tls?: BrokerTlsOptions
+    /** Limits on connections not logged in yet; default CONNECTION_LIMITS (connection-gate.ts). */
+    connectionLimits?: Partial<ConnectionLimits>
+}
+
+/** What the broker itself closed or cut off, for ServerStats. */
+export interface BrokerStats extends ConnectionGateStats {
+    /** Connections closed because they sent a packet over MAX_PACKET_BYTES (or a malformed length). */
+    oversizedPackets: number
 }
 
 /** The broker could not start; the message says why in words a user can act on. */
@@ -55,6 +64,11 @@ export class EmbeddedBroker {
     private certificate?: CertificateInfo
     private shortcut?: InProcessShortcut
 
+    private readonly gate: ConnectionGate
+    private oversizedPackets = 0
+    /** TLS connections by `address|port` until their handshake ends: the gate counts the raw socket. */
+    private readonly handshaking = new Map<string, Socket>()
+
     /** A flood of oversized packets costs a few lines a minute, not a full disk. */
     private readonly cutOff = new LogLimiter((key, suppressed, spanMs) =>
         this.log.warn(`${key}: ${suppressedText(suppressed, spanMs)}`)
@@ -63,6 +77,20 @@ export class EmbeddedBroker {
     constructor(options: EmbeddedBrokerOptions) {
         this.options = options
         this.log = options.logger.child({ component: "broker" })
+        this.gate = new ConnectionGate(options.connectionLimits, undefined, (why, address) => {
+            const { maxPerAddress, maxTotal, deadlineMs } = this.gate.limits
+            const what = {
+                refusedPerAddress: `closed connections from ${address}: ${maxPerAddress} from there had not logged in yet`,
+                refusedTotal: `closed new connections: ${maxTotal} had not logged in yet`,
+                timedOut: `closed connections that had not logged in within ${deadlineMs / 1000} s`,
+            }[why]
+            if (this.cutOff.allow(what)) this.log.warn(what)
+        })
+    }
+
+    /** Connections refused, timed out and cut off since the start. */
+    stats(): BrokerStats {
+        return { ...this.gate.stats(), oversizedPackets: this.oversizedPackets }
     }
 
     /** The running aedes instance, for in-process publish/subscribe. */
@@ -132,10 +160,13 @@ export class EmbeddedBroker {
         ;(aedes as EventEmitter).on("error", (err: Error) => this.log.error({ err }, "broker error"))
         aedes.on("client", client => this.log.debug(`client connected: ${client.id}`))
         aedes.on("clientDisconnect", client => this.log.debug(`client disconnected: ${client.id}`))
+        aedes.on("connackSent", (packet, client) => {
+            if (packet.returnCode === 0) this.gate.loggedIn(this.rawSocketOf(client.conn as Socket))
+        })
 
         const server = createServer(socket => {
             this.track(socket)
-            this.handle(aedes, socket)
+            if (this.gate.open(socket, socket.remoteAddress ?? "?")) this.handle(aedes, socket)
         })
         const tlsServer =
             tlsFiles &&
@@ -145,7 +176,13 @@ export class EmbeddedBroker {
             )
         // A plain client on the TLS port, or one that does not trust our certificate: routine, not an error.
         tlsServer?.on("tlsClientError", (err: Error) => this.log.debug(`TLS handshake failed: ${err.message}`))
-        tlsServer?.on("connection", (socket: Socket) => this.track(socket))
+        tlsServer?.on("connection", (socket: Socket) => {
+            this.track(socket)
+            if (!this.gate.open(socket, socket.remoteAddress ?? "?")) return
+            const key = connectionKey(socket)
+            this.handshaking.set(key, socket)
+            socket.once("close", () => this.handshaking.delete(key))
+        })
         const tlsPort = this.options.tls?.port ?? 0
         const tlsHost = this.options.tls?.host ?? this.options.host
         try {
@@ -192,6 +229,7 @@ export class EmbeddedBroker {
         socket.on("data", (chunk: Buffer) => {
             const problem = guard.feed(chunk)
             if (problem === undefined) return
+            this.oversizedPackets++
             if (this.cutOff.allow("closed connections that sent oversized packets"))
                 this.log.warn(`closed a connection from ${socket.remoteAddress}: it sent ${problem}`)
             socket.destroy()
@@ -215,8 +253,20 @@ export class EmbeddedBroker {
 
     private track(socket: Socket): void {
         this.sockets.add(socket)
-        socket.once("close", () => this.sockets.delete(socket))
+        socket.once("close", () => {
+            this.sockets.delete(socket)
+            this.gate.closed(socket)
+        })
     }
+
+    /** The TCP socket under a client's connection (the TLS one's, for MQTTS). */
+    private rawSocketOf(conn: Socket): Socket {
+        return this.handshaking.get(connectionKey(conn)) ?? conn
+    }
+}
+
+function connectionKey(socket: Socket): string {
+    return `${socket.remoteAddress}|${socket.remotePort}|${socket.localPort}`
 }
 
 function reachableHost(host: string): string {

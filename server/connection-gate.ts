@@ -1,0 +1,140 @@
+/**
+ * Limits on connections that have not logged in yet (from the TCP accept until a CONNACK that lets the
+ * client in). Each open socket costs a file descriptor and aedes' state for it (20-49 KB), and before a
+ * login nothing tells a device from an attacker. Without limits, sockets that never send a CONNECT
+ * stayed 30 s each (aedes' own timeout), and 20,000 of them filled the process's file table: no device
+ * could connect. So:
+ * - at most `maxPerAddress` such connections from one address, and `maxTotal` from all together; a
+ *   connection past either is closed at once (the client retries later, as after any refusal);
+ * - each must be logged in within `deadlineMs`, or it is closed.
+ * Logged-in clients are not counted here: they have proved who they are, and their number is bounded
+ * by the users (each user's client ids, see broker-auth.ts) or, without users, by loopback.
+ * Memory is bounded: one entry per pending connection, at most `maxTotal`.
+ */
+
+export interface ConnectionLimits {
+    /** Connections from one address not logged in yet. */
+    maxPerAddress: number
+    /** Connections from every address together not logged in yet. */
+    maxTotal: number
+    /** ms from the TCP accept to a successful CONNACK before the connection is closed. */
+    deadlineMs: number
+}
+
+/**
+ * - 32 per address: a NAT in front of many boards that all reconnect at once (a restarted server takes
+ *   about 15 s to admit 500, docs/security.md) has 32 in the queue at a time; the rest retry.
+ * - 1000 in total: ten times the password checks that may wait (LOGIN_GUARD_DEFAULTS.maxWaiting), and
+ *   a twentieth of this machine's 20,000 file descriptors.
+ * - 10 s: a board's TLS handshake takes 1-3 s, a password check waits at most about 3 s (100 waiting,
+ *   2 at a time, 55 ms each); aedes' own CONNECT timeout is 30 s.
+ */
+export const CONNECTION_LIMITS: Readonly<ConnectionLimits> = {
+    maxPerAddress: 32, // connections
+    maxTotal: 1000, // connections
+    deadlineMs: 10_000, // ms
+}
+
+export interface ConnectionGateStats {
+    /** Connections closed at once: their address had maxPerAddress waiting. */
+    refusedPerAddress: number
+    /** Connections closed at once: maxTotal were waiting. */
+    refusedTotal: number
+    /** Connections closed because they had not logged in within deadlineMs. */
+    timedOut: number
+}
+
+/** What the gate needs of a socket. */
+export interface GatedSocket {
+    destroy(): void
+}
+
+export interface GateTimers {
+    setTimeout(fn: () => void, ms: number): unknown
+    clearTimeout(handle: unknown): void
+}
+
+const realTimers: GateTimers = {
+    setTimeout: (fn, ms) => setTimeout(fn, ms),
+    clearTimeout: handle => clearTimeout(handle as NodeJS.Timeout),
+}
+
+interface Pending {
+    address: string
+    timer: unknown
+}
+
+export class ConnectionGate {
+    readonly limits: Readonly<ConnectionLimits>
+    private readonly pending = new Map<GatedSocket, Pending>()
+    private readonly perAddress = new Map<string, number>()
+    private readonly counts: ConnectionGateStats = { refusedPerAddress: 0, refusedTotal: 0, timedOut: 0 }
+
+    constructor(
+        limits: Partial<ConnectionLimits> = {},
+        private readonly timers: GateTimers = realTimers,
+        /** Told once per connection closed by a limit (for a rate-limited log line). */
+        private readonly onRefused: (why: keyof ConnectionGateStats, address: string) => void = () => undefined
+    ) {
+        this.limits = { ...CONNECTION_LIMITS, ...limits }
+    }
+
+    /**
+     * A new connection: counted as pending, with its deadline; false (and the socket destroyed) when a
+     * limit is reached. The caller calls loggedIn() or closed() later.
+     */
+    open(socket: GatedSocket, address: string): boolean {
+        const fromAddress = this.perAddress.get(address) ?? 0
+        const why: keyof ConnectionGateStats | undefined =
+            this.pending.size >= this.limits.maxTotal
+                ? "refusedTotal"
+                : fromAddress >= this.limits.maxPerAddress
+                  ? "refusedPerAddress"
+                  : undefined
+        if (why) {
+            this.counts[why]++
+            this.onRefused(why, address)
+            socket.destroy()
+            return false
+        }
+        const timer = this.timers.setTimeout(() => {
+            if (!this.release(socket)) return
+            this.counts.timedOut++
+            this.onRefused("timedOut", address)
+            socket.destroy()
+        }, this.limits.deadlineMs)
+        this.pending.set(socket, { address, timer })
+        this.perAddress.set(address, fromAddress + 1)
+        return true
+    }
+
+    /** The client is in: it no longer counts, and its deadline is off. */
+    loggedIn(socket: GatedSocket): void {
+        this.release(socket)
+    }
+
+    /** The connection closed (before or after its login: either way it no longer counts). */
+    closed(socket: GatedSocket): void {
+        this.release(socket)
+    }
+
+    /** Connections not logged in yet. */
+    get size(): number {
+        return this.pending.size
+    }
+
+    stats(): ConnectionGateStats {
+        return { ...this.counts }
+    }
+
+    private release(socket: GatedSocket): boolean {
+        const entry = this.pending.get(socket)
+        if (!entry) return false
+        this.pending.delete(socket)
+        this.timers.clearTimeout(entry.timer)
+        const left = (this.perAddress.get(entry.address) ?? 1) - 1
+        if (left > 0) this.perAddress.set(entry.address, left)
+        else this.perAddress.delete(entry.address)
+        return true
+    }
+}

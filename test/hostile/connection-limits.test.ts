@@ -1,0 +1,138 @@
+/**
+ * docs/security.md "Connections that have not logged in": an attacker opens sockets and never logs in
+ * (or drips a CONNECT a byte at a time). Before the limits, each such socket stayed 30 s and 20,000 of
+ * them filled the file table. Now each address may hold 32 at a time, all addresses 1000, and each must
+ * log in within 10 s; a device with a password still gets in from its own address.
+ */
+import { afterEach, describe, expect, test, vi } from "vitest"
+import { CONNECTION_LIMITS, ConnectionGate } from "../../server/connection-gate"
+import {
+    attackedBroker,
+    closesWithin,
+    loginPacket,
+    otherAddress,
+    rawLogin,
+    rawSocket,
+    type AttackedBroker,
+} from "../helpers/attacker"
+import { until } from "../helpers/mqtt"
+
+const USERS = { porch: ["device", "porch-password"] as ["device", string] }
+const running: AttackedBroker[] = []
+const sockets: { destroy(): void }[] = []
+
+afterEach(async () => {
+    for (const s of sockets.splice(0)) s.destroy()
+    for (const b of running.splice(0)) await b.stop()
+})
+
+async function attacked(...args: Parameters<typeof attackedBroker>): Promise<AttackedBroker> {
+    const b = await attackedBroker(...args)
+    running.push(b)
+    return b
+}
+
+/** Opens `count` silent sockets from `from`; their `closed` promises. */
+async function silentSockets(port: number, from: string, count: number): Promise<Promise<void>[]> {
+    const opened = []
+    for (let i = 0; i < count; i++) {
+        const s = await rawSocket(port, from)
+        sockets.push(s.socket)
+        opened.push(s.closed)
+    }
+    return opened
+}
+
+/** How many of `closed` settle within `ms`. */
+async function countClosed(closed: Promise<void>[], ms: number): Promise<number> {
+    return (await Promise.all(closed.map(c => closesWithin(c, ms)))).filter(Boolean).length
+}
+
+describe("connections that have not logged in", () => {
+    test("one address holds at most 32; the rest are closed at once, and a device from elsewhere gets in", async () => {
+        const { broker } = await attacked(USERS)
+        const { maxPerAddress } = CONNECTION_LIMITS
+        const closed = await silentSockets(broker.port, otherAddress(1), maxPerAddress + 40)
+        expect(await countClosed(closed, 1000)).toBe(40)
+        expect(broker.stats().refusedPerAddress).toBe(40)
+        const porch = await rawLogin(broker.port, otherAddress(2), "porch", "porch-password")
+        sockets.push(porch.socket)
+        expect(porch.code).toBe(0)
+    })
+
+    test("1,200 silent sockets from 40 addresses: at most 1000 stay open; logged-in devices are not counted", async () => {
+        const { broker } = await attacked(USERS)
+        // a device logged in before the flood stays connected through it
+        const porch = await rawLogin(broker.port, otherAddress(100), "porch", "porch-password")
+        sockets.push(porch.socket)
+        expect(porch.code).toBe(0)
+        const porchClosed = new Promise<void>(resolve => porch.socket.once("close", () => resolve()))
+        const closed: Promise<void>[] = []
+        for (let a = 0; a < 40; a++) closed.push(...(await silentSockets(broker.port, otherAddress(a), 30)))
+        await until("the refused sockets to be counted", () => broker.stats().refusedTotal === 200, 10_000)
+        expect(await countClosed(closed, 1000)).toBe(200)
+        expect(broker.stats().refusedPerAddress).toBe(0)
+        expect(await closesWithin(porchClosed, 100)).toBe(false)
+    })
+
+    test("a socket that stays silent, or drips its CONNECT, is closed at the deadline; a login in time stays", async () => {
+        const deadlineMs = 500
+        const { broker } = await attacked(USERS, { connectionLimits: { deadlineMs } })
+        const silent = await rawSocket(broker.port, otherAddress(1))
+        const dripping = await rawSocket(broker.port, otherAddress(1))
+        sockets.push(silent.socket, dripping.socket)
+        const bytes = loginPacket("drip", "porch", "porch-password")
+        let sent = 0
+        const drip = setInterval(
+            () => sent < bytes.length - 1 && dripping.socket.write(bytes.subarray(sent, ++sent)),
+            50
+        )
+        try {
+            const porch = await rawLogin(broker.port, otherAddress(2), "porch", "porch-password")
+            sockets.push(porch.socket)
+            expect(porch.code).toBe(0)
+            const porchClosed = new Promise<void>(resolve => porch.socket.once("close", () => resolve()))
+            expect(await closesWithin(silent.closed, deadlineMs + 2000)).toBe(true)
+            expect(await closesWithin(dripping.closed, 2000)).toBe(true)
+            expect(broker.stats().timedOut).toBe(2)
+            expect(await closesWithin(porchClosed, deadlineMs)).toBe(false)
+        } finally {
+            clearInterval(drip)
+        }
+    })
+})
+
+describe("ConnectionGate", () => {
+    test("closes a connection at its deadline (10 s by default), not before, and forgets it", () => {
+        vi.useFakeTimers()
+        try {
+            const gate = new ConnectionGate({}, { setTimeout, clearTimeout: h => clearTimeout(h as NodeJS.Timeout) })
+            const socket = { destroy: vi.fn() }
+            const early = { destroy: vi.fn() }
+            expect(gate.open(socket, "a")).toBe(true)
+            expect(gate.open(early, "a")).toBe(true)
+            gate.loggedIn(early)
+            vi.advanceTimersByTime(CONNECTION_LIMITS.deadlineMs - 1)
+            expect(socket.destroy).not.toHaveBeenCalled()
+            vi.advanceTimersByTime(1)
+            expect(socket.destroy).toHaveBeenCalledOnce()
+            expect(early.destroy).not.toHaveBeenCalled()
+            expect(gate.size).toBe(0)
+            expect(gate.stats()).toEqual({ refusedPerAddress: 0, refusedTotal: 0, timedOut: 1 })
+        } finally {
+            vi.useRealTimers()
+        }
+    })
+
+    test("a closed connection frees its address's place", () => {
+        const gate = new ConnectionGate({ maxPerAddress: 2, maxTotal: 3 })
+        const a = [{ destroy: vi.fn() }, { destroy: vi.fn() }, { destroy: vi.fn() }]
+        expect(a.map(s => gate.open(s, "x"))).toEqual([true, true, false])
+        gate.closed(a[0])
+        expect(gate.open(a[2], "x")).toBe(true)
+        expect(gate.open({ destroy: vi.fn() }, "y")).toBe(true)
+        expect(gate.open({ destroy: vi.fn() }, "z")).toBe(false)
+        expect(gate.stats()).toMatchObject({ refusedPerAddress: 1, refusedTotal: 1 })
+        for (const s of a) gate.closed(s)
+    })
+})
