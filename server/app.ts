@@ -58,7 +58,9 @@ export interface StartOptions {
 
 /** What startServer needs; tests leave out the optional parts (then: history in memory, no HTTP). */
 export type ServerSettings = Pick<Settings, "broker" | "threshold"> &
-    Partial<Pick<Settings, "band" | "dataDir" | "retentionDays" | "http" | "groupsFile" | "homeAssistant">>
+    Partial<
+        Pick<Settings, "band" | "dataDir" | "retentionDays" | "http" | "groupsFile" | "homeAssistant" | "maxDevices">
+    >
 
 /** The server, holding its data folder's lock (store/data-dir-lock.ts) from before the store opens until it stops. */
 export async function startServer(
@@ -146,6 +148,7 @@ async function startParts(settings: ServerSettings, logger: Logger, options: Sta
         threshold: rules.threshold,
         band: rules.band,
         groups: rules.groups,
+        maxDevices: settings.maxDevices,
         beforeAcks: links => recorder?.beforeAcks(links),
         // Home Assistant's birth topic, when it looks like a device's status topic
         notDevices: birthId === undefined ? [] : [birthId],

@@ -28,8 +28,17 @@ export interface ServerStats {
     commandsFailed: number
     acksSent: number
     acksFailed: number
+    /** Messages from a new device ignored because the registry was full (--max-devices). */
+    devicesRefused: number
     rejected: Record<RejectionReason, number>
 }
+
+/**
+ * Devices the server keeps at most (--max-devices): twice the benchmark's fleet of 10,000. A device
+ * costs a few KB (its state here, its row in the store); without a cap, every id a client made up was
+ * kept for ever.
+ */
+export const DEFAULT_MAX_DEVICES = 20_000
 
 export interface TelemetryEvent {
     deviceId: string
@@ -85,4 +94,6 @@ export interface NightlightServerOptions {
      * (--ha-birth-topic). HOME_ASSISTANT_STATUS_ID is always one.
      */
     notDevices?: readonly string[]
+    /** Devices known at most; messages of new ones beyond it are ignored. Default DEFAULT_MAX_DEVICES. */
+    maxDevices?: number
 }

@@ -69,7 +69,7 @@ export class StateTopics {
         const status = parseStatus(payload)
         // An empty payload clears a retained status; anything else is not ours to interpret.
         if (status === undefined) return this.o.log.debug(`ignored status ${printable(payload.toString())}`)
-        const { changed } = this.o.devices.stateOf(deviceId).status(status)
+        const { changed } = this.o.devices.stateOf(deviceId)?.status(status) ?? { changed: false }
         if (!changed) return
         this.o.log.info(status === "online" ? `${deviceId} is online` : `${deviceId} went offline`)
         this.o.statusChanged({ deviceId, online: status === "online" })

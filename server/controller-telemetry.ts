@@ -60,7 +60,9 @@ export class TelemetryHandler {
                       groupChanged = vote.changed
                       return vote.ledOn
                   }
-        const outcome = this.o.devices.stateOf(deviceId).reading(reading, now, decide)
+        const state = this.o.devices.stateOf(deviceId)
+        if (!state) return // a new device, and the registry is full: counted and logged by the controller
+        const outcome = state.reading(reading, now, decide)
         // The line per reading is built only when it is logged: under load it cost more than it says.
         if (log.isLevelEnabled(outcome.duplicate ? "debug" : "info")) {
             const text = printable(payload.toString("utf8"))

@@ -23,7 +23,10 @@ import type { MessageBus, MessageHandler } from "./message-bus"
 import { DEFAULT_BAND, DEFAULT_THRESHOLD, topics } from "./protocol"
 import { AckSender } from "./ack-sender"
 import { realTimers, type Timers } from "./throttle"
+import { LogLimiter, suppressedText } from "./log-limit"
+import { printable } from "./logger"
 import {
+    DEFAULT_MAX_DEVICES,
     REJECTION_REASONS,
     type NightlightServerOptions,
     type RejectionReason,
@@ -60,12 +63,15 @@ export class NightlightServer extends EventEmitter {
     private readonly rejections: TelemetryRejections
     private readonly telemetry: TelemetryHandler
     private running = false
+    /** One line per minute about a full registry, however many new ids knock. */
+    private readonly registryFull: LogLimiter
     private readonly counters: ServerStats = {
         received: 0,
         commandsSent: 0,
         commandsFailed: 0,
         acksSent: 0,
         acksFailed: 0,
+        devicesRefused: 0,
         rejected: Object.fromEntries(REJECTION_REASONS.map(r => [r, 0])) as Record<RejectionReason, number>,
     }
 
@@ -75,13 +81,29 @@ export class NightlightServer extends EventEmitter {
         const log = (this.log = options.logger)
         const timers = (this.timers = options.timers ?? realTimers)
         const counters = this.counters
+        this.registryFull = new LogLimiter(
+            (_key, suppressed, spanMs) =>
+                log.warn(`the device registry is still full: ${suppressedText(suppressed, spanMs)}`),
+            { linesPerWindow: 1 },
+            timers
+        )
         this.rules = {
             threshold: options.threshold ?? DEFAULT_THRESHOLD,
             band: options.band ?? DEFAULT_BAND,
             mismatchResendMs: options.mismatchResendMs,
         }
         this.groups = new GroupStates(options.groups)
-        const devices = (this.devices = new DeviceRegistry(this.rules))
+        const devices = (this.devices = new DeviceRegistry(this.rules, {
+            max: options.maxDevices ?? DEFAULT_MAX_DEVICES,
+            refused: deviceId => {
+                counters.devicesRefused++
+                if (this.registryFull.allow("full"))
+                    log.warn(
+                        `the device registry is full (${devices.max} devices, --max-devices): ignored a message ` +
+                            `from a new device, ${printable(deviceId, 64)}; the devices already known are served as before`
+                    )
+            },
+        }))
         const ackSender = (this.ackSender = new AckSender({
             bus,
             log,
@@ -233,7 +255,7 @@ export class NightlightServer extends EventEmitter {
      */
     restore(links: Iterable<{ deviceId: string; link: LinkState }>): void {
         const now = this.timers.now()
-        for (const { deviceId, link } of links) this.devices.stateOf(deviceId).restore(link, now)
+        for (const { deviceId, link } of links) this.devices.restored(deviceId).restore(link, now)
     }
 
     stats(): ServerStats {

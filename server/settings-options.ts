@@ -5,6 +5,7 @@
  */
 import { parseArgs } from "node:util"
 import { SESSION_DEFAULTS } from "./auth/session-book"
+import { DEFAULT_MAX_DEVICES } from "./controller-events"
 import { DEFAULT_BAND, DEFAULT_THRESHOLD, LIGHT_MAX } from "./protocol"
 import { SettingsError } from "./settings-values"
 import { LOG_LEVELS, type LogLevel } from "./settings-types"
@@ -44,6 +45,8 @@ export const DEFAULTS = {
     mqttSessionExpiryS: SESSION_DEFAULTS.expiryMs / 1000,
     /** QoS 1 messages queued per stored session; the oldest is dropped past it. */
     mqttMaxQueued: SESSION_DEFAULTS.maxQueued,
+    /** Devices the server keeps at most; messages of new ones beyond are ignored (controller-events.ts). */
+    maxDevices: DEFAULT_MAX_DEVICES,
 }
 
 export const ENV = {
@@ -81,6 +84,7 @@ export const ENV = {
     haDiscovery: "NIGHTLIGHT_HA_DISCOVERY",
     haPrefix: "NIGHTLIGHT_HA_PREFIX",
     haBirthTopic: "NIGHTLIGHT_HA_BIRTH_TOPIC",
+    maxDevices: "NIGHTLIGHT_MAX_DEVICES",
 } as const
 
 const HELP_ROWS: [flag: string, what: string, variable: string][] = [
@@ -128,6 +132,11 @@ const HELP_ROWS: [flag: string, what: string, variable: string][] = [
     ["--data-dir DIR", `registry, history and saved settings (default ./${DEFAULTS.dataDir})`, ENV.dataDir],
     ["--retention-days N", `days of history kept; 1..3650 (default ${DEFAULTS.retentionDays})`, ENV.retentionDays],
     ["--groups FILE", "groups of devices that decide together (docs/groups.md)", ENV.groups],
+    [
+        "--max-devices N",
+        `devices kept at most; new ones beyond are ignored (default ${DEFAULTS.maxDevices})`,
+        ENV.maxDevices,
+    ],
     ["--http-host HOST", `dashboard and HTTP API address (default ${DEFAULTS.httpHost})`, ENV.httpHost],
     ["--http-port PORT", `dashboard and HTTP API port (default ${DEFAULTS.httpPort}; 0 = any free)`, ENV.httpPort],
     ["", "(another host than loopback needs an access token)", ""],
@@ -182,6 +191,7 @@ const OPTIONS = {
     "data-dir": { type: "string" },
     "retention-days": { type: "string" },
     groups: { type: "string" },
+    "max-devices": { type: "string" },
     "http-host": { type: "string" },
     "http-port": { type: "string" },
     "http-token": { type: "string" },

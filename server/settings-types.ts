@@ -50,5 +50,7 @@ export interface Settings {
     http: { enabled: boolean; host: string; port: number; token?: string }
     /** The groups file (docs/groups.md), if any. */
     groupsFile: string | undefined
+    /** Devices kept at most (--max-devices). */
+    maxDevices: number
     homeAssistant: { enabled: boolean; prefix: string; birthTopic: string }
 }

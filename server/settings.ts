@@ -104,6 +104,7 @@ export function parseSettings(argv: string[], env: Record<string, string | undef
             ...parseToken(pick("http-token", ENV.httpToken)),
         },
         groupsFile: parsePath(groupsFile),
+        maxDevices: parseIntegerIn(pick("max-devices", ENV.maxDevices), DEFAULTS.maxDevices, 1, 1_000_000),
         homeAssistant: {
             enabled: flags["ha-discovery"] === true ? true : parseBoolean(fromEnv(ENV.haDiscovery), false),
             prefix: parseTopicPrefix(pick("ha-prefix", ENV.haPrefix), DEFAULTS.haPrefix),

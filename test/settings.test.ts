@@ -30,6 +30,7 @@ describe("parseSettings", () => {
             http: { enabled: true, host: "127.0.0.1", port: 8080 },
             groupsFile: undefined,
             homeAssistant: { enabled: false, prefix: "homeassistant", birthTopic: "homeassistant/status" },
+            maxDevices: 20_000,
         })
         expect(DEFAULTS.threshold).toBe(300)
     })
@@ -63,6 +64,8 @@ describe("parseSettings", () => {
             "ha/test",
             "--ha-birth-topic",
             "ha/birth",
+            "--max-devices",
+            "500",
         ])
         expect(s).toEqual({
             help: false,
@@ -76,6 +79,7 @@ describe("parseSettings", () => {
             http: { enabled: true, host: "0.0.0.0", port: 0 },
             groupsFile: "stadium.json",
             homeAssistant: { enabled: true, prefix: "ha/test", birthTopic: "ha/birth" },
+            maxDevices: 500,
         })
         expect(parse(["--no-dashboard"]).http.enabled).toBe(false)
     })
@@ -138,6 +142,7 @@ describe("parseSettings", () => {
             NIGHTLIGHT_HA_DISCOVERY: "true",
             NIGHTLIGHT_HA_PREFIX: "hass",
             NIGHTLIGHT_HA_BIRTH_TOPIC: "hass/status",
+            NIGHTLIGHT_MAX_DEVICES: "1",
         })
         expect(s).toEqual({
             help: false,
@@ -151,6 +156,7 @@ describe("parseSettings", () => {
             http: { enabled: false, host: "::1", port: 9000 },
             groupsFile: "g.json",
             homeAssistant: { enabled: true, prefix: "hass", birthTopic: "hass/status" },
+            maxDevices: 1,
         })
         expect(parse([], { NIGHTLIGHT_MQTT_URL: "mqtt://b:1883" }).broker).toEqual({
             kind: "external",
