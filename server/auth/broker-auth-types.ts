@@ -48,6 +48,8 @@ export interface AuthStats extends SessionCounts {
     failedLogins: number
     /** Logins refused without a check: their address failed too often. */
     lockedOut: number
+    /** Logins answered "server unavailable" without a check: their user name failed too often (LoginGuard). */
+    slowedDown: number
     /** Logins turned away because too many password checks were waiting. */
     busy: number
     /** Slow password checks done (a remembered login needs none). */

@@ -60,6 +60,7 @@ export class BrokerAuth {
         anonymousLogins: 0,
         failedLogins: 0,
         lockedOut: 0,
+        slowedDown: 0,
         busy: 0,
         passwordChecks: 0,
         deniedPublishes: 0,
@@ -145,6 +146,16 @@ export class BrokerAuth {
             )
             throw authError(5, "not authorized")
         }
+        if (this.guard.isSlowedDown(username, address)) {
+            this.counts.slowedDown++
+            this.refused(
+                who,
+                address,
+                "too many failed logins for this user lately; slowed down, try again",
+                `MQTT logins slowed down for ${who}`
+            )
+            throw authError(3, "server unavailable")
+        }
         const entry = this.options.users?.get(username)
         const ok = await this.guard.throttled(() => this.check(username, password ?? Buffer.alloc(0), entry?.hash))
         if (ok === undefined) {
@@ -153,12 +164,13 @@ export class BrokerAuth {
             throw authError(3, "server unavailable")
         }
         if (!ok || !entry) {
-            this.guard.failed(address)
+            this.guard.failed(address, username)
             this.counts.failedLogins++
             this.refused(who, address, entry ? "wrong password" : "no such user")
             throw authError(4, "bad user name or password")
         }
         await this.admit(client, { kind: "user", username, role: entry.role }, address)
+        this.guard.succeeded(address, username)
         this.counts.logins++
     }
 

@@ -1,9 +1,14 @@
 /**
  * What keeps password guessing slow and cheap for us:
  * - an address with `maxFailures` failed logins within `windowMs` is refused at once, without a password
- *   check, until the window has passed (it costs us nothing, and them a reconnect each time). Per
- *   address, not per user: locking a user out would let anyone lock out a device by guessing wrong
- *   passwords for it;
+ *   check, until the window has passed (it costs us nothing, and them a reconnect each time);
+ * - a user name with `maxUserFailures` failed logins within `windowMs`, from any addresses, is slowed
+ *   down: one password check for it per `userCheckIntervalMs`, the others are answered "server
+ *   unavailable" (the client retries). An attacker with many addresses thus gets about
+ *   60 s / userCheckIntervalMs guesses a minute at one user, however many addresses it has. Slowed, not
+ *   locked: a lock-out per user would let anyone lock a device out by guessing wrong passwords for it.
+ *   And an address the user logged in from within `trustedForMs` is not slowed at all, so a device
+ *   that reconnects from its usual address gets in during such an attack;
  * - at most `maxConcurrent` password checks at a time (each takes ~60 ms and 32 MiB on libuv's pool,
  *   which file I/O and DNS share), at most `maxWaiting` waiting; beyond that a login is answered
  *   "server unavailable" and the client retries later;
@@ -23,20 +28,31 @@ export const LOGIN_GUARD_DEFAULTS = {
     maxConcurrent: 2,
     /** Password checks waiting for a slot before logins are turned away. */
     maxWaiting: 100,
-    /** Addresses and log keys remembered at most. */
+    /** Addresses and log keys remembered at most (and user names, and user-address pairs). */
     maxTracked: 10_000,
+    /** Failed logins for one user name within the window, from any addresses, before it is slowed down. */
+    maxUserFailures: 10,
+    /** While a user name is slowed down: one password check for it per this long (ms), from new addresses. */
+    userCheckIntervalMs: 3000,
+    /** An address a user logged in from is not slowed down for that user for this long (ms). */
+    trustedForMs: 24 * 60 * 60_000,
 }
 export type LoginGuardLimits = typeof LOGIN_GUARD_DEFAULTS
 
 interface Window {
     since: number
     count: number
+    /** When the last password check of a slowed-down user name was let through (user windows only). */
+    lastCheck?: number
 }
 
 export class LoginGuard {
     private readonly limits: LoginGuardLimits
     private readonly now: () => number
     private readonly failures = new Map<string, Window>()
+    private readonly userFailures = new Map<string, Window>()
+    /** `user address` → until when that address is trusted for that user (ms). */
+    private readonly trusted = new Map<string, number>()
     private running = 0
     private readonly waiting: (() => void)[] = []
 
@@ -56,14 +72,40 @@ export class LoginGuard {
         return w.count >= this.limits.maxFailures
     }
 
-    failed(address: string): void {
-        const now = this.now()
-        const w = this.failures.get(address)
-        if (w && now - w.since < this.limits.windowMs) w.count++
-        else {
-            if (this.failures.size >= this.limits.maxTracked) prune(this.failures, now, this.limits)
-            this.failures.set(address, { since: now, count: 1 })
+    /** A failed login from `address`, for `username` (when it gave one). */
+    failed(address: string, username?: string): void {
+        count(this.failures, address, this.now(), this.limits)
+        if (username !== undefined) count(this.userFailures, username, this.now(), this.limits)
+    }
+
+    /** A successful login: this address is trusted for this user (never slowed down for it). */
+    succeeded(address: string, username: string): void {
+        const key = `${username} ${address}`
+        this.trusted.delete(key) // re-inserted last: the Map stays in order of use, oldest first
+        if (this.trusted.size >= this.limits.maxTracked) {
+            const now = this.now()
+            for (const [k, until] of this.trusted) if (until <= now) this.trusted.delete(k)
+            for (const k of this.trusted.keys()) {
+                if (this.trusted.size < this.limits.maxTracked) break
+                this.trusted.delete(k)
+            }
         }
+        this.trusted.set(key, this.now() + this.limits.trustedForMs)
+    }
+
+    /**
+     * True when a login for `username` from `address` must wait: the name failed too often lately, the
+     * address is not trusted for it, and its one check per userCheckIntervalMs was taken already.
+     * False lets the check run (and, while slowed down, takes the interval's one check).
+     */
+    isSlowedDown(username: string, address: string): boolean {
+        const w = this.userFailures.get(username)
+        const now = this.now()
+        if (!w || now - w.since >= this.limits.windowMs || w.count < this.limits.maxUserFailures) return false
+        if ((this.trusted.get(`${username} ${address}`) ?? 0) > now) return false
+        if (w.lastCheck !== undefined && now - w.lastCheck < this.limits.userCheckIntervalMs) return true
+        w.lastCheck = now
+        return false
     }
 
     /** Runs `check` when a slot is free; undefined (not run) when too many are waiting already. */
@@ -79,6 +121,16 @@ export class LoginGuard {
             this.running--
             this.waiting.shift()?.()
         }
+    }
+}
+
+/** One more failure of `key` in its window (a new window once the last one has passed). */
+function count(map: Map<string, Window>, key: string, now: number, limits: LoginGuardLimits): void {
+    const w = map.get(key)
+    if (w && now - w.since < limits.windowMs) w.count++
+    else {
+        if (map.size >= limits.maxTracked) prune(map, now, limits)
+        map.set(key, { since: now, count: 1 })
     }
 }
 
