@@ -17,9 +17,11 @@
  *   PUT   /api/sim/light      SimLightRequest  → SimLightResponse                  (404 when no simulator)
  *                                              {"light": N} holds the light, {"light": "daylight"} resumes the cycle
  *   GET   /api/events                        → text/event-stream of LiveEvent, one JSON per `data:` line
+ *                                              (503 when HTTP_DEFAULTS.maxLiveStreams are open)
  *   GET   /api/home-assistant                → HomeAssistantView ({"enabled": false, ...} when discovery is off)
  *   PUT   /api/home-assistant/devices/:id    → HomeAssistantView: announced again  (404 unknown device or off)
  *   DELETE /api/home-assistant/devices/:id   → HomeAssistantView: removed from Home Assistant until a PUT
+ *   GET   /api/stats                         → StatsResponse
  *
  * Errors: 4xx/5xx with ApiError; `field` names the offending field or query parameter.
  */
@@ -172,6 +174,26 @@ export interface HomeAssistantView {
     removed: string[]
 }
 
+/**
+ * The server's counters since it started, by name: what it handled, and what it refused, cut off or
+ * slowed down (docs/security.md "Limits"). Each part is a flat record, so a counter added on the
+ * server (e.g. to BrokerAuth's stats) reaches the API and the dashboard without a change here.
+ */
+export interface StatsResponse {
+    /** The controller's (ServerStats): readings received, commands and acks, new devices refused. */
+    server: Record<string, number>
+    /** Telemetry rejected, by reason (bad_topic, too_large, not_json, not_object, bad_field). */
+    rejected: Record<string, number>
+    /**
+     * The embedded broker's: logins (failed, locked out, slowed down, busy), refused sessions, publishes
+     * rate-limited or denied, connections refused or timed out before logging in, oversized packets.
+     * null with an external broker, which keeps its own.
+     */
+    broker: Record<string, number> | null
+    /** The HTTP server's: live streams open and refused, requests rate-limited. */
+    http: Record<string, number>
+}
+
 export interface ApiError {
     error: string
     field?: string
@@ -211,6 +233,8 @@ export interface ApiBackend {
      * undefined when discovery is off. Throws ApiProblem 404 for an unknown device.
      */
     showInHomeAssistant?(id: string, shown: boolean): Promise<HomeAssistantView | undefined>
+    /** The counters but the HTTP server's own, which it adds. */
+    stats(): Omit<StatsResponse, "http">
 }
 
 /** A client error with its HTTP status and the field at fault. */

@@ -156,6 +156,7 @@ async function startParts(settings: ServerSettings, logger: Logger, options: Sta
     controller.restore(store.registry.list().flatMap(r => (r.link ? [{ deviceId: r.id, link: r.link }] : [])))
     recorder = new Recorder(controller, store, logger)
     const backend = new DashboardBackend(controller, store, logger)
+    if (secured) backend.attachBrokerStats(() => secured.stats())
     const http = settings.http?.enabled
         ? new HttpServer({
               backend,

@@ -18,6 +18,8 @@ export interface SecuredBroker {
     loginsRequired: boolean
     /** The broker URL a device on this machine uses: with credentials of its own when logins are needed. */
     deviceUrl(deviceId: string): Promise<string>
+    /** Every counter of the logins, rules, rate limit and the broker's own limits, by name (/api/stats). */
+    stats(): Record<string, number>
     stop(): Promise<void>
 }
 
@@ -57,6 +59,7 @@ export async function startEmbeddedBroker(
         return {
             broker,
             loginsRequired: !decision.anonymous,
+            stats: () => ({ ...auth.stats(), ...broker.stats() }),
             async deviceUrl(deviceId) {
                 if (decision.anonymous || !users) return broker.url
                 // a password for this run only: the simulated device is ours, not a user's

@@ -15,6 +15,7 @@ import {
     type RuleSettingsPatch,
     type SimLight,
     type SimLightResponse,
+    type StatsResponse,
 } from "./api-types"
 import type { CommandEvent, NightlightServer, StatusEvent, TelemetryEvent } from "./controller"
 import { applyRulePatch } from "./groups/config"
@@ -32,6 +33,7 @@ export interface SimulatorHandle {
 export class DashboardBackend implements ApiBackend {
     private sim?: SimulatorHandle
     private discovery?: HomeAssistantDiscovery
+    private brokerStats?: () => Record<string, number>
 
     constructor(
         private readonly controller: NightlightServer,
@@ -63,6 +65,16 @@ export class DashboardBackend implements ApiBackend {
                 throw new ApiProblem(503, `could not remove ${id} from Home Assistant: ${err.message}`)
             })
         return discovery.view()
+    }
+
+    /** The embedded broker's counters (broker-setup.ts), for stats(); none with an external broker. */
+    attachBrokerStats(stats: () => Record<string, number>): void {
+        this.brokerStats = stats
+    }
+
+    stats(): Omit<StatsResponse, "http"> {
+        const { rejected, ...server } = this.controller.stats()
+        return { server, rejected, broker: this.brokerStats?.() ?? null }
     }
 
     devices(): DeviceView[] {

@@ -13,6 +13,7 @@ import type {
     RuleSettingsPatch,
     SimLight,
     SimLightResponse,
+    StatsResponse,
 } from "../server/api-types"
 
 export class ApiRequestError extends Error {
@@ -76,4 +77,8 @@ export function getHomeAssistant(): Promise<HomeAssistantView> {
 /** Brings a device deleted in Home Assistant back. */
 export function showInHomeAssistant(id: string): Promise<HomeAssistantView> {
     return call("PUT", `/api/home-assistant/devices/${encodeURIComponent(id)}`)
+}
+
+export function getStats(): Promise<StatsResponse> {
+    return call("GET", "/api/stats")
 }

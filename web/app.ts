@@ -8,6 +8,7 @@ import { GroupList } from "./group-list"
 import { HomeAssistantPanel } from "./home-assistant-panel"
 import { LiveConnection, type LiveStatus } from "./live"
 import { SettingsForm } from "./settings-form"
+import { StatsPanel } from "./stats-panel"
 import { Store } from "./store"
 
 const BADGE_TEXT: Record<LiveStatus, string> = {
@@ -22,6 +23,7 @@ function main(): void {
     new GroupList(document, store)
     new SettingsForm(document, store)
     new HomeAssistantPanel(document)
+    new StatsPanel(document).start()
     const badge = byTestId(document, "live-badge")
     const live = new LiveConnection(
         "/api/events",

@@ -4,7 +4,7 @@
  * client should hear about; HttpServer turns it into the answer.
  */
 import type { IncomingMessage, ServerResponse } from "node:http"
-import { ApiProblem, type ApiBackend, type HomeAssistantView } from "../api-types"
+import { ApiProblem, type ApiBackend, type HomeAssistantView, type StatsResponse } from "../api-types"
 import type { Route } from "./router"
 import {
     checkDeviceId,
@@ -33,7 +33,11 @@ export interface ApiRequest {
 export type Handler = (request: ApiRequest) => unknown | Promise<unknown>
 export const ANSWERED = Symbol("answered")
 
-export function apiRoutes(backend: ApiBackend, clock: () => number): Route<Handler>[] {
+export function apiRoutes(
+    backend: ApiBackend,
+    clock: () => number,
+    httpStats: () => Record<string, number>
+): Route<Handler>[] {
     return [
         { method: "GET", path: "/api/devices", handler: ({ query }) => listDevices(backend, query) },
         { method: "GET", path: "/api/devices/:id", handler: ({ params, query }) => getDevice(backend, params, query) },
@@ -58,7 +62,14 @@ export function apiRoutes(backend: ApiBackend, clock: () => number): Route<Handl
             path: "/api/home-assistant/devices/:id",
             handler: ({ params, query }) => showInHomeAssistant(backend, params, query, false),
         },
+        { method: "GET", path: "/api/stats", handler: ({ query }) => getStats(backend, query, httpStats) },
     ]
+}
+
+function getStats(backend: ApiBackend, query: URLSearchParams, httpStats: () => Record<string, number>) {
+    parseQuery(noQuerySchema, query)
+    const stats: StatsResponse = { ...backend.stats(), http: httpStats() }
+    return stats
 }
 
 function listDevices(backend: ApiBackend, query: URLSearchParams) {

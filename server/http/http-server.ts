@@ -100,7 +100,7 @@ export class HttpServer {
         this.streamOptions = { ...LIVE_STREAM_DEFAULTS, ...options.liveStream }
         this.access = new Access(options.token)
         const routes: Route<Handler>[] = [
-            ...apiRoutes(this.backend, options.clock ?? Date.now),
+            ...apiRoutes(this.backend, options.clock ?? Date.now, () => ({ ...this.stats() })),
             { method: "GET", path: "/api/events", handler: request => this.openStream(request.req, request.res) },
             ...STATIC_PATHS.map(path => ({
                 method: "GET" as const,

@@ -18,6 +18,7 @@ import {
     type RuleSettingsPatch,
     type SimLight,
     type SimLightResponse,
+    type StatsResponse,
 } from "../../server/api-types"
 
 export interface BackendCall {
@@ -50,6 +51,8 @@ export class MemoryBackend implements ApiBackend {
     readonly readings = new Map<string, HistoryPoint[]>()
     readonly commandLog = new Map<string, HistoryCommand[]>()
     currentSettings: RuleSettings = { threshold: 300, band: 100 }
+    /** What stats() answers; tests set the counters they show. */
+    counters: Omit<StatsResponse, "http"> = { server: { received: 0 }, rejected: {}, broker: null }
     /** Makes every call of this method throw this error until cleared. */
     failing?: { method: keyof ApiBackend; error: Error }
     private readonly listeners = new Set<(event: LiveEvent) => void>()
@@ -101,6 +104,11 @@ export class MemoryBackend implements ApiBackend {
         const device = this.deviceMap.get(id)
         if (device) this.deviceMap.set(id, { ...device, ledOn, lastCommand: { ledOn, at: t, reason } })
         this.emit({ type: "command", deviceId: id, t, ledOn, reason })
+    }
+
+    stats(): Omit<StatsResponse, "http"> {
+        this.record("stats", [])
+        return this.counters
     }
 
     devices(): DeviceView[] {
