@@ -14,7 +14,7 @@ import { saveCredentials, type Role, type Users } from "../../server/auth/creden
 import { hashPassword } from "../../server/auth/password-hash"
 import { UserStore } from "../../server/auth/user-store"
 import type { ConnectionLimits } from "../../server/connection-gate"
-import { EmbeddedBroker } from "../../server/embedded-broker"
+import { EmbeddedBroker, type BrokerTlsOptions } from "../../server/embedded-broker"
 import { HOST, recordingLogger, within } from "./mqtt"
 
 /** The n-th other loopback address (1 → 127.0.0.2). */
@@ -98,7 +98,11 @@ export interface AttackedBroker {
 /** An embedded broker on 127.0.0.1 with these users (fast hashes: the tests are about who gets in). */
 export async function attackedBroker(
     users: Record<string, [Role, string]>,
-    options: { auth?: Partial<BrokerAuthOptions>; connectionLimits?: Partial<ConnectionLimits> } = {}
+    options: {
+        auth?: Partial<BrokerAuthOptions>
+        connectionLimits?: Partial<ConnectionLimits>
+        tls?: BrokerTlsOptions
+    } = {}
 ): Promise<AttackedBroker> {
     const dir = mkdtempSync(join(tmpdir(), "nightlight-hostile-"))
     const entries: Users = new Map()
@@ -116,6 +120,7 @@ export async function attackedBroker(
         logger,
         auth,
         connectionLimits: options.connectionLimits,
+        tls: options.tls,
     })
     await broker.start()
     return {

@@ -4,6 +4,11 @@
  * them filled the file table. Now each address may hold 32 at a time, all addresses 1000, and each must
  * log in within 10 s; a device with a password still gets in from its own address.
  */
+import { mkdtempSync, readFileSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { connect as netConnect } from "node:net"
+import { connect as tlsConnect } from "node:tls"
 import { afterEach, describe, expect, test, vi } from "vitest"
 import { CONNECTION_LIMITS, ConnectionGate } from "../../server/connection-gate"
 import {
@@ -15,7 +20,8 @@ import {
     rawSocket,
     type AttackedBroker,
 } from "../helpers/attacker"
-import { until } from "../helpers/mqtt"
+import { HOST, closeClient, connectClient, until } from "../helpers/mqtt"
+import { makeCa, makeServerCert } from "../helpers/certificates"
 
 const USERS = { porch: ["device", "porch-password"] as ["device", string] }
 const running: AttackedBroker[] = []
@@ -98,6 +104,40 @@ describe("connections that have not logged in", () => {
             expect(await closesWithin(porchClosed, deadlineMs)).toBe(false)
         } finally {
             clearInterval(drip)
+        }
+    })
+})
+
+describe("connections to the MQTTS listener", () => {
+    test("count until their login too: silent or handshaken without a CONNECT, closed; logged in, kept", async () => {
+        const dir = mkdtempSync(join(tmpdir(), "nightlight-hostile-tls-"))
+        try {
+            await makeCa(dir, "ca")
+            await makeServerCert(dir, "ca", "server", "IP:127.0.0.1")
+            const tls = { port: 0, cert: join(dir, "server.crt"), key: join(dir, "server.key") }
+            const deadlineMs = 500
+            const { broker } = await attacked(USERS, { connectionLimits: { deadlineMs }, tls })
+            const ca = readFileSync(join(dir, "ca.crt"))
+            const porch = await connectClient(broker.tlsUrl!, { username: "porch", password: "porch-password", ca })
+            const porchClosed = new Promise<void>(resolve => porch.stream.once("close", () => resolve()))
+            const silent = await rawSocket(broker.tlsPort!, otherAddress(1))
+            sockets.push(silent.socket)
+            const tcp = netConnect({ host: HOST, port: broker.tlsPort!, localAddress: otherAddress(2) })
+            const handshaken = tlsConnect({ socket: tcp, host: HOST, ca })
+            handshaken.on("error", () => undefined)
+            sockets.push(handshaken)
+            const handshakenClosed = new Promise<void>(resolve => handshaken.once("close", () => resolve()))
+            await new Promise<void>(resolve => handshaken.once("secureConnect", () => resolve()))
+            try {
+                expect(await closesWithin(silent.closed, deadlineMs + 2000)).toBe(true)
+                expect(await closesWithin(handshakenClosed, 2000)).toBe(true)
+                expect(broker.stats().timedOut).toBe(2)
+                expect(await closesWithin(porchClosed, deadlineMs)).toBe(false)
+            } finally {
+                await closeClient(porch)
+            }
+        } finally {
+            rmSync(dir, { recursive: true, force: true })
         }
     })
 })
