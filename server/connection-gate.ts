@@ -10,6 +10,9 @@
  * Logged-in clients are not counted here: they have proved who they are, and their number is bounded
  * by the users (each user's client ids, see broker-auth.ts) or, without users, by loopback.
  * Memory is bounded: one entry per pending connection, at most `maxTotal`.
+ *
+ * The gate counts the TCP socket. Over MQTTS, aedes sees the TLS socket on top of it, which Node does
+ * not link back to the TCP one; both have the same addresses and ports, which find it.
  */
 
 export interface ConnectionLimits {
@@ -44,9 +47,12 @@ export interface ConnectionGateStats {
     timedOut: number
 }
 
-/** What the gate needs of a socket. */
+/** What the gate needs of a socket: its addresses and ports find the TCP socket under a TLS one. */
 export interface GatedSocket {
     destroy(): void
+    remoteAddress?: string
+    remotePort?: number
+    localPort?: number
 }
 
 export interface GateTimers {
@@ -67,6 +73,8 @@ interface Pending {
 export class ConnectionGate {
     readonly limits: Readonly<ConnectionLimits>
     private readonly pending = new Map<GatedSocket, Pending>()
+    /** The pending sockets by their addresses and ports (see the header). */
+    private readonly byEnds = new Map<string, GatedSocket>()
     private readonly perAddress = new Map<string, number>()
     private readonly counts: ConnectionGateStats = { refusedPerAddress: 0, refusedTotal: 0, timedOut: 0 }
 
@@ -105,12 +113,15 @@ export class ConnectionGate {
         }, this.limits.deadlineMs)
         this.pending.set(socket, { address, timer })
         this.perAddress.set(address, fromAddress + 1)
+        const ends = endsOf(socket)
+        if (ends !== undefined) this.byEnds.set(ends, socket)
         return true
     }
 
-    /** The client is in: it no longer counts, and its deadline is off. */
+    /** The client is in: it no longer counts, and its deadline is off. `socket` may be the TLS one. */
     loggedIn(socket: GatedSocket): void {
-        this.release(socket)
+        const ends = endsOf(socket)
+        this.release(this.pending.has(socket) || ends === undefined ? socket : (this.byEnds.get(ends) ?? socket))
     }
 
     /** The connection closed (before or after its login: either way it no longer counts). */
@@ -131,10 +142,29 @@ export class ConnectionGate {
         const entry = this.pending.get(socket)
         if (!entry) return false
         this.pending.delete(socket)
+        const ends = endsOf(socket)
+        if (ends !== undefined && this.byEnds.get(ends) === socket) this.byEnds.delete(ends)
         this.timers.clearTimeout(entry.timer)
         const left = (this.perAddress.get(entry.address) ?? 1) - 1
         if (left > 0) this.perAddress.set(entry.address, left)
         else this.perAddress.delete(entry.address)
         return true
+    }
+}
+
+function endsOf(socket: GatedSocket): string | undefined {
+    if (socket.remotePort === undefined) return undefined
+    return `${socket.remoteAddress}|${socket.remotePort}|${socket.localPort}`
+}
+
+/** The warning for a connection a limit closed. */
+export function refusalText(why: keyof ConnectionGateStats, address: string, limits: ConnectionLimits): string {
+    switch (why) {
+        case "refusedPerAddress":
+            return `closed connections from ${address}: ${limits.maxPerAddress} from there had not logged in yet`
+        case "refusedTotal":
+            return `closed new connections: ${limits.maxTotal} had not logged in yet`
+        case "timedOut":
+            return `closed connections that had not logged in within ${limits.deadlineMs / 1000} s`
     }
 }

@@ -11,7 +11,7 @@ import { createServer, type Server, type Socket } from "node:net"
 import { createServer as createTlsServer } from "node:tls"
 import { Aedes } from "aedes"
 import type { BrokerAuth } from "./auth/broker-auth"
-import { ConnectionGate, type ConnectionGateStats, type ConnectionLimits } from "./connection-gate"
+import { ConnectionGate, refusalText, type ConnectionGateStats, type ConnectionLimits } from "./connection-gate"
 import { InProcessShortcut, type Deliver, type DirectHandler } from "./in-process-shortcut"
 import { LogLimiter, suppressedText } from "./log-limit"
 import type { Logger } from "./logger"
@@ -66,8 +66,6 @@ export class EmbeddedBroker {
 
     private readonly gate: ConnectionGate
     private oversizedPackets = 0
-    /** TLS connections by `address|port` until their handshake ends: the gate counts the raw socket. */
-    private readonly handshaking = new Map<string, Socket>()
 
     /** A flood of oversized packets costs a few lines a minute, not a full disk. */
     private readonly cutOff = new LogLimiter((key, suppressed, spanMs) =>
@@ -78,13 +76,8 @@ export class EmbeddedBroker {
         this.options = options
         this.log = options.logger.child({ component: "broker" })
         this.gate = new ConnectionGate(options.connectionLimits, undefined, (why, address) => {
-            const { maxPerAddress, maxTotal, deadlineMs } = this.gate.limits
-            const what = {
-                refusedPerAddress: `closed connections from ${address}: ${maxPerAddress} from there had not logged in yet`,
-                refusedTotal: `closed new connections: ${maxTotal} had not logged in yet`,
-                timedOut: `closed connections that had not logged in within ${deadlineMs / 1000} s`,
-            }[why]
-            if (this.cutOff.allow(what)) this.log.warn(what)
+            const text = refusalText(why, address, this.gate.limits)
+            if (this.cutOff.allow(text)) this.log.warn(text)
         })
     }
 
@@ -161,7 +154,7 @@ export class EmbeddedBroker {
         aedes.on("client", client => this.log.debug(`client connected: ${client.id}`))
         aedes.on("clientDisconnect", client => this.log.debug(`client disconnected: ${client.id}`))
         aedes.on("connackSent", (packet, client) => {
-            if (packet.returnCode === 0) this.gate.loggedIn(this.rawSocketOf(client.conn as Socket))
+            if (packet.returnCode === 0) this.gate.loggedIn(client.conn as Socket)
         })
 
         const server = createServer(socket => {
@@ -178,10 +171,7 @@ export class EmbeddedBroker {
         tlsServer?.on("tlsClientError", (err: Error) => this.log.debug(`TLS handshake failed: ${err.message}`))
         tlsServer?.on("connection", (socket: Socket) => {
             this.track(socket)
-            if (!this.gate.open(socket, socket.remoteAddress ?? "?")) return
-            const key = connectionKey(socket)
-            this.handshaking.set(key, socket)
-            socket.once("close", () => this.handshaking.delete(key))
+            this.gate.open(socket, socket.remoteAddress ?? "?")
         })
         const tlsPort = this.options.tls?.port ?? 0
         const tlsHost = this.options.tls?.host ?? this.options.host
@@ -258,15 +248,6 @@ export class EmbeddedBroker {
             this.gate.closed(socket)
         })
     }
-
-    /** The TCP socket under a client's connection (the TLS one's, for MQTTS). */
-    private rawSocketOf(conn: Socket): Socket {
-        return this.handshaking.get(connectionKey(conn)) ?? conn
-    }
-}
-
-function connectionKey(socket: Socket): string {
-    return `${socket.remoteAddress}|${socket.remotePort}|${socket.localPort}`
 }
 
 function reachableHost(host: string): string {

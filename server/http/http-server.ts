@@ -18,7 +18,7 @@ import { LIVE_STREAM_DEFAULTS, LiveStream, type LiveStreamOptions } from "./live
 import { readJsonBody } from "./request-body"
 import { SECURITY_HEADERS, sendError, sendJson } from "./responses"
 import { Router, type Route } from "./router"
-import { LogLimiter, suppressedText } from "../log-limit"
+import { LiveStreamCap, MAX_LIVE_STREAMS } from "./live-stream-cap"
 import { STATIC_PATHS, StaticFiles } from "./static-files"
 
 export const HTTP_DEFAULTS = {
@@ -32,13 +32,8 @@ export const HTTP_DEFAULTS = {
     requestBurst: 200,
     /** ms stop() lets requests in flight finish before it closes their connections. */
     closeGraceMs: 1000,
-    /**
-     * Live streams (`/api/events`) open at once; past it, 503 and the page retries (web/live.ts). A
-     * stream holds a socket, timers and up to a few events per device: 1000 of them were served, and
-     * a dashboard is a few tabs, so 100 leaves ample room (and behind a reverse proxy, all share one
-     * address, hence no cap per address).
-     */
-    maxLiveStreams: 100,
+    /** Live streams (`/api/events`) open at once; why 100: live-stream-cap.ts. */
+    maxLiveStreams: MAX_LIVE_STREAMS,
 }
 
 /** What the HTTP server turned away since it started, and the live streams open now. */
@@ -59,8 +54,6 @@ export interface HttpServerOptions {
     /** The clock for history's default range (ms); Date.now by default. */
     clock?: () => number
     liveStream?: Partial<LiveStreamOptions>
-    /** Live streams open at once at most; default HTTP_DEFAULTS.maxLiveStreams. */
-    maxLiveStreams?: number
     /** Required of every request when set (access.ts); the server sets one when exposed beyond loopback. */
     token?: string
 }
@@ -86,19 +79,14 @@ export class HttpServer {
     })
     private server?: Server
     private boundPort?: number
-    private liveStreamsRefused = 0
-    private requestsRateLimited = 0
-    /** One line a minute about refused streams, however many knock. */
-    private readonly fullStreams = new LogLimiter(
-        (_key, suppressed, spanMs) => this.log.warn(`refused more live streams: ${suppressedText(suppressed, spanMs)}`),
-        { linesPerWindow: 1 }
-    )
+    private readonly streamCap: LiveStreamCap
 
     constructor(private readonly options: HttpServerOptions) {
         this.backend = options.backend
         this.log = options.logger.child({ component: "http" })
         this.streamOptions = { ...LIVE_STREAM_DEFAULTS, ...options.liveStream }
         this.access = new Access(options.token)
+        this.streamCap = new LiveStreamCap(HTTP_DEFAULTS.maxLiveStreams, this.log)
         const routes: Route<Handler>[] = [
             ...apiRoutes(this.backend, options.clock ?? Date.now, () => ({ ...this.stats() })),
             { method: "GET", path: "/api/events", handler: request => this.openStream(request.req, request.res) },
@@ -192,7 +180,6 @@ export class HttpServer {
         })
         try {
             if (!this.limiter.take(req.socket.remoteAddress ?? "?")) {
-                this.requestsRateLimited++
                 sendError(res, 429, "too many requests from this address; slow down", undefined, { "Retry-After": "1" })
                 return
             }
@@ -256,22 +243,13 @@ export class HttpServer {
     stats(): HttpStats {
         return {
             liveStreams: this.streams.size,
-            liveStreamsRefused: this.liveStreamsRefused,
-            requestsRateLimited: this.requestsRateLimited,
+            liveStreamsRefused: this.streamCap.refused,
+            requestsRateLimited: this.limiter.refused,
         }
     }
 
     private openStream(req: IncomingMessage, res: ServerResponse): typeof ANSWERED {
-        const max = this.options.maxLiveStreams ?? HTTP_DEFAULTS.maxLiveStreams
-        if (req.method !== "HEAD" && this.streams.size >= max) {
-            this.liveStreamsRefused++
-            if (this.fullStreams.allow("full"))
-                this.log.warn(`refused a live stream to ${req.socket.remoteAddress}: ${max} are open already`)
-            sendError(res, 503, `too many live streams open (${max}); try again later`, undefined, {
-                "Retry-After": "10",
-            })
-            return ANSWERED
-        }
+        if (!this.streamCap.admit(this.streams.size, req, res)) return ANSWERED
         // State first: if the backend throws, the client still gets a proper 500.
         const hello: LiveEvent & { type: "hello" } = {
             type: "hello",
