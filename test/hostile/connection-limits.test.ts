@@ -165,6 +165,13 @@ describe("ConnectionGate", () => {
         }
     })
 
+    test("this machine's own address has no cap of its own, only the total", () => {
+        const gate = new ConnectionGate({ maxPerAddress: 2, maxTotal: 5 })
+        const opened = Array.from({ length: 6 }, () => gate.open({ destroy: vi.fn() }, "127.0.0.1"))
+        expect(opened).toEqual([true, true, true, true, true, false])
+        expect(gate.stats()).toMatchObject({ refusedPerAddress: 0, refusedTotal: 1 })
+    })
+
     test("a closed connection frees its address's place", () => {
         const gate = new ConnectionGate({ maxPerAddress: 2, maxTotal: 3 })
         const a = [{ destroy: vi.fn() }, { destroy: vi.fn() }, { destroy: vi.fn() }]
