@@ -132,11 +132,8 @@ const HELP_ROWS: [flag: string, what: string, variable: string][] = [
     ["--data-dir DIR", `registry, history and saved settings (default ./${DEFAULTS.dataDir})`, ENV.dataDir],
     ["--retention-days N", `days of history kept; 1..3650 (default ${DEFAULTS.retentionDays})`, ENV.retentionDays],
     ["--groups FILE", "groups of devices that decide together (docs/groups.md)", ENV.groups],
-    [
-        "--max-devices N",
-        `devices kept at most; new ones beyond are ignored (default ${DEFAULTS.maxDevices})`,
-        ENV.maxDevices,
-    ],
+    ["--max-devices N", `devices kept at most (default ${DEFAULTS.maxDevices}); new ones`, ENV.maxDevices],
+    ["", "beyond it are ignored (docs/security.md)", ""],
     ["--http-host HOST", `dashboard and HTTP API address (default ${DEFAULTS.httpHost})`, ENV.httpHost],
     ["--http-port PORT", `dashboard and HTTP API port (default ${DEFAULTS.httpPort}; 0 = any free)`, ENV.httpPort],
     ["", "(another host than loopback needs an access token)", ""],
