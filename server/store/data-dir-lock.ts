@@ -50,8 +50,8 @@ export class DataDirLock {
             throw new StoreError(`cannot create the data folder ${dataDir}: ${(err as Error).message}`, dataDir)
         }
         const temporary = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}`
-        writeFileSync(temporary, `${JSON.stringify(me)}\n`, { mode: 0o644 })
         try {
+            writeFileSync(temporary, `${JSON.stringify(me)}\n`, { mode: 0o644 })
             // a second round only after removing a stale lock; a lock that comes back meanwhile is live
             for (let round = 0; round < 2; round++) {
                 try {
@@ -68,7 +68,7 @@ export class DataDirLock {
                         dataDir
                     )
                 stale(holder === undefined ? `an unreadable ${file}` : `${file} of ${describe(holder)}, which is gone`)
-                unlinkSync(file)
+                removeIfThere(file)
             }
             throw new StoreError(
                 `the data folder ${dataDir} was locked by another server while this one started`,
@@ -78,7 +78,7 @@ export class DataDirLock {
             if (err instanceof StoreError) throw err
             throw new StoreError(`cannot lock the data folder ${dataDir} (${file}): ${(err as Error).message}`, dataDir)
         } finally {
-            unlinkSync(temporary)
+            removeIfThere(temporary)
         }
     }
 
@@ -87,12 +87,16 @@ export class DataDirLock {
         if (this.released) return
         this.released = true
         const holder = readHolder(this.file)
-        if (holder?.pid === this.holder.pid && holder.startedAt === this.holder.startedAt)
-            try {
-                unlinkSync(this.file)
-            } catch {
-                // already gone: nothing to release
-            }
+        if (holder?.pid === this.holder.pid && holder.startedAt === this.holder.startedAt) removeIfThere(this.file)
+    }
+}
+
+/** Deletes `file`; one already gone (another server removed a stale lock first) is fine. */
+function removeIfThere(file: string): void {
+    try {
+        unlinkSync(file)
+    } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err
     }
 }
 

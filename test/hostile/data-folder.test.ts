@@ -8,6 +8,7 @@ import { hostname, tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterEach, describe, expect, test } from "vitest"
 import { startServer, type RunningServer, type ServerSettings } from "../../server/app"
+import { StoreError } from "../../server/store"
 import { DATA_DIR_LOCK_FILE } from "../../server/store/data-dir-lock"
 import { HOST, recordingLogger } from "../helpers/mqtt"
 import { ServerProcess } from "../helpers/server-process"
@@ -81,5 +82,13 @@ describe("one server per data folder", () => {
         await expect(startServer(settingsFor(dir), logger)).rejects.toThrow(
             /pid 1 on elsewhere\.example, started 2026-01-02T00:00:00\.000Z.*delete .*server\.lock/
         )
+    })
+
+    test("a data folder that cannot be made is one clear error, not a stack trace", async () => {
+        const file = join(tempDir(), "a-file")
+        writeFileSync(file, "")
+        const refusal = startServer(settingsFor(join(file, "data")), logger)
+        await expect(refusal).rejects.toThrow(StoreError)
+        await expect(refusal).rejects.toThrow(`cannot create the data folder ${join(file, "data")}`)
     })
 })
