@@ -4,12 +4,14 @@
  * `/api/devices/../history` would become `/api/history`: such ids are refused wherever an id is
  * accepted. Every id that is accepted must work in every API route, through the URL the page builds.
  */
+import type { Browser } from "playwright-core"
 import { afterAll, beforeAll, describe, expect, test } from "vitest"
 import { startServer, type RunningServer } from "../../server/app"
 import { isValidUsername } from "../../server/auth/credentials"
 import { parseGroups } from "../../server/groups/config"
 import { isValidDeviceId } from "../../server/protocol"
 import { SettingsError, parseSettings } from "../../server/settings"
+import { collectPageProblems, launchChromium, skipWithoutChromium } from "../helpers/browser"
 import { HOST, closeClient, connectClient, recordingLogger, until } from "../helpers/mqtt"
 
 const DOTS = [".", "..", "...", "...................."]
@@ -69,6 +71,32 @@ describe("device ids made only of dots", () => {
             expect(((await history.json()) as { device: string }).device).toBe(id)
         }
     })
+
+    test.skipIf(skipWithoutChromium("test/hostile/device-ids.test.ts", "Odd device ids in the dashboard"))(
+        "every accepted odd id gets its card and its chart's history in the page",
+        async () => {
+            let browser: Browser | undefined
+            try {
+                browser = await launchChromium()
+                const page = await browser.newPage({ viewport: { width: 1200, height: 800 } })
+                const problems = collectPageProblems(page)
+                await page.goto(server.http!.url)
+                for (const id of ODD_BUT_VALID) {
+                    const card = page.locator(`[data-testid="device-card"][data-device-id="${id}"]`)
+                    await card.scrollIntoViewIfNeeded({ timeout: 10_000 })
+                    const chart = card.getByTestId("device-chart")
+                    await expect
+                        .poll(async () => Number(await chart.getAttribute("data-points")), { timeout: 10_000 })
+                        .toBeGreaterThan(0)
+                    expect(await card.getByTestId("device-chart-status").textContent(), id).not.toMatch(/not available/)
+                }
+                for (const id of DOTS) expect(await page.locator(`[data-device-id="${id}"]`).count(), id).toBe(0)
+                expect(problems).toEqual([])
+            } finally {
+                await browser?.close()
+            }
+        }
+    )
 
     test("are refused as a user name, a simulated device's id and a group member, the rule saying why", () => {
         for (const id of DOTS) {
