@@ -20,9 +20,9 @@ afterEach(async () => {
     for (const b of running.splice(0)) await b.stop()
 })
 
-async function setup() {
+async function setup(limits: Partial<typeof BROKER_AUTH_DEFAULTS> = {}) {
     const clock = { now: 1_000_000 }
-    const b = await attackedBroker(USERS, { auth: { clock: () => clock.now } })
+    const b = await attackedBroker(USERS, { auth: { clock: () => clock.now, limits } })
     running.push(b)
     const login = async (from: string, password: string) => {
         const { code, socket } = await rawLogin(b.broker.port, from, "porch", password, `c-${Math.random()}`)
@@ -46,6 +46,8 @@ describe("guessing one user's password from many addresses", () => {
         expect(codes.filter(c => c === 4)).toHaveLength(maxUserFailures + 1)
         expect(codes.filter(c => c === 3)).toHaveLength(50 - maxUserFailures - 1)
         expect(auth.stats().slowedDown).toBe(50 - maxUserFailures - 1)
+        // the first address is locked out: even the right password is refused unchecked
+        expect(await login(otherAddress(1), "porch-password")).toBe(5)
 
         // the right password from an address that never logged in: slowed like a guess
         expect(await login(otherAddress(20), "porch-password")).toBe(3)
@@ -57,6 +59,25 @@ describe("guessing one user's password from many addresses", () => {
         // and a minute without failures ends the slow-down
         clock.now += windowMs
         expect(await login(otherAddress(22), "porch-password")).toBe(0)
+    })
+
+    test("150 logins at once for unknown names: past the checks that may wait, CONNACK 3", async () => {
+        // unknown names are checked against the dummy hash, made with the real (slow, ~55 ms) parameters;
+        // 10 may wait here instead of 100, so that the test does not wait 100 of them on a loaded machine
+        const maxWaiting = 10
+        const { broker, auth } = await setup({ maxWaiting })
+        const attempts = Array.from({ length: 150 }, (_, i) =>
+            rawLogin(broker.port, otherAddress(1 + (i % 30)), `nobody-${i}`, "guess").then(({ code, socket }) => {
+                socket.destroy()
+                return code
+            })
+        )
+        const codes = await Promise.all(attempts)
+        const busy = codes.filter(c => c === 3).length
+        expect(busy).toBeGreaterThanOrEqual(100) // nearly all of 150 - 10 waiting - 2 running
+        expect(busy + codes.filter(c => c === 4).length).toBe(150)
+        expect(auth.stats()).toMatchObject({ busy, failedLogins: 150 - busy })
+        expect(auth.stats().passwordChecks).toBe(150 - busy)
     })
 
     test("300 guesses from 30 addresses over a minute: about 10 + 60 s / 3 s of them are checked", async () => {
