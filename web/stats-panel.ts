@@ -14,7 +14,7 @@ const REFRESH_MS = 10_000
 
 /** Counters in words; any other is shown by its name ("takeoversRefused" → "takeovers refused"). */
 const LABELS: Record<string, string> = {
-    devicesRefused: "messages from new devices past --max-devices",
+    devicesRefused: "new devices ignored: registry full",
     failedLogins: "failed logins",
     lockedOut: "logins refused: address locked out",
     slowedDown: "logins slowed down: user name guessed at",

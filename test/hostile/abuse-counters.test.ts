@@ -115,7 +115,7 @@ describe("the abuse counters", () => {
                 expect(await failed.getAttribute("class")).toBe("nonzero")
                 const cutOff = page.locator('[data-testid="stats-table"] tr', { hasText: "oversized packet" })
                 expect(await cutOff.locator("td").textContent()).toBe("1")
-                const pastCap = page.locator('[data-testid="stats-table"] tr', { hasText: "--max-devices" })
+                const pastCap = page.locator('[data-testid="stats-table"] tr', { hasText: "registry full" })
                 expect(await pastCap.locator("td").textContent()).toBe("1")
                 expect(await page.getByTestId("stats-status").textContent()).toMatch(/in all since the start/)
                 expect(problems).toEqual([])
