@@ -6,6 +6,7 @@
  */
 import { readFileSync } from "node:fs"
 import { join } from "node:path"
+import type { StatsResponse } from "./api-types"
 import { NightlightServer } from "./controller"
 import { DashboardBackend, groupRuleKey, type SimulatorHandle } from "./dashboard-backend"
 import { startEmbeddedBroker, type SecuredBroker } from "./broker-setup"
@@ -48,6 +49,8 @@ export interface RunningServer {
     attachSimulator(sim: SimulatorHandle): void
     /** How clients on this machine (the simulator, tests, mosquitto_pub) reach the broker. */
     brokerUrl: string
+    /** Every counter, as GET /api/stats answers them (http: {} without the dashboard). */
+    stats(): StatsResponse
     stop(): Promise<void>
 }
 
@@ -219,6 +222,7 @@ async function startParts(settings: ServerSettings, logger: Logger, options: Sta
         attachSimulator: sim => backend.attachSimulator(sim),
         deviceUrl: deviceId => secured?.deviceUrl(deviceId) ?? Promise.resolve(brokerUrl),
         loginsRequired: secured?.loginsRequired ?? false,
+        stats: () => ({ ...backend.stats(), http: { ...http?.stats() } }),
         stop,
     }
 }

@@ -96,6 +96,7 @@ describe("the abuse counters", () => {
         expect(after.server.devicesRefused).toBe(1)
         expect(after.rejected.bad_topic).toBe(1)
         expect(after.http).toMatchObject({ liveStreamsRefused: 0, requestsRateLimited: 0 })
+        expect(server.stats().broker).toEqual(after.broker) // in process too
         for (const name of ["lockedOut", "slowedDown", "busy", "takeoversRefused", "refusedPerAddress", "timedOut"])
             expect(after.broker![name], name).toBe(0)
     })
