@@ -1,7 +1,7 @@
 /**
  * A bare aedes broker on a plain TCP port, for the "aedes-relay" baseline: what the broker our server
  * embeds costs on its own, with none of our server around it (no logins, no packet-size guard, no rate
- * limit). Nagle is off on every socket, as in server/embedded-broker.ts. A child of the bench (relay.ts).
+ * limit). Nagle is off on every socket, as in server/mqtt/embedded-broker.ts. A child of the bench (relay.ts).
  *
  *   usage: node --import tsx bench/aedes_relay.ts <host> <port>
  */

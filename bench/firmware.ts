@@ -10,7 +10,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { startServer, type RunningServer } from "../server/app"
-import { createLogger } from "../server/logger"
+import { createLogger } from "../server/util/logger"
 import { SimulatedNightlight } from "../sim/device"
 import { buildFirmware, bytecodePath, FIRMWARE_TARGETS, firmwareIsStale } from "../sim/firmware"
 import { percentile } from "./report"

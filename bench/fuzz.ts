@@ -1,5 +1,5 @@
 /**
- * A longer fuzz run than test/fuzz.test.ts, by hand: `npx tsx bench/fuzz.ts [--seed N] [--clients N]
+ * A longer fuzz run than test/whole-server/fuzz.test.ts, by hand: `npx tsx bench/fuzz.ts [--seed N] [--clients N]
  * [--per-client N] [--raw-rounds N]`. The real server (embedded broker on a free loopback port, history
  * in memory) under hostile mqtt.js clients and raw TCP connections, with one well-behaved device
  * throughout (test/helpers/flood.ts). Prints the figures; exits 1 when a message was miscounted, a
@@ -7,8 +7,8 @@
  */
 import { parseArgs } from "node:util"
 import { startServer } from "../server/app"
-import { REJECTION_REASONS } from "../server/controller"
-import { DEFAULT_RATE_LIMIT } from "../server/rate-limit"
+import { REJECTION_REASONS } from "../server/controller/events"
+import { DEFAULT_RATE_LIMIT } from "../server/util/rate-limit"
 import { runFlood, summary } from "../test/helpers/flood"
 import { recordingLogger } from "../test/helpers/mqtt"
 

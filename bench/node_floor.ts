@@ -21,7 +21,7 @@ import {
     publishPacket,
     subackPacket,
 } from "./mqtt-wire"
-import { DEFAULT_BAND, DEFAULT_THRESHOLD, decideLedWithBand } from "../server/protocol"
+import { DEFAULT_BAND, DEFAULT_THRESHOLD, decideLedWithBand } from "../server/protocol/contract"
 
 const [host, portText] = process.argv.slice(2)
 const port = Number(portText)

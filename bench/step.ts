@@ -14,7 +14,7 @@ export const STEP = {
     settleMs: 3000,
     /**
      * A step's reading counts as handled when it is confirmed at most this long after the step (ms): our
-     * acks are cumulative, at most one per device per second (server/ack-sender.ts), so the last second's
+     * acks are cumulative, at most one per device per second (server/controller/ack-sender.ts), so the last second's
      * readings of a device sending faster are confirmed just after the step. The same for every system
      * confirmed by the fleet; none gets credit for readings from before the step.
      */

@@ -22,7 +22,7 @@ import {
     type Users,
 } from "../server/auth/credentials"
 import { generatePassword, hashPassword } from "../server/auth/password-hash"
-import { DEFAULTS, ENV } from "../server/settings"
+import { DEFAULTS, ENV } from "../server/config/settings"
 
 /** The variable that names the credentials file for the server and this command. */
 export const USERS_ENV = "NIGHTLIGHT_USERS"

@@ -6,11 +6,12 @@
  * wait), with a part of the registry (Store.flushSome: each device's row every 10 s). stop() writes
  * everything. (The store prunes old history by itself.)
  */
-import type { CommandEvent, NightlightServer, StatusEvent, TelemetryEvent } from "./controller"
-import type { LinkState } from "./device-state"
-import type { Logger } from "./logger"
+import type { NightlightServer } from "./controller/nightlight-server"
+import type { CommandEvent, StatusEvent, TelemetryEvent } from "./controller/events"
+import type { LinkState } from "./device/reading-link"
+import type { Logger } from "./util/logger"
 import type { Store } from "./store"
-import { realTimers, type Timers } from "./throttle"
+import { realTimers, type Timers } from "./util/clock"
 
 export const RECORDER_DEFAULTS = {
     /** ms between two looks at what waits to be written */

@@ -2,7 +2,7 @@
  * Runs the simulated nightlight (sim/device.ts: the real firmware in the DeviceScript VM) next to the
  * server. The server is useful without it, so a failure here is logged and survived, never fatal.
  */
-import type { Logger } from "./logger"
+import type { Logger } from "./util/logger"
 
 export interface SimulatedDevice {
     start(): Promise<void>

@@ -4,9 +4,9 @@
  * at this machine's LAN addresses too: 127.0.0.1 is useless from a phone. Pure, given the interfaces.
  */
 import type { RunningServer } from "./app"
-import { isWildcard, lanAddresses, withHost, type Interfaces } from "./network-addresses"
-import type { Settings } from "./settings"
-import type { CertificateInfo } from "./tls"
+import { isWildcard, lanAddresses, withHost, type Interfaces } from "./util/network-addresses"
+import type { Settings } from "./config/settings"
+import type { CertificateInfo } from "./config/tls"
 
 type Server = Pick<RunningServer, "brokerUrl" | "loginsRequired"> & {
     broker?: { url: string; tlsUrl?: string; tlsCertificate?: CertificateInfo }

@@ -4,7 +4,7 @@
  */
 import { parseArgs } from "node:util"
 import { SimulatedNightlight, type SimLog } from "./device"
-import { LIGHT_MAX } from "../server/protocol"
+import { LIGHT_MAX } from "../server/protocol/contract"
 
 const HELP = `Usage: npm run device -- --broker mqtt://host:port --id ID [options]
 

@@ -12,7 +12,7 @@ import { deployToVm, type DeviceSettings, waitForVm } from "./deploy"
 import { simulatorBytecode } from "./firmware"
 import { DEVTOOLS_TCP_PORT, VirtualHardware } from "./hardware"
 import { type DevsProcess, portIsOpen, spawnDevs, waitForPort } from "./processes"
-import { isValidDeviceId, LIGHT_MAX } from "../server/protocol"
+import { isValidDeviceId, LIGHT_MAX } from "../server/protocol/contract"
 
 /** The few logger methods we use; a pino logger fits. */
 export interface SimLog {

@@ -4,7 +4,7 @@
  * bind to the servers a board starts from its pins.
  */
 import { jd, type JDBus } from "./jacdac"
-import { LIGHT_MAX } from "../server/protocol"
+import { LIGHT_MAX } from "../server/protocol/contract"
 
 /** The devtools' Jacdac-over-TCP port (fixed by the DeviceScript CLI). */
 export const DEVTOOLS_TCP_PORT = 8082

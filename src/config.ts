@@ -102,7 +102,7 @@ function int(raw: RawSettings, key: string, fallback: number, min: number, max: 
     return n
 }
 
-/** One topic level the server accepts as a device id (server/protocol.ts): not only dots, which URLs fold. */
+/** One topic level the server accepts as a device id (server/protocol/contract.ts): not only dots, which URLs fold. */
 function isTopicLevel(id: string): boolean {
     if (id.length < 1 || id.length > 64) return false
     let dots = 0

@@ -14,11 +14,11 @@ export function toLessonUnits(ratio: number): number {
     return Math.round(ratio * LIGHT_MAX)
 }
 
-/** Hysteresis band above the threshold (lesson units); the server's default, see server/protocol.ts. */
+/** Hysteresis band above the threshold (lesson units); the server's default, see server/protocol/contract.ts. */
 export const DEFAULT_BAND = 100
 
 /**
- * The same rule with hysteresis as the server's (server/protocol.ts decideLedWithBand): on below the
+ * The same rule with hysteresis as the server's (server/protocol/contract.ts decideLedWithBand): on below the
  * threshold, off from threshold + band up, unchanged in between. Used when the device decides locally.
  */
 export function decideWithBand(light: number, previous: boolean, threshold: number, band: number): boolean {

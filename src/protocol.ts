@@ -1,5 +1,5 @@
 /**
- * The nightlight wire protocol on the device side. Mirrors `server/protocol.ts` (the typed contract
+ * The nightlight wire protocol on the device side. Mirrors `server/protocol/contract.ts` (the typed contract
  * the server and tests use; its header describes every field); the end-to-end tests prove they agree.
  *
  *   `<id>/telemetry`  device → server  {"light": N, "seq", "boot", "oldest", "t", "led", "local", "dropped"}

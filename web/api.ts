@@ -1,5 +1,5 @@
 /**
- * The dashboard's calls to the HTTP API, typed by the shared contract (server/api-types.ts). An error
+ * The dashboard's calls to the HTTP API, typed by the shared contract (server/http/api-types.ts). An error
  * answer becomes an ApiRequestError carrying the server's message and the field at fault, which the
  * forms show next to that field.
  */
@@ -14,7 +14,7 @@ import type {
     SimLight,
     SimLightResponse,
     StatsResponse,
-} from "../server/api-types"
+} from "../server/http/api-types"
 
 export class ApiRequestError extends Error {
     constructor(

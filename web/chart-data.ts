@@ -6,7 +6,7 @@
  * The LED state of a point is what the device reported with the reading; a device that reports none
  * (the lesson's) gets the last command the server sent it before that reading.
  */
-import type { HistoryResponse, LiveEvent, RuleChange, RuleSettings } from "../server/api-types"
+import type { HistoryResponse, LiveEvent, RuleChange, RuleSettings } from "../server/http/api-types"
 
 /** The span shown, ms. */
 export const WINDOW_MS = 10 * 60_000

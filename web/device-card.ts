@@ -3,7 +3,7 @@
  * (the server's rule, a person's switch, the device itself), the last command, its chart (while on
  * screen) and, for the simulated device, the light slider.
  */
-import type { DeviceView, LiveEvent, RuleSettings } from "../server/api-types"
+import type { DeviceView, LiveEvent, RuleSettings } from "../server/http/api-types"
 import { DeviceChart } from "./device-chart"
 import { clockTime, el, setData, setText } from "./dom"
 import { SimSlider } from "./sim-slider"

@@ -8,7 +8,7 @@
  * costs charts only for the cards on screen. On creation it loads the window from the history endpoint;
  * live readings that arrive meanwhile wait and are merged after it.
  */
-import type { LiveEvent, RuleSettings } from "../server/api-types"
+import type { LiveEvent, RuleSettings } from "../server/http/api-types"
 import { getHistory } from "./api"
 import { ChartData, HISTORY_POINTS, WINDOW_MS } from "./chart-data"
 import { el, setText } from "./dom"

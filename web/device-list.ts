@@ -4,7 +4,7 @@
  * only for cards on screen, which is what keeps a big fleet cheap. Until the first "hello" the page
  * says it is connecting (index.html), not that there are no devices.
  */
-import type { LiveEvent } from "../server/api-types"
+import type { LiveEvent } from "../server/http/api-types"
 import { DeviceCard } from "./device-card"
 import { byTestId, oncePerFrame, setText } from "./dom"
 import type { Store } from "./store"

@@ -3,7 +3,7 @@
  * to change the rule (PATCH /api/groups/:name). The server checks the rule as a whole and names the
  * field at fault, which the form marks.
  */
-import type { DeviceView, GroupRule, GroupRulePatch, GroupView, RuleSettings } from "../server/api-types"
+import type { DeviceView, GroupRule, GroupRulePatch, GroupView, RuleSettings } from "../server/http/api-types"
 import { ApiRequestError, patchGroupRule } from "./api"
 import { duration, el, setData, setText, showStatus } from "./dom"
 

@@ -1,5 +1,5 @@
 /** The group cards, in name order; members' votes follow their devices' live state. */
-import type { LiveEvent } from "../server/api-types"
+import type { LiveEvent } from "../server/http/api-types"
 import { byTestId, oncePerFrame } from "./dom"
 import { GroupCard } from "./group-card"
 import type { Store } from "./store"

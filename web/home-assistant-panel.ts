@@ -4,7 +4,7 @@
  * /api/home-assistant/devices/:id). The list has no live event: it is read at load, every REFRESH_MS
  * and after each button.
  */
-import type { HomeAssistantView } from "../server/api-types"
+import type { HomeAssistantView } from "../server/http/api-types"
 import { ApiRequestError, getHomeAssistant, showInHomeAssistant } from "./api"
 import { el, find, showStatus } from "./dom"
 

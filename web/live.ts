@@ -3,7 +3,7 @@
  * dropped stream on its own, but gives up for good on an error answer (e.g. a 500, or a proxy's page),
  * so after that we open a new one, waiting longer each time (1 s doubling to 15 s).
  */
-import type { LiveEvent } from "../server/api-types"
+import type { LiveEvent } from "../server/http/api-types"
 
 export type LiveStatus = "connecting" | "live" | "reconnecting"
 

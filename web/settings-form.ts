@@ -2,7 +2,7 @@
  * The threshold and band form (PATCH /api/settings). It shows the server's values unless the user is
  * editing; an error answer marks the field the server named.
  */
-import type { RuleSettingsPatch } from "../server/api-types"
+import type { RuleSettingsPatch } from "../server/http/api-types"
 import { ApiRequestError, patchSettings } from "./api"
 import { byTestId, showStatus } from "./dom"
 import type { Store } from "./store"

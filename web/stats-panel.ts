@@ -5,7 +5,7 @@
  * counter the API sends is shown, known ones in words, new ones by their name, so a counter added on
  * the server appears here without a change.
  */
-import type { StatsResponse } from "../server/api-types"
+import type { StatsResponse } from "../server/http/api-types"
 import { getStats } from "./api"
 import { byTestId, el, setText } from "./dom"
 

@@ -3,7 +3,7 @@
  * (on connect and on every reconnect) and kept current by the live events after it. Views listen and
  * read from here; nothing else holds state.
  */
-import type { DeviceView, GroupView, LiveEvent, RuleSettings } from "../server/api-types"
+import type { DeviceView, GroupView, LiveEvent, RuleSettings } from "../server/http/api-types"
 
 export type StoreListener = (event: LiveEvent) => void
 

@@ -10,8 +10,8 @@
  * and exact for the tables below. Nobody may publish to a `$` topic (`$SYS/...` is the broker's own),
  * and only admin and anonymous-on-loopback may read `$SYS/#`.
  */
-import { HA_DEFAULTS, configFilters } from "../home-assistant-config"
-import { topicMatches } from "../message-bus"
+import { HA_DEFAULTS, configFilters } from "../home-assistant/config"
+import { topicMatches } from "../mqtt/message-bus"
 import type { Role } from "./credentials"
 
 export type Principal = { kind: "anonymous" } | { kind: "user"; username: string; role: Role }
@@ -24,7 +24,7 @@ export const ACL_DEFAULTS = {
 }
 export type AclOptions = Partial<typeof ACL_DEFAULTS>
 
-/** Home Assistant switches a light here (home-assistant.ts setTopic). */
+/** Home Assistant switches a light here (home-assistant/discovery.ts setTopic). */
 const SET_TOPICS = "nightlight/+/set"
 
 export interface Rules {
@@ -49,7 +49,7 @@ export function rulesFor(principal: Principal, options: AclOptions = {}): Rules 
             // its commands and acks in.
             return { publish: [`${id}/telemetry`, `${id}/status`], read: [`${id}/commands`, `${id}/acks`] }
         case "server":
-            // What server/controller.ts and server/home-assistant.ts publish and subscribe, nothing more.
+            // What server/controller/nightlight-server.ts and server/home-assistant/discovery.ts publish and subscribe, nothing more.
             return {
                 publish: ["+/commands", "+/acks", `${ha}/#`, SET_TOPICS],
                 read: ["+/telemetry", "+/status", "+/commands", "+/acks", SET_TOPICS, birth, ...configs],

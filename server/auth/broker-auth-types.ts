@@ -5,7 +5,7 @@
  * where the rest of the server imports them.
  */
 import type { AedesOptions, AuthenticateError, Client } from "aedes"
-import type { Logger } from "../logger"
+import type { Logger } from "../util/logger"
 import type { AclOptions, Principal, Rules } from "./acl"
 import { LOGIN_GUARD_DEFAULTS, type LoginGuardLimits } from "./login-guard"
 import type { SessionLimits } from "./session-book"

@@ -4,7 +4,7 @@
  * free-form, but one held or stored by one user cannot be used by another, a device's own is reserved
  * for it, and stored sessions are bounded (session-guard.ts: its store is the broker's persistence).
  *
- * What aedes does with the hooks (aedes 1.2, read in its source and checked in test/auth-broker.test.ts):
+ * What aedes does with the hooks (aedes 1.2, read in its source and checked in test/server/auth/broker-auth.test.ts):
  * - preConnect sees the CONNECT before aedes names a client whose id is empty.
  * - authenticate runs for every CONNECT, with or without a username; CONNACK carries our return code.
  * - authorizePublish runs for each PUBLISH from a client and for its will when it is published (a will
@@ -21,9 +21,9 @@
  */
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto"
 import type { AedesPublishPacket, AuthenticateError, Client, PublishPacket, Subscription } from "aedes"
-import { printable, type Logger } from "../logger"
+import { printable, type Logger } from "../util/logger"
 import { allowsPublish, allowsRead, allowsSubscribe, rulesFor, type Principal } from "./acl"
-import { LogLimiter, suppressedText } from "../log-limit"
+import { LogLimiter, suppressedText } from "../util/log-limit"
 import {
     BROKER_AUTH_DEFAULTS,
     DROP,

@@ -10,8 +10,8 @@
  * never half of one. `parseCredentials` is pure; the rest is file I/O.
  */
 import { readFile, stat } from "node:fs/promises"
-import { isValidDeviceId } from "../protocol"
-import { writeSecretFile } from "../secret-file"
+import { isValidDeviceId } from "../protocol/contract"
+import { writeSecretFile } from "../util/secret-file"
 import { parseHash } from "./password-hash"
 
 /** What each role may do is in acl.ts; docs/security.md has the table. */

@@ -11,8 +11,8 @@
  *   whose firmware never asks for one, is refused one unless allowed.
  */
 import type { Client } from "aedes"
-import { printable } from "../logger"
-import { clientIds } from "../protocol"
+import { printable } from "../util/logger"
+import { clientIds } from "../protocol/contract"
 import type { Principal } from "./acl"
 import { authError, type ClientInternals } from "./broker-auth-types"
 import { SESSION_DEFAULTS, SessionBook, type SessionLimits } from "./session-book"

@@ -9,7 +9,7 @@
  * user in it (a deliberate act: saveCredentials never leaves the file missing).
  */
 import { stat } from "node:fs/promises"
-import type { Logger } from "../logger"
+import type { Logger } from "../util/logger"
 import { CredentialsError, loadCredentials, type Role, type UserEntry, type Users } from "./credentials"
 import { generatePassword, hashPassword } from "./password-hash"
 

@@ -5,7 +5,7 @@
  * rules. Pure: each returns its problems and the caller reports them. `toRule` is here because it is
  * only right for a rule that passed `ruleProblems`.
  */
-import type { GroupRule } from "../api-types"
+import type { GroupRule } from "../http/api-types"
 
 /** A rule in the loose shape both the file and the API end up with, before it is a GroupRule. */
 export interface LooseRule {

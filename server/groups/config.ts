@@ -10,7 +10,7 @@
  * change in rule-patch.ts; what the rest of the server uses of them is re-exported below.
  */
 import { readFileSync } from "node:fs"
-import type { GroupRule } from "../api-types"
+import type { GroupRule } from "../http/api-types"
 import { toRule } from "./checks"
 import { scanJson } from "./json-scan"
 import { atPath, describeIssue } from "./problem-text"

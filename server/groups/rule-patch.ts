@@ -5,7 +5,7 @@
  * Pure: the caller saves and applies the result.
  */
 import { z } from "zod"
-import type { GroupRule } from "../api-types"
+import type { GroupRule } from "../http/api-types"
 import { ruleProblems, toRule, type LooseRule } from "./checks"
 import { describeIssue, show } from "./problem-text"
 import { RuleKind, STALE_AFTER_MS, wholeNumber, type GroupConfig } from "./schema"

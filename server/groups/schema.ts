@@ -5,8 +5,8 @@
  * fields, members and groups live in checks.ts and are only called here. Pure.
  */
 import { z } from "zod"
-import type { GroupRule } from "../api-types"
-import { DEVICE_ID_RULE, isValidDeviceId } from "../protocol"
+import type { GroupRule } from "../http/api-types"
+import { DEVICE_ID_RULE, isValidDeviceId } from "../protocol/contract"
 import { duplicateMembers, membersOfTwoGroups, ruleProblems } from "./checks"
 import { show } from "./problem-text"
 

@@ -4,7 +4,7 @@
  * sensor shaded by a cloud or a bird does not switch the stadium. The group then commands every member.
  * Pure: no I/O and no clock (`now` comes in), so every case is tested without a broker.
  */
-import type { GroupRule, GroupVotes, NotVotingReason } from "../api-types"
+import type { GroupRule, GroupVotes, NotVotingReason } from "../http/api-types"
 
 /** What the server knows of one member; times are ms since 1970 (server clock). */
 export interface MemberState {

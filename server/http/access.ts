@@ -9,7 +9,7 @@ import { createHash, randomBytes, timingSafeEqual } from "node:crypto"
 import { mkdir, readFile } from "node:fs/promises"
 import { dirname } from "node:path"
 import type { IncomingMessage, ServerResponse } from "node:http"
-import { writeSecretFile } from "../secret-file"
+import { writeSecretFile } from "../util/secret-file"
 import { SECURITY_HEADERS, sendError } from "./responses"
 
 export const COOKIE_NAME = "nightlight_token"

@@ -1,10 +1,10 @@
 /**
- * The JSON routes of the HTTP API (server/api-types.ts has the contract), one small handler each:
+ * The JSON routes of the HTTP API (server/http/api-types.ts has the contract), one small handler each:
  * validate path, query and body, ask the backend, answer. Handlers throw ApiProblem for anything the
  * client should hear about; HttpServer turns it into the answer.
  */
 import type { IncomingMessage, ServerResponse } from "node:http"
-import { ApiProblem, type ApiBackend, type HomeAssistantView, type StatsResponse } from "../api-types"
+import { ApiProblem, type ApiBackend, type HomeAssistantView, type StatsResponse } from "./api-types"
 import type { Route } from "./router"
 import {
     checkDeviceId,

@@ -9,9 +9,9 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http"
 import type { Socket } from "node:net"
-import { ApiProblem, type ApiBackend, type LiveEvent } from "../api-types"
-import { printable, type Logger } from "../logger"
-import { RateLimiter } from "../rate-limit"
+import { ApiProblem, type ApiBackend, type LiveEvent } from "./api-types"
+import { printable, type Logger } from "../util/logger"
+import { RateLimiter } from "../util/rate-limit"
 import { Access } from "./access"
 import { ANSWERED, apiRoutes, type Handler } from "./api-routes"
 import { LIVE_STREAM_DEFAULTS, LiveStream, type LiveStreamOptions } from "./live-stream"

@@ -5,8 +5,8 @@
  * one warning a minute however many knock.
  */
 import type { IncomingMessage, ServerResponse } from "node:http"
-import { LogLimiter, suppressedText } from "../log-limit"
-import type { Logger } from "../logger"
+import { LogLimiter, suppressedText } from "../util/log-limit"
+import type { Logger } from "../util/logger"
 import { sendError } from "./responses"
 
 /**

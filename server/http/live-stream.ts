@@ -22,7 +22,7 @@
  *   finds dead peers (their buffer fills and they stall).
  */
 import type { Writable } from "node:stream"
-import type { LiveEvent } from "../api-types"
+import type { LiveEvent } from "./api-types"
 
 export interface LiveStreamOptions {
     /** ms between two writes to one client; events in between are coalesced. */

@@ -4,7 +4,7 @@
  * more), UTF-8 and JSON (400).
  */
 import type { IncomingMessage } from "node:http"
-import { ApiProblem } from "../api-types"
+import { ApiProblem } from "./api-types"
 
 export async function readJsonBody(req: IncomingMessage, maxBytes: number): Promise<unknown> {
     const type = req.headers["content-type"]

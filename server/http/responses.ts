@@ -4,7 +4,7 @@
  * no inline script can run even if some text slipped into the page), no framing, no MIME sniffing.
  */
 import type { ServerResponse } from "node:http"
-import type { ApiError } from "../api-types"
+import type { ApiError } from "./api-types"
 
 export const CONTENT_SECURITY_POLICY = [
     "default-src 'self'",

@@ -2,7 +2,7 @@
  * Matching a request to a route: fixed segments and `:param` segments, nothing else (no wildcards, no
  * normalisation of `..`), so only the listed paths ever reach a handler. Pure: no I/O.
  */
-import { ApiProblem } from "../api-types"
+import { ApiProblem } from "./api-types"
 
 export type Method = "GET" | "PATCH" | "PUT" | "DELETE"
 

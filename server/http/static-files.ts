@@ -3,7 +3,7 @@
  * no request path ever reaches the file system and traversal has nothing to work with.
  *
  * The page script is web/app.ts and its modules, bundled in memory by esbuild on first request and
- * kept: the page imports its types from server/api-types.ts, the one contract, and no build step or
+ * kept: the page imports its types from server/http/api-types.ts, the one contract, and no build step or
  * built file is needed. uPlot comes from node_modules (resolved like an import, not by a hard-coded
  * path). Everything is local: the page works without internet.
  */

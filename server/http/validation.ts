@@ -4,10 +4,10 @@
  * curl) can fix the request from the answer alone.
  */
 import { z } from "zod"
-import { ApiProblem, type GroupRulePatch, type RuleSettingsPatch, type SimLightRequest } from "../api-types"
+import { ApiProblem, type GroupRulePatch, type RuleSettingsPatch, type SimLightRequest } from "./api-types"
 import { GROUP_NAME_RULE, isValidGroupName } from "../groups/config"
 import { STALE_AFTER_MS } from "../groups/schema"
-import { DEVICE_ID_RULE, LIGHT_MAX, isValidDeviceId } from "../protocol"
+import { DEVICE_ID_RULE, LIGHT_MAX, isValidDeviceId } from "../protocol/contract"
 
 /** Bounds of what the API accepts; the backend may check more (e.g. `dark` against the member count). */
 export const LIMITS = {

@@ -9,7 +9,7 @@
  * (history-retention.ts). The bucket sums (Bucket, addTo) are shared: the writes sum each minute's
  * readings into the rollup the same way.
  */
-import type { HistoryCommand, HistoryPoint } from "../api-types"
+import type { HistoryCommand, HistoryPoint } from "../http/api-types"
 import type { Db } from "./database"
 import type { DeviceKeys } from "./device-keys"
 

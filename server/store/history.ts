@@ -10,7 +10,7 @@
  * see flushed rows only: flush first if the rows added just now must show. Pruning to the retention is
  * history-retention.ts's.
  */
-import type { HistoryCommand, HistoryPoint } from "../api-types"
+import type { HistoryCommand, HistoryPoint } from "../http/api-types"
 import { BulkInsert, writeError, type Db } from "./database"
 import { deviceKeys, type DeviceKeys } from "./device-keys"
 import { addTo, HistoryQueries, MINUTE, type Bucket } from "./history-queries"

@@ -7,7 +7,7 @@
  * adds at most one row a second), and rows older than the history's retention are pruned, all but the
  * one still in force at the cutoff.
  */
-import type { RuleChange, RuleSettings } from "../api-types"
+import type { RuleChange, RuleSettings } from "../http/api-types"
 import type { Db } from "./database"
 
 export const SETTINGS_LOG_DEFAULTS = {

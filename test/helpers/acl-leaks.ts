@@ -14,7 +14,7 @@
  */
 import { randomBytes } from "node:crypto"
 import type { IClientOptions, MqttClient } from "mqtt"
-import { isValidTopicFilter, isValidTopicName, topicMatches } from "../../server/message-bus"
+import { isValidTopicFilter, isValidTopicName, topicMatches } from "../../server/mqtt/message-bus"
 import { closeClient, connectClient, within } from "./mqtt"
 
 export interface Login {

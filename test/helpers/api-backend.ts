@@ -19,7 +19,7 @@ import {
     type SimLight,
     type SimLightResponse,
     type StatsResponse,
-} from "../../server/api-types"
+} from "../../server/http/api-types"
 
 export interface BackendCall {
     method: keyof ApiBackend

@@ -13,8 +13,8 @@ import { BrokerAuth, type BrokerAuthOptions } from "../../server/auth/broker-aut
 import { saveCredentials, type Role, type Users } from "../../server/auth/credentials"
 import { hashPassword } from "../../server/auth/password-hash"
 import { UserStore } from "../../server/auth/user-store"
-import type { ConnectionLimits } from "../../server/connection-gate"
-import { EmbeddedBroker, type BrokerTlsOptions } from "../../server/embedded-broker"
+import type { ConnectionLimits } from "../../server/mqtt/connection-gate"
+import { EmbeddedBroker, type BrokerTlsOptions } from "../../server/mqtt/embedded-broker"
 import { HOST, recordingLogger, within } from "./mqtt"
 
 /** The n-th other loopback address (1 → 127.0.0.2). */

@@ -1,5 +1,5 @@
 /**
- * The hostile flood against a running server, shared by test/fuzz.test.ts (bounded, asserted) and
+ * The hostile flood against a running server, shared by test/whole-server/fuzz.test.ts (bounded, asserted) and
  * bench/fuzz.ts (longer, printed): hostile mqtt.js clients (hostile.ts), raw TCP connections
  * (raw-mqtt.ts) and one well-behaved device speaking the reliable protocol, all at once. Returns what
  * was sent and what the server counted, crashes, leaks, and the device's losses and latencies.
@@ -11,9 +11,9 @@ import { setFlagsFromString } from "node:v8"
 import { runInNewContext } from "node:vm"
 import type { MqttClient } from "mqtt"
 import type { RunningServer } from "../../server/app"
-import { REJECTION_REASONS, type RejectionReason, type ServerStats } from "../../server/controller"
-import type { DeviceSnapshot } from "../../server/device-state"
-import type { CommandPayload } from "../../server/protocol"
+import { REJECTION_REASONS, type RejectionReason, type ServerStats } from "../../server/controller/events"
+import type { DeviceSnapshot } from "../../server/device/types"
+import type { CommandPayload } from "../../server/protocol/contract"
 import { hostileMessages, seededRandom, type Expected } from "./hostile"
 import { Inbox, closeClient, connectClient, until } from "./mqtt"
 import { RAW_SCENARIOS, sendRaw, type RawOutcome } from "./raw-mqtt"

@@ -1,13 +1,13 @@
 /**
- * Hostile telemetry for the fuzz test (test/fuzz.test.ts) and its longer standalone run (bench/fuzz.ts):
+ * Hostile telemetry for the fuzz test (test/whole-server/fuzz.test.ts) and its longer standalone run (bench/fuzz.ts):
  * malformed payloads and topics, each labelled with what the server must do with it. Seeded, so a
  * failure reproduces with the seed it prints. Malformed MQTT packets are in raw-mqtt.ts.
  *
  * The labels come from how each message is built (a truncated object is not JSON, a seq of 0 is a bad
  * field), never from running the server's parser: the test compares the two.
  */
-import type { RejectionReason } from "../../server/controller-events"
-import { MAX_PAYLOAD_BYTES } from "../../server/protocol"
+import type { RejectionReason } from "../../server/controller/events"
+import { MAX_PAYLOAD_BYTES } from "../../server/protocol/contract"
 
 /** What the server must do: count it under a rejection reason, or never see it (no subscription matches). */
 export type Expected = RejectionReason | "unrouted"

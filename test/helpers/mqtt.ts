@@ -6,8 +6,8 @@ import { once } from "node:events"
 import type { EventEmitter } from "node:events"
 import { createServer } from "node:net"
 import { connect, type IClientOptions, type MqttClient } from "mqtt"
-import { createLogger, type Logger } from "../../server/logger"
-import { topicMatches } from "../../server/message-bus"
+import { createLogger, type Logger } from "../../server/util/logger"
+import { topicMatches } from "../../server/mqtt/message-bus"
 
 export const HOST = "127.0.0.1"
 

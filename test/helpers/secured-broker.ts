@@ -10,7 +10,7 @@ import { BrokerAuth, type BrokerAuthOptions } from "../../server/auth/broker-aut
 import { saveCredentials, type Role, type Users } from "../../server/auth/credentials"
 import { hashPassword } from "../../server/auth/password-hash"
 import { UserStore } from "../../server/auth/user-store"
-import { EmbeddedBroker } from "../../server/embedded-broker"
+import { EmbeddedBroker } from "../../server/mqtt/embedded-broker"
 import { HOST, recordingLogger } from "./mqtt"
 
 export interface SecuredBroker {

@@ -1,6 +1,6 @@
 /** Helpers for tests that run the real firmware in the simulator. */
 import type { RunningServer } from "../../server/app"
-import type { TelemetryEvent } from "../../server/controller"
+import type { TelemetryEvent } from "../../server/controller/events"
 import type { SimulatedNightlight } from "../../sim/device"
 import { within } from "./mqtt"
 

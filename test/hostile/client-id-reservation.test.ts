@@ -5,7 +5,7 @@
  */
 import { connect, type IClientOptions, type MqttClient } from "mqtt"
 import { afterEach, expect, test } from "vitest"
-import { clientIds } from "../../server/protocol"
+import { clientIds } from "../../server/protocol/contract"
 import { closeClient, connectClient, within } from "../helpers/mqtt"
 import { loginOf, startSecuredBroker, type SecuredBroker } from "../helpers/secured-broker"
 

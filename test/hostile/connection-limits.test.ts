@@ -10,7 +10,7 @@ import { join } from "node:path"
 import { connect as netConnect } from "node:net"
 import { connect as tlsConnect } from "node:tls"
 import { afterEach, describe, expect, test, vi } from "vitest"
-import { CONNECTION_LIMITS, ConnectionGate } from "../../server/connection-gate"
+import { CONNECTION_LIMITS, ConnectionGate } from "../../server/mqtt/connection-gate"
 import {
     attackedBroker,
     closesWithin,

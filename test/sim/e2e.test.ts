@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import type { MqttClient } from "mqtt"
 import { SimulatedNightlight } from "../../sim/device"
 import { startServer, type RunningServer } from "../../server/app"
-import type { TelemetryEvent } from "../../server/controller"
+import type { TelemetryEvent } from "../../server/controller/events"
 import { closeClient, connectClient, HOST, Inbox, recordingLogger, within } from "../helpers/mqtt"
 import { firstReading, ledBecomes } from "../helpers/sim"
 

@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { SimulatedNightlight } from "../../sim/device"
 import { startServer, type RunningServer } from "../../server/app"
-import type { TelemetryEvent } from "../../server/controller"
+import type { TelemetryEvent } from "../../server/controller/events"
 import { FirmwareLog } from "../helpers/firmware-log"
 import { freePort, HOST, recordingLogger, until, within } from "../helpers/mqtt"
 import { ledBecomes } from "../helpers/sim"

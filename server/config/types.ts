@@ -1,0 +1,56 @@
+/**
+ * The shape of the validated settings that parseSettings (settings.ts) returns. Apart from the parsing
+ * so that options.ts and broker-options.ts can share it without importing settings.ts, which
+ * imports them. Types only, but for the log levels' list.
+ */
+
+export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const
+export type LogLevel = (typeof LOG_LEVELS)[number]
+
+/** The embedded broker's security (docs/security.md); absent fields: the defaults. */
+export interface BrokerSecurity {
+    /** The credentials file; default: users.json in the data dir. */
+    usersFile?: string
+    /** Let clients without a password in, also when the broker listens beyond loopback. */
+    allowAnonymous?: boolean
+    /** An MQTTS listener next to the plain one. */
+    tls?: { cert: string; key: string; ca?: string; port: number; host?: string }
+    /** Limits on stored sessions (auth/session-book.ts); absent fields: its defaults. */
+    sessions?: {
+        maxSessions?: number
+        maxSessionsPerUser?: number
+        expiryMs?: number
+        maxQueued?: number
+        deviceSessions?: boolean
+    }
+}
+
+export type BrokerSettings =
+    | ({ kind: "embedded"; host: string; port: number } & BrokerSecurity)
+    | {
+          kind: "external"
+          url: string
+          username?: string
+          password?: string
+          caFile?: string
+          /** Several servers share the telemetry under this name (docs/scale-out.md). */
+          shareGroup?: string
+      }
+
+export interface Settings {
+    help: boolean
+    broker: BrokerSettings
+    threshold: number
+    band: number
+    sim: { enabled: boolean; deviceId: string }
+    logLevel: LogLevel
+    dataDir: string
+    retentionDays: number
+    /** token: required of every dashboard/API request (else: one is made when the host is not loopback). */
+    http: { enabled: boolean; host: string; port: number; token?: string }
+    /** The groups file (docs/groups.md), if any. */
+    groupsFile: string | undefined
+    /** Devices kept at most (--max-devices). */
+    maxDevices: number
+    homeAssistant: { enabled: boolean; prefix: string; birthTopic: string }
+}

@@ -1,0 +1,289 @@
+/**
+ * The lesson's server logic over a link that survives outages (README "Wire protocol"). Every
+ * `<id>/telemetry` reading is validated, checked for duplicates and gaps, and acknowledged on `<id>/acks`;
+ * the LED decision (the threshold with a hysteresis band) goes to `<id>/commands`, retained with QoS 1,
+ * only when the device needs it. The rules live in device/state.ts; this class does the I/O. Bad input
+ * is counted and logged once, never thrown: one broken device must not stop the others being served.
+ *
+ * After a restart the state comes back from the broker's retained commands, acks and status. With the
+ * embedded broker those die with the process; what then keeps a LED from flipping is the `led` field of
+ * the device's readings, taken as the hysteresis state until the server has decided itself.
+ *
+ * This class is the public face and the wiring. The parts: the readings (telemetry.ts) and
+ * the bad ones (rejections.ts), the state topics (state-topics.ts), the device
+ * states (device-states.ts), the commands (commands.ts), the acks (ack-sender.ts) and the
+ * groups' votes (groups/coordinator.ts). Each gets what it needs and reports through this class's events.
+ */
+import { EventEmitter } from "node:events"
+import type { GroupRule, GroupView, RuleSettings } from "../http/api-types"
+import type { LinkState } from "../device/reading-link"
+import type { DeviceSnapshot } from "../device/types"
+import { GroupStates } from "../groups/state"
+import type { Logger } from "../util/logger"
+import type { MessageBus, MessageHandler } from "../mqtt/message-bus"
+import { DEFAULT_BAND, DEFAULT_THRESHOLD, topics } from "../protocol/contract"
+import { AckSender } from "./ack-sender"
+import { realTimers, type Timers } from "../util/clock"
+import { LogLimiter, suppressedText } from "../util/log-limit"
+import { printable } from "../util/logger"
+import {
+    DEFAULT_MAX_DEVICES,
+    REJECTION_REASONS,
+    type NightlightServerOptions,
+    type RejectionReason,
+    type ServerStats,
+} from "./events"
+import { CommandSender } from "./commands"
+import { DeviceStates } from "./device-states"
+import { GroupCoordinator } from "../groups/coordinator"
+import { TelemetryRejections } from "./rejections"
+import { StateTopics } from "./state-topics"
+import { TelemetryHandler } from "./telemetry"
+
+/**
+ * Emits "telemetry" (TelemetryEvent) for each valid reading, "command" (CommandEvent) for each command
+ * sent, "status" (StatusEvent) when a device goes online or offline, "rejected" (RejectionEvent) for
+ * each bad reading, "group" (GroupView) after each vote, "settings" (RuleSettings) when they change.
+ */
+export class NightlightServer extends EventEmitter {
+    private readonly bus: MessageBus
+    private readonly log: Logger
+    /** Shared with every DeviceState: a change applies to their next decision. */
+    private readonly rules: RuleSettings & { mismatchResendMs?: number }
+    readonly groups: GroupStates
+    private readonly timers: Timers
+    private readonly devices: DeviceStates
+    private readonly ackSender: AckSender
+    private readonly commands: CommandSender
+    private readonly groupVotes: GroupCoordinator
+    private readonly stateTopics: StateTopics
+    private readonly rejections: TelemetryRejections
+    private readonly telemetry: TelemetryHandler
+    private running = false
+    /** One line per minute about a full registry, however many new ids knock. */
+    private readonly registryFull: LogLimiter
+    private readonly counters: ServerStats = {
+        received: 0,
+        commandsSent: 0,
+        commandsFailed: 0,
+        acksSent: 0,
+        acksFailed: 0,
+        devicesRefused: 0,
+        rejected: Object.fromEntries(REJECTION_REASONS.map(r => [r, 0])) as Record<RejectionReason, number>,
+    }
+
+    constructor(options: NightlightServerOptions) {
+        super()
+        const bus = (this.bus = options.bus)
+        const log = (this.log = options.logger)
+        const timers = (this.timers = options.timers ?? realTimers)
+        const counters = this.counters
+        this.registryFull = new LogLimiter(
+            (_key, suppressed, spanMs) =>
+                log.warn(`the device registry is still full: ${suppressedText(suppressed, spanMs)}`),
+            { linesPerWindow: 1 },
+            timers
+        )
+        this.rules = {
+            threshold: options.threshold ?? DEFAULT_THRESHOLD,
+            band: options.band ?? DEFAULT_BAND,
+            mismatchResendMs: options.mismatchResendMs,
+        }
+        this.groups = new GroupStates(options.groups)
+        const devices = (this.devices = new DeviceStates(this.rules, {
+            max: options.maxDevices ?? DEFAULT_MAX_DEVICES,
+            refused: deviceId => {
+                counters.devicesRefused++
+                if (this.registryFull.allow("full"))
+                    log.warn(
+                        `the device registry is full (${devices.max} devices, --max-devices): ignored a message ` +
+                            `from a new device, ${printable(deviceId, 64)}; the devices already known are served as before`
+                    )
+            },
+        }))
+        const ackSender = (this.ackSender = new AckSender({
+            bus,
+            log,
+            timers,
+            intervalMs: options.ackIntervalMs,
+            current: deviceId => {
+                const state = devices.get(deviceId)
+                const ack = state?.ack()
+                const link = state?.link()
+                return ack && link ? { ack, link } : undefined
+            },
+            beforeAcks: options.beforeAcks ?? (() => undefined),
+            counters,
+        }))
+        const commands = (this.commands = new CommandSender({
+            bus,
+            log,
+            timers,
+            devices,
+            counters,
+            sent: event => this.emit("command", event),
+        }))
+        const groups = (this.groupVotes = new GroupCoordinator({
+            groups: this.groups,
+            devices,
+            rules: this.rules,
+            log,
+            commands,
+            voted: view => this.emit("group", view),
+        }))
+        this.stateTopics = new StateTopics({
+            devices,
+            groups,
+            log,
+            timers,
+            ackAfterPeer: deviceId => ackSender.dueAfterPeer(deviceId),
+            statusChanged: event => this.emit("status", event),
+            notDevices: options.notDevices,
+        })
+        const rejections = (this.rejections = new TelemetryRejections({
+            log,
+            timers,
+            counters,
+            rejected: event => this.emit("rejected", event),
+        }))
+        this.telemetry = new TelemetryHandler({
+            devices,
+            groups,
+            commands,
+            acks: ackSender,
+            rejections,
+            log,
+            timers,
+            counters,
+            received: event => this.emit("telemetry", event),
+        })
+    }
+
+    /** Subscribes to every device's state and telemetry. The bus must be started by its owner. */
+    async start(): Promise<void> {
+        if (this.running) return
+        this.running = true
+        const state = this.stateTopics
+        const telemetry = this.telemetry
+        // State topics first: the buses make subscriptions in this order, so the retained state is
+        // usually rebuilt before the first reading is decided on (and the handlers cope when it is not).
+        await this.bus.subscribe(topics.allCommands, this.whileRunning(state.onCommand.bind(state)))
+        await this.bus.subscribe(topics.allAcks, this.whileRunning(state.onAck.bind(state)))
+        await this.bus.subscribe(topics.allStatus, this.whileRunning(state.onStatus.bind(state)))
+        // Shared: servers of a share group each get some of the readings (docs/scale-out.md). The state
+        // topics above are not: every server must see every command, ack and status.
+        const onTelemetry = this.whileRunning(telemetry.onTelemetry.bind(telemetry))
+        await this.bus.subscribe(topics.allTelemetry, onTelemetry, { shared: true })
+        this.log.info(
+            `listening for telemetry on ${topics.allTelemetry}; LED on when light < ${this.threshold}, ` +
+                `off again when light >= ${this.threshold + this.band}`
+        )
+    }
+
+    /** Stops answering; acks still waiting go out first. (The bus owner stops the bus.) */
+    async stop(): Promise<void> {
+        if (!this.running) return
+        this.running = false
+        await this.ackSender.stop()
+        this.rejections.flush()
+    }
+
+    get threshold(): number {
+        return this.rules.threshold
+    }
+
+    get band(): number {
+        return this.rules.band
+    }
+
+    settings(): RuleSettings {
+        return { threshold: this.rules.threshold, band: this.rules.band }
+    }
+
+    /**
+     * New threshold and band (validated by the caller). Every device is decided again at once from its
+     * last reading (a group from its members'), so a LED the new rule switches does not wait for the
+     * device's next report.
+     */
+    updateSettings(next: RuleSettings): void {
+        this.rules.threshold = next.threshold
+        this.rules.band = next.band
+        this.log.info(
+            `new settings: LED on when light < ${next.threshold}, off again when light >= ${next.threshold + next.band}`
+        )
+        this.emit("settings", this.settings())
+        const now = this.timers.now()
+        for (const [deviceId, state] of this.devices) {
+            const auto = state.thresholdDecision()
+            if (this.groups.groupOf(deviceId) !== undefined || auto === undefined) continue
+            this.commands.send(deviceId, state.decide(auto, now, "settings"))
+        }
+        for (const name of this.groups.names()) this.groupVotes.revote(name, now, "settings")
+    }
+
+    /** A group's new rule (validated by the caller); the group votes again at once. */
+    setGroupRule(name: string, rule: GroupRule): GroupView | undefined {
+        if (!this.groups.setRule(name, rule)) return undefined
+        this.log.info(`group ${name}: new rule ${JSON.stringify(rule)}`)
+        this.groupVotes.revote(name, this.timers.now(), "group")
+        return this.groups.view(name)
+    }
+
+    /**
+     * A person switches a device's LED (Home Assistant, the dashboard). It holds until the automatic
+     * decision next changes. False for a device the server never heard of.
+     */
+    override(deviceId: string, ledOn: boolean): boolean {
+        const state = this.devices.get(deviceId)
+        if (!state || !this.running) return false
+        this.log.info(`${deviceId}: LED switched ${ledOn ? "on" : "off"} by hand`)
+        this.commands.send(deviceId, state.override(ledOn, this.timers.now()))
+        return true
+    }
+
+    /** Whether a person's switch (override) holds the device's LED now. */
+    switchedByHand(deviceId: string): boolean {
+        return this.devices.get(deviceId)?.switchedByHand() ?? false
+    }
+
+    /**
+     * Where each device's link stood when the server last stopped (from the store): call before start(),
+     * so readings stored before the restart are known as such even if the broker lost the retained acks.
+     */
+    restore(links: Iterable<{ deviceId: string; link: LinkState }>): void {
+        const now = this.timers.now()
+        for (const { deviceId, link } of links) this.devices.restored(deviceId).restore(link, now)
+    }
+
+    stats(): ServerStats {
+        return { ...this.counters, rejected: { ...this.counters.rejected } }
+    }
+
+    /** What the server knows about one device, or undefined if it never heard of it. */
+    device(deviceId: string): DeviceSnapshot | undefined {
+        return this.devices.get(deviceId)?.snapshot()
+    }
+
+    deviceIds(): string[] {
+        return this.devices.ids()
+    }
+
+    /**
+     * The bus is connected to the broker again after losing it. Every known device gets its decision
+     * again with its next reading, in case the broker lost the retained commands (see DeviceState.resync).
+     */
+    brokerReconnected(): void {
+        for (const state of this.devices.values()) state.resync()
+        if (this.devices.size > 0)
+            this.log.info(
+                `back on the broker: ${this.devices.size} device(s) get their LED state with their next reading`
+            )
+    }
+
+    /** A stopped server ignores what the bus still delivers until its owner stops it. */
+    private whileRunning(handle: MessageHandler): MessageHandler {
+        return (topic, payload) => {
+            if (this.running) handle(topic, payload)
+        }
+    }
+}

@@ -1,0 +1,87 @@
+/**
+ * What the server needs from MQTT, and nothing more: subscribe to a topic filter, publish, start, stop.
+ * Two implementations: EmbeddedBus (inside our own aedes, no socket: about half the CPU per message)
+ * and MqttClientBus (an mqtt.js client, for an external broker such as Mosquitto). The same contract
+ * test runs over both.
+ */
+import type { Logger } from "../util/logger"
+
+export type MessageHandler = (topic: string, payload: Buffer) => void
+
+/** How a message is published. The default, QoS 0 and not retained, is the lesson's delivery. */
+export interface PublishOptions {
+    qos?: 0 | 1
+    /** The broker keeps the last retained message of a topic and hands it to every new subscriber. */
+    retain?: boolean
+}
+
+/**
+ * `shared`: with several servers on one broker, each message goes to one of them (an MQTT 5 shared
+ * subscription, `$share/<group>/<filter>`, MQTT 5.0 §4.8.2) instead of to all. A bus without a share
+ * group (one server) takes it as an ordinary subscription.
+ */
+export interface SubscribeOptions {
+    shared?: boolean
+}
+
+export interface MessageBus {
+    start(): Promise<void>
+    stop(): Promise<void>
+    /**
+     * Calls `handler` for every message whose topic matches `filter` (MQTT wildcards + and #), and,
+     * like an MQTT subscription, for the retained messages matching it each time the subscription is
+     * made (on start, on every reconnection): handlers must take a message seen before in their stride.
+     * Before start() the subscription is remembered and made on start. Resolves once the broker
+     * acknowledged it (or, while disconnected, once it is recorded for the next connection).
+     * A shared subscription gets no retained messages (MQTT 5.0 §4.8.2), and its filter must not
+     * overlap another of this bus's: the broker would deliver a message once per subscription.
+     */
+    subscribe(filter: string, handler: MessageHandler, options?: SubscribeOptions): Promise<void>
+    /**
+     * Rejects if the message could not be handed to the broker. Never queues: a message published while
+     * the broker is out of reach is dropped (rejected), as it would be stale by the time it arrived.
+     */
+    publish(topic: string, payload: string | Buffer, options?: PublishOptions): Promise<void>
+}
+
+/** A topic a message can be published to: non-empty, no wildcards, no NUL. */
+export function isValidTopicName(topic: string): boolean {
+    return topic.length > 0 && !/[+#\u0000]/.test(topic) && Buffer.byteLength(topic) <= 65535
+}
+
+/** A subscription filter: `+` alone in its level, `#` alone and last. */
+export function isValidTopicFilter(filter: string): boolean {
+    if (filter.length === 0 || filter.includes("\u0000") || Buffer.byteLength(filter) > 65535) return false
+    const levels = filter.split("/")
+    return levels.every((level, i) => {
+        if (level.includes("#")) return level === "#" && i === levels.length - 1
+        return !level.includes("+") || level === "+"
+    })
+}
+
+/** MQTT matching, including the rule that a leading wildcard does not match `$SYS/...`-style topics. */
+export function topicMatches(filter: string, topic: string): boolean {
+    if (topic.startsWith("$") && (filter.startsWith("+") || filter.startsWith("#"))) return false
+    const f = filter.split("/")
+    const t = topic.split("/")
+    for (let i = 0; i < f.length; i++) {
+        if (f[i] === "#") return true
+        if (i >= t.length) return false
+        if (f[i] !== "+" && f[i] !== t[i]) return false
+    }
+    return f.length === t.length
+}
+
+/** Handlers are our code, but a bug in one must not take the broker connection (or aedes) down with it. */
+export function callHandler(handler: MessageHandler, topic: string, payload: Buffer, log: Logger): void {
+    try {
+        handler(topic, payload)
+    } catch (err) {
+        log.error({ err }, `message handler failed on topic ${JSON.stringify(topic)}`)
+    }
+}
+
+export function toBuffer(payload: string | Buffer | Uint8Array): Buffer {
+    if (typeof payload === "string") return Buffer.from(payload, "utf8")
+    return Buffer.isBuffer(payload) ? payload : Buffer.from(payload)
+}

@@ -1,0 +1,236 @@
+/**
+ * The bench's HTML page (bench/html-report.ts) drawn from a small report: the figures a reader looks for
+ * are on it, the optional sections appear only with their data, and it stands alone (nothing fetched).
+ */
+import { describe, expect, test } from "vitest"
+import type { FirmwareResult } from "../../bench/firmware"
+import { renderHtmlReport } from "../../bench/html-report"
+import { DEFAULTS } from "../../bench/options"
+import { headline, summarize, type BenchReport, type StepRun, type StepRuns } from "../../bench/report"
+import type { SystemName } from "../../bench/systems"
+
+function run(handled: number, cpu: number, latencies: number[], lost = 0): StepRun {
+    return {
+        sentPerS: 5000,
+        handledPerS: handled,
+        cpuMicrosPerReading: cpu,
+        cpuPercent: Math.round((cpu * handled) / 1e4),
+        generatorCpuPercent: 20,
+        helperCpuPercent: null,
+        machineCpuPercent: 90,
+        otherCpuPercent: 7,
+        latencyP50Ms: latencies[Math.floor(latencies.length / 2)],
+        latencyP99Ms: latencies[latencies.length - 1],
+        crossingsAnswered: latencies.length,
+        crossingsLost: 0,
+        readingsSent: 25_000,
+        readingsLost: lost,
+        devicesShort: lost > 0 ? 1 : 0,
+        wrongLeds: 0,
+        rssMB: 390.5,
+        commandsPerReading: 0.1,
+        latencies,
+    }
+}
+
+function step(system: SystemName, runs: StepRun[]): StepRuns {
+    const handledBy = system === "ours" || system === "floor" ? "acks" : "commands"
+    return { system, devices: 10_000, offeredPerS: 5000, handledBy, runs }
+}
+
+function report(extra: Partial<BenchReport> = {}): BenchReport {
+    const results = summarize([
+        step("ours", [
+            run(4991, 71.5, [0.4, 0.5, 3.2]),
+            run(4993, 77.25, [0.45, 0.6, 4.1]),
+            run(4990, 70.5, [0.5, 9.9]),
+        ]),
+        step("lesson", [run(4995, 39.5, [1.8, 3.6]), run(4996, 40.5, [1.9, 3.7]), run(4994, 41, [1.7, 3.5])]),
+    ])
+    return {
+        date: "2026-11-26T00:00:00.000Z",
+        node: "v20.20.2",
+        machine: { cpus: 2, cpuModel: "AMD EPYC", memoryGB: 23.5, loadAverage: [1, 1, 1] },
+        durationS: 400,
+        options: { ...DEFAULTS, rates: [5000], firmware: 0 },
+        results,
+        headline: headline(results),
+        saturation: null,
+        saturationRatio: null,
+        saturationRatioIs: null,
+        firmware: null,
+        ...extra,
+    }
+}
+
+describe("renderHtmlReport", () => {
+    test("shows every step's median with its min–max, the ratio and the headline", () => {
+        const html = renderHtmlReport(report())
+        expect(html).toContain("Headline: 10000 devices at 5000 readings/s")
+        // ours' CPU per reading: median 71.5 of 70.5, 71.5, 77.25; the lesson's 40.5 (39.5–41)
+        expect(html).toContain("71.5 <small>(70.5–77.3)</small>")
+        expect(html).toContain("40.5 <small>(39.5–41)</small>")
+        expect(html).toContain("<b>1.77</b>") // 71.5 / 40.5
+        expect(html).toContain("target not met")
+        // one latency distribution per rate, ours and the lesson on it
+        expect(html).toContain("Latency distribution at 5000 readings/s")
+        expect(html.match(/<svg /g)?.length).toBeGreaterThanOrEqual(5)
+    })
+
+    test("puts the floor (a bare Node endpoint) in the headline only when it ran", () => {
+        expect(renderHtmlReport(report())).not.toContain("The floor")
+        const withFloor = report()
+        withFloor.results = summarize([
+            step("ours", [run(4991, 71.5, [0.4])]),
+            step("lesson", [run(4995, 40, [1.8])]),
+            step("floor", [run(4998, 11.6, [0.3]), run(4997, 12.4, [0.3]), run(4998, 10.8, [0.3])]),
+        ])
+        withFloor.headline = headline(withFloor.results)
+        const html = renderHtmlReport(withFloor)
+        expect(html).toContain("11.6 <small>(10.8–12.4)</small> µs, floor/lesson 0.29")
+    })
+
+    test("stands alone: no script, nothing loaded from elsewhere", () => {
+        const html = renderHtmlReport(report())
+        expect(html).not.toMatch(/<script|<link|src=|href=|@import|url\(/i)
+        expect(html.startsWith("<!doctype html>")).toBe(true)
+        expect(html.trim().endsWith("</html>")).toBe(true)
+    })
+
+    test("says so when something was lost", () => {
+        const lossy = report()
+        lossy.results = summarize([step("ours", [run(4991, 71.5, [0.4], 3)]), step("lesson", [run(4995, 40, [1.8])])])
+        lossy.headline = headline(lossy.results)
+        const html = renderHtmlReport(lossy)
+        expect(html).toContain('Nothing lost (ours): <span class="bad">no</span>: 3 readings unacknowledged')
+    })
+
+    test("shows the saturation search: each system's highest sustained rate, ≥ when no ceiling was found", () => {
+        const search = (system: SystemName, rates: [number, number, string | null][], ceilingFound: boolean) => {
+            const steps = rates.map(([offered, handled, stop]) => ({
+                offeredPerS: offered,
+                figures: { ...run(handled, 50, [1]), sentPerS: offered },
+                stop,
+            }))
+            const best = steps.filter(s => s.stop === null).pop()!
+            return {
+                system,
+                devices: 10_000,
+                stepSeconds: 3,
+                steps,
+                sustained: {
+                    offeredPerS: best.offeredPerS,
+                    handledPerS: best.figures.handledPerS,
+                    cpuPercent: 60,
+                    generatorCpuPercent: 30,
+                    machineCpuPercent: 150,
+                },
+                stoppedBy: ceilingFound ? "10125/s, twice: p99 391.18 ms > 100 ms" : "no step fell behind",
+                limitedByGenerator: false,
+                ceilingFound,
+            }
+        }
+        const html = renderHtmlReport(
+            report({
+                saturation: [
+                    search(
+                        "ours",
+                        [
+                            [6750, 6737, null],
+                            [10125, 10112, "p99 391.18 ms > 100 ms"],
+                            [10125, 10110, "p99 150 ms > 100 ms"],
+                        ],
+                        true
+                    ),
+                    search(
+                        "relay",
+                        [
+                            [22781, 22757, null],
+                            [34172, 34136, null],
+                        ],
+                        false
+                    ),
+                ],
+                saturationRatio: null,
+                saturationRatioIs: null,
+            })
+        )
+        expect(html).toContain("Saturation search")
+        expect(html).toContain("<td>6750</td><td>6737</td>")
+        expect(html).toContain("<td>≥ 34172</td><td>34136</td>")
+        expect(html).toContain("6750→6737 10125→10112✗ 10125→10110✗")
+        expect(html).toContain("10125/s, twice: p99 391.18 ms &gt; 100 ms")
+    })
+
+    test("draws the scale-out section only when the report has one", () => {
+        expect(renderHtmlReport(report())).not.toContain("Scale-out")
+        const html = renderHtmlReport(
+            report({
+                scaleOut: [1, 2, 3].map(instances => ({
+                    instances,
+                    handledPerS: { min: 9000 * instances - 100, median: 9000 * instances, max: 9000 * instances + 50 },
+                    cpuMicrosPerReading: { min: 80, median: 85, max: 90 },
+                })),
+            })
+        )
+        expect(html).toContain("Scale-out: several server instances on one Mosquitto")
+        expect(html).toContain("27000 <small>(26900–27050)</small>")
+        expect(html).not.toContain("Sharing cost") // no cost curves in this report
+    })
+
+    test("draws the servers' cost curves and says what sharing costs when the scale-out has them", () => {
+        const curve = (instances: number, micros: number) =>
+            [5000, 10_000, 20_000].map(perServerPerS => ({ perServerPerS, microsPerReading: micros * instances }))
+        const html = renderHtmlReport(
+            report({
+                scaleOut: [1, 2].map(instances => ({
+                    instances,
+                    handledPerS: { min: 9000, median: 9000, max: 9000 },
+                    cpuMicrosPerReading: { min: 20, median: 20, max: 20 },
+                    costCurve: curve(instances, 10),
+                    sharingCost: instances === 1 ? null : 1.07,
+                })),
+            })
+        )
+        expect(html).toContain("The servers&#39; CPU per reading against the load per server")
+        expect(html).toContain("2 servers ×1.07 (on 2 machines: up to 1.87× one)")
+        expect(html).toContain("asks for at most ×1.18")
+    })
+
+    test("draws the real firmware's reaction samples when the report has them", () => {
+        const firmware: FirmwareResult = {
+            reaction: [
+                {
+                    system: "ours",
+                    toggles: 3,
+                    answered: 3,
+                    misses: 0,
+                    p50Ms: 80.5,
+                    p90Ms: 140,
+                    p99Ms: 153.5,
+                    maxMs: 153.5,
+                    samplesMs: [14.9, 80.5, 153.5],
+                },
+                {
+                    system: "lesson",
+                    toggles: 3,
+                    answered: 3,
+                    misses: 0,
+                    p50Ms: 81.2,
+                    p90Ms: 147,
+                    p99Ms: 148.5,
+                    maxMs: 148.5,
+                    samplesMs: [20, 81.2, 148.5],
+                },
+            ],
+            p50Ratio: 0.99,
+            p99Ratio: 1.03,
+            footprint: [{ board: "xiao_nightlight", bytecodeBytes: 18976, rebuilt: false }],
+        }
+        const html = renderHtmlReport(report({ firmware }))
+        expect(html).toContain("Real firmware: light change → LED change")
+        expect(html).toContain("<td>153.5</td>")
+        expect(html).toContain("ours: 153.5 ms, 3 of 3") // the last sample's point on the distribution
+        expect(html).toContain("18976")
+    })
+})
