@@ -1,9 +1,8 @@
 /**
  * The nightlight service: light sensor → telemetry, commands → LED, over a link that survives outages.
- * Readings go through the outbox (kept until the server acknowledges them, replayed in order after a
- * reconnect); when the server is silent the device switches its LED itself with the server's rule.
- * Hardware comes in as Jacdac roles, so the same code runs on a board (roles started from pins) and
- * in the simulator (roles bound to virtual hardware on the bus).
+ * Readings wait in the outbox until the server acknowledges them and go again, in order, after a
+ * reconnect; while the server is silent the device switches its LED itself with the server's rule.
+ * Hardware comes in as Jacdac roles, so the same code runs on a board and in the simulator.
  */
 import * as ds from "@devicescript/core"
 import { Config, readConfig } from "./config"
@@ -40,120 +39,177 @@ export async function startNightlight(
     config?: Config
 ): Promise<MqttConnection> {
     if (!config) config = await readConfig()
-    const id = config.deviceId
-    // sequence numbers start again at 1 with each boot; the boot id tells the server which run they count
-    const boot = newBootId()
-    say(`device ${id} (boot ${boot}), broker ${config.proto}://${config.host}:${config.port}`)
+    const nightlight = new Nightlight(light, led, config)
+    await nightlight.start()
+    return nightlight.mqtt
+}
 
-    const outbox = new Outbox(config.outboxSize)
-    const link = new LinkState(ds.millis(), config.localAfterMs)
-    const mqtt = new MqttConnection({
-        host: config.host,
-        port: config.port,
-        proto: config.proto,
-        clientId: deviceClientId(id),
-        username: config.user,
-        password: config.password,
-        will: { topic: statusTopic(id), payload: "offline", qos: 1, retain: true },
-        log: (m: string) => say(`broker: ${m}`),
-    })
-
-    let ledOn = false
-    let local = false
-    /** The light now (lesson units), and the last reading stored. */
-    let current: number = undefined
-    let last: LastReport = undefined
+/**
+ * One device's service. Sensor samples, broker messages and the tick each run in their own fiber;
+ * `self` stands for `this` in their handlers, since DeviceScript's arrow functions have no `this`.
+ */
+export class Nightlight {
+    readonly mqtt: MqttConnection
+    private readonly id: string
+    /** Sequence numbers start again at 1 with each boot; the boot id tells the server which run they count. */
+    private readonly boot: string
+    private readonly outbox: Outbox
+    private readonly link: LinkState
+    private ledOn = false
+    /** The server is silent: the device switches its LED itself. */
+    private local = false
+    /** The light now (lesson units); undefined until the first sample. */
+    private current: number = undefined
+    /** The last reading stored; undefined: the next sample is stored at once. */
+    private last: LastReport = undefined
     /** The rule's decision for the last reading stored (shouldReport); undefined: the LED's state. */
-    let ruleState: boolean = undefined
-    async function setLed(on: boolean, why: string) {
-        await led.intensity.write(on ? 1 : 0)
-        if (ledOn !== on) say(`LED ${on ? "on" : "off"} (${why})`)
-        ledOn = on
+    private ruleState: boolean = undefined
+    /** A retained command that came before the first light reading: judged once the light is known. */
+    private heldRetained: CommandResult = undefined
+    /** A pump is sending: another one would send the same readings twice. */
+    private pumping = false
+
+    constructor(
+        private readonly light: ds.LightLevel,
+        private readonly led: ds.LightBulb,
+        private readonly config: Config
+    ) {
+        this.id = config.deviceId
+        this.boot = newBootId()
+        this.outbox = new Outbox(config.outboxSize)
+        this.link = new LinkState(ds.millis(), config.localAfterMs)
+        this.mqtt = new MqttConnection({
+            host: config.host,
+            port: config.port,
+            proto: config.proto,
+            clientId: deviceClientId(this.id),
+            username: config.user,
+            password: config.password,
+            will: { topic: statusTopic(this.id), payload: "offline", qos: 1, retain: true },
+            log: (m: string) => say(`broker: ${m}`),
+        })
     }
 
-    mqtt.onconnect.subscribe(async () => {
+    /** Subscribes to the server's topics and the sensor, starts the tick, then connects. */
+    async start() {
+        const self = this
+        const c = this.config
+        say(`device ${this.id} (boot ${this.boot}), broker ${c.proto}://${c.host}:${c.port}`)
+        this.mqtt.onconnect.subscribe(async () => await self.onConnect())
+        // QoS 1: our server's commands are retained with QoS 1, so a reconnecting device gets the current one
+        await this.mqtt.subscribe(
+            commandsTopic(this.id),
+            async (topic: string, payload: Buffer, retained: boolean) => await self.onCommand(payload, retained),
+            1
+        )
+        await this.mqtt.subscribe(
+            acksTopic(this.id),
+            async (topic: string, payload: Buffer) => await self.onAck(payload)
+        )
+        this.light.reading.subscribe(async (ratio: number) => await self.onLight(ratio))
+        setInterval(async () => await self.tick(), TICK_MS)
+        this.mqtt.start()
+    }
+
+    private async onConnect() {
         // everything not yet acknowledged goes again, in order, on the new connection
-        outbox.rewind()
-        await mqtt.publish(statusTopic(id), "online", true)
-        await pump()
-    })
-    /** A retained command that came before the first light reading: judged once the light is known. */
-    let heldRetained: CommandResult = undefined
-    async function applyCommand(cmd: CommandResult, retained: boolean) {
+        this.outbox.rewind()
+        await this.mqtt.publish(statusTopic(this.id), "online", true)
+        await this.pump()
+    }
+
+    private async onCommand(payload: Buffer, retained: boolean) {
+        const cmd = decodeCommand(payload.toString())
+        if (cmd.error) return say(`ignored command: ${cmd.error}`)
+        await this.applyCommand(cmd, retained)
+    }
+
+    private async onAck(payload: Buffer) {
+        const ack = decodeAck(payload.toString())
+        if (ack.error) return say(`ignored ack: ${ack.error}`)
+        const now = ds.millis()
+        this.link.heard(now)
+        // an ack of an earlier boot (retained) still tells us this server stores readings
+        this.link.acked(now, ack.boot === this.boot && this.outbox.ack(ack.seq) > 0)
+    }
+
+    private async onLight(ratio: number) {
+        this.current = toLessonUnits(ratio)
+        if (this.heldRetained !== undefined) {
+            const cmd = this.heldRetained
+            this.heldRetained = undefined
+            await this.applyCommand(cmd, true)
+        }
+        await this.record()
+    }
+
+    private async tick() {
+        await this.decideLocally()
+        await this.record()
+        await this.pump()
+    }
+
+    private async applyCommand(cmd: CommandResult, retained: boolean) {
         // A retained command is the server's last word, maybe from before a reboot or an outage. One
         // that the server's own rule contradicts for the light now is stale: the server sends a fresh
         // one after the next reading, and the LED does not flash the old state meanwhile. A person's
         // switch is meant to hold against the light: it is applied as it is.
         if (retained && !cmd.manual) {
-            if (current === undefined) {
-                heldRetained = cmd
+            if (this.current === undefined) {
+                this.heldRetained = cmd
                 return
             }
-            const { threshold, band } = config.report
+            const { threshold, band } = this.config.report
             // by design, not a fault: worded so the simulator does not report it as a warning
-            if (decideWithBand(current, cmd.ledOn, threshold, band) !== cmd.ledOn)
-                return say(`retained command ${cmd.seq} not applied: stale for the light now (${current})`)
+            if (decideWithBand(this.current, cmd.ledOn, threshold, band) !== cmd.ledOn)
+                return say(`retained command ${cmd.seq} not applied: stale for the light now (${this.current})`)
         }
-        link.heard(ds.millis())
-        if (!link.acceptCommand(cmd.seq)) {
+        this.link.heard(ds.millis())
+        if (!this.link.acceptCommand(cmd.seq)) {
             // every reconnect brings the retained command back: the one applied last is no news
-            if (retained && cmd.seq === link.lastCommand()) return say(`retained command ${cmd.seq}: applied already`)
-            return say(`ignored stale command ${cmd.seq}: ${link.lastCommand()} was applied already`)
+            if (retained && cmd.seq === this.link.lastCommand())
+                return say(`retained command ${cmd.seq}: applied already`)
+            return say(`ignored stale command ${cmd.seq}: ${this.link.lastCommand()} was applied already`)
         }
         if (cmd.seq > 0) say(`command ${cmd.seq}: LED ${cmd.ledOn ? "on" : "off"}`)
-        const changed = cmd.ledOn !== ledOn
-        await setLed(cmd.ledOn, "server")
-        // report the switch with the next sample: the server (and its dashboard) see the LED as it is now,
-        // not up to REPORT_MS later
-        if (changed) last = undefined
+        const changed = cmd.ledOn !== this.ledOn
+        await this.setLed(cmd.ledOn, "server")
+        // report the switch with the next sample: the server (and its dashboard) see the LED as it is
+        // now, not a report interval later
+        if (changed) this.last = undefined
     }
-    // QoS 1: our server's commands are retained with QoS 1, so a reconnecting device gets the current one
-    await mqtt.subscribe(
-        commandsTopic(id),
-        async (topic: string, payload: Buffer, retained: boolean) => {
-            const cmd = decodeCommand(payload.toString())
-            if (cmd.error) return say(`ignored command: ${cmd.error}`)
-            await applyCommand(cmd, retained)
-        },
-        1
-    )
-    await mqtt.subscribe(acksTopic(id), async (topic: string, payload: Buffer) => {
-        const ack = decodeAck(payload.toString())
-        if (ack.error) return say(`ignored ack: ${ack.error}`)
-        const now = ds.millis()
-        link.heard(now)
-        // an ack of an earlier boot (retained) still tells us this server stores readings
-        link.acked(now, ack.boot === boot && outbox.ack(ack.seq) > 0)
-    })
+
+    private async setLed(on: boolean, why: string) {
+        await this.led.intensity.write(on ? 1 : 0)
+        if (this.ledOn !== on) say(`LED ${on ? "on" : "off"} (${why})`)
+        this.ledOn = on
+    }
 
     /** Stores a reading when the report policy says so, and sends what is due. */
-    async function record() {
-        if (current === undefined) return
+    private async record() {
+        if (this.current === undefined) return
         const now = ds.millis()
-        const state = ruleState === undefined ? ledOn : ruleState
-        if (!shouldReport(last, current, now, config.report, state)) return
-        outbox.add(now, current, ledOn, local)
-        last = { light: current, at: now }
-        ruleState = decideWithBand(current, state, config.report.threshold, config.report.band)
-        await pump()
+        const policy = this.config.report
+        const state = this.ruleState === undefined ? this.ledOn : this.ruleState
+        if (!shouldReport(this.last, this.current, now, policy, state)) return
+        this.outbox.add(now, this.current, this.ledOn, this.local)
+        this.last = { light: this.current, at: now }
+        this.ruleState = decideWithBand(this.current, state, policy.threshold, policy.band)
+        await this.pump()
     }
 
-    let pumping = false
-    async function pump() {
-        if (pumping || !mqtt.isConnected()) return
-        pumping = true
+    /** Sends the next unsent readings, and the unacknowledged ones again when their resend is due. */
+    private async pump() {
+        if (this.pumping || !this.mqtt.isConnected()) return
+        this.pumping = true
         try {
-            const now = ds.millis()
-            if (link.acking && outbox.size() > outbox.unsent() && link.resendDue(now)) outbox.rewind()
+            const outbox = this.outbox
+            if (this.link.acking && outbox.size() > outbox.unsent() && this.link.resendDue(ds.millis())) outbox.rewind()
             const batch = outbox.takeUnsent(BATCH)
             let sent = 0
             for (const r of batch) {
-                if (
-                    !(await mqtt.publish(
-                        telemetryTopic(id),
-                        encodeTelemetry(r, boot, outbox.oldestSeq(), outbox.dropped)
-                    ))
-                ) {
+                const payload = encodeTelemetry(r, this.boot, outbox.oldestSeq(), outbox.dropped)
+                if (!(await this.mqtt.publish(telemetryTopic(this.id), payload))) {
                     outbox.untake(batch.length - sent)
                     break
                 }
@@ -162,39 +218,23 @@ export async function startNightlight(
             if (sent === 1) say(`light ${batch[0].light} (seq ${batch[0].seq})`)
             else if (sent > 1) say(`sent ${sent} readings, seq ${batch[0].seq}..${batch[sent - 1].seq}`)
             // the lesson's server never acknowledges: what reached the broker is delivered, as in the lesson
-            if (!link.acking) outbox.clearSent()
+            if (!this.link.acking) outbox.clearSent()
         } finally {
-            pumping = false
+            this.pumping = false
         }
     }
 
     /** The server's silence decides who switches the LED. */
-    async function decideLocally() {
-        const now = ds.millis()
-        const wasLocal = local
-        local = link.isLocal(now)
-        if (local !== wasLocal) say(local ? "the server is silent: deciding locally" : "the server is back in charge")
-        if (!local || current === undefined) return
-        const want = decideWithBand(current, ledOn, config.report.threshold, config.report.band)
-        if (want === ledOn) return
-        await setLed(want, "local")
-        last = undefined // report the switch at once
+    private async decideLocally() {
+        const wasLocal = this.local
+        this.local = this.link.isLocal(ds.millis())
+        if (this.local !== wasLocal)
+            say(this.local ? "the server is silent: deciding locally" : "the server is back in charge")
+        if (!this.local || this.current === undefined) return
+        const { threshold, band } = this.config.report
+        const want = decideWithBand(this.current, this.ledOn, threshold, band)
+        if (want === this.ledOn) return
+        await this.setLed(want, "local")
+        this.last = undefined // report the switch at once
     }
-
-    light.reading.subscribe(async (ratio: number) => {
-        current = toLessonUnits(ratio)
-        if (heldRetained !== undefined) {
-            const cmd = heldRetained
-            heldRetained = undefined
-            await applyCommand(cmd, true)
-        }
-        await record()
-    })
-    setInterval(async () => {
-        await decideLocally()
-        await record()
-        await pump()
-    }, TICK_MS)
-    mqtt.start()
-    return mqtt
 }
