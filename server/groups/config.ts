@@ -4,7 +4,7 @@
  * the place in the JSON and what is wrong, so a typo in a stadium's config is found before the lights
  * misbehave. The same rule checks validate a change made at run time (PATCH /api/groups/:name).
  * Pure but for `loadGroupsFile`. JSON.parse neither locates every syntax error nor reports keys given
- * twice, so `scanJson` (json-scan.ts) walks the text first.
+ * twice, so `scanJson` (json-scan.ts, over jsonc-parser) reads the text first.
  * Here: reading the file and putting its problems together. The zod schema is in schema.ts, the checks
  * across fields, members and groups in checks.ts, the lines' wording in problem-text.ts and the run-time
  * change in rule-patch.ts; what the rest of the server uses of them is re-exported below.

@@ -286,6 +286,19 @@ describe("parseGroups: JSON syntax errors with line and column", () => {
             ],
             [`// stadium\n{"groups": {}}`, `line 1, column 1: not valid JSON: unexpected "/" (JSON has no comments)`],
             [
+                `{"groups": /* none yet */ {}}`,
+                `line 1, column 12: not valid JSON: unexpected "/" (JSON has no comments)`,
+            ],
+            [`{"groups" {}}`, `line 1, column 11: not valid JSON: expected ":" after the key`],
+            [
+                `{"groups": {"a": {"members": ["x"], "minVoters": 1.}}}`,
+                `line 1, column 51: not valid JSON: expected "," or "}"`,
+            ],
+            [
+                `{"groups": {"a\u0001": {}}}`,
+                "line 1, column 15: not valid JSON: a line break or control character inside a string (write \\n)",
+            ],
+            [
                 `{"groups": {"a": {"members": ["x"],}}}`,
                 `line 1, column 36: not valid JSON: a comma before "}" (JSON allows no trailing comma)`,
             ],
