@@ -237,6 +237,10 @@ describe("parseGroups: every problem named, one per line", () => {
         expect(problems(`{"groups": {"s": {"members": ["a"], "members": ["b"]}}}`)).toEqual([
             "groups.json: groups.s.members: given twice on line 1; JSON would keep only the second",
         ])
+        expect(problems(`{"groups": {}, "list": [{"k": 1}, {"k": 1, "k": 2}]}`)).toEqual([
+            "groups.json: list[1].k: given twice on line 1; JSON would keep only the second",
+            "groups.json: list: unknown key (expected one of: groups)",
+        ])
     })
 
     test("a thousand problems: the first 39, then how many more", () => {
