@@ -3,18 +3,12 @@
  * broker's URL and the server's login to it. One of a kind given with the other kind is an error that
  * names it, rather than a setting silently ignored. Pure.
  */
-import { DEFAULTS } from "./options"
+import { parseOption, type OptionName } from "./options"
 import type { BrokerSettings } from "./types"
-import {
-    SettingsError,
-    parseBoolean,
-    parseHost,
-    parseIntegerIn,
-    parseMqttUrl,
-    parsePath,
-    parseShareGroup,
-    type Source,
-} from "./values"
+import { SettingsError, type Source } from "./values"
+
+/** The options given that only one kind of broker takes (options.ts `onlyFor`), by name. */
+type Given = Partial<Record<OptionName, Source>>
 
 /** The broker to use: an external one (--mqtt-url) or the embedded one, and where it listens. */
 export function parseBroker(
@@ -36,19 +30,12 @@ export function parseBroker(
         if (isFlag(url)) host = port = undefined
         else url = undefined
     }
-    if (url) return { kind: "external", url: parseMqttUrl(url) }
-    return {
-        kind: "embedded",
-        host: host ? parseHost(host) : DEFAULTS.mqttHost,
-        port: parseIntegerIn(port, DEFAULTS.mqttPort, 0, 65535),
-    }
+    if (url) return { kind: "external", url: parseOption("mqttUrl", url)! }
+    return { kind: "embedded", host: parseOption("mqttHost", host), port: parseOption("mqttPort", port) }
 }
 
 /** The server's own login to an external broker: from variables only (a flag would show in `ps`). */
-export function withClientLogin(
-    broker: BrokerSettings,
-    o: Record<"username" | "password" | "ca" | "shareGroup", Source | undefined>
-): BrokerSettings {
+export function withClientLogin(broker: BrokerSettings, o: Given): BrokerSettings {
     const given = Object.values(o).find(s => s !== undefined)
     if (broker.kind === "embedded") {
         if (given) throw new SettingsError(`${given.name} is for an external broker (--mqtt-url)`)
@@ -56,15 +43,15 @@ export function withClientLogin(
     }
     return {
         ...broker,
-        username: o.username?.value,
-        password: o.password?.value,
-        caFile: parsePath(o.ca),
-        shareGroup: parseShareGroup(o.shareGroup),
+        username: parseOption("mqttUsername", o.mqttUsername),
+        password: parseOption("mqttPassword", o.mqttPassword),
+        caFile: parseOption("mqttCa", o.mqttCa),
+        shareGroup: parseOption("mqttShareGroup", o.mqttShareGroup),
     }
 }
 
 /** The embedded broker's security options; any of them with an external broker is a mistake to say. */
-export function withSecurity(broker: BrokerSettings, o: Record<string, Source | undefined>): BrokerSettings {
+export function withSecurity(broker: BrokerSettings, o: Given): BrokerSettings {
     const given = Object.values(o).filter(s => s !== undefined)
     if (broker.kind === "external") {
         if (given.length > 0)
@@ -73,35 +60,36 @@ export function withSecurity(broker: BrokerSettings, o: Record<string, Source | 
             )
         return broker
     }
-    const { usersFile, allowAnonymous, cert, key, ca, tlsPort, tlsHost } = o
-    const { maxSessions, maxSessionsPerUser, sessionExpiry, maxQueued, deviceSessions } = o
+    const { mqttUsers: usersFile, mqttAllowAnonymous: allowAnonymous } = o
+    const { mqttTlsCert: cert, mqttTlsKey: key, mqttTlsCa: ca, mqttTlsPort: tlsPort, mqttTlsHost: tlsHost } = o
+    const { mqttMaxSessions: maxSessions, mqttMaxSessionsPerUser: maxSessionsPerUser } = o
+    const { mqttSessionExpiryS: sessionExpiry, mqttMaxQueued: maxQueued, mqttDeviceSessions: deviceSessions } = o
     if ((cert === undefined) !== (key === undefined))
         throw new SettingsError(`${(cert ?? key)!.name} needs ${cert ? "--mqtt-tls-key" : "--mqtt-tls-cert"} too`)
     const orphan = [ca, tlsPort, tlsHost].find(s => s !== undefined)
     if (!cert && orphan) throw new SettingsError(`${orphan.name} needs --mqtt-tls-cert and --mqtt-tls-key`)
     return {
         ...broker,
-        usersFile: parsePath(usersFile),
-        allowAnonymous: allowAnonymous ? parseBoolean(allowAnonymous, false) : undefined,
+        usersFile: parseOption("mqttUsers", usersFile),
+        allowAnonymous: allowAnonymous ? parseOption("mqttAllowAnonymous", allowAnonymous) : undefined,
         tls:
             cert && key
                 ? {
-                      cert: parsePath(cert)!,
-                      key: parsePath(key)!,
-                      ca: parsePath(ca),
-                      port: parseIntegerIn(tlsPort, DEFAULTS.mqttTlsPort, 0, 65535),
-                      host: tlsHost ? parseHost(tlsHost) : undefined,
+                      cert: parseOption("mqttTlsCert", cert)!,
+                      key: parseOption("mqttTlsKey", key)!,
+                      ca: parseOption("mqttTlsCa", ca),
+                      port: parseOption("mqttTlsPort", tlsPort),
+                      host: parseOption("mqttTlsHost", tlsHost),
                   }
                 : undefined,
         // only when asked for, so the defaults stay in one place (auth/session-book.ts)
         sessions: [maxSessions, maxSessionsPerUser, sessionExpiry, maxQueued, deviceSessions].some(Boolean)
             ? {
-                  maxSessions: parseIntegerIn(maxSessions, DEFAULTS.mqttMaxSessions, 0, 1_000_000),
-                  maxSessionsPerUser: parseIntegerIn(maxSessionsPerUser, DEFAULTS.mqttMaxSessionsPerUser, 0, 1_000_000),
-                  // at least a second: the sweep runs that often at most
-                  expiryMs: parseIntegerIn(sessionExpiry, DEFAULTS.mqttSessionExpiryS, 1, 365 * 86_400) * 1000,
-                  maxQueued: parseIntegerIn(maxQueued, DEFAULTS.mqttMaxQueued, 1, 1_000_000),
-                  deviceSessions: parseBoolean(deviceSessions, false),
+                  maxSessions: parseOption("mqttMaxSessions", maxSessions),
+                  maxSessionsPerUser: parseOption("mqttMaxSessionsPerUser", maxSessionsPerUser),
+                  expiryMs: parseOption("mqttSessionExpiryS", sessionExpiry) * 1000,
+                  maxQueued: parseOption("mqttMaxQueued", maxQueued),
+                  deviceSessions: parseOption("mqttDeviceSessions", deviceSessions),
               }
             : undefined,
     }
