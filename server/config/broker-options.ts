@@ -64,6 +64,7 @@ export function withSecurity(broker: BrokerSettings, o: Given): BrokerSettings {
     const { mqttTlsCert: cert, mqttTlsKey: key, mqttTlsCa: ca, mqttTlsPort: tlsPort, mqttTlsHost: tlsHost } = o
     const { mqttMaxSessions: maxSessions, mqttMaxSessionsPerUser: maxSessionsPerUser } = o
     const { mqttSessionExpiryS: sessionExpiry, mqttMaxQueued: maxQueued, mqttDeviceSessions: deviceSessions } = o
+    const { mqttMaxPendingPerAddress: maxPerAddress, mqttMaxPending: maxTotal, mqttLoginDeadlineS: deadline } = o
     if ((cert === undefined) !== (key === undefined))
         throw new SettingsError(`${(cert ?? key)!.name} needs ${cert ? "--mqtt-tls-key" : "--mqtt-tls-cert"} too`)
     const orphan = [ca, tlsPort, tlsHost].find(s => s !== undefined)
@@ -90,6 +91,13 @@ export function withSecurity(broker: BrokerSettings, o: Given): BrokerSettings {
                   expiryMs: parseOption("mqttSessionExpiryS", sessionExpiry) * 1000,
                   maxQueued: parseOption("mqttMaxQueued", maxQueued),
                   deviceSessions: parseOption("mqttDeviceSessions", deviceSessions),
+              }
+            : undefined,
+        connectionLimits: [maxPerAddress, maxTotal, deadline].some(Boolean)
+            ? {
+                  maxPerAddress: parseOption("mqttMaxPendingPerAddress", maxPerAddress),
+                  maxTotal: parseOption("mqttMaxPending", maxTotal),
+                  deadlineMs: parseOption("mqttLoginDeadlineS", deadline) * 1000,
               }
             : undefined,
     }

@@ -7,6 +7,7 @@
  */
 import { SESSION_DEFAULTS } from "../auth/session-book"
 import { DEFAULT_MAX_DEVICES } from "../controller/events"
+import { CONNECTION_LIMITS } from "../mqtt/connection-gate"
 import { DEFAULT_BAND, DEFAULT_THRESHOLD, LIGHT_MAX } from "../protocol/contract"
 import { integer, onOff, option, type OptionSpec } from "./option-spec"
 import { LOG_LEVELS, type LogLevel } from "./types"
@@ -200,6 +201,36 @@ export const OPTIONS = {
         env: "NIGHTLIGHT_MQTT_DEVICE_SESSIONS",
         default: false,
         help: ["let device logins keep stored sessions (default: refused)"],
+        onlyFor: "embedded",
+    }),
+    /** Connections not logged in yet, from one address and from all: why these, in mqtt/connection-gate.ts. */
+    mqttMaxPendingPerAddress: integer({
+        flag: "mqtt-max-pending-per-address",
+        env: "NIGHTLIGHT_MQTT_MAX_PENDING_PER_ADDRESS",
+        default: CONNECTION_LIMITS.maxPerAddress,
+        min: 1,
+        max: 1_000_000,
+        help: ["connections not logged in yet, per address (default {default})"],
+        onlyFor: "embedded",
+    }),
+    mqttMaxPending: integer({
+        flag: "mqtt-max-pending",
+        env: "NIGHTLIGHT_MQTT_MAX_PENDING",
+        default: CONNECTION_LIMITS.maxTotal,
+        min: 1,
+        max: 1_000_000,
+        help: ["... from all addresses (default {default})"],
+        onlyFor: "embedded",
+    }),
+    /** Seconds from the TCP connection to a successful login; aedes still closes a CONNECT-less one at 30 s. */
+    mqttLoginDeadlineS: integer({
+        flag: "mqtt-login-deadline",
+        arg: "S",
+        env: "NIGHTLIGHT_MQTT_LOGIN_DEADLINE",
+        default: CONNECTION_LIMITS.deadlineMs / 1000,
+        min: 1,
+        max: 3600,
+        help: ["seconds a connection has to log in (default {default})"],
         onlyFor: "embedded",
     }),
     /** Light units 0..1023; the LED is switched on below this (the lesson's rule). */

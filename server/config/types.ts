@@ -3,6 +3,7 @@
  * so that options.ts and broker-options.ts can share it without importing settings.ts, which
  * imports them. Types only, but for the log levels' list.
  */
+import type { ConnectionLimits } from "../mqtt/connection-gate"
 
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const
 export type LogLevel = (typeof LOG_LEVELS)[number]
@@ -23,6 +24,8 @@ export interface BrokerSecurity {
         maxQueued?: number
         deviceSessions?: boolean
     }
+    /** Limits on connections not logged in yet (mqtt/connection-gate.ts); absent: its defaults. */
+    connectionLimits?: ConnectionLimits
 }
 
 export type BrokerSettings =

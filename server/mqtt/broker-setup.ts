@@ -54,7 +54,14 @@ export async function startEmbeddedBroker(
             publishLimit: key => limiter.take(key),
             sessions: settings.sessions,
         })
-        const broker = new EmbeddedBroker({ host: settings.host, port: settings.port, logger, auth, tls: settings.tls })
+        const broker = new EmbeddedBroker({
+            host: settings.host,
+            port: settings.port,
+            logger,
+            auth,
+            tls: settings.tls,
+            connectionLimits: settings.connectionLimits,
+        })
         await broker.start()
         return {
             broker,

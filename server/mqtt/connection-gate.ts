@@ -35,6 +35,7 @@ export interface ConnectionLimits {
  *   a twentieth of this machine's 20,000 file descriptors.
  * - 10 s: a board's TLS handshake takes 1-3 s, a password check waits at most about 3 s (100 waiting,
  *   2 at a time, 55 ms each); aedes' own CONNECT timeout is 30 s.
+ * The server's --mqtt-max-pending-per-address, --mqtt-max-pending and --mqtt-login-deadline change them.
  */
 export const CONNECTION_LIMITS: Readonly<ConnectionLimits> = {
     maxPerAddress: 32, // connections

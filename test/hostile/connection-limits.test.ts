@@ -10,6 +10,8 @@ import { join } from "node:path"
 import { connect as netConnect } from "node:net"
 import { connect as tlsConnect } from "node:tls"
 import { afterEach, describe, expect, test, vi } from "vitest"
+import { startServer, type RunningServer } from "../../server/app"
+import { parseSettings } from "../../server/config/settings"
 import { CONNECTION_LIMITS, ConnectionGate } from "../../server/mqtt/connection-gate"
 import {
     attackedBroker,
@@ -20,17 +22,27 @@ import {
     rawSocket,
     type AttackedBroker,
 } from "../helpers/attacker"
-import { HOST, closeClient, connectClient, until } from "../helpers/mqtt"
+import { HOST, closeClient, connectClient, recordingLogger, until } from "../helpers/mqtt"
 import { makeCa, makeServerCert } from "../helpers/certificates"
 
 const USERS = { porch: ["device", "porch-password"] as ["device", string] }
 const running: AttackedBroker[] = []
 const sockets: { destroy(): void }[] = []
+const servers: RunningServer[] = []
 
 afterEach(async () => {
     for (const s of sockets.splice(0)) s.destroy()
     for (const b of running.splice(0)) await b.stop()
+    for (const server of servers.splice(0)) await server.stop()
 })
+
+/** The whole server with these flags (history in memory, no simulator, no dashboard); its broker's port. */
+async function serverWith(flags: string[]): Promise<RunningServer> {
+    const settings = parseSettings(["--mqtt-port", "0", "--no-sim", "--no-dashboard", ...flags], {})
+    const server = await startServer({ ...settings, dataDir: undefined }, recordingLogger("info").logger)
+    servers.push(server)
+    return server
+}
 
 async function attacked(...args: Parameters<typeof attackedBroker>): Promise<AttackedBroker> {
     const b = await attackedBroker(...args)
@@ -106,6 +118,28 @@ describe("connections that have not logged in", () => {
         } finally {
             clearInterval(drip)
         }
+    })
+})
+
+describe("the limits' flags", () => {
+    test("--mqtt-max-pending-per-address and --mqtt-max-pending cap a started server's broker", async () => {
+        const server = await serverWith(["--mqtt-max-pending-per-address", "3", "--mqtt-max-pending", "5"])
+        const port = server.broker!.port
+        // 3 from one address stay open, a 4th is closed at once
+        const first = await silentSockets(port, otherAddress(1), 4)
+        expect(await countClosed(first, 1000)).toBe(1)
+        // 5 in all: 2 more from another address, a 3rd is closed at once
+        const second = await silentSockets(port, otherAddress(2), 3)
+        expect(await countClosed(second, 1000)).toBe(1)
+        expect(server.broker!.stats()).toMatchObject({ refusedPerAddress: 1, refusedTotal: 1, timedOut: 0 })
+    })
+
+    test("--mqtt-login-deadline 1 closes a silent socket after a second, not the default 10", async () => {
+        const server = await serverWith(["--mqtt-login-deadline", "1"])
+        const silent = await rawSocket(server.broker!.port, otherAddress(1))
+        sockets.push(silent.socket)
+        expect(await closesWithin(silent.closed, 5000)).toBe(true)
+        expect(server.broker!.stats().timedOut).toBe(1)
     })
 })
 

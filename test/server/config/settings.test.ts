@@ -253,6 +253,35 @@ describe("parseSettings", () => {
         )
     })
 
+    test("connections not logged in: limits for the embedded broker, only when asked for; none for an external one", () => {
+        expect(parse(["--mqtt-max-pending-per-address", "4"]).broker).toMatchObject({
+            kind: "embedded",
+            connectionLimits: { maxPerAddress: 4, maxTotal: 1000, deadlineMs: 10_000 },
+        })
+        const env = { NIGHTLIGHT_MQTT_MAX_PENDING: "50", NIGHTLIGHT_MQTT_LOGIN_DEADLINE: "3" }
+        expect(parse([], env).broker).toMatchObject({
+            connectionLimits: { maxPerAddress: 32, maxTotal: 50, deadlineMs: 3000 },
+        })
+        expect(parse(["--mqtt-login-deadline", "20"], env).broker).toMatchObject({
+            connectionLimits: { deadlineMs: 20_000 },
+        })
+        expect(parse([]).broker).not.toHaveProperty("connectionLimits.maxTotal")
+        expect(failure(["--mqtt-max-pending", "0"])).toBe(
+            'invalid --mqtt-max-pending "0": expected an integer from 1 to 1000000'
+        )
+        expect(failure([], { NIGHTLIGHT_MQTT_MAX_PENDING_PER_ADDRESS: "many" })).toBe(
+            'invalid NIGHTLIGHT_MQTT_MAX_PENDING_PER_ADDRESS "many": expected an integer from 1 to 1000000'
+        )
+        expect(failure(["--mqtt-login-deadline", "0"])).toBe(
+            'invalid --mqtt-login-deadline "0": expected an integer from 1 to 3600'
+        )
+        expect(failure(["--mqtt-url", "mqtt://b:1", "--mqtt-login-deadline", "5"])).toBe(
+            "--mqtt-login-deadline configures the embedded broker; with --mqtt-url, configure your broker"
+        )
+        for (const flag of ["--mqtt-max-pending-per-address N", "--mqtt-max-pending N", "--mqtt-login-deadline S"])
+            expect(HELP_TEXT).toContain(flag)
+    })
+
     test("scale-out: a share group for an external broker, without groups, and no simulated device by default", () => {
         const shared = parse(["--mqtt-url", "mqtt://b:1883", "--mqtt-share-group", "lights"])
         expect(shared.broker).toMatchObject({ kind: "external", shareGroup: "lights" })
