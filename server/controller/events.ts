@@ -5,6 +5,7 @@
 import type { LinkState } from "../device/reading-link"
 import type { CommandReason } from "../device/types"
 import type { GroupConfig } from "../groups/config"
+import type { GroupView, RuleSettings } from "../http/api-types"
 import type { Logger } from "../util/logger"
 import type { MessageBus } from "../mqtt/message-bus"
 import type { CommandPayload } from "../protocol/contract"
@@ -70,6 +71,25 @@ export interface RejectionEvent {
     topic: string
     reason: RejectionReason
     detail: string
+}
+
+/**
+ * The controller's events and what each passes to its listeners (`controller.on("telemetry", e => ...)`
+ * is typed from this; an event not listed here does not compile).
+ */
+export interface NightlightServerEvents {
+    /** Each valid reading, duplicates included. */
+    telemetry: [event: TelemetryEvent]
+    /** Each command handed to the broker. */
+    command: [event: CommandEvent]
+    /** A device went online or offline. */
+    status: [event: StatusEvent]
+    /** Each bad telemetry message. */
+    rejected: [event: RejectionEvent]
+    /** A group after each vote. */
+    group: [view: GroupView]
+    /** The threshold and band after they changed. */
+    settings: [settings: RuleSettings]
 }
 
 export interface NightlightServerOptions {

@@ -29,6 +29,7 @@ import { printable } from "../util/logger"
 import {
     DEFAULT_MAX_DEVICES,
     REJECTION_REASONS,
+    type NightlightServerEvents,
     type NightlightServerOptions,
     type RejectionReason,
     type ServerStats,
@@ -40,12 +41,8 @@ import { TelemetryRejections } from "./rejections"
 import { StateTopics } from "./state-topics"
 import { TelemetryHandler } from "./telemetry"
 
-/**
- * Emits "telemetry" (TelemetryEvent) for each valid reading, "command" (CommandEvent) for each command
- * sent, "status" (StatusEvent) when a device goes online or offline, "rejected" (RejectionEvent) for
- * each bad reading, "group" (GroupView) after each vote, "settings" (RuleSettings) when they change.
- */
-export class NightlightServer extends EventEmitter {
+/** Its events and their arguments: NightlightServerEvents (events.ts). */
+export class NightlightServer extends EventEmitter<NightlightServerEvents> {
     private readonly bus: MessageBus
     private readonly log: Logger
     /** Shared with every DeviceState: a change applies to their next decision. */
@@ -129,7 +126,10 @@ export class NightlightServer extends EventEmitter {
             rules: this.rules,
             log,
             commands,
-            voted: view => this.emit("group", view),
+            // No view only for a group that is not configured, which no device belongs to.
+            voted: view => {
+                if (view) this.emit("group", view)
+            },
         }))
         this.stateTopics = new StateTopics({
             devices,
