@@ -36,11 +36,16 @@ client.on("close", () => {
     console.error("relay subscriber: the broker closed the connection")
     process.exit(1)
 })
-client.once("connect", async () => {
+client.once("connect", () => {
     const stream = client.stream as { setNoDelay?: (noDelay: boolean) => void } | undefined
     stream?.setNoDelay?.(true)
-    await client.subscribeAsync("+/telemetry", { qos: 0 })
-    process.send!({ op: "ready" })
+    client
+        .subscribeAsync("+/telemetry", { qos: 0 })
+        .then(() => process.send!({ op: "ready" }))
+        .catch((error: Error) => {
+            console.error(`relay subscriber: subscribing failed: ${error.message}`)
+            process.exit(1)
+        })
 })
 client.on("message", (_topic, payload) => {
     count++

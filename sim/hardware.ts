@@ -70,7 +70,7 @@ export class VirtualHardware {
         if (!bus) return
         await withoutJacdacChatter(async () => {
             await bus.disconnect()
-            bus.dispose()
+            await bus.dispose()
         })
     }
 

@@ -1,5 +1,5 @@
 /** Child processes of the DeviceScript CLI (devtools, VM), with line-by-line output and clean stop. */
-import { ChildProcess, spawn } from "node:child_process"
+import { type ChildProcess, spawn } from "node:child_process"
 import { connect } from "node:net"
 import { createInterface } from "node:readline"
 import { devsCli, projectRoot } from "./paths"
@@ -72,7 +72,8 @@ export function portIsOpen(port: number): Promise<boolean> {
 /** Polls until the port accepts connections; rejects after `timeoutMs` or when `abort` settles first. */
 export async function waitForPort(port: number, timeoutMs: number, abort?: Promise<unknown>): Promise<void> {
     let aborted = false
-    abort?.then(() => (aborted = true))
+    const stop = () => (aborted = true)
+    abort?.then(stop, stop)
     const deadline = Date.now() + timeoutMs
     while (Date.now() < deadline && !aborted) {
         if (await portIsOpen(port)) return

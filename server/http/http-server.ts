@@ -117,13 +117,13 @@ export class HttpServer {
 
     async start(): Promise<void> {
         if (this.server) throw new Error("the HTTP server is already started")
-        const server = createServer((req, res) =>
+        const server = createServer((req, res) => {
             // handle() answers every error itself; this is the last line, so no request can crash us
             this.handle(req, res).catch(error => {
                 this.log.error({ err: error }, "answering a request failed")
                 res.destroy()
             })
-        )
+        })
         server.on("connection", (socket: Socket) => {
             this.sockets.set(socket, 0)
             socket.once("close", () => this.sockets.delete(socket))

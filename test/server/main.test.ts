@@ -68,8 +68,9 @@ function run(args: string[], env: Record<string, string> = {}): Run {
                         if (match) resolve(match)
                     }
                     child.stdout!.on("data", check)
-                    exited.then(code =>
-                        reject(new Error(`exited with ${code} before printing ${pattern}: ${out}${err}`))
+                    exited.then(
+                        code => reject(new Error(`exited with ${code} before printing ${pattern}: ${out}${err}`)),
+                        reject
                     )
                     check()
                 })
