@@ -4,7 +4,7 @@
  * waits, bounded, for the answers still on their way, and counts what never came: readings unconfirmed,
  * crossings unanswered, LEDs left wrong. Also the warm-up before the first step.
  */
-import { Fleet, sleep } from "./load"
+import { type Fleet, sleep } from "./load"
 import type { StepRun } from "./report"
 import { percentile, round } from "./stats"
 import { cpuMicros, machineCpuMicros, rssMB, type RunningSystem } from "./systems"

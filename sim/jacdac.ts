@@ -5,8 +5,8 @@
  */
 import { createRequire } from "node:module"
 
-type Jacdac = typeof import("../node_modules/jacdac-ts/dist/types/src/jacdac")
+import type * as JacdacModule from "../node_modules/jacdac-ts/dist/types/src/jacdac"
 export type { JDBus, JDDevice, JDService } from "../node_modules/jacdac-ts/dist/types/src/jacdac"
 
 const require = createRequire(import.meta.url)
-export const jd = require("jacdac-ts") as Jacdac
+export const jd = require("jacdac-ts") as typeof JacdacModule

@@ -6,7 +6,7 @@
  */
 import * as ds from "@devicescript/core"
 import { readSetting } from "@devicescript/settings"
-import { DEFAULT_REPORT_POLICY, ReportPolicy } from "./light"
+import { DEFAULT_REPORT_POLICY, type ReportPolicy } from "./light"
 import { DEFAULT_OUTBOX_CAPACITY } from "./outbox"
 
 /** Five missed 2 s reports' worth of silence before the device takes over its LED. */

@@ -7,8 +7,8 @@
  * retries every 50 s) and sends each packet in one write.
  */
 import * as ds from "@devicescript/core"
-import { connect, Socket, SocketProto } from "@devicescript/net"
-import { backoffDelay, BackoffPolicy, DEFAULT_BACKOFF } from "./backoff"
+import { connect, type Socket, type SocketProto } from "@devicescript/net"
+import { backoffDelay, type BackoffPolicy, DEFAULT_BACKOFF } from "./backoff"
 import { connectFailure } from "./connect-failure"
 import { random01 } from "./random"
 import {
@@ -23,9 +23,9 @@ import {
     encodeSubscribe,
     PacketReader,
     PacketType,
-    PublishPacket,
+    type PublishPacket,
     topicMatches,
-    Will,
+    type Will,
 } from "./mqtt-packets"
 
 export interface MqttOptions {

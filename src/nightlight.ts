@@ -5,15 +5,15 @@
  * Hardware comes in as Jacdac roles, so the same code runs on a board and in the simulator.
  */
 import * as ds from "@devicescript/core"
-import { Config, readConfig } from "./config"
-import { decideWithBand, LastReport, shouldReport, toLessonUnits } from "./light"
+import { type Config, readConfig } from "./config"
+import { decideWithBand, type LastReport, shouldReport, toLessonUnits } from "./light"
 import { LinkState } from "./link-state"
 import { MqttConnection } from "./mqtt-client"
 import { Outbox } from "./outbox"
 import { newBootId } from "./random"
 import {
     acksTopic,
-    CommandResult,
+    type CommandResult,
     commandsTopic,
     decodeAck,
     decodeCommand,

@@ -8,7 +8,7 @@
  *   `<id>/status`     device           "online" | "offline" (retained; "offline" is the last will)
  * Only "light" and "led_on" are the lesson's; the rest is optional both ways.
  */
-import { Reading } from "./outbox"
+import type { Reading } from "./outbox"
 
 /** Largest light value in the lesson's units (a 10-bit ADC reading). */
 export const LIGHT_MAX = 1023

@@ -10,7 +10,7 @@ import type { Logger } from "../util/logger"
 import type { MessageBus, PublishOptions } from "../mqtt/message-bus"
 import { encode, topics, type AckPayload } from "../protocol/contract"
 import { KeyedThrottle } from "../util/throttle"
-import { type Timers } from "../util/clock"
+import type { Timers } from "../util/clock"
 
 /**
  * At most one ack per device per this many ms; the last one always goes out. An ack is cumulative, so

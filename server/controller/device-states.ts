@@ -7,7 +7,7 @@
  * messages of new ids are refused (`refused` is told) and the devices already known go on as before.
  */
 import { DeviceState } from "../device/state"
-import { type DecisionRule } from "../device/types"
+import type { DecisionRule } from "../device/types"
 
 export interface DeviceLimit {
     /** Devices known at most. */

@@ -87,5 +87,5 @@ test("a real profile of a script busy in server/ puts most of its time there", (
     expect(b.parts[0].part).toBe(PARTS.ours)
     expect(b.parts[0].share).toBeGreaterThan(0.8)
     expect(b.functions[0].name).toMatch(/^spin server\/busy\.mjs:1$/)
-    expect(formatBudget(b)).toMatch(/^busy \d+ ms of \d+ ms \(\d+% of a core\)\nby part:\n +\d+\.\d%  our server/)
+    expect(formatBudget(b)).toMatch(/^busy \d+ ms of \d+ ms \(\d+% of a core\)\nby part:\n +\d+\.\d% {2}our server/)
 })

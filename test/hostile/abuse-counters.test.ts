@@ -17,7 +17,7 @@ import { DEFAULT_RATE_LIMIT } from "../../server/util/rate-limit"
 import { otherAddress, rawLogin, rawSocket } from "../helpers/attacker"
 import { collectPageProblems, launchChromium, skipWithoutChromium } from "../helpers/browser"
 import { HOST, closeClient, connectClient, recordingLogger, until } from "../helpers/mqtt"
-import { publishPacket, remainingLength } from "../helpers/raw-mqtt"
+import { remainingLength } from "../helpers/raw-mqtt"
 
 const PASSWORD = "porch-password-1"
 const { logger } = recordingLogger("silent")

@@ -55,6 +55,8 @@ afterAll(async () => {
     await broker?.stop()
 })
 
+/** A discovery config parsed from the broker; the tests read its fields as Home Assistant would. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- nested JSON, checked by the expects
 type Config = Record<string, any>
 
 /** Subscribes Home Assistant to both config topics of `deviceId`; `next()` waits for the pair. */
