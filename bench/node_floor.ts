@@ -20,7 +20,7 @@ import {
     pubackPacket,
     publishPacket,
     subackPacket,
-} from "./mqtt-wire"
+} from "../server/mqtt/mqtt-wire"
 import { DEFAULT_BAND, DEFAULT_THRESHOLD, decideLedWithBand } from "../server/protocol/contract"
 
 const [host, portText] = process.argv.slice(2)

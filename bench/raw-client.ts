@@ -16,7 +16,7 @@ import {
     pubackPacket,
     publishPacket,
     subscribePacket,
-} from "./mqtt-wire"
+} from "../server/mqtt/mqtt-wire"
 
 export interface RawClientEvents {
     message: [topic: string, payload: Buffer]

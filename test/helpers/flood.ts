@@ -1,6 +1,6 @@
 /**
  * The hostile flood against a running server, shared by test/whole-server/fuzz.test.ts (bounded, asserted) and
- * bench/fuzz.ts (longer, printed): hostile mqtt.js clients (hostile.ts), raw TCP connections
+ * test/whole-server/fuzz-long.ts (longer, printed): hostile mqtt.js clients (hostile.ts), raw TCP connections
  * (raw-mqtt.ts) and one well-behaved device speaking the reliable protocol, all at once. Returns what
  * was sent and what the server counted, crashes, leaks, and the device's losses and latencies.
  *

@@ -1,5 +1,5 @@
 /**
- * Hostile telemetry for the fuzz test (test/whole-server/fuzz.test.ts) and its longer standalone run (bench/fuzz.ts):
+ * Hostile telemetry for the fuzz test (test/whole-server/fuzz.test.ts) and its longer standalone run (test/whole-server/fuzz-long.ts):
  * malformed payloads and topics, each labelled with what the server must do with it. Seeded, so a
  * failure reproduces with the seed it prints. Malformed MQTT packets are in raw-mqtt.ts.
  *

@@ -1,9 +1,9 @@
 /**
  * Malformed MQTT 3.1.1 packets for a raw TCP socket, built by hand so they can be wrong, and what the
- * broker must do with each (test/whole-server/fuzz.test.ts, bench/fuzz.ts).
+ * broker must do with each (test/whole-server/fuzz.test.ts, test/whole-server/fuzz-long.ts).
  */
 import { connect as netConnect } from "node:net"
-import { PACKET, mqttString, packet, packetReader, remainingLength, subscribePacket } from "../../bench/mqtt-wire"
+import { PACKET, mqttString, packet, packetReader, remainingLength, subscribePacket } from "../../server/mqtt/mqtt-wire"
 import type { Rand } from "./hostile"
 
 export { remainingLength }

@@ -5,7 +5,7 @@
  * speaking the reliable protocol throughout. Checked: the server keeps serving, every bad message is
  * counted under the reason it was built for, nothing crashes or leaks, and the device gets every
  * command and ack, before, during and after the flood. FUZZ_SEED=n reproduces a run; `npx tsx
- * bench/fuzz.ts` runs a longer one.
+ * test/whole-server/fuzz-long.ts` runs a longer one.
  */
 import { afterAll, beforeAll, expect, test } from "vitest"
 import { startServer, type RunningServer } from "../../server/app"

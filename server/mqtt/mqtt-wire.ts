@@ -1,10 +1,12 @@
 /**
- * Just enough MQTT 3.1.1 (OASIS mqtt-v3.1.1, section 2 and 3) for the bench's own ends of the wire: the
- * load generator's devices (raw-client.ts) and the floor baseline (node_floor.ts). Packets are encoded
- * into one Buffer each and split out of the stream by their remaining length; no MQTT 5, no QoS 2, no
- * checks beyond the framing. Both ends are the bench's: the systems under test see ordinary clients.
- * Why not mqtt.js: its client costs about 20 µs of the generator's CPU per reading, so the generator,
- * sharing two cores with the system, could not offer more than about 34,000 readings/s.
+ * Just enough MQTT 3.1.1 (OASIS mqtt-v3.1.1, section 2 and 3) to write packets by hand: the bench's own
+ * ends of the wire (its load generator's devices and its floor baseline) and the tests' raw packets
+ * (test/helpers/raw-mqtt.ts, attacker.ts), which must send what a library would refuse to. The server does
+ * not use it (aedes parses what it receives); it is here so the tests and the bench package share it
+ * without either importing the other. Packets are encoded into one Buffer each and split out of the stream
+ * by their remaining length; no MQTT 5, no QoS 2, no checks beyond the framing.
+ * Why not mqtt.js for the bench: its client costs about 20 µs of the generator's CPU per reading, so the
+ * generator, sharing two cores with the system, could not offer more than about 34,000 readings/s.
  */
 
 export const PACKET = {

@@ -3,11 +3,11 @@
  * are on it, the optional sections appear only with their data, and it stands alone (nothing fetched).
  */
 import { describe, expect, test } from "vitest"
-import type { FirmwareResult } from "../../bench/firmware"
-import { renderHtmlReport } from "../../bench/html-report"
-import { DEFAULTS } from "../../bench/options"
-import { headline, summarize, type BenchReport, type StepRun, type StepRuns } from "../../bench/report"
-import type { SystemName } from "../../bench/systems"
+import type { FirmwareResult } from "../firmware"
+import { renderHtmlReport } from "../html-report"
+import { DEFAULTS } from "../options"
+import { headline, summarize, type BenchReport, type StepRun, type StepRuns } from "../report"
+import type { SystemName } from "../systems"
 
 function run(handled: number, cpu: number, latencies: number[], lost = 0): StepRun {
     return {

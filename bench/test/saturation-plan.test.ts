@@ -4,7 +4,7 @@
  * failed rate once more before believing it, and not refine what the generator, not the system, limited.
  */
 import { describe, expect, test } from "vitest"
-import { SaturationPlan, type SaturationPlanOptions } from "../../bench/saturation-plan"
+import { SaturationPlan, type SaturationPlanOptions } from "../saturation-plan"
 
 const OPTIONS: SaturationPlanOptions = { start: 2000, factor: 1.5, climbSteps: 10, refineSteps: 2 }
 

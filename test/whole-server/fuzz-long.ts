@@ -1,16 +1,16 @@
 /**
- * A longer fuzz run than test/whole-server/fuzz.test.ts, by hand: `npx tsx bench/fuzz.ts [--seed N] [--clients N]
+ * A longer fuzz run than test/whole-server/fuzz.test.ts, by hand: `npx tsx test/whole-server/fuzz-long.ts [--seed N] [--clients N]
  * [--per-client N] [--raw-rounds N]`. The real server (embedded broker on a free loopback port, history
  * in memory) under hostile mqtt.js clients and raw TCP connections, with one well-behaved device
  * throughout (test/helpers/flood.ts). Prints the figures; exits 1 when a message was miscounted, a
  * valid reading lost, or anything crashed or leaked. Loopback only, bounded in count.
  */
 import { parseArgs } from "node:util"
-import { startServer } from "../server/app"
-import { REJECTION_REASONS } from "../server/controller/events"
-import { DEFAULT_RATE_LIMIT } from "../server/util/rate-limit"
-import { runFlood, summary } from "../test/helpers/flood"
-import { recordingLogger } from "../test/helpers/mqtt"
+import { startServer } from "../../server/app"
+import { REJECTION_REASONS } from "../../server/controller/events"
+import { DEFAULT_RATE_LIMIT } from "../../server/util/rate-limit"
+import { runFlood, summary } from "../helpers/flood"
+import { recordingLogger } from "../helpers/mqtt"
 
 const DEFAULTS = {
     seed: Date.now() % 1_000_000,

@@ -3,7 +3,7 @@
  * known at each load, so the ratio the bench reports is known too.
  */
 import { describe, expect, test } from "vitest"
-import { costAt, costCurve, sharingCost, sharingSummary, type SharingStep } from "../../bench/sharing-cost"
+import { costAt, costCurve, sharingCost, sharingSummary, type SharingStep } from "../sharing-cost"
 
 const KEEP_UP = 0.9
 
