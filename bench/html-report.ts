@@ -1,16 +1,18 @@
 /**
- * The bench's report as one self-contained HTML page (inline CSS and SVG, no script, nothing fetched), drawn
+ * The bench's report as one self-contained HTML page (inline CSS, data and script, nothing fetched), drawn
  * from the same object as bench.json: the headline, every step's figures, throughput, CPU, latency and
  * memory against the offered load (ours beside the lesson and the relay baselines), the latency
  * distributions, the saturation search, and the scale-out and real-firmware sections when the report has
- * them. A pure function, so tests can render a small report and read the figures back.
+ * them. The charts are uPlot's, drawn by the page's one inline script (chart-figure.ts, page-script.ts).
+ * A pure function of the report, so tests can render a small report and read the figures back.
  */
 import type { FirmwareResult } from "./firmware"
 import type { BenchReport, Headline, SaturationRatioKind, SaturationResult, ScaleOutRow, StepSummary } from "./report"
 import { TARGET } from "./report"
 import { SHARING_COST_GOAL, sharingSummary } from "./sharing-cost"
 import type { Spread } from "./stats"
-import { barChart, escapeHtml, xyChart, type Series } from "./svg-chart"
+import { barChart, escapeHtml, xyChart, type Series } from "./chart-figure"
+import { pageAssets } from "./page-script"
 
 const COLORS: Record<string, string> = {
     ours: "#1f6fb4",
@@ -47,6 +49,7 @@ export function renderHtmlReport(report: BenchReport): string {
         report.firmware ? firmwareSection(report.firmware) : "",
         runsSection(report.results),
     ]
+    const { script, css } = pageAssets()
     return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>nightlight bench ${escapeHtml(report.date)}</title>
 <style>
@@ -57,8 +60,11 @@ th{background:#f6f6f6}td:first-child,th:first-child{text-align:left}small{color:
 figure{display:inline-block;margin:8px 12px 8px 0;vertical-align:top}figcaption{font-weight:600}
 .card{background:#f4f8fc;border:1px solid #cfe0f0;padding:10px 16px;border-radius:6px}
 .bad{color:#b00020;font-weight:600}.good{color:#1b7a1b;font-weight:600}
-</style></head><body>
+figure.chart .note{min-height:1.45em;font-size:12px;color:#555}
+</style>
+<style>${css}</style></head><body>
 ${sections.join("\n")}
+<script>${script}</script>
 </body></html>
 `
 }
@@ -192,8 +198,8 @@ function scaleOutSection(rows: ScaleOutRow[]): string {
     const points = (pick: (r: ScaleOutRow) => Spread) =>
         rows.map(r => ({ x: r.instances, y: pick(r).median, lo: pick(r).min, hi: pick(r).max }))
     return `<h2>Scale-out: several server instances on one Mosquitto</h2>
-${xyChart({ title: "Handled readings/s against instances", xLabel: "server instances", yLabel: "handled/s", series: [{ name: "handled/s", color: COLORS.ours, points: points(r => r.handledPerS) }] })}
-${xyChart({ title: "CPU per reading against instances", xLabel: "server instances", yLabel: "µs of CPU", series: [{ name: "CPU µs/reading", color: COLORS.ours, points: points(r => r.cpuMicrosPerReading) }] })}
+${xyChart({ title: "Handled readings/s against instances", xLabel: "server instances", wholeX: true, yLabel: "handled/s", series: [{ name: "handled/s", color: COLORS.ours, points: points(r => r.handledPerS) }] })}
+${xyChart({ title: "CPU per reading against instances", xLabel: "server instances", wholeX: true, yLabel: "µs of CPU", series: [{ name: "CPU µs/reading", color: COLORS.ours, points: points(r => r.cpuMicrosPerReading) }] })}
 <table><tr><th>instances</th><th>handled/s</th><th>CPU µs/rd</th></tr>
 ${rows.map(r => `<tr><td>${r.instances}</td><td>${showSpread(r.handledPerS)}</td><td>${showSpread(r.cpuMicrosPerReading)}</td></tr>`).join("")}</table>
 ${sharingPart(rows)}`

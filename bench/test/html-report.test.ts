@@ -3,65 +3,9 @@
  * are on it, the optional sections appear only with their data, and it stands alone (nothing fetched).
  */
 import { describe, expect, test } from "vitest"
-import type { FirmwareResult } from "../firmware"
 import { renderHtmlReport } from "../html-report"
-import { DEFAULTS } from "../options"
-import { headline, summarize, type BenchReport, type StepRun, type StepRuns } from "../report"
-import type { SystemName } from "../systems"
-
-function run(handled: number, cpu: number, latencies: number[], lost = 0): StepRun {
-    return {
-        sentPerS: 5000,
-        handledPerS: handled,
-        cpuMicrosPerReading: cpu,
-        cpuPercent: Math.round((cpu * handled) / 1e4),
-        generatorCpuPercent: 20,
-        helperCpuPercent: null,
-        machineCpuPercent: 90,
-        otherCpuPercent: 7,
-        latencyP50Ms: latencies[Math.floor(latencies.length / 2)],
-        latencyP99Ms: latencies[latencies.length - 1],
-        crossingsAnswered: latencies.length,
-        crossingsLost: 0,
-        readingsSent: 25_000,
-        readingsLost: lost,
-        devicesShort: lost > 0 ? 1 : 0,
-        wrongLeds: 0,
-        rssMB: 390.5,
-        commandsPerReading: 0.1,
-        latencies,
-    }
-}
-
-function step(system: SystemName, runs: StepRun[]): StepRuns {
-    const handledBy = system === "ours" || system === "floor" ? "acks" : "commands"
-    return { system, devices: 10_000, offeredPerS: 5000, handledBy, runs }
-}
-
-function report(extra: Partial<BenchReport> = {}): BenchReport {
-    const results = summarize([
-        step("ours", [
-            run(4991, 71.5, [0.4, 0.5, 3.2]),
-            run(4993, 77.25, [0.45, 0.6, 4.1]),
-            run(4990, 70.5, [0.5, 9.9]),
-        ]),
-        step("lesson", [run(4995, 39.5, [1.8, 3.6]), run(4996, 40.5, [1.9, 3.7]), run(4994, 41, [1.7, 3.5])]),
-    ])
-    return {
-        date: "2026-11-26T00:00:00.000Z",
-        node: "v20.20.2",
-        machine: { cpus: 2, cpuModel: "AMD EPYC", memoryGB: 23.5, loadAverage: [1, 1, 1] },
-        durationS: 400,
-        options: { ...DEFAULTS, rates: [5000], firmware: 0 },
-        results,
-        headline: headline(results),
-        saturation: null,
-        saturationRatio: null,
-        saturationRatioIs: null,
-        firmware: null,
-        ...extra,
-    }
-}
+import { headline, summarize } from "../report"
+import { FIRMWARE, report, run, search, step } from "./sample-report"
 
 describe("renderHtmlReport", () => {
     test("shows every step's median with its min–max, the ratio and the headline", () => {
@@ -74,7 +18,7 @@ describe("renderHtmlReport", () => {
         expect(html).toContain("target not met")
         // one latency distribution per rate, ours and the lesson on it
         expect(html).toContain("Latency distribution at 5000 readings/s")
-        expect(html.match(/<svg /g)?.length).toBeGreaterThanOrEqual(5)
+        expect(html.match(/<figure class="chart"/g)?.length).toBeGreaterThanOrEqual(5)
     })
 
     test("puts the floor (a bare Node endpoint) in the headline only when it ran", () => {
@@ -90,9 +34,12 @@ describe("renderHtmlReport", () => {
         expect(html).toContain("11.6 <small>(10.8–12.4)</small> µs, floor/lesson 0.29")
     })
 
-    test("stands alone: no script, nothing loaded from elsewhere", () => {
+    test("stands alone: one inline script, nothing loaded from elsewhere", () => {
         const html = renderHtmlReport(report())
-        expect(html).not.toMatch(/<script|<link|src=|href=|@import|url\(/i)
+        expect(html).not.toMatch(/<link|src=|href=|@import|url\(|https?:/i)
+        // the drawing script, and each chart's data (which the browser does not run)
+        expect(html.match(/<script>/g)?.length).toBe(1)
+        expect(html.match(/<script/g)?.length).toBe(1 + (html.match(/<script type="application\/json">/g)?.length ?? 0))
         expect(html.startsWith("<!doctype html>")).toBe(true)
         expect(html.trim().endsWith("</html>")).toBe(true)
     })
@@ -106,30 +53,6 @@ describe("renderHtmlReport", () => {
     })
 
     test("shows the saturation search: each system's highest sustained rate, ≥ when no ceiling was found", () => {
-        const search = (system: SystemName, rates: [number, number, string | null][], ceilingFound: boolean) => {
-            const steps = rates.map(([offered, handled, stop]) => ({
-                offeredPerS: offered,
-                figures: { ...run(handled, 50, [1]), sentPerS: offered },
-                stop,
-            }))
-            const best = steps.filter(s => s.stop === null).pop()!
-            return {
-                system,
-                devices: 10_000,
-                stepSeconds: 3,
-                steps,
-                sustained: {
-                    offeredPerS: best.offeredPerS,
-                    handledPerS: best.figures.handledPerS,
-                    cpuPercent: 60,
-                    generatorCpuPercent: 30,
-                    machineCpuPercent: 150,
-                },
-                stoppedBy: ceilingFound ? "10125/s, twice: p99 391.18 ms > 100 ms" : "no step fell behind",
-                limitedByGenerator: false,
-                ceilingFound,
-            }
-        }
         const html = renderHtmlReport(
             report({
                 saturation: [
@@ -198,35 +121,7 @@ describe("renderHtmlReport", () => {
     })
 
     test("draws the real firmware's reaction samples when the report has them", () => {
-        const firmware: FirmwareResult = {
-            reaction: [
-                {
-                    system: "ours",
-                    toggles: 3,
-                    answered: 3,
-                    misses: 0,
-                    p50Ms: 80.5,
-                    p90Ms: 140,
-                    p99Ms: 153.5,
-                    maxMs: 153.5,
-                    samplesMs: [14.9, 80.5, 153.5],
-                },
-                {
-                    system: "lesson",
-                    toggles: 3,
-                    answered: 3,
-                    misses: 0,
-                    p50Ms: 81.2,
-                    p90Ms: 147,
-                    p99Ms: 148.5,
-                    maxMs: 148.5,
-                    samplesMs: [20, 81.2, 148.5],
-                },
-            ],
-            p50Ratio: 0.99,
-            p99Ratio: 1.03,
-            footprint: [{ board: "xiao_nightlight", bytecodeBytes: 18976, rebuilt: false }],
-        }
+        const firmware = FIRMWARE
         const html = renderHtmlReport(report({ firmware }))
         expect(html).toContain("Real firmware: light change → LED change")
         expect(html).toContain("<td>153.5</td>")
