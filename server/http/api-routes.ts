@@ -1,11 +1,10 @@
 /**
  * The JSON routes of the HTTP API (server/http/api-types.ts has the contract), one small handler each:
  * validate path, query and body, ask the backend, answer. Handlers throw ApiProblem for anything the
- * client should hear about; HttpServer turns it into the answer.
+ * client should hear about; HttpServer turns it into the answer. fastify matches the route (http-server.ts).
  */
 import type { IncomingMessage, ServerResponse } from "node:http"
 import { ApiProblem, type ApiBackend, type HomeAssistantView, type StatsResponse } from "./api-types"
-import type { Route } from "./router"
 import {
     checkDeviceId,
     checkGroupName,
@@ -19,13 +18,22 @@ import {
     simLightSchema,
 } from "./validation"
 
+export type Method = "GET" | "PATCH" | "PUT" | "DELETE"
+
+export interface Route<H> {
+    method: Method
+    /** e.g. "/api/devices/:id/history": fixed segments and `:param` segments, nothing else. */
+    path: string
+    handler: H
+}
+
 export interface ApiRequest {
     /** Path params, percent-decoded. */
     params: Record<string, string>
     query: URLSearchParams
     req: IncomingMessage
     res: ServerResponse
-    /** The JSON body, read with the API's limits (415, 413, 400). */
+    /** The JSON body, checked with the API's limits (415, 400; fastify answers 413 before the handler). */
     body(): Promise<unknown>
 }
 

@@ -1,7 +1,9 @@
 /**
- * The dashboard and HTTP API on node:http (no framework): the JSON routes (api-routes.ts), the live
- * event stream (live-stream.ts) and the page's files (static-files.ts). Client mistakes become 4xx
- * answers naming the field; anything else is a logged 500, and the server keeps serving.
+ * The dashboard and HTTP API on fastify: the JSON routes (api-routes.ts), the live event stream
+ * (live-stream.ts) and the page's files (static-files.ts). fastify matches routes, answers HEAD for GET
+ * routes and reads bodies within the size limit (413); we add 405 with Allow, the JSON and UTF-8 rules of
+ * a body (request-body.ts: 415, 400) and the error bodies (ApiError). Client mistakes become 4xx answers
+ * naming the field; anything else is a logged 500, and the server keeps serving.
  *
  * Cross-site requests cannot change anything: every body must be application/json, which a page on
  * another origin can only send after a CORS preflight, and we answer no preflight. The same goes for
@@ -9,15 +11,15 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http"
 import type { Socket } from "node:net"
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify"
 import { ApiProblem, type ApiBackend, type LiveEvent } from "./api-types"
 import { printable, type Logger } from "../util/logger"
 import { RateLimiter } from "../util/rate-limit"
 import { Access } from "./access"
-import { ANSWERED, apiRoutes, type Handler } from "./api-routes"
+import { ANSWERED, apiRoutes, type Handler, type Route } from "./api-routes"
 import { LIVE_STREAM_DEFAULTS, LiveStream, type LiveStreamOptions } from "./live-stream"
-import { readJsonBody } from "./request-body"
-import { SECURITY_HEADERS, sendError, sendJson } from "./responses"
-import { Router, type Route } from "./router"
+import { parseJsonBody } from "./request-body"
+import { JSON_TYPE, SECURITY_HEADERS } from "./responses"
 import { LiveStreamCap, MAX_LIVE_STREAMS } from "./live-stream-cap"
 import { STATIC_PATHS, StaticFiles } from "./static-files"
 
@@ -63,10 +65,13 @@ export class HttpStartError extends Error {
     override name = "HttpStartError"
 }
 
+/** The methods fastify routes; a path answers 405 to those it does not serve. */
+const METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+
 export class HttpServer {
     private readonly backend: ApiBackend
     private readonly log: Logger
-    private readonly router: Router<Handler>
+    private readonly routes: Route<Handler>[]
     private readonly files = new StaticFiles()
     private readonly streams = new Set<LiveStream>()
     /** Open sockets and how many requests each is answering: stop() closes the idle ones at once. */
@@ -87,7 +92,7 @@ export class HttpServer {
         this.streamOptions = { ...LIVE_STREAM_DEFAULTS, ...options.liveStream }
         this.access = new Access(options.token)
         this.streamCap = new LiveStreamCap(HTTP_DEFAULTS.maxLiveStreams, this.log)
-        const routes: Route<Handler>[] = [
+        this.routes = [
             ...apiRoutes(this.backend, options.clock ?? Date.now, () => ({ ...this.stats() })),
             { method: "GET", path: "/api/events", handler: request => this.openStream(request.req, request.res) },
             ...STATIC_PATHS.map(path => ({
@@ -97,7 +102,6 @@ export class HttpServer {
                     this.serveFile(path, req, res),
             })),
         ]
-        this.router = new Router(routes)
     }
 
     /** The link to print: with the access token when one is required (it sets the cookie). */
@@ -117,23 +121,24 @@ export class HttpServer {
 
     async start(): Promise<void> {
         if (this.server) throw new Error("the HTTP server is already started")
-        const server = createServer((req, res) => {
-            // handle() answers every error itself; this is the last line, so no request can crash us
-            this.handle(req, res).catch(error => {
-                this.log.error({ err: error }, "answering a request failed")
-                res.destroy()
+        let server: Server | undefined
+        const app = this.createApp(handler => {
+            // Node's own server and its timeouts; we listen and close it ourselves (stop()).
+            server = createServer(handler)
+            server.on("connection", (socket: Socket) => {
+                this.sockets.set(socket, 0)
+                socket.once("close", () => this.sockets.delete(socket))
             })
+            return server
         })
-        server.on("connection", (socket: Socket) => {
-            this.sockets.set(socket, 0)
-            socket.once("close", () => this.sockets.delete(socket))
-        })
+        await app.ready()
+        if (!server) throw new Error("fastify made no server")
         const { host, port } = this.options
         try {
             await new Promise<void>((resolve, reject) => {
-                server.once("error", reject)
-                server.listen(port, host, () => {
-                    server.off("error", reject)
+                server!.once("error", reject)
+                server!.listen(port, host, () => {
+                    server!.off("error", reject)
                     resolve()
                 })
             })
@@ -164,62 +169,169 @@ export class HttpServer {
         clearTimeout(force)
     }
 
-    private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-        const method = req.method ?? "GET"
-        const target = req.url ?? "/"
-        const queryAt = target.indexOf("?")
-        // The raw path, not normalised: "/../x" or "/%2e%2e/x" match no route.
-        const pathname = queryAt < 0 ? target : target.slice(0, queryAt)
-        const query = new URLSearchParams(queryAt < 0 ? "" : target.slice(queryAt + 1))
+    private createApp(serverFactory: (handler: (req: IncomingMessage, res: ServerResponse) => void) => Server) {
+        const app: FastifyInstance = Fastify({
+            serverFactory,
+            logger: false,
+            bodyLimit: HTTP_DEFAULTS.maxBodyBytes,
+            // Long enough for any id the API would take, so a long one is a 400 naming it, not a 404.
+            routerOptions: { maxParamLength: HTTP_DEFAULTS.maxBodyBytes },
+            // A param that does not percent-decode: a 400 naming it.
+            frameworkErrors: (error, request, reply) => {
+                if (!this.admit(request, reply)) return
+                const { pathname } = splitTarget(request.raw.url)
+                const name = error.code === "FST_ERR_BAD_URL" ? this.undecodableParam(pathname) : undefined
+                if (name === undefined) this.answerError(request, reply, notFound(pathname))
+                else
+                    this.answerError(request, reply, new ApiProblem(400, `${name} is not valid percent-encoding`, name))
+            },
+        })
+        // Every body is read as bytes within bodyLimit; the handler that wants one checks its type (415).
+        app.removeAllContentTypeParsers()
+        app.addContentTypeParser("*", { parseAs: "buffer" }, (_request, body, done) => done(null, body))
+        app.addHook("onRequest", async (request, reply) => {
+            if (!this.admit(request, reply)) return reply
+        })
+        app.setNotFoundHandler(request => {
+            throw notFound(splitTarget(request.raw.url).pathname)
+        })
+        app.setErrorHandler((error, request, reply) => this.answerError(request, reply, error))
+        const methods = new Map<string, string[]>()
+        for (const route of this.routes) {
+            app.route({
+                method: route.method,
+                url: route.path,
+                handler: (request, reply) => this.answer(route.handler, request, reply),
+            })
+            const allow = methods.get(route.path) ?? []
+            allow.push(route.method, ...(route.method === "GET" ? ["HEAD"] : []))
+            methods.set(route.path, allow)
+        }
+        for (const [path, allow] of methods) {
+            const header = allow.join(", ")
+            app.route({
+                method: METHODS.filter(method => !allow.includes(method)),
+                url: path,
+                handler: (request, reply) =>
+                    this.sendError(reply, 405, `${request.method} is not allowed here; use ${header}`, undefined, {
+                        Allow: header,
+                    }),
+            })
+        }
+        return app
+    }
+
+    /**
+     * Counts and logs the request, then the rate limit (429) and the access token (access.ts). False
+     * when the request has been answered here.
+     */
+    private admit(request: FastifyRequest, reply: FastifyReply): boolean {
+        const { raw: req } = request
+        const res = reply.raw
         const socket = req.socket
         this.sockets.set(socket, (this.sockets.get(socket) ?? 0) + 1)
         res.once("close", () => {
             const requests = this.sockets.get(socket)
             if (requests !== undefined) this.sockets.set(socket, requests - 1)
-            this.log.debug(`${method} ${printable(target)} → ${res.statusCode}`)
+            this.log.debug(`${req.method} ${printable(req.url ?? "")} → ${res.statusCode}`)
         })
-        try {
-            if (!this.limiter.take(req.socket.remoteAddress ?? "?")) {
-                sendError(res, 429, "too many requests from this address; slow down", undefined, { "Retry-After": "1" })
-                return
-            }
-            if (!this.access.admit(req, res, pathname, query)) return
-            const match = this.router.match(method, pathname)
-            if (match.kind === "not-found") throw new ApiProblem(404, `no such resource: ${printable(pathname, 100)}`)
-            if (match.kind === "wrong-method") {
-                const allow = match.allow.join(", ")
-                sendError(res, 405, `${method} is not allowed here; use ${allow}`, undefined, { Allow: allow })
-                return
-            }
-            const body = () => readJsonBody(req, HTTP_DEFAULTS.maxBodyBytes)
-            const answer = await match.route.handler({ params: match.params, query, req, res, body })
-            if (answer === ANSWERED) return
-            sendJson(res, 200, answer)
-        } catch (error) {
-            this.answerError(req, res, error)
+        if (!this.limiter.take(socket.remoteAddress ?? "?")) {
+            this.sendError(reply, 429, "too many requests from this address; slow down", undefined, {
+                "Retry-After": "1",
+            })
+            return false
         }
+        const { pathname, query } = splitTarget(req.url)
+        if (this.access.admit(req, res, pathname, query)) return true
+        reply.hijack()
+        return false
     }
 
-    private answerError(req: IncomingMessage, res: ServerResponse, error: unknown): void {
+    private async answer(handler: Handler, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+        const { pathname, query } = splitTarget(request.raw.url)
+        const params = request.params as Record<string, string>
+        if (Object.values(params).includes("")) throw notFound(pathname)
+        const body = async () => parseJsonBody(request.headers["content-type"], request.body as Buffer | undefined)
+        const answer = await handler({ params, query, req: request.raw, res: reply.raw, body })
+        if (answer === ANSWERED) {
+            reply.hijack()
+            return reply
+        }
+        return this.sendJson(reply, 200, answer)
+    }
+
+    /** Which `:param` of a route shaped like `pathname` does not percent-decode, if any. */
+    private undecodableParam(pathname: string): string | undefined {
+        const parts = pathname.split("/")
+        for (const { path } of this.routes) {
+            const segments = path.split("/")
+            if (segments.length !== parts.length) continue
+            if (segments.some((segment, i) => !segment.startsWith(":") && segment !== parts[i])) continue
+            for (let i = 0; i < segments.length; i++) {
+                if (!segments[i].startsWith(":")) continue
+                try {
+                    decodeURIComponent(parts[i])
+                } catch {
+                    return segments[i].slice(1)
+                }
+            }
+        }
+        return undefined
+    }
+
+    private answerError(request: FastifyRequest, reply: FastifyReply, error: unknown): FastifyReply | undefined {
+        const { raw: req } = request
+        const res = reply.raw
         if (res.destroyed || req.socket.destroyed) {
             // The client went away (e.g. aborted while sending its body): nobody to answer, nothing wrong here.
             this.log.debug(`${req.method} ${printable(req.url ?? "")}: the client went away (${String(error)})`)
-            return
+            reply.hijack()
+            return undefined
         }
         if (res.headersSent) {
             // Too late for a status: cut the connection so the client sees a failure, not a short body.
             this.log.error({ err: error }, `${req.method} ${printable(req.url ?? "")} failed after answering`)
+            reply.hijack()
             res.destroy()
-            return
+            return undefined
         }
-        if (error instanceof ApiProblem && error.status >= 400 && error.status <= 599) {
-            // Unread body (413, or an early 4xx on a body route): close instead of reading it for keep-alive.
-            const headers: Record<string, string> = req.complete ? {} : { Connection: "close" }
-            sendError(res, error.status, error.message, error.field, headers)
-            return
-        }
+        // Unread body (413, or an early 4xx on a body route): close instead of reading it for keep-alive.
+        const headers: Record<string, string> = req.complete ? {} : { Connection: "close" }
+        if (error instanceof ApiProblem && error.status >= 400 && error.status <= 599)
+            return this.sendError(reply, error.status, error.message, error.field, headers)
+        const code = (error as { code?: unknown }).code
+        if (code === "FST_ERR_CTP_BODY_TOO_LARGE")
+            return this.sendError(
+                reply,
+                413,
+                `the body is larger than ${HTTP_DEFAULTS.maxBodyBytes} bytes`,
+                undefined,
+                headers
+            )
+        const status = (error as { statusCode?: unknown }).statusCode
+        if (typeof status === "number" && status >= 400 && status <= 499)
+            // fastify's own refusals of a request (e.g. a body shorter than its Content-Length)
+            return this.sendError(reply, status, (error as Error).message, undefined, headers)
         this.log.error({ err: error }, `${req.method} ${printable(req.url ?? "")} failed`)
-        sendError(res, 500, "internal error; the server log has the details")
+        return this.sendError(reply, 500, "internal error; the server log has the details")
+    }
+
+    /** API answers are live state: never reuse one. */
+    private sendJson(reply: FastifyReply, status: number, value: unknown, headers: Record<string, string> = {}) {
+        return reply
+            .code(status)
+            .headers({ ...SECURITY_HEADERS, "Content-Type": JSON_TYPE, "Cache-Control": "no-store", ...headers })
+            .send(JSON.stringify(value))
+    }
+
+    private sendError(
+        reply: FastifyReply,
+        status: number,
+        error: string,
+        field?: string,
+        headers: Record<string, string> = {}
+    ) {
+        return this.sendJson(reply, status, field === undefined ? { error } : { error, field }, headers)
     }
 
     private async serveFile(path: string, req: IncomingMessage, res: ServerResponse): Promise<typeof ANSWERED> {
@@ -289,6 +401,19 @@ export class HttpServer {
             stream.close()
         }
         return ANSWERED
+    }
+}
+
+function notFound(pathname: string): ApiProblem {
+    return new ApiProblem(404, `no such resource: ${printable(pathname, 100)}`)
+}
+
+/** The raw path (not normalised: "/../x" or "/%2e%2e/x" match no route) and the query of a request target. */
+function splitTarget(target = "/"): { pathname: string; query: URLSearchParams } {
+    const queryAt = target.indexOf("?")
+    return {
+        pathname: queryAt < 0 ? target : target.slice(0, queryAt),
+        query: new URLSearchParams(queryAt < 0 ? "" : target.slice(queryAt + 1)),
     }
 }
 
