@@ -9,7 +9,7 @@
  * another origin can only send after a CORS preflight, and we answer no preflight. The same goes for
  * PUT and DELETE without a body (not a "simple" method: preflight too).
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http"
+import { METHODS, createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http"
 import type { Socket } from "node:net"
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify"
 import { ApiProblem, type ApiBackend, type LiveEvent } from "./api-types"
@@ -65,8 +65,8 @@ export class HttpStartError extends Error {
     override name = "HttpStartError"
 }
 
-/** The methods fastify routes; a path answers 405 to those it does not serve. */
-const METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+/** Every method Node parses (CONNECT has its own event): a path answers 405 to those it does not serve. */
+const ROUTED_METHODS = METHODS.filter(method => method !== "CONNECT")
 
 export class HttpServer {
     private readonly backend: ApiBackend
@@ -131,8 +131,10 @@ export class HttpServer {
             })
             return server
         })
-        await app.ready()
         if (!server) throw new Error("fastify made no server")
+        // Node's answer to a request it cannot parse (400 and close, no body), not fastify's JSON.
+        server.removeAllListeners("clientError")
+        await app.ready()
         const { host, port } = this.options
         try {
             await new Promise<void>((resolve, reject) => {
@@ -186,6 +188,7 @@ export class HttpServer {
                     this.answerError(request, reply, new ApiProblem(400, `${name} is not valid percent-encoding`, name))
             },
         })
+        for (const method of ROUTED_METHODS) if (!app.supportedMethods.includes(method)) app.addHttpMethod(method)
         // Every body is read as bytes within bodyLimit; the handler that wants one checks its type (415).
         app.removeAllContentTypeParsers()
         app.addContentTypeParser("*", { parseAs: "buffer" }, (_request, body, done) => done(null, body))
@@ -210,7 +213,7 @@ export class HttpServer {
         for (const [path, allow] of methods) {
             const header = allow.join(", ")
             app.route({
-                method: METHODS.filter(method => !allow.includes(method)),
+                method: ROUTED_METHODS.filter(method => !allow.includes(method)),
                 url: path,
                 handler: (request, reply) =>
                     this.sendError(reply, 405, `${request.method} is not allowed here; use ${header}`, undefined, {
@@ -235,6 +238,11 @@ export class HttpServer {
             if (requests !== undefined) this.sockets.set(socket, requests - 1)
             this.log.debug(`${req.method} ${printable(req.url ?? "")} → ${res.statusCode}`)
         })
+        if (!req.url?.startsWith("/")) {
+            // "*" and absolute targets ("http://host/api/..."): no route of ours, as before fastify.
+            this.sendError(reply, 404, `no such resource: ${printable(req.url ?? "", 100)}`)
+            return false
+        }
         if (!this.limiter.take(socket.remoteAddress ?? "?")) {
             this.sendError(reply, 429, "too many requests from this address; slow down", undefined, {
                 "Retry-After": "1",

@@ -6,6 +6,7 @@
  * The live stream's bounds (coalescing, slow clients) are checked on vitest's fake clock at the end.
  */
 import { request as httpRequest, type IncomingHttpHeaders } from "node:http"
+import { connect } from "node:net"
 import { Writable } from "node:stream"
 import { afterEach, describe, expect, test, vi } from "vitest"
 import type { ApiError, LiveEvent } from "../../../server/http/api-types"
@@ -269,6 +270,32 @@ describe("JSON routes", () => {
         const head = await fetch(url("/api/devices"), { method: "HEAD" })
         expect(head.status).toBe(200)
         expect(await head.text()).toBe("")
+    })
+
+    test("any method Node parses is a 405 with Allow on a known path; '*' and absolute targets are 404s", async () => {
+        const { url } = await serve()
+        for (const method of ["TRACE", "PROPFIND", "OPTIONS", "POST"]) {
+            const answer = await raw(url(""), "/api/settings", { method })
+            expect({ method, status: answer.status, allow: answer.headers.allow }).toEqual({
+                method,
+                status: 405,
+                allow: "GET, HEAD, PATCH",
+            })
+            expect(JSON.parse(answer.body)).toEqual({ error: `${method} is not allowed here; use GET, HEAD, PATCH` })
+        }
+        expect((await raw(url(""), "*", { method: "OPTIONS" })).status).toBe(404)
+        expect((await raw(url(""), "http://elsewhere/api/settings")).status).toBe(404)
+    })
+
+    test("a request Node cannot parse gets Node's bare 400 and the connection closes", async () => {
+        const { url } = await serve()
+        const socket = connect(Number(new URL(url("")).port), HOST)
+        let answer = ""
+        socket.on("data", chunk => (answer += chunk))
+        const closed = new Promise(resolve => socket.on("close", resolve))
+        socket.write("HELLO\r\n\r\n")
+        await within(5000, "the server closes the connection", closed)
+        expect(answer).toBe("HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n")
     })
 
     test("a backend failure is a logged 500 with a generic message; the server keeps serving", async () => {
