@@ -19,7 +19,9 @@ import { Access } from "./access"
 import { ANSWERED, apiRoutes, type Handler, type Route } from "./api-routes"
 import { LIVE_STREAM_DEFAULTS, LiveStream, type LiveStreamOptions } from "./live-stream"
 import { parseJsonBody } from "./request-body"
-import { JSON_TYPE, SECURITY_HEADERS } from "./responses"
+import { answerError } from "./error-answer"
+import { notFound, splitTarget, undecodableParam } from "./request-target"
+import { replyError, replyJson, SECURITY_HEADERS } from "./responses"
 import { LiveStreamCap, MAX_LIVE_STREAMS } from "./live-stream-cap"
 import { STATIC_PATHS, StaticFiles } from "./static-files"
 
@@ -182,10 +184,21 @@ export class HttpServer {
             frameworkErrors: (error, request, reply) => {
                 if (!this.admit(request, reply)) return
                 const { pathname } = splitTarget(request.raw.url)
-                const name = error.code === "FST_ERR_BAD_URL" ? this.undecodableParam(pathname) : undefined
-                if (name === undefined) this.answerError(request, reply, notFound(pathname))
+                const name =
+                    error.code === "FST_ERR_BAD_URL"
+                        ? undecodableParam(
+                              pathname,
+                              this.routes.map(route => route.path)
+                          )
+                        : undefined
+                if (name === undefined) answerError(this.log, request, reply, notFound(pathname))
                 else
-                    this.answerError(request, reply, new ApiProblem(400, `${name} is not valid percent-encoding`, name))
+                    answerError(
+                        this.log,
+                        request,
+                        reply,
+                        new ApiProblem(400, `${name} is not valid percent-encoding`, name)
+                    )
             },
         })
         for (const method of ROUTED_METHODS) if (!app.supportedMethods.includes(method)) app.addHttpMethod(method)
@@ -198,7 +211,7 @@ export class HttpServer {
         app.setNotFoundHandler(request => {
             throw notFound(splitTarget(request.raw.url).pathname)
         })
-        app.setErrorHandler((error, request, reply) => this.answerError(request, reply, error))
+        app.setErrorHandler((error, request, reply) => answerError(this.log, request, reply, error))
         const methods = new Map<string, string[]>()
         for (const route of this.routes) {
             app.route({
@@ -216,7 +229,7 @@ export class HttpServer {
                 method: ROUTED_METHODS.filter(method => !allow.includes(method)),
                 url: path,
                 handler: (request, reply) =>
-                    this.sendError(reply, 405, `${request.method} is not allowed here; use ${header}`, undefined, {
+                    replyError(reply, 405, `${request.method} is not allowed here; use ${header}`, undefined, {
                         Allow: header,
                     }),
             })
@@ -240,11 +253,11 @@ export class HttpServer {
         })
         if (!req.url?.startsWith("/")) {
             // "*" and absolute targets ("http://host/api/..."): no route of ours, as before fastify.
-            this.sendError(reply, 404, `no such resource: ${printable(req.url ?? "", 100)}`)
+            replyError(reply, 404, `no such resource: ${printable(req.url ?? "", 100)}`)
             return false
         }
         if (!this.limiter.take(socket.remoteAddress ?? "?")) {
-            this.sendError(reply, 429, "too many requests from this address; slow down", undefined, {
+            replyError(reply, 429, "too many requests from this address; slow down", undefined, {
                 "Retry-After": "1",
             })
             return false
@@ -265,81 +278,7 @@ export class HttpServer {
             reply.hijack()
             return reply
         }
-        return this.sendJson(reply, 200, answer)
-    }
-
-    /** Which `:param` of a route shaped like `pathname` does not percent-decode, if any. */
-    private undecodableParam(pathname: string): string | undefined {
-        const parts = pathname.split("/")
-        for (const { path } of this.routes) {
-            const segments = path.split("/")
-            if (segments.length !== parts.length) continue
-            if (segments.some((segment, i) => !segment.startsWith(":") && segment !== parts[i])) continue
-            for (let i = 0; i < segments.length; i++) {
-                if (!segments[i].startsWith(":")) continue
-                try {
-                    decodeURIComponent(parts[i])
-                } catch {
-                    return segments[i].slice(1)
-                }
-            }
-        }
-        return undefined
-    }
-
-    private answerError(request: FastifyRequest, reply: FastifyReply, error: unknown): FastifyReply | undefined {
-        const { raw: req } = request
-        const res = reply.raw
-        if (res.destroyed || req.socket.destroyed) {
-            // The client went away (e.g. aborted while sending its body): nobody to answer, nothing wrong here.
-            this.log.debug(`${req.method} ${printable(req.url ?? "")}: the client went away (${String(error)})`)
-            reply.hijack()
-            return undefined
-        }
-        if (res.headersSent) {
-            // Too late for a status: cut the connection so the client sees a failure, not a short body.
-            this.log.error({ err: error }, `${req.method} ${printable(req.url ?? "")} failed after answering`)
-            reply.hijack()
-            res.destroy()
-            return undefined
-        }
-        // Unread body (413, or an early 4xx on a body route): close instead of reading it for keep-alive.
-        const headers: Record<string, string> = req.complete ? {} : { Connection: "close" }
-        if (error instanceof ApiProblem && error.status >= 400 && error.status <= 599)
-            return this.sendError(reply, error.status, error.message, error.field, headers)
-        const code = (error as { code?: unknown }).code
-        if (code === "FST_ERR_CTP_BODY_TOO_LARGE")
-            return this.sendError(
-                reply,
-                413,
-                `the body is larger than ${HTTP_DEFAULTS.maxBodyBytes} bytes`,
-                undefined,
-                headers
-            )
-        const status = (error as { statusCode?: unknown }).statusCode
-        if (typeof status === "number" && status >= 400 && status <= 499)
-            // fastify's own refusals of a request (e.g. a body shorter than its Content-Length)
-            return this.sendError(reply, status, (error as Error).message, undefined, headers)
-        this.log.error({ err: error }, `${req.method} ${printable(req.url ?? "")} failed`)
-        return this.sendError(reply, 500, "internal error; the server log has the details")
-    }
-
-    /** API answers are live state: never reuse one. */
-    private sendJson(reply: FastifyReply, status: number, value: unknown, headers: Record<string, string> = {}) {
-        return reply
-            .code(status)
-            .headers({ ...SECURITY_HEADERS, "Content-Type": JSON_TYPE, "Cache-Control": "no-store", ...headers })
-            .send(JSON.stringify(value))
-    }
-
-    private sendError(
-        reply: FastifyReply,
-        status: number,
-        error: string,
-        field?: string,
-        headers: Record<string, string> = {}
-    ) {
-        return this.sendJson(reply, status, field === undefined ? { error } : { error, field }, headers)
+        return replyJson(reply, 200, answer)
     }
 
     private async serveFile(path: string, req: IncomingMessage, res: ServerResponse): Promise<typeof ANSWERED> {
@@ -409,19 +348,6 @@ export class HttpServer {
             stream.close()
         }
         return ANSWERED
-    }
-}
-
-function notFound(pathname: string): ApiProblem {
-    return new ApiProblem(404, `no such resource: ${printable(pathname, 100)}`)
-}
-
-/** The raw path (not normalised: "/../x" or "/%2e%2e/x" match no route) and the query of a request target. */
-function splitTarget(target = "/"): { pathname: string; query: URLSearchParams } {
-    const queryAt = target.indexOf("?")
-    return {
-        pathname: queryAt < 0 ? target : target.slice(0, queryAt),
-        query: new URLSearchParams(queryAt < 0 ? "" : target.slice(queryAt + 1)),
     }
 }
 

@@ -1,9 +1,11 @@
 /**
- * Writing answers: JSON bodies, ApiError bodies, and the headers every answer carries. The security
+ * Writing answers, to a fastify reply or to a raw response (the access check, the live stream's cap):
+ * JSON bodies, ApiError bodies, and the headers every answer carries. The security
  * headers keep the dashboard to its own origin: scripts, styles and connections only from 'self' (so
  * no inline script can run even if some text slipped into the page), no framing, no MIME sniffing.
  */
 import type { ServerResponse } from "node:http"
+import type { FastifyReply } from "fastify"
 import type { ApiError } from "./api-types"
 
 export const CONTENT_SECURITY_POLICY = [
@@ -44,4 +46,23 @@ export function sendError(
 ) {
     const body: ApiError = field === undefined ? { error } : { error, field }
     sendJson(res, status, body, headers)
+}
+
+/** sendJson, through fastify (which sets Content-Length, and sends no body to HEAD). */
+export function replyJson(reply: FastifyReply, status: number, value: unknown, headers: Record<string, string> = {}) {
+    return reply
+        .code(status)
+        .headers({ ...SECURITY_HEADERS, "Content-Type": JSON_TYPE, "Cache-Control": "no-store", ...headers })
+        .send(JSON.stringify(value))
+}
+
+export function replyError(
+    reply: FastifyReply,
+    status: number,
+    error: string,
+    field?: string,
+    headers: Record<string, string> = {}
+) {
+    const body: ApiError = field === undefined ? { error } : { error, field }
+    return replyJson(reply, status, body, headers)
 }
