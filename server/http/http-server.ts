@@ -67,6 +67,9 @@ export class HttpStartError extends Error {
     override name = "HttpStartError"
 }
 
+/** Node refuses request heads over 16 KB, so no path param is longer. */
+const MAX_TARGET_CHARS = 16 * 1024
+
 /** Every method Node parses (CONNECT has its own event): a path answers 405 to those it does not serve. */
 const ROUTED_METHODS = METHODS.filter(method => method !== "CONNECT")
 
@@ -179,26 +182,18 @@ export class HttpServer {
             logger: false,
             bodyLimit: HTTP_DEFAULTS.maxBodyBytes,
             // Long enough for any id the API would take, so a long one is a 400 naming it, not a 404.
-            routerOptions: { maxParamLength: HTTP_DEFAULTS.maxBodyBytes },
+            routerOptions: { maxParamLength: MAX_TARGET_CHARS },
             // A param that does not percent-decode: a 400 naming it.
             frameworkErrors: (error, request, reply) => {
                 if (!this.admit(request, reply)) return
                 const { pathname } = splitTarget(request.raw.url)
-                const name =
-                    error.code === "FST_ERR_BAD_URL"
-                        ? undecodableParam(
-                              pathname,
-                              this.routes.map(route => route.path)
-                          )
-                        : undefined
-                if (name === undefined) answerError(this.log, request, reply, notFound(pathname))
-                else
-                    answerError(
-                        this.log,
-                        request,
-                        reply,
-                        new ApiProblem(400, `${name} is not valid percent-encoding`, name)
-                    )
+                const paths = this.routes.map(route => route.path)
+                const name = error.code === "FST_ERR_BAD_URL" ? undecodableParam(pathname, paths) : undefined
+                const problem =
+                    name === undefined
+                        ? notFound(pathname)
+                        : new ApiProblem(400, `${name} is not valid percent-encoding`, name)
+                answerError(this.log, request, reply, problem)
             },
         })
         for (const method of ROUTED_METHODS) if (!app.supportedMethods.includes(method)) app.addHttpMethod(method)
@@ -251,15 +246,15 @@ export class HttpServer {
             if (requests !== undefined) this.sockets.set(socket, requests - 1)
             this.log.debug(`${req.method} ${printable(req.url ?? "")} → ${res.statusCode}`)
         })
-        if (!req.url?.startsWith("/")) {
-            // "*" and absolute targets ("http://host/api/..."): no route of ours, as before fastify.
-            replyError(reply, 404, `no such resource: ${printable(req.url ?? "", 100)}`)
-            return false
-        }
         if (!this.limiter.take(socket.remoteAddress ?? "?")) {
             replyError(reply, 429, "too many requests from this address; slow down", undefined, {
                 "Retry-After": "1",
             })
+            return false
+        }
+        if (!req.url?.startsWith("/")) {
+            // "*" and absolute targets ("http://host/api/..."): no route of ours, as before fastify.
+            answerError(this.log, request, reply, notFound(req.url ?? ""))
             return false
         }
         const { pathname, query } = splitTarget(req.url)
