@@ -30,7 +30,9 @@ export function answerError(
         return undefined
     }
     // Unread body (413, or an early 4xx on a body route): close instead of reading it for keep-alive.
-    const headers: Record<string, string> = req.complete ? {} : { Connection: "close" }
+    // (A request without a body may not be `complete` yet when answered at once: nothing to read there.)
+    const hasBody = req.headers["transfer-encoding"] !== undefined || Number(req.headers["content-length"]) > 0
+    const headers: Record<string, string> = hasBody && !req.complete ? { Connection: "close" } : {}
     if (error instanceof ApiProblem && error.status >= 400 && error.status <= 599)
         return replyError(reply, error.status, error.message, error.field, headers)
     const code = (error as { code?: unknown }).code
