@@ -298,6 +298,20 @@ describe("JSON routes", () => {
         expect(answer).toBe("HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n")
     })
 
+    test("a refused request without a body keeps its keep-alive connection for the next one", async () => {
+        const { url } = await serve()
+        const socket = connect(Number(new URL(url("")).port), HOST)
+        let answer = ""
+        socket.on("data", chunk => (answer += chunk))
+        const closed = new Promise(resolve => socket.on("close", resolve))
+        for (const path of ["/api/devices/%E0%A4%A", "*", "/api/settings"])
+            socket.write(`GET ${path} HTTP/1.1\r\nHost: x\r\n\r\n`)
+        await until("the third answer", () => answer.includes('"threshold"'))
+        expect(answer.match(/HTTP\/1\.1 \d+/g)).toEqual(["HTTP/1.1 400", "HTTP/1.1 404", "HTTP/1.1 200"])
+        socket.end()
+        await within(5000, "the client closes", closed)
+    })
+
     test("a backend failure is a logged 500 with a generic message; the server keeps serving", async () => {
         const { url, backend, lines } = await serve()
         backend.failing = { method: "devices", error: new Error("database is locked") }
