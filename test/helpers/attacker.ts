@@ -4,18 +4,14 @@
  * stands for another attacker's address), hand-made CONNECT packets with a login, and an embedded
  * broker with users to attack. Every wait is bounded.
  */
-import { mkdtempSync, rmSync } from "node:fs"
 import { connect as netConnect, type Socket } from "node:net"
-import { tmpdir } from "node:os"
-import { join } from "node:path"
 import { mqttString, packet, packetReader } from "../../server/mqtt/mqtt-wire"
-import { BrokerAuth, type BrokerAuthOptions } from "../../server/auth/broker-auth"
-import { saveCredentials, type Role, type Users } from "../../server/auth/credentials"
-import { hashPassword } from "../../server/auth/password-hash"
-import { UserStore } from "../../server/auth/user-store"
+import type { BrokerAuthOptions } from "../../server/auth/broker-auth"
+import type { Role } from "../../server/auth/credentials"
 import type { ConnectionLimits } from "../../server/mqtt/connection-gate"
-import { EmbeddedBroker, type BrokerTlsOptions } from "../../server/mqtt/embedded-broker"
-import { HOST, recordingLogger, within } from "./mqtt"
+import type { BrokerTlsOptions } from "../../server/mqtt/embedded-broker"
+import { HOST, within } from "./mqtt"
+import { startSecuredBroker, type SecuredBroker } from "./secured-broker"
 
 /** The n-th other loopback address (1 → 127.0.0.2). */
 export const otherAddress = (n: number) => `127.0.${Math.floor(n / 250)}.${(n % 250) + 2}`
@@ -88,15 +84,10 @@ export async function rawLogin(
     return { code, socket }
 }
 
-export interface AttackedBroker {
-    broker: EmbeddedBroker
-    auth: BrokerAuth
-    lines: string[]
-    stop(): Promise<void>
-}
+export type AttackedBroker = SecuredBroker
 
 /** An embedded broker on 127.0.0.1 with these users (fast hashes: the tests are about who gets in). */
-export async function attackedBroker(
+export function attackedBroker(
     users: Record<string, [Role, string]>,
     options: {
         auth?: Partial<BrokerAuthOptions>
@@ -104,33 +95,5 @@ export async function attackedBroker(
         tls?: BrokerTlsOptions
     } = {}
 ): Promise<AttackedBroker> {
-    const dir = mkdtempSync(join(tmpdir(), "nightlight-hostile-"))
-    const entries: Users = new Map()
-    for (const [name, [role, password]] of Object.entries(users))
-        entries.set(name, { role, hash: await hashPassword(password, { N: 1024, r: 8, p: 1 }) })
-    const file = join(dir, "users.json")
-    await saveCredentials(file, entries)
-    const { logger, lines } = recordingLogger("info")
-    const store = new UserStore({ file, logger, pollMs: 60_000 })
-    await store.start()
-    const auth = new BrokerAuth({ users: store, allowAnonymous: false, logger, ...options.auth })
-    const broker = new EmbeddedBroker({
-        host: HOST,
-        port: 0,
-        logger,
-        auth,
-        connectionLimits: options.connectionLimits,
-        tls: options.tls,
-    })
-    await broker.start()
-    return {
-        broker,
-        auth,
-        lines,
-        async stop() {
-            store.stop()
-            await broker.stop()
-            rmSync(dir, { recursive: true, force: true })
-        },
-    }
+    return startSecuredBroker(users, options.auth, { connectionLimits: options.connectionLimits, tls: options.tls })
 }

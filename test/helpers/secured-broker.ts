@@ -10,13 +10,16 @@ import { BrokerAuth, type BrokerAuthOptions } from "../../server/auth/broker-aut
 import { saveCredentials, type Role, type Users } from "../../server/auth/credentials"
 import { hashPassword } from "../../server/auth/password-hash"
 import { UserStore } from "../../server/auth/user-store"
-import { EmbeddedBroker } from "../../server/mqtt/embedded-broker"
+import type { ConnectionLimits } from "../../server/mqtt/connection-gate"
+import { EmbeddedBroker, type BrokerTlsOptions } from "../../server/mqtt/embedded-broker"
 import { HOST, recordingLogger } from "./mqtt"
 
 export interface SecuredBroker {
     broker: EmbeddedBroker
     auth: BrokerAuth
     store: UserStore
+    /** What the broker logged, line by line. */
+    lines: string[]
     /** What the broker logged, as a user reads it. */
     log(): string
     /** Adds (or replaces) users in the credentials file and waits until the broker has read it. */
@@ -27,15 +30,21 @@ export interface SecuredBroker {
 export const passwordOf = (name: string) => `${name}-password`
 export const loginOf = (name: string) => ({ username: name, password: passwordOf(name) })
 
-async function hashed(users: Record<string, Role>, into: Users): Promise<Users> {
-    for (const [name, role] of Object.entries(users))
-        into.set(name, { role, hash: await hashPassword(passwordOf(name), { N: 1024, r: 8, p: 1 }) })
+/** A user's role, or its role and password (default: `<name>-password`). */
+export type UserSpec = Role | [role: Role, password: string]
+
+async function hashed(users: Record<string, UserSpec>, into: Users): Promise<Users> {
+    for (const [name, spec] of Object.entries(users)) {
+        const [role, password] = typeof spec === "string" ? [spec, passwordOf(name)] : spec
+        into.set(name, { role, hash: await hashPassword(password, { N: 1024, r: 8, p: 1 }) })
+    }
     return into
 }
 
 export async function startSecuredBroker(
-    users: Record<string, Role>,
-    options: Partial<BrokerAuthOptions> = {}
+    users: Record<string, UserSpec>,
+    options: Partial<BrokerAuthOptions> = {},
+    listener: { connectionLimits?: Partial<ConnectionLimits>; tls?: BrokerTlsOptions } = {}
 ): Promise<SecuredBroker> {
     const dir = mkdtempSync(join(tmpdir(), "nightlight-secured-"))
     const file = join(dir, "users.json")
@@ -45,12 +54,13 @@ export async function startSecuredBroker(
     const store = new UserStore({ file, logger, pollMs: 60_000 })
     await store.start()
     const auth = new BrokerAuth({ users: store, allowAnonymous: false, logger, ...options })
-    const broker = new EmbeddedBroker({ host: HOST, port: 0, logger, auth })
+    const broker = new EmbeddedBroker({ host: HOST, port: 0, logger, auth, ...listener })
     await broker.start()
     return {
         broker,
         auth,
         store,
+        lines,
         log: () => lines.join(""),
         async addUsers(more) {
             await saveCredentials(file, await hashed(more, all))

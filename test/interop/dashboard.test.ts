@@ -15,6 +15,7 @@ import { Store } from "../../server/store"
 import { collectPageProblems, launchChromium, skipWithoutChromium } from "../helpers/browser"
 import { ChartPixels } from "../helpers/chart-pixels"
 import { HOST, closeClient, connectClient, recordingLogger, until } from "../helpers/mqtt"
+import { runSteps } from "../helpers/teardown"
 
 const SKIP = skipWithoutChromium("test/interop/dashboard.test.ts", "The dashboard's cards and charts in a browser")
 const RESULTS_DIR = fileURLToPath(new URL("../../test-results/", import.meta.url))
@@ -92,15 +93,7 @@ describe.skipIf(SKIP)("the dashboard's cards and charts, in headless Chromium", 
                 },
             ],
         ]
-        const failed: string[] = []
-        for (const [what, step] of steps) {
-            try {
-                await step()
-            } catch (error) {
-                failed.push(`could not ${what}: ${(error as Error).message}`)
-            }
-        }
-        if (failed.length > 0) throw new Error(failed.join("\n"))
+        await runSteps(steps)
     })
 
     const within = (timeout: number) => ({ timeout, interval: 100 })

@@ -14,6 +14,7 @@ import { SimulatorRunner } from "../../server/sim-runner"
 import { collectPageProblems, launchChromium, skipWithoutChromium } from "../helpers/browser"
 import { ChartPixels } from "../helpers/chart-pixels"
 import { HOST, recordingLogger } from "../helpers/mqtt"
+import { runSteps } from "../helpers/teardown"
 
 const SKIP = skipWithoutChromium("test/sim/dashboard.test.ts", "The dashboard in a browser")
 const DEVICE = "dashboard-sim"
@@ -99,15 +100,7 @@ describe.skipIf(SKIP)("the dashboard in headless Chromium, with the real firmwar
                 },
             ],
         ]
-        const failed: string[] = []
-        for (const [what, step] of steps) {
-            try {
-                await step()
-            } catch (error) {
-                failed.push(`could not ${what}: ${(error as Error).message}`)
-            }
-        }
-        if (failed.length > 0) throw new Error(failed.join("\n"))
+        await runSteps(steps)
     })
 
     /** Readers of the card's fields, for the bounded polls below. */
