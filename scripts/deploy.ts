@@ -1,11 +1,8 @@
 /**
- * `npm run deploy -- --board <id>`: puts the nightlight on a real board, by DeviceScript's own path
- * (DESIGN.md §2):
- *   1. `devs flash --board <id>`: writes the DeviceScript runtime (downloaded from GitHub) over USB/serial;
- *   2. `devs devtools <entry> --serial|--usb`: builds the program, deploys it with the settings from
- *      .env.defaults and .env.local (Wi-Fi, broker), and stays up to show the device's log (Ctrl+C ends).
- * Where that cannot work it says why, without a stack trace: a missing board or internet before it
- * starts (deploy-preflight.ts), missing flashing tools from the CLI's output (deploy-checks.ts).
+ * `npm run deploy -- --board <id>`: puts the nightlight on a real board by DeviceScript's own path
+ * (docs/devicescript.md §1-2): `devs flash` writes the runtime, then `devs devtools --serial|--usb`
+ * deploys the program with its settings and shows the device's log. What cannot work is explained
+ * without a stack trace (deploy-preflight.ts before, deploy-checks.ts from the CLI's output).
  */
 import { spawn } from "node:child_process"
 import { parseArgs, stripVTControlCharacters } from "node:util"

@@ -1,7 +1,7 @@
 /**
  * Deploys the firmware bytecode and its settings to a DeviceScript VM on the bus — what `devs devtools`
- * does for a board: stop the program, write the bytecode, write the settings, start it again. This is
- * the simulator's path for settings, since `devs run` pushes none (DESIGN.md §2).
+ * does for a board. It is the simulator's only path for settings: `devs run` pushes none
+ * (docs/devicescript.md §2).
  */
 import { jd, type JDBus, type JDDevice } from "./jacdac"
 

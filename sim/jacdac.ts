@@ -1,6 +1,6 @@
 /**
  * jacdac-ts, loaded through its CommonJS build: its Node TCP transport calls `require("net")`,
- * which the ES module build cannot do (DESIGN.md §3). Its package exports name no types, so the
+ * which the ES module build cannot do (docs/devicescript.md §3). Its package exports name no types, so the
  * types are taken from the declaration files it ships.
  */
 import { createRequire } from "node:module"

@@ -5,7 +5,7 @@ import { fileURLToPath } from "node:url"
 /** The project root (where devsconfig.json is); the DeviceScript CLI must run there. */
 export const projectRoot = join(dirname(fileURLToPath(import.meta.url)), "..")
 
-/** The DeviceScript CLI, run with `node` directly so that killing it leaves no children (DESIGN.md §3). */
+/** The DeviceScript CLI, run with `node` directly so that killing it leaves no children (docs/devicescript.md §1). */
 export const devsCli = join(projectRoot, "node_modules", "@devicescript", "cli", "devicescript")
 
 /** Where `devs build src/main.ts` writes the bytecode. */

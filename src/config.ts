@@ -1,8 +1,7 @@
 /**
- * Device settings. On a board they come from `.env.defaults` (tracked) and `.env.local` (secrets,
- * gitignored), deployed by `devs devtools`; in the simulator the nightlight's `sim/` pushes them
- * over the Jacdac settings service before it starts the program (DESIGN.md §2: `devs run` pushes none).
- * Setting names are at most 13 characters.
+ * Device settings, from `.env.defaults` and `.env.local`, deployed by `devs devtools` on a board and by
+ * `sim/deploy.ts` in the simulator (`devs run` pushes none). Names are at most 13 characters
+ * (docs/devicescript.md §2).
  */
 import * as ds from "@devicescript/core"
 import { readSetting } from "@devicescript/settings"

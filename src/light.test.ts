@@ -8,7 +8,7 @@ describe("toLessonUnits", () => {
         expect(toLessonUnits(0.5)).toBe(512)
     })
     test("rounds the u0.16 sensor ratio back to the lesson's value", () => {
-        // 0.1 reads back from the bus as 0.100006 (DESIGN.md §3)
+        // 0.1 reads back from the bus as 0.100006 (docs/devicescript.md §3)
         expect(toLessonUnits(0.100006)).toBe(102)
         expect(toLessonUnits(300 / 1023)).toBe(300)
     })
