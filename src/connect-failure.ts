@@ -1,7 +1,7 @@
 /**
  * Why a connection to the broker failed, without the address the log line already names: the
  * DeviceScript socket prefixes "socket <url>: ", the simulator's socket "<url>: ", and Node ends with
- * " <host>:<port>", so the line said the URL four times. Pure.
+ * " <host>:<port>". Pure.
  */
 export function connectFailure(url: string, hostPort: string, message: string): string {
     let text = message

@@ -61,10 +61,8 @@ export interface LastReport {
  * publishing each one would be ten identical messages a second, so only the first sample, a sample
  * that moved by `minChange` or changes the rule's decision, or one after `intervalMs` of silence is
  * reported. Light hovering around the threshold inside the band changes nothing, so it adds no reports.
- *
- * `ruleState` is the rule's decision (with hysteresis) at the last report, not the LED: a LED held
- * against the light, by a person's switch or by a group's vote, made every sample look like a switch,
- * and the device reported every `minGapMs` (ten times its interval) for as long as it was held.
+ * `ruleState` is the rule's decision at the last report, not the LED: a LED held against the light (a
+ * person's switch, a group's vote) would make every sample look like a switch.
  */
 export function shouldReport(
     last: LastReport | undefined,

@@ -1,10 +1,7 @@
 /**
- * The firmware's MQTT 3.1.1 client, on @devicescript/net's socket. Written because the library's
- * MQTTClient loses track of data: it reads one socket chunk per "message" event, and DeviceScript
- * coalesces events that fire while a handler runs, so a command that arrives with others waits for
- * the next packet, seconds later. Here one loop reads every chunk and cuts it into packets
- * (PacketReader), so nothing waits. It also reconnects with capped exponential backoff (the library
- * retries every 50 s) and sends each packet in one write.
+ * The firmware's MQTT 3.1.1 client, on @devicescript/net's socket, because the library's MQTTClient
+ * leaves packets that arrive together waiting (docs/devicescript.md §6). One loop reads every chunk and
+ * cuts it into packets (PacketReader); it reconnects with capped backoff and sends each packet in one write.
  */
 import * as ds from "@devicescript/core"
 import { connect, type Socket, type SocketProto } from "@devicescript/net"

@@ -1,8 +1,8 @@
 /**
  * MQTT 3.1.1 packets, encoded and decoded without I/O, for the firmware's own MQTT client
  * (`mqtt-client.ts`). Spec: https://docs.oasis-open.org/mqtt/mqtt/v3.1.1/os/mqtt-v3.1.1-os.html
- * Each packet is built as ONE buffer, so it goes out in one socket write (two writes per publish,
- * as @devicescript/net does, meet Nagle's algorithm and cost ~40 ms on every message).
+ * Each packet is built as ONE buffer, so it goes out in one socket write: two writes per publish, as
+ * @devicescript/net does, meet Nagle's algorithm and delay every message.
  */
 
 export const enum PacketType {

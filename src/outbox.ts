@@ -16,7 +16,7 @@ export interface Reading {
 
 const RECORD = 12 // seq u32 @0, t u32 @4, light u16 @8, flags u8 @10 (1 = led, 2 = local), spare @11
 
-/** At 2 s per reading, 600 is 20 minutes (the issue asks for at least 10). */
+/** At 2 s per reading, 600 is 20 minutes of outage. */
 export const DEFAULT_OUTBOX_CAPACITY = 600
 
 export class Outbox {

@@ -1,12 +1,8 @@
 /**
- * The nightlight wire protocol on the device side. Mirrors `server/protocol/contract.ts` (the typed contract
- * the server and tests use; its header describes every field); the end-to-end tests prove they agree.
- *
- *   `<id>/telemetry`  device → server  {"light": N, "seq", "boot", "oldest", "t", "led", "local", "dropped"}
- *   `<id>/commands`   server → device  {"led_on": boolean, "seq", "t"}  (retained, QoS 1)
- *   `<id>/acks`       server → device  {"boot", "seq"}                  (retained)
- *   `<id>/status`     device           "online" | "offline" (retained; "offline" is the last will)
- * Only "light" and "led_on" are the lesson's; the rest is optional both ways.
+ * The wire protocol on the device side, mirroring `server/protocol/contract.ts` (whose header describes
+ * every field); the end-to-end tests prove they agree. Topics: `<id>/telemetry` device → server;
+ * `<id>/commands` (retained, QoS 1) and `<id>/acks` (retained) server → device; `<id>/status` (retained,
+ * "offline" is the last will). Only "light" and "led_on" are the lesson's; the rest is optional.
  */
 import type { Reading } from "./outbox"
 
