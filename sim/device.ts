@@ -41,7 +41,7 @@ export interface SimulatedNightlightOptions {
     settings?: DeviceSettings
 }
 
-/** How long each start-up step may take (ms); a cold start takes about 2 s on a 2-core machine. */
+/** How long each start-up step may take (ms). */
 const STARTUP_TIMEOUT_MS = 20_000
 const DEVTOOLS_WS_PORT = 8081
 

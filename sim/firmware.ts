@@ -1,7 +1,7 @@
 /**
- * Builds the firmware for each board. `devs build` always writes `.devicescript/bin/` (its --out-dir
- * flag is broken in 2.16.4), so each build is copied to `built/<board>/` before the next one starts;
- * the simulator runs `built/xiao_nightlight/bytecode.devs`, which a firmware unit-test run cannot overwrite.
+ * Builds the firmware for each board. `devs build` always writes `.devicescript/bin/` (docs/devicescript.md
+ * §1), so each build is copied to `built/<board>/` before the next one starts; the simulator runs
+ * `built/xiao_nightlight/bytecode.devs`, which a firmware unit-test run cannot overwrite.
  */
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync } from "node:fs"
 import { join } from "node:path"

@@ -38,9 +38,8 @@ export class VirtualHardware {
             serviceClasses: [jd.SRV_LIGHT_LEVEL, jd.SRV_LIGHT_BULB],
             services: () => [this.light!, this.bulb!],
         })
-        // "background": jacdac-ts then keeps socket errors to itself instead of printing their stack. On
-        // Ctrl+C the devtools (same process group) die before we disconnect: a read ECONNRESET, expected.
-        // A devtools that dies on its own is reported by SimulatedNightlight (watchExit).
+        // "background": jacdac-ts keeps socket errors to itself; on Ctrl+C the devtools die first, so the
+        // ECONNRESET is expected. A devtools that dies on its own is reported by SimulatedNightlight.
         await withoutJacdacChatter(() => bus.connect(true))
     }
 
