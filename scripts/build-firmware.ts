@@ -1,7 +1,7 @@
 /**
  * `npm run build`: builds the firmware for every board into built/<board>/ and prints its size.
  * Also the `postinstall` step (with --quiet), since `npm install` removes the DeviceScript builtin
- * packages from node_modules until the next `devs build` (DESIGN.md §2).
+ * packages from node_modules until the next `devs build` (docs/devicescript.md §1).
  */
 import { buildFirmware, FIRMWARE_TARGETS } from "../sim/firmware"
 

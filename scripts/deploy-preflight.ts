@@ -11,7 +11,7 @@ export type ChipFamily = "esp32" | "rp2040"
 
 /** Where the CLI downloads the runtime from (its boards' $fwUrl are GitHub releases). */
 export const RUNTIME_HOST = "https://github.com"
-/** ms the internet probe waits for an answer. */
+/** How long the internet probe waits for an answer (ms). */
 export const INTERNET_TIMEOUT_MS = 5000
 
 /** Raspberry Pi's USB vendor id: a Pico W in BOOTSEL mode or running the DeviceScript runtime. */

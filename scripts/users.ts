@@ -1,9 +1,8 @@
 /**
  * `npm run users -- add|passwd|remove|list`: the broker's users in the credentials file
  * (docs/security.md). A password never comes from the command line, where shell history and `ps` would
- * keep it: it is typed twice at a prompt that does not echo, read from standard input
- * (--password-stdin), or generated and printed once (--generate). A running server notices the change
- * within seconds and closes the sessions of users removed or given a new password.
+ * keep it: it is typed at a prompt that does not echo, read from --password-stdin, or generated and
+ * printed once (--generate). A running server closes the sessions of users removed or re-passworded.
  */
 import { mkdir } from "node:fs/promises"
 import { dirname, join } from "node:path"
