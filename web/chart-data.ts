@@ -1,10 +1,8 @@
 /**
  * What one device's chart shows, kept apart from drawing: the readings of the last WINDOW_MS (history
- * first, live readings appended), each with the LED state at that time, turned into uPlot's columns,
- * and the threshold band as it was at each time (bandSpans).
- *
- * The LED state of a point is what the device reported with the reading; a device that reports none
- * (the lesson's) gets the last command the server sent it before that reading.
+ * first, live appended) as uPlot's columns, and the threshold band in force at each time (bandSpans).
+ * A point's LED is what the device reported with the reading, or for a device that reports none (the
+ * lesson's), the last command the server sent before it.
  */
 import type { HistoryResponse, LiveEvent, RuleChange, RuleSettings } from "../server/http/api-types"
 
@@ -63,7 +61,7 @@ export class ChartData {
     load(history: HistoryResponse): void {
         this.points = history.readings.map(r => ({ t: r.t, light: r.light, reported: r.led }))
         this.commands = history.commands.map(c => ({ t: c.t, ledOn: c.ledOn })).sort((a, b) => a.t - b.t)
-        // a server that keeps no settings history: today's rule over the whole window, as before
+        // a server that keeps no settings history: today's rule over the whole window
         this.rules = history.settingsHistory
             ? [...history.settingsHistory].sort((a, b) => a.t - b.t)
             : [{ t: -Infinity, ...history.settings }]

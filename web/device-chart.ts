@@ -1,12 +1,8 @@
 /**
- * One device's live chart (uPlot): light over the last 10 minutes (less while the device is new; a lone
- * reading as a dot), the threshold band shaded between threshold and threshold + band as it was at each
- * time (drawn under the series by a hook, across the whole time axis), and the LED's on-times shaded as
- * a stepped area behind.
- *
- * Created when the device card scrolls into view and destroyed when it leaves, so a fleet of thousands
- * costs charts only for the cards on screen. On creation it loads the window from the history endpoint;
- * live readings that arrive meanwhile wait and are merged after it.
+ * One device's live chart (uPlot): light (a lone reading as a dot), the threshold band in force at each
+ * time (drawn under the series by a hook) and the LED's on-times as a stepped area behind. It exists
+ * only while its card is on screen, so a big fleet costs few charts; it loads its window from the
+ * history endpoint and merges the live readings that arrived meanwhile.
  */
 import type { LiveEvent, RuleSettings } from "../server/http/api-types"
 import { getHistory } from "./api"

@@ -1,9 +1,7 @@
 /**
- * The "Refused and limited" panel: what the server turned away since it started (logins, sessions,
- * publishes over the rate limit, oversized packets, connections that never logged in, new devices
- * past --max-devices, live streams, rejected readings), from GET /api/stats every few seconds. Every
- * counter the API sends is shown, known ones in words, new ones by their name, so a counter added on
- * the server appears here without a change.
+ * The "Refused and limited" panel: what the server turned away since it started, from GET /api/stats.
+ * Every counter the API sends is shown, known ones in words, others by their name, so a counter added
+ * on the server appears here without a change.
  */
 import type { StatsResponse } from "../server/http/api-types"
 import { getStats } from "./api"
