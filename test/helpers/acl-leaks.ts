@@ -1,16 +1,9 @@
 /**
- * The exhaustive leak check of issue 5, against any broker (our embedded aedes, a Mosquitto with
- * examples/mosquitto): device A tries every topic of every kind it does not own, and every filter; it
- * must get nothing through and nothing back. Counted leaks must be 0.
- *
- * - Writes: A publishes (QoS 0 and 1, retained too) to every topic in the universe that is not its own.
- *   A witness allowed to read everything subscribes to `#`, and afterwards a fresh one reads what the
- *   broker retained: any message of A's on a topic A may not publish is a leak.
- * - Reads: A subscribes to every filter in the universe. Then B, the server user and the witness (a
- *   user who may read and publish everything) publish on every topic, retained and not: anything A
- *   receives on a topic other than its own commands and acks is a leak, and so is a retained message
- *   delivered when A subscribes again.
- * Waits are bounded: each phase ends with a sentinel that must arrive after everything sent before it.
+ * The exhaustive topic-rule leak check, against any broker (our embedded aedes, a Mosquitto with
+ * examples/mosquitto): device A publishes to every topic it does not own, which a witness reading `#`
+ * must not see (live or retained), and subscribes to every filter while the others publish everywhere:
+ * anything A receives beyond its own commands and acks, now or on resubscribing, is a leak. Each phase
+ * ends with a sentinel that must arrive after everything sent before it, so waits are bounded.
  */
 import { randomBytes } from "node:crypto"
 import type { IClientOptions, MqttClient } from "mqtt"

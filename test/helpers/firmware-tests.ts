@@ -1,7 +1,7 @@
 /**
- * Runs a DeviceScript test file in the VM: `devs run FILE --test --test-self-exit`. Without
- * --test-self-exit the tests never run and the VM exits 0 (docs/devicescript.md §4), so a run only passes when it
- * exits 0 AND reports at least one test with none failing.
+ * Runs a DeviceScript test file in the VM: `devs run FILE --test --test-self-exit`. Without that flag the
+ * tests never run and the VM exits 0 (docs/devicescript.md §4), so a run only passes when it exits 0 AND
+ * reports at least one test with none failing.
  */
 import { runDevs } from "../../sim/processes"
 

@@ -1,11 +1,8 @@
 /**
- * The hostile flood against a running server, shared by test/whole-server/fuzz.test.ts (bounded, asserted) and
- * test/whole-server/fuzz-long.ts (longer, printed): hostile mqtt.js clients (hostile.ts), raw TCP connections
- * (raw-mqtt.ts) and one well-behaved device speaking the reliable protocol, all at once. Returns what
- * was sent and what the server counted, crashes, leaks, and the device's losses and latencies.
- *
- * Everything runs in one process with the server, so the latencies include the flood's own work on
- * the same event loop: pessimistic figures.
+ * The hostile flood against a running server, for test/whole-server/fuzz.test.ts and fuzz-long.ts:
+ * hostile mqtt.js clients (hostile.ts), raw TCP connections (raw-mqtt.ts) and one well-behaved device,
+ * all at once. Returns what was sent and counted, crashes, leaks, and the device's losses and latencies
+ * (pessimistic: the flood runs on the server's event loop).
  */
 import { setFlagsFromString } from "node:v8"
 import { runInNewContext } from "node:vm"

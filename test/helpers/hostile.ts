@@ -1,10 +1,8 @@
 /**
- * Hostile telemetry for the fuzz test (test/whole-server/fuzz.test.ts) and its longer standalone run (test/whole-server/fuzz-long.ts):
- * malformed payloads and topics, each labelled with what the server must do with it. Seeded, so a
- * failure reproduces with the seed it prints. Malformed MQTT packets are in raw-mqtt.ts.
- *
- * The labels come from how each message is built (a truncated object is not JSON, a seq of 0 is a bad
- * field), never from running the server's parser: the test compares the two.
+ * Hostile telemetry for test/whole-server/fuzz.test.ts and fuzz-long.ts: malformed payloads and topics,
+ * each labelled with what the server must do with it, seeded so a failure reproduces. The labels come
+ * from how each message is built, never from the server's parser: the test compares the two.
+ * Malformed MQTT packets are in raw-mqtt.ts.
  */
 import type { RejectionReason } from "../../server/controller/events"
 import { MAX_PAYLOAD_BYTES } from "../../server/protocol/contract"

@@ -1,12 +1,9 @@
 /**
  * A device at protocol level for tests with many of them: the firmware's reliable link (README "Wire
- * protocol") in a few lines, over a real mqtt.js client. Readings wait in an outbox until acknowledged,
- * carry seq/boot/t/oldest/led, and go again when no ack moved the outbox for `resendMs` (the firmware
- * waits 5 s); commands are applied only when newer than the last. Like the firmware, a device whose
- * LED was switched against its own light (threshold 300) reports that light again at once, and then
- * every REPORT_INTERVAL_MS while they disagree (the firmware reports every 2 s whatever happens; these
- * devices report only when a test says, so they do just this much of it). What it sent, what was
- * acknowledged and every resend are kept for the test to check.
+ * protocol") over a real mqtt.js client: an outbox resent until acknowledged, commands applied only when
+ * newer. It reports only when a test says, except that, like the firmware, a LED switched against its
+ * light makes it report that light at once and every REPORT_INTERVAL_MS while they disagree. What it
+ * sent, what was acknowledged and every resend are kept for the test to check.
  */
 import { randomBytes } from "node:crypto"
 import type { MqttClient } from "mqtt"
