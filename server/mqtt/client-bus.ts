@@ -1,16 +1,9 @@
 /**
  * The message bus over an mqtt.js client, for an external broker (Mosquitto, a cloud broker, or several
- * servers sharing one broker). Survives the broker going away: reconnects at a fixed period, subscribes
- * again on every connection (clean session: the broker forgets us), and never crashes on an unreachable
- * broker, at start-up or later.
- *
- * With a share group (docs/scale-out.md) it speaks MQTT 5 and makes the subscriptions asked for as
- * `shared` as `$share/<group>/<filter>`: the broker hands each message to one server of the group.
- *
- * A broker may send a message once per subscription it matches (Mosquitto 2.0 does to MQTT 5 clients),
- * and every copy reaches every matching handler: Home Assistant's birth on `homeassistant/status`, also
- * matched by the devices' `+/status`, was handled twice. So a filter that another of ours covers is
- * not sent to the broker: the covering subscription brings its messages, once.
+ * servers sharing one). Reconnects and subscribes again on every connection; never crashes on an
+ * unreachable broker. With a share group (docs/scale-out.md) it speaks MQTT 5 and subscribes as
+ * `$share/<group>/<filter>`. A filter another of ours covers is not sent: a broker may deliver a message
+ * once per matching subscription (Mosquitto 2.0 to MQTT 5 clients), and each copy would be handled.
  */
 import { randomBytes } from "node:crypto"
 import { EventEmitter } from "node:events"
@@ -237,8 +230,8 @@ export class MqttClientBus extends EventEmitter implements MessageBus {
     }
 
     private async onConnect(client: MqttClient): Promise<void> {
-        // No MQTT library here sets TCP_NODELAY; with Nagle on, a round trip takes ~5 ms instead of ~1 ms
-        // (DESIGN.md §6). WebSocket streams have no such knob.
+        // No MQTT library here sets TCP_NODELAY, and Nagle's algorithm delays each round trip.
+        // WebSocket streams have no such knob.
         const stream = client.stream as { setNoDelay?: (noDelay: boolean) => void } | undefined
         if (typeof stream?.setNoDelay === "function") stream.setNoDelay(true)
 

@@ -1,22 +1,10 @@
 /**
- * Limits on connections that have not logged in yet (from the TCP accept until a CONNACK that lets the
- * client in). Each open socket costs a file descriptor and aedes' state for it (20-49 KB), and before a
- * login nothing tells a device from an attacker. Without limits, sockets that never send a CONNECT
- * stayed 30 s each (aedes' own timeout), and 20,000 of them filled the process's file table: no device
- * could connect. So:
- * - at most `maxPerAddress` such connections from one address, and `maxTotal` from all together; a
- *   connection past either is closed at once (the client retries later, as after any refusal);
- * - each must be logged in within `deadlineMs`, or it is closed.
- * This machine's own address (127.0.0.1, ::1) has no cap of its own, only the total: its clients are
- * local processes (the simulator, tools, the benchmark's 10,000 devices connecting 100 at a time),
- * and no packet from the network can carry it. Other loopback addresses (127.0.0.2...) are capped like
- * any address, which lets the tests play remote attackers with them.
- * Logged-in clients are not counted here: they have proved who they are, and their number is bounded
- * by the users (each user's client ids, see broker-auth.ts) or, without users, by loopback.
- * Memory is bounded: one entry per pending connection, at most `maxTotal`.
- *
- * The gate counts the TCP socket. Over MQTTS, aedes sees the TLS socket on top of it, which Node does
- * not link back to the TCP one; both have the same addresses and ports, which find it.
+ * Limits on connections not yet logged in (TCP accept until a CONNACK that lets the client in): before a
+ * login nothing tells a device from an attacker, and sockets that never send CONNECT would fill the
+ * process's file table. At most `maxPerAddress` from one address and `maxTotal` in all, each logged in
+ * within `deadlineMs`. Loopback (127.0.0.1, ::1) counts only toward the total: its clients are local
+ * processes (the simulator, the bench); 127.0.0.2... are capped, so tests can play remote attackers.
+ * Over MQTTS aedes sees the TLS socket, which Node does not link to the TCP one; their addresses find it.
  */
 
 export interface ConnectionLimits {

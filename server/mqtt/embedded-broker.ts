@@ -1,10 +1,8 @@
 /**
- * An MQTT broker inside the server process (aedes on a plain TCP listener, and optionally an MQTTS one
- * beside it on the same aedes), so `npm start` needs nothing else installed. Devices and tools connect
- * to it like to any broker; the server itself talks to it in-process (see EmbeddedBus), which no login
- * or rule applies to. With `auth` (server/auth/broker-auth.ts) clients log in and each may only use its
- * own topics; without it every client may do anything, which exposure.ts allows on loopback only.
- * A device's reading that only the server wants skips aedes' routing (PublishRouter).
+ * An MQTT broker inside the server process (aedes on TCP, optionally MQTTS too), so `npm start` needs
+ * nothing else installed. The server talks to it in-process (EmbeddedBus), outside logins and rules;
+ * with `auth` (broker-auth.ts) clients log in and keep to their own topics, without it exposure.ts
+ * allows loopback only. Readings only the server wants skip aedes' routing (PublishRouter).
  */
 import type { EventEmitter } from "node:events"
 import { createServer, type Server, type Socket } from "node:net"
@@ -209,8 +207,8 @@ export class EmbeddedBroker {
 
     /** A client's connection: to aedes, with Nagle off and the packet size capped. */
     private handle(aedes: Aedes, socket: Socket): void {
-        // Commands and acks are small and due at once: Nagle plus the peer's delayed ACK held them
-        // ~40 ms (measured: p99 reading→command 40-45 ms with it, 4-10 ms without).
+        // Commands and acks are small and due at once: Nagle plus the peer's delayed ACK holds them
+        // tens of milliseconds.
         socket.setNoDelay(true)
         aedes.handle(socket)
         const guard = new PacketSizeGuard()

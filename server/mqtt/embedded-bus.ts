@@ -1,15 +1,10 @@
 /**
- * The message bus inside the embedded aedes broker: subscriptions are aedes' in-process listeners and
- * publishes go straight into its router. No socket, no MQTT encoding; measured at about half the CPU of
- * a loopback client (DESIGN.md §6). In-process listeners get no retained messages from aedes, so
- * subscribing reads them from aedes' store itself, as the broker does for a client's SUBSCRIBE. A
- * client's reading that only we subscribe to reaches the handler directly (EmbeddedBroker).
- *
- * The bus's own publications do not come back to its subscriptions live (MQTT 5's No Local, as
- * MqttClientBus asks for with a share group): the controller would parse each of its acks and
- * commands again to learn nothing (2% of the server's CPU at 5000 readings/s). Retained ones still
- * come from the store when a subscription is made, so a controller started again on the same broker
- * rebuilds its state from them.
+ * The message bus inside the embedded aedes broker: aedes' in-process listeners and its router, no
+ * socket or MQTT encoding (cheaper than a loopback client; bench/README.md). aedes gives in-process
+ * listeners no retained messages, so subscribing reads them from its store, as for a client's SUBSCRIBE.
+ * The bus's own publications do not come back to its subscriptions live (MQTT 5's No Local), so the
+ * controller does not parse its own acks and commands; retained ones still come from the store, so a
+ * restarted controller rebuilds its state.
  */
 import type { AedesPublishPacket, PublishPacket } from "aedes"
 import type { Deliver, DirectHandler, EmbeddedBroker } from "./embedded-broker"
@@ -106,8 +101,8 @@ export class EmbeddedBus implements MessageBus {
         }
         const deliver: Deliver = (packet, done) => {
             if ((packet.payload as Marked)[OWN] !== true) direct(packet.topic, packet.payload as Buffer)
-            // Completing synchronously recursed through aedes' router and overflowed the stack under
-            // load (DESIGN.md §6); aedes defers its own deliveries the same way.
+            // Completing synchronously recurses through aedes' router and overflows the stack under
+            // load; aedes defers its own deliveries the same way.
             setImmediate(done)
         }
         const subscription = { filter, handler, deliver, direct }

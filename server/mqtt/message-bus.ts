@@ -1,8 +1,6 @@
 /**
- * What the server needs from MQTT, and nothing more: subscribe to a topic filter, publish, start, stop.
- * Two implementations: EmbeddedBus (inside our own aedes, no socket: about half the CPU per message)
- * and MqttClientBus (an mqtt.js client, for an external broker such as Mosquitto). The same contract
- * test runs over both.
+ * What the server needs from MQTT: subscribe, publish, start, stop. EmbeddedBus (inside our aedes) and
+ * MqttClientBus (an external broker) implement it; the same contract test runs over both.
  */
 import type { Logger } from "../util/logger"
 

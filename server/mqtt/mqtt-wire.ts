@@ -1,12 +1,8 @@
 /**
- * Just enough MQTT 3.1.1 (OASIS mqtt-v3.1.1, section 2 and 3) to write packets by hand: the bench's own
- * ends of the wire (its load generator's devices and its floor baseline) and the tests' raw packets
- * (test/helpers/raw-mqtt.ts, attacker.ts), which must send what a library would refuse to. The server does
- * not use it (aedes parses what it receives); it is here so the tests and the bench package share it
- * without either importing the other. Packets are encoded into one Buffer each and split out of the stream
- * by their remaining length; no MQTT 5, no QoS 2, no checks beyond the framing.
- * Why not mqtt.js for the bench: its client costs about 20 µs of the generator's CPU per reading, so the
- * generator, sharing two cores with the system, could not offer more than about 34,000 readings/s.
+ * Just enough MQTT 3.1.1 (OASIS mqtt-v3.1.1 §2, §3) to write packets by hand: the bench's devices and
+ * the tests' raw packets, which must send what a library refuses to. The server does not use it; it is
+ * here so tests and bench share it. Framing only: no MQTT 5, no QoS 2. The bench avoids mqtt.js, whose
+ * per-reading CPU capped the load generator (bench/README.md).
  */
 
 export const PACKET = {

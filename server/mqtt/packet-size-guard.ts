@@ -1,9 +1,7 @@
 /**
- * A cap on the size of MQTT packets a client may send, checked on the bytes before aedes parses them:
- * aedes (mqtt-packet) has no limit and buffers a packet whole, so one client announcing a 256 MB
- * PUBLISH could hold that much memory. The guard reads each packet's fixed header (MQTT 3.1.1 §2.2:
- * one type byte, then the Remaining Length as 1-4 bytes of 7 bits each) and skips the body, so it
- * costs a few operations per packet, whatever its size.
+ * A cap on the size of a client's MQTT packets, checked before aedes parses them: aedes (mqtt-packet)
+ * buffers a packet whole with no limit. Reads each fixed header (MQTT 3.1.1 §2.2: type byte, then the
+ * Remaining Length in 1-4 bytes of 7 bits) and skips the body, so the cost does not grow with size.
  */
 
 /**

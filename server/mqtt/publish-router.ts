@@ -1,16 +1,11 @@
 /**
  * aedes' publish, with two departures for a client's PUBLISH, installed by EmbeddedBroker:
  * - a publish BrokerAuth marked (refused, or over the rate limit) is dropped instead of routed;
- * - a reading, the bulk of the traffic, usually has one subscriber: the server, in process. aedes routes
- *   it like any message (a packet copy, a pipeline of callbacks, the topic matched against every
- *   subscription, a completion per subscriber: about 3% of the server's CPU at 5000 readings/s); a
- *   QoS 0, not retained publish whose topic only in-process subscriptions match goes straight to their
- *   direct handlers instead. Anything else goes to aedes: retained, QoS 1, `$` topics, and any topic a
- *   client subscribes to (an observer, Home Assistant), which then gets it from aedes as before.
- *   Logins, rules and rate limits run before (authorizePublish), as for any publish.
- * aedes calls `broker.publish(packet, client, done)` after authorizePublish, with the same packet
- * object; its own callers and EmbeddedBus pass `(packet, done)`. Both departures complete on the next
- * turn, as aedes does: completing synchronously would re-enter its parser from inside a parse.
+ * - a QoS 0, not retained publish whose topic only in-process subscriptions match (a reading, the bulk
+ *   of the traffic) goes straight to their handlers, skipping aedes' costly routing. Anything else
+ *   (retained, QoS 1, `$` topics, a topic a client subscribes to) goes to aedes. Auth runs before, as ever.
+ * aedes calls `publish(packet, client, done)`; its own callers and EmbeddedBus pass `(packet, done)`.
+ * Both departures complete on the next turn: completing synchronously would re-enter aedes' parser.
  */
 import type { Aedes, AedesPublishPacket } from "aedes"
 import { isDropped } from "../auth/broker-auth"

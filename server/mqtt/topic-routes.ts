@@ -1,11 +1,8 @@
 /**
  * What each topic routes to, worked out once per topic and remembered: the buses see the same few topics
- * per device over and over, and matching each message against every subscription again cost several per
- * cent of the server's CPU (publish-router.ts, client-bus.ts). Forgotten all at once when a
- * subscription changes (clear()), and when more than MAX_ROUTES topics are remembered, so many one-off
- * topics (a client publishing anywhere it may) cannot grow it without end.
- * A Map rather than lru-cache's LRU: a hit, every reading's cost, took about 1.5x as long in the LRU
- * (bench/topic-routes.ts), and forgetting all at once costs the fleet one miss per topic, rarely.
+ * per device over and over. Forgotten all at once when a subscription changes (clear()) or past
+ * MAX_ROUTES topics, so one-off topics cannot grow it. A Map rather than lru-cache: hits are cheaper
+ * (bench/topic-routes.ts), and forgetting all costs one miss per topic, rarely.
  */
 
 /** Topics remembered at most; a fleet's devices have a few topics each. */
