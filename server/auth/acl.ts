@@ -1,14 +1,8 @@
 /**
- * Who may publish and subscribe to what: pure rules, one table per role (docs/security.md "Roles"; the
- * same rules for Mosquitto are examples/mosquitto/acl). The username is the identity: a device logged
- * in as `porch` may publish only `porch/telemetry` and `porch/status` and read only `porch/commands`
- * and `porch/acks`, whatever client id it chose.
- *
- * A subscription with wildcards is allowed only when every topic it can match is allowed: a device may
- * not subscribe `#`, `+/commands` or `porch/#`. The check is that one allowed pattern contains the whole
- * filter, which is conservative (it could refuse a filter that only several patterns together cover)
- * and exact for the tables below. Nobody may publish to a `$` topic (`$SYS/...` is the broker's own),
- * and only admin and anonymous-on-loopback may read `$SYS/#`.
+ * Who may publish and subscribe to what: pure rules, one table per role (docs/security.md "Roles";
+ * Mosquitto's are examples/mosquitto/acl). The username is the identity, whatever the client id.
+ * A wildcard filter is allowed only if one allowed pattern contains it whole: conservative, and exact
+ * for these tables. Nobody publishes to `$` topics; only admin and anonymous-on-loopback read `$SYS/#`.
  */
 import { HA_DEFAULTS, configFilters } from "../home-assistant/config"
 import { topicMatches } from "../mqtt/message-bus"

@@ -1,23 +1,12 @@
 /**
- * Authentication and per-topic authorisation for the embedded aedes broker, as aedes hooks built from
- * the users (user-store.ts) and the rules (acl.ts). The USERNAME is the identity; the client id is
- * free-form, but one held or stored by one user cannot be used by another, a device's own is reserved
- * for it, and stored sessions are bounded (session-guard.ts: its store is the broker's persistence).
- *
- * What aedes does with the hooks (aedes 1.2, read in its source and checked in test/server/auth/broker-auth.test.ts):
- * - preConnect sees the CONNECT before aedes names a client whose id is empty.
- * - authenticate runs for every CONNECT, with or without a username; CONNACK carries our return code.
- * - authorizePublish runs for each PUBLISH from a client and for its will when it is published (a will
- *   refused there is not published). An error from it closes the client's connection, for QoS 0 and 1
- *   alike (aedes 1.2 speaks MQTT 3.1 and 3.1.1 only and refuses a version 5 CONNECT). A device bursting
- *   a 600-reading replay over a rate limit would then reconnect and replay again, for ever. So a refused
- *   or over-limit publish is DROPPED instead, as Mosquitto does for MQTT 3.1.1: the hook marks the
- *   packet and EmbeddedBroker's publish skips it; QoS 1 is still acknowledged (the reliable link resends
- *   what the server never acknowledged). Only a refused will gets an error.
- * - authorizeSubscribe: a refused filter gets SUBACK 0x80 and no subscription.
- * - authorizeForward runs for each delivery to a client, retained messages included: the second lock.
- * - The server's own in-process publish and subscribe (EmbeddedBus: aedes.publish, aedes.subscribe) go
- *   through none of these hooks: the server is not a client.
+ * Logins and per-topic rights for the embedded aedes broker, as aedes hooks built from the users
+ * (user-store.ts) and rules (acl.ts); client ids and stored sessions are session-guard.ts's. The
+ * server's own in-process publish and subscribe go through none of the hooks; preConnect sees a
+CONNECT before aedes names a client whose id is empty.
+ * Trap (aedes 1.2, checked in test/server/auth/broker-auth.test.ts): an error from authorizePublish
+ * closes the connection, so a device replaying over a rate limit would reconnect and replay for ever.
+ * A refused or over-limit publish is therefore marked and DROPPED (as Mosquitto does for MQTT 3.1.1);
+ * only a refused will gets an error. authorizeForward also runs for retained messages: a second lock.
  */
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto"
 import type { AedesPublishPacket, AuthenticateError, Client, PublishPacket, Subscription } from "aedes"

@@ -1,13 +1,8 @@
 /**
- * The credentials file (docs/security.md "The credentials file"): who may log in to the embedded broker,
- * with which role, and a slow salted hash of each password (password-hash.ts). JSON, versioned:
- *
- *   { "version": 1, "users": { "porch": { "role": "device", "hash": "scrypt:32768:8:1:<salt>:<key>" } } }
- *
- * It holds no password, but a hash still lets whoever reads it guess offline, so it is written with
- * mode 0600 and a file that others can read gets a warning. It is written whole to a temporary file
- * and renamed over the old one: a server reading it at the same moment sees the old or the new file,
- * never half of one. `parseCredentials` is pure; the rest is file I/O.
+ * The credentials file (docs/security.md "The credentials file"): who may log in to the embedded
+ * broker, with which role and password hash (password-hash.ts). A hash still allows offline guessing,
+ * so the file is written 0600 (readable by others: a warning), whole to a temporary file then renamed,
+ * so a reader never sees half of one. `parseCredentials` is pure; the rest is file I/O.
  */
 import { readFile, stat } from "node:fs/promises"
 import { isValidDeviceId } from "../protocol/contract"

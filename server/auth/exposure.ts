@@ -28,7 +28,7 @@ export interface ExposureInput {
 export type ExposureDecision =
     | {
           ok: true
-          /** Whether clients without a username are let in (with every right, as before issue 5). */
+          /** Whether clients without a username are let in (with every right). */
           anonymous: boolean
           /** Lines to log at warn level at every start. */
           warnings: string[]

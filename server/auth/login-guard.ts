@@ -1,20 +1,10 @@
 /**
- * What keeps password guessing slow and cheap for us:
- * - an address with `maxFailures` failed logins within `windowMs` is refused at once, without a password
- *   check, until the window has passed (it costs us nothing, and them a reconnect each time);
- * - a user name with `maxUserFailures` failed logins within `windowMs`, from any addresses, is slowed
- *   down: one password check for it per `userCheckIntervalMs`, the others are answered "server
- *   unavailable" (the client retries). An attacker with many addresses thus gets about
- *   60 s / userCheckIntervalMs guesses a minute at one user, however many addresses it has. Slowed, not
- *   locked: a lock-out per user would let anyone lock a device out by guessing wrong passwords for it.
- *   And an address the user logged in from within `trustedForMs` is not slowed at all, so a device
- *   that reconnects from its usual address gets in during such an attack;
- * - at most `maxConcurrent` password checks at a time (each takes ~60 ms and 32 MiB on libuv's pool,
- *   which file I/O and DNS share), at most `maxWaiting` waiting; beyond that a login is answered
- *   "server unavailable" and the client retries later;
- * - log lines that repeat (the same user failing from the same address) are written once per `logEveryMs`
- *   with a count of the ones left out.
- * Memory is bounded: at most `maxTracked` addresses or log keys are remembered.
+ * Keeps password guessing slow for them and cheap for us (docs/security.md "Logins that fail"):
+ * - an address with `maxFailures` failures within `windowMs` is refused without a password check;
+ * - a user with `maxUserFailures` failures is slowed (one check per `userCheckIntervalMs`), not locked:
+ *   a lock-out would let anyone lock a device out; addresses it logged in from lately are not slowed;
+ * - at most `maxConcurrent` checks (each costly on libuv's pool) and `maxWaiting` waiting, else "server
+ *   unavailable"; repeated log lines are written once per `logEveryMs`; at most `maxTracked` keys kept.
  */
 
 export const LOGIN_GUARD_DEFAULTS = {

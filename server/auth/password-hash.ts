@@ -1,12 +1,7 @@
 /**
- * Salted, slow password hashes for the broker's users: scrypt from node:crypto, written as one string
- * that carries its own parameters, `scrypt:N:r:p:<salt base64>:<key base64>`, so the cost can be raised
- * later without breaking the hashes already in a credentials file (a `passwd` rewrites one with the
- * current cost).
- *
- * Always the asynchronous crypto.scrypt: it runs on libuv's thread pool, so a login never blocks the
- * event loop that carries every device's readings. One check costs about 50-75 ms and 32 MiB on the
- * development machine (docs/security.md "Logins that fail"); that is what makes guessing slow.
+ * Salted, slow password hashes: scrypt, written as `scrypt:N:r:p:<salt>:<key>` so the cost can be raised
+ * without breaking stored hashes. Always the asynchronous crypto.scrypt: it runs on libuv's pool, so a
+ * login never blocks the event loop carrying the readings. Its cost is what makes guessing slow.
  */
 import { randomBytes, scrypt, timingSafeEqual } from "node:crypto"
 

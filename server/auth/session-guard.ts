@@ -1,14 +1,9 @@
 /**
- * Who may use which MQTT client id and keep which session (docs/security.md "Sessions"), checked when a
- * client logs in (BrokerAuth calls admit() once its password is right):
- * - A client id belongs to whoever holds it: its connected client, or the user who stored a session
- *   under it. Another user is refused (CONNACK 5), so a session is neither taken over nor wiped.
- * - A device's own client id (`<name>nightlight_client`, predictable) is reserved for user `<name>`,
- *   who always gets in and takes it over from whoever holds it.
- * - An empty client id needs a clean session (MQTT 3.1.1 §3.1.3-8, CONNACK 2).
- * - Stored sessions are limited per user and in all, expire when abandoned, and their queues are capped
- *   (session-book.ts for the limits and their defaults, session-store.ts for the queues); a device,
- *   whose firmware never asks for one, is refused one unless allowed.
+ * Who may use which MQTT client id and keep which session (docs/security.md "Sessions"), checked by
+ * admit() once a password is right. An id belongs to whoever holds it (connected, or a stored session);
+ * another user gets CONNACK 5. A device's own id (`<name>nightlight_client`, predictable) is reserved for
+ * user `<name>`. An empty id needs a clean session (MQTT 3.1.1 §3.1.3-8). Stored sessions are limited,
+ * expire and have capped queues (session-book.ts, session-store.ts).
  */
 import type { Client } from "aedes"
 import { printable } from "../util/logger"

@@ -1,13 +1,8 @@
 /**
- * Where the embedded broker keeps MQTT sessions: aedes' own memory persistence (aedes-persistence 11,
- * the one aedes makes when given none), with two changes (docs/security.md "Sessions").
- * - Each client id's queue of QoS 1 messages (waiting while it is offline, or sent and not yet
- *   acknowledged) holds at most `maxQueued`: the oldest is dropped and reported. aedes queues a copy
- *   of every QoS 1 message for every stored session that subscribes to it, for as long as the session
- *   lives, so without a cap one login could fill the server's memory.
- * - forget(id) removes everything stored under a client id (subscriptions, queue, QoS 2 state, will),
- *   for a session that expired, was evicted or is replaced by its rightful owner.
- * The queue is ours (the base class keeps its own in a private field); the rest is the base class's.
+ * Where the embedded broker keeps MQTT sessions: aedes-persistence 11's memory store, with each client
+ * id's QoS 1 queue capped at `maxQueued` (aedes queues every QoS 1 message for every stored session that
+ * subscribes, for as long as it lives: one login could fill memory), and forget(id) to remove all stored
+ * under an id. The queue is ours (the base class keeps its own private); the rest is the base class's.
  */
 import { createRequire } from "node:module"
 import { Readable } from "node:stream"

@@ -1,12 +1,8 @@
 /**
- * The users the broker knows while it runs: the credentials file, read at start and again whenever it
- * changes (`npm run users -- add|remove|passwd` while the server runs takes effect within `pollMs`),
- * plus users that live only in memory for this run (the simulated device started beside the server).
- *
- * The file is polled with stat rather than watched: fs.watch misses the rename that saveCredentials
- * does on some systems and fires twice on others, and one stat every two seconds costs nothing. A file
- * that becomes unreadable keeps the users we had and says why; a file that is removed removes every
- * user in it (a deliberate act: saveCredentials never leaves the file missing).
+ * The users the broker knows while it runs: the credentials file, re-read when it changes (within
+ * `pollMs`), plus in-memory users for this run (the simulated device). Polled with stat, not fs.watch,
+ * which misses the rename saveCredentials does on some systems and fires twice on others. An unreadable
+ * file keeps the users we had; a removed file removes its users.
  */
 import { stat } from "node:fs/promises"
 import type { Logger } from "../util/logger"
