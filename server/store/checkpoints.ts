@@ -1,21 +1,9 @@
 /**
- * WAL checkpoints off the event loop. A checkpoint copies the pages the WAL holds back into the database
- * file and fsyncs it (`synchronous = NORMAL`). SQLite runs one inside whichever commit makes the WAL
- * reach 1000 pages: at 5000 readings/s (10 000 devices) the WAL grows by about 9 MiB a second, so the
- * server stopped for up to 40 ms a few times a second, with an ack's commit. Those stops were most of
- * the p99 reading → command latency (bench, with 100 ms flushes: p99 18 ms with them, 6 ms without).
- * Here the server's connection turns them off, and a worker thread with a connection of its own runs a
- * PASSIVE checkpoint every CHECKPOINTS.everyMs (about 7 ms of that thread at 5000 readings/s): in WAL
- * mode a passive checkpoint and the writer never wait for each other.
- *
- * The WAL starts again from its beginning only when a writer finds every frame copied back. Under
- * steady writes a passive checkpoint never catches up with the frames written while it ran, and the
- * file grew for ever (bench: 280 MB after 30 s). When the WAL holds more than
- * CHECKPOINTS.restartAbovePages, the worker follows the passive checkpoint with a RESTART one: it waits
- * for the writer's transaction and holds the next one back (3–11 ms measured) while it copies what the
- * passive one left and fsyncs; the WAL then starts again. Rarely, so that wait is rare too.
- *
- * If the worker cannot start or dies, the server's connection checkpoints as SQLite does by default.
+ * WAL checkpoints off the event loop: SQLite runs one inside whichever commit makes the WAL reach 1000
+ * pages, stopping the server (bench/README.md). The server's connection turns them off; a worker thread
+ * with its own connection runs a PASSIVE checkpoint every CHECKPOINTS.everyMs (it never waits for the
+ * writer), and a RESTART one past CHECKPOINTS.restartAbovePages, since under steady writes passive ones
+ * never catch up and the WAL would grow for ever. Without the worker, SQLite's default applies.
  */
 import { Worker } from "node:worker_threads"
 import type { Db } from "./database"

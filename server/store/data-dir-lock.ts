@@ -1,15 +1,9 @@
 /**
- * One server per data folder. Two servers on one folder would both write its database (SQLite keeps
- * that consistent, but each would prune, flush and checkpoint the other's rows, and both would answer
- * for the same devices) and its token and users files. A lock file in the folder names the server
- * that holds it: its pid, host, boot and start time. The next server reads it and refuses to start,
- * unless the holder is gone: a pid no longer running on this host, or a lock from an earlier boot
- * (pids start again at each boot). So a server killed with SIGKILL, which cleans nothing up, does not
- * keep the next one out. A lock from another host (a folder shared over the network) cannot be checked:
- * the message says which file to delete if that server is gone.
- *
- * The lock is written whole to a temporary file, then hard-linked into place: link() fails if the lock
- * exists, so two servers starting at once cannot both take it, and no server ever reads half a lock.
+ * One server per data folder: two would prune, flush and checkpoint each other's rows and answer for
+ * the same devices. The lock file names its holder (pid, host, boot, start); a holder gone (pid not
+ * running here, or an earlier boot) is taken over, so a SIGKILLed server does not keep the next out.
+ * Written to a temporary file then hard-linked into place: link() fails if the lock exists, so two
+ * servers starting at once cannot both take it, and nobody reads half a lock.
  */
 import { linkSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from "node:fs"
 import { hostname } from "node:os"

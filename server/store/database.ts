@@ -1,11 +1,8 @@
 /**
- * Opens the server's embedded SQLite database (better-sqlite3) and brings its schema up to date.
- *
- * One file holds the device registry, the history of readings and commands, and the settings changed at
- * run time, so all three survive a restart together. WAL mode lets the server write while a query reads;
- * `synchronous = NORMAL` makes a commit an append to the WAL without fsync (a power cut may lose the last
- * commits, never corrupt the file). The file is marked with an application id, so pointing the server at
- * some other SQLite file fails at once with a clear message instead of mixing tables into it.
+ * Opens the server's SQLite database (better-sqlite3) and brings its schema up to date: registry,
+ * history and run-time settings in one file, so they survive a restart together. WAL lets a query read
+ * while the server writes; `synchronous = NORMAL` may lose the last commits on a power cut, never
+ * corrupt the file. An application id makes some other SQLite file fail at once, clearly.
  */
 import Database from "better-sqlite3"
 import { mkdirSync } from "node:fs"
@@ -97,10 +94,8 @@ const MIGRATIONS: string[] = [
     ALTER TABLE devices ADD COLUMN clock_offset INTEGER;`,
     // 3: what an ack promises is stored, appended in arrival order (Store.commit): the readings, and
     // each acknowledged device's link with its first and last sight (for a device whose row was never
-    // written). An ack's transaction then writes a page or two, where placing each reading by device in
-    // `readings`, its minute and its device row wrote about a page per device: the store's CPU per
-    // reading fell from 10 to 4.5 µs (10 000 devices, 5000 readings/s). Store.flush() moves them into
-    // their tables once 500 wait or a second passed; Store.open() does after a crash.
+    // written). An ack's transaction then writes a page or two, not a page per device. Store.flush()
+    // moves them into their tables once 500 wait or a second passed; Store.open() does after a crash.
     `CREATE TABLE staged_readings (
         device INTEGER NOT NULL,
         t INTEGER NOT NULL,
@@ -213,8 +208,7 @@ export function writeError(db: Db, err: unknown): StoreError {
 
 /**
  * Appends rows to a table with one INSERT of up to ROWS_PER_INSERT rows (their values flat, in column
- * order): for an ack's 25 staged readings and links, a third less CPU than an INSERT each (bench). One
- * prepared statement per row count, made on first use.
+ * order): cheaper than an INSERT per row. One prepared statement per row count, made on first use.
  */
 export class BulkInsert {
     static readonly ROWS_PER_INSERT = 32

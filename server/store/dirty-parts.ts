@@ -1,13 +1,8 @@
 /**
- * The devices whose row is to be written (Registry), kept by part: a device's part is its key modulo
- * the number of parts, and Store.flushSome() writes one part every 100 ms. Taking a part takes the
- * devices of that part and nothing else is looked at: with 10 000 devices at 5000 readings/s, looking up
- * the key of every dirty device at each flushSome (100 000 lookups a second to take 1000 devices) was
- * 7.5% of the server's CPU (profile).
- *
- * A device whose key is not known yet (never written, or not looked up since the server started) waits
- * apart and counts as being in every part: the next take() looks its key up, and takes it if its part is
- * taken or it has none (so a new device's row is written within one flushSome).
+ * The devices whose row is to be written (Registry), kept by part (key modulo the number of parts), so
+ * Store.flushSome() takes one part without looking up every dirty device's key (costly at fleet scale;
+ * bench/README.md). A device whose key is not known yet counts as in every part: the next take() looks
+ * it up, so a new device's row is written within one flushSome.
  */
 import type { DeviceKeys } from "./device-keys"
 

@@ -1,13 +1,8 @@
 /**
  * The read side of the history (history.ts): a device's readings and commands over a time range, for the
- * dashboard's charts. Queries read the (device, t) primary key range only; wide ranges read the
- * per-minute rollup instead of every reading, so a month of 2-second readings (1.3 M rows) answers in
- * milliseconds rather than a quarter second of blocked server. Queries see flushed rows only: flush
- * first if the rows added just now must show.
- *
- * Kept apart from the writes (buffering, staging, merging), which History keeps, and from the pruning
- * (history-retention.ts). The bucket sums (Bucket, addTo) are shared: the writes sum each minute's
- * readings into the rollup the same way.
+ * charts. Queries read the (device, t) key range only, and wide ranges read the per-minute rollup, so a
+ * month of readings does not block the server. They see flushed rows only: flush first if needed.
+ * The bucket sums (Bucket, addTo) are shared with the writes, which fill the rollup the same way.
  */
 import type { HistoryCommand, HistoryPoint } from "../http/api-types"
 import type { Db } from "./database"

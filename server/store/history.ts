@@ -1,14 +1,8 @@
 /**
- * The history of readings and LED commands, per device, in the embedded database.
- *
- * Writes are buffered in memory and written by flush() in one transaction, free when nothing waits.
- * The server stores readings right before it acknowledges them (an ack promises they are stored), many
- * times a second, through Store.commit(): that appends them to `staged_readings` (stage()), a page or
- * two per transaction, where writing each into its device's place in `readings` and its minute's rollup
- * wrote a page per device. Store.flush() moves them into `readings` by 500 or once a second (merge()), and
- * Store.open() after a crash. The range queries (readings(), commands()) are history-queries.ts's; they
- * see flushed rows only: flush first if the rows added just now must show. Pruning to the retention is
- * history-retention.ts's.
+ * The history of readings and LED commands, per device: the writes. An ack promises its readings are
+ * stored, so Store.commit() appends them to `staged_readings` (stage()), a page or two per transaction
+ * rather than a page per device; Store.flush() merges them into `readings` and the rollup (merge()), and
+ * Store.open() does after a crash. Queries are history-queries.ts's, pruning history-retention.ts's.
  */
 import type { HistoryCommand, HistoryPoint } from "../http/api-types"
 import { BulkInsert, writeError, type Db } from "./database"

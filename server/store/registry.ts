@@ -1,14 +1,9 @@
 /**
- * The device registry: every device the server has seen, with what it last knew of it, kept in memory
- * for the API and the live view and written to the `devices` table so it survives a restart.
- *
- * update() only changes memory and marks the device dirty; flush() writes the dirty ones in one
- * transaction. The server writes them with the history (Store.flush), or a hundredth of the devices every
- * 100 ms (Store.flushSome): a device's row, rewritten with each of its readings, is worth a write every few
- * seconds, not one per reading. A device's link (where its acks stand) must be stored with each ack:
- * Store.commit() appends it to `staged_links` (stageLinks), a page or two where rewriting the device
- * rows wrote a page per device; rows written later supersede them, and Store.open() applies what a
- * crash left (recoverLinks). The records and their rows are in registry-records.ts.
+ * The device registry: what the server last knew of every device it has seen, in memory for the API and
+ * the live view, and in the `devices` table to survive a restart. update() marks a device dirty; its row
+ * is written with the history (Store.flush) or a part at a time (Store.flushSome), not once per reading.
+ * A device's link (where its acks stand) must be stored with each ack, so Store.commit() appends it to
+ * `staged_links`; later rows supersede them, and Store.open() applies what a crash left (recoverLinks).
  */
 import { BulkInsert, writeError, type Db } from "./database"
 import { deviceKeys, type DeviceKeys } from "./device-keys"

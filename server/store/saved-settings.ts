@@ -1,14 +1,8 @@
 /**
  * Settings changed at run time (threshold, band, a group's rule) that survive a restart, reconciled with
- * the start-up configuration (flags, environment, config file) by "the most recent change wins":
- *
- *   - nothing saved yet: the configured value, which is saved along with what it was configured as;
- *   - the configuration changed since it was saved: the user edited it after the run-time change, so the
- *     configuration wins (and is saved);
- *   - else a value changed at run time (dashboard, API) wins over the unchanged configuration.
- *
- * Values are JSON, compared canonically (object key order does not matter). resolveWithOrigin() says
- * which case applied, so the server can log why a setting differs from its flag.
+ * the start-up configuration by "the most recent change wins": nothing saved, or the configuration changed
+ * since it was saved: the configuration wins; else the run-time value wins. Values are JSON, compared
+ * canonically; resolveWithOrigin() says which case applied, so the server can log why.
  */
 import type { Db } from "./database"
 

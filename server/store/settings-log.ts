@@ -1,11 +1,7 @@
 /**
- * When the threshold and band changed, and to what: one row per change (`settings_changes`), so a chart
- * of the past draws the band as it was then, also after a restart. The server records the rule it
- * starts with and each change made while it runs; a record equal to the last one adds nothing.
- *
- * Bounded: changes closer together than mergeWithinMs replace each other (a script PATCHing in a loop
- * adds at most one row a second), and rows older than the history's retention are pruned, all but the
- * one still in force at the cutoff.
+ * When the threshold and band changed, and to what (`settings_changes`), so a chart of the past draws
+ * the band as it was then. Bounded: changes within mergeWithinMs replace each other, and rows older than
+ * the history's retention are pruned, all but the one in force at the cutoff.
  */
 import type { RuleChange, RuleSettings } from "../http/api-types"
 import type { Db } from "./database"
