@@ -1,10 +1,8 @@
 /**
- * Writes what the controller sees into the store: every reading and command into the history, and each
- * device's latest state into the registry. Writes are batched in memory; the controller's `beforeAck`
- * hook stores the readings before any ack promises so (Store.commit), and a timer stores the rest (the
- * lesson's device, which gets no acks) within RECORDER_DEFAULTS.maxFlushDelayMs (sooner when many
- * wait), with a part of the registry (Store.flushSome: each device's row every 10 s). stop() writes
- * everything. (The store prunes old history by itself.)
+ * Writes what the controller sees into the store: readings and commands into the history, each device's
+ * latest state into the registry. The controller's `beforeAck` hook stores readings before an ack
+ * promises so (Store.commit); a timer stores the rest (the lesson's device gets no acks) within
+ * RECORDER_DEFAULTS.maxFlushDelayMs, with a part of the registry (Store.flushSome). stop() writes all.
  */
 import type { NightlightServer } from "./controller/nightlight-server"
 import type { CommandEvent, StatusEvent, TelemetryEvent } from "./controller/events"
@@ -17,14 +15,12 @@ export const RECORDER_DEFAULTS = {
     /** ms between two looks at what waits to be written */
     flushIntervalMs: 100,
     /**
-     * A write as soon as this many readings and commands wait. The server waits for each write: at 5000
-     * readings/s (10 000 devices) one a second took about 10 ms (moving 5000 staged readings and writing
-     * 1000 device rows), and that set the p99 reading → command latency. About 500 rows is 1 ms.
+     * A write as soon as this many readings and commands wait. The server waits for each write, so one
+     * big write a second sets the p99 reading → command latency; about 500 rows is 1 ms.
      */
     flushRows: 500,
     /**
-     * ...and at least this often while anything waits (ms). Fewer writes cost less: every 100 ms at 500
-     * readings/s cost 122 µs of CPU per reading, against 79 µs once a second (bench).
+     * ...and at least this often while anything waits (ms). Fewer writes cost less CPU per reading.
      */
     maxFlushDelayMs: 1000,
 }

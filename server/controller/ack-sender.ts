@@ -16,16 +16,15 @@ import type { Timers } from "../util/clock"
  * At most one ack per device per this many ms; the last one always goes out. An ack is cumulative, so
  * a device that reports every 2 s still gets each reading acknowledged at once, and one that sends
  * faster (a replay after an outage, a fleet pushed past what the server can take) gets one ack for
- * several readings. Under overload that is what keeps the server up: with 10 000 devices offering
- * 34 000 readings/s it handled 30 000/s at p99 240 ms with 1 s, and 18 000/s at p99 2.3 s with 100 ms
- * (bench), where an ack per reading was most of the work. Well below the firmware's 5 s before it sends
+ * several readings. Under overload that is what keeps the server up (bench/README.md), where an ack per
+ * reading is most of the work. Well below the firmware's 5 s before it sends
  * unacknowledged readings again (src/link-state.ts).
  */
 export const ACK_INTERVAL_MS = 1000
 
 /**
- * Acks due close together go out together, after one write of the store (sendAck): a transaction per
- * reading cost a quarter more CPU per reading at 500 readings/s (bench). A full batch goes on the next
+ * Acks due close together go out together, after one write of the store (sendAck): cheaper than a
+ * transaction per reading. A full batch goes on the next
  * turn, as our publishes enter the broker one turn apart (mqtt/embedded-bus.ts) and a long queue of acks
  * would hold back the commands behind it.
  */

@@ -1,10 +1,8 @@
 /**
- * The controller's per-device states (device/state.ts), by device id: one map that the controller and
- * its helpers (commands.ts, groups/coordinator.ts, state-topics.ts) share, and one
- * place where a state is made, always with the same live rule, so that new settings reach every device.
- * At most `max` devices (--max-devices): any client that may publish picks the ids it publishes on, so
- * without a cap each made-up id would be kept (in memory and in the store) for ever. Once full, the
- * messages of new ids are refused (`refused` is told) and the devices already known go on as before.
+ * The controller's per-device states (device/state.ts) by id: one map its helpers share, and one place a
+ * state is made, with the live rule, so new settings reach every device. At most `max` (--max-devices):
+ * a client picks the ids it publishes on, so made-up ids would be kept for ever; once full, new ids are
+ * refused (`refused` is told) and known devices go on.
  */
 import { DeviceState } from "../device/state"
 import type { DecisionRule } from "../device/types"

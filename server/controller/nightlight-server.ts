@@ -1,18 +1,10 @@
 /**
- * The lesson's server logic over a link that survives outages (README "Wire protocol"). Every
- * `<id>/telemetry` reading is validated, checked for duplicates and gaps, and acknowledged on `<id>/acks`;
- * the LED decision (the threshold with a hysteresis band) goes to `<id>/commands`, retained with QoS 1,
- * only when the device needs it. The rules live in device/state.ts; this class does the I/O. Bad input
- * is counted and logged once, never thrown: one broken device must not stop the others being served.
- *
- * After a restart the state comes back from the broker's retained commands, acks and status. With the
- * embedded broker those die with the process; what then keeps a LED from flipping is the `led` field of
- * the device's readings, taken as the hysteresis state until the server has decided itself.
- *
- * This class is the public face and the wiring. The parts: the readings (telemetry.ts) and
- * the bad ones (rejections.ts), the state topics (state-topics.ts), the device
- * states (device-states.ts), the commands (commands.ts), the acks (ack-sender.ts) and the
- * groups' votes (groups/coordinator.ts). Each gets what it needs and reports through this class's events.
+ * The lesson's server logic over a link that survives outages (README "Wire protocol"): readings are
+ * validated, deduplicated and acknowledged, and the LED decision is published, retained, only when the
+ * device needs it. The rules are device/state.ts's; this class wires the parts (telemetry, rejections,
+ * state topics, device states, commands, acks, groups) and reports through its events. Bad input is
+ * counted and logged, never thrown. After a restart the state comes back from retained messages, or,
+ * with the embedded broker, from the readings' `led` field.
  */
 import { EventEmitter } from "node:events"
 import type { GroupRule, GroupView, RuleSettings } from "../http/api-types"
