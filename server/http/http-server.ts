@@ -1,13 +1,9 @@
 /**
- * The dashboard and HTTP API on fastify: the JSON routes (api-routes.ts), the live event stream
- * (live-stream.ts) and the page's files (static-files.ts). fastify matches routes, answers HEAD for GET
- * routes and reads bodies within the size limit (413); we add 405 with Allow, the JSON and UTF-8 rules of
- * a body (request-body.ts: 415, 400) and the error bodies (ApiError). Client mistakes become 4xx answers
- * naming the field; anything else is a logged 500, and the server keeps serving.
- *
- * Cross-site requests cannot change anything: every body must be application/json, which a page on
- * another origin can only send after a CORS preflight, and we answer no preflight. The same goes for
- * PUT and DELETE without a body (not a "simple" method: preflight too).
+ * The dashboard and HTTP API on fastify: JSON routes (api-routes.ts), the live stream (live-stream.ts),
+ * the page's files (static-files.ts). We add to fastify 405 with Allow, the body rules (request-body.ts)
+ * and ApiError bodies; client mistakes are 4xx naming the field, anything else a logged 500.
+ * No cross-site changes: every body must be application/json and PUT/DELETE are not "simple", so another
+ * origin needs a CORS preflight, and we answer none.
  */
 import { METHODS, createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http"
 import type { Socket } from "node:net"

@@ -1,25 +1,9 @@
 /**
- * One client of `GET /api/events`: a Server-Sent Events stream of LiveEvents, one JSON per `data:` line
- * (no `event:` names, so `EventSource.onmessage` sees everything and the JSON's `type` tells them apart).
- *
- * Bounded on purpose. The backend may emit thousands of readings a second with a big fleet, and a client
- * may be slow (a phone on bad Wi-Fi) or gone without a FIN. So:
- * - Events are coalesced per key until the next write: the latest reading, device view and command of
- *   each device, the latest view of each group, the latest settings. What waits is therefore at most a
- *   few entries per device and group, however fast events come. A device reports every 2 s, so nothing
- *   is merged in normal operation; a replay burst after an outage collapses to its newest reading (the
- *   history endpoint still has every one). Two commands to one device within a write: the later one.
- * - Writes happen at most every `flushIntervalMs`: the first event after a quiet spell goes out on the
- *   next turn of the event loop, the rest of a burst together after the interval. A write of N events
- *   waits N / `maxEventsPerSecond` before the next, so a fleet too big for that rate gets fewer, more
- *   coalesced updates (10,000 devices: each about every 10 s) instead of a stream no browser keeps up with.
- * - While the socket does not take more (write() returned false), nothing is written: events keep
- *   coalescing in place, and the next write waits for "drain". The socket buffer thus holds at most one
- *   write beyond its high-water mark.
- * - A client that has not drained for `stallLimitMs` is dropped; its EventSource reconnects and gets a
- *   fresh "hello".
- * - A comment line every `heartbeatMs` keeps proxies and idle timers from closing a quiet stream, and
- *   finds dead peers (their buffer fills and they stall).
+ * One client of `GET /api/events`: Server-Sent Events, one LiveEvent JSON per `data:` line (no `event:`
+ * names, so `onmessage` sees all). Bounded, since a fleet emits thousands of events a second and a client
+ * may be slow or silently gone: events coalesce per key until the next write (the latest of each device,
+ * group, settings), writes are paced by `flushIntervalMs` and `maxEventsPerSecond`, nothing is written
+ * until "drain", a client stalled `stallLimitMs` is dropped, and a heartbeat keeps proxies from closing it.
  */
 import type { Writable } from "node:stream"
 import type { LiveEvent } from "./api-types"

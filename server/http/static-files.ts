@@ -1,11 +1,7 @@
 /**
- * The dashboard's files: a fixed list of URL paths, each mapped to one file (or to the page bundle), so
- * no request path ever reaches the file system and traversal has nothing to work with.
- *
- * The page script is web/app.ts and its modules, bundled in memory by esbuild on first request and
- * kept: the page imports its types from server/http/api-types.ts, the one contract, and no build step or
- * built file is needed. uPlot comes from node_modules (resolved like an import, not by a hard-coded
- * path). Everything is local: the page works without internet.
+ * The dashboard's files: a fixed list of URL paths, each to one file or the page bundle, so no request
+ * path reaches the file system. web/app.ts is bundled in memory by esbuild on first request (no build
+ * step; the page imports server/http/api-types.ts); uPlot is resolved from node_modules. All local.
  */
 import { createHash } from "node:crypto"
 import { readFile } from "node:fs/promises"
