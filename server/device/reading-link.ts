@@ -1,12 +1,8 @@
 /**
- * The reliable link of one device's readings (README "Wire protocol"): which readings of its current boot
- * arrived, which are acknowledged, which were received twice or never, and the device's clock, so that a
- * reading resent after an outage keeps the time it was taken. Pure: no I/O and no clock; `now` (ms since
- * 1970) comes in. DeviceState owns one per device and decides on what it lets through
- * (test/server/device/state.test.ts).
- *
- * The link is also rebuilt after a restart, from the broker's retained ack (ackSeen) or the store
- * (restore): both only fill in a device the server knows nothing of, so they are idempotent.
+ * The reliable link of one device's readings (README "Wire protocol"): which readings of its boot arrived,
+ * were acknowledged, came twice or never, and the device's clock, so a resent reading keeps the time it
+ * was taken. Pure: `now` (ms since 1970) comes in. Rebuilt after a restart from the retained ack
+ * (ackSeen) or the store (restore), both idempotent: they only fill in a device the server does not know.
  */
 import type { AckPayload, TelemetryPayload } from "../protocol/contract"
 
@@ -104,8 +100,8 @@ export class ReadingLink {
                 missing = this.settle(oldest - 1)
             }
             // The usual case, the next reading in order with none out of order waiting, leaves the Set
-            // alone: adding and deleting its one element made V8 reallocate its table each time, and the
-            // tables, held by a long-lived Set, were promoted to the old generation (heap profile).
+            // alone: adding and deleting its one element makes V8 reallocate its table each time, and the
+            // tables, held by a long-lived Set, get promoted to the old generation.
             if (r.seq === this.acked + 1 && this.received.size === 0) this.acked = r.seq
             else {
                 this.received.add(r.seq)

@@ -1,14 +1,9 @@
 /**
  * What the server knows about one device, and the rules that turn a reading into a decision, an ack and
- * maybe a command (README "Wire protocol"). Pure: no I/O and no clock; `now` (ms since 1970) comes in,
- * so every rule is tested without a broker (test/server/device/state.test.ts).
- *
- * The reading's place in the device's sequence (duplicates, gaps, the ack) and the device's clock are
- * the reliable link's, in reading-link.ts; this class decides on what the link lets through: the LED by
- * the threshold with its band (or a group's vote), a person's override, and when to send the decision.
- *
- * The state is also rebuilt from the broker's retained messages after a restart (commandSeen, ackSeen,
- * status): those calls are idempotent, because the server's own publications come back the same way.
+ * maybe a command (README "Wire protocol"): the LED by the threshold and band (or a group's vote), a
+ * person's override, and when to send. Pure: `now` comes in. Sequence and clock are reading-link.ts's.
+ * Rebuilding from retained messages (commandSeen, ackSeen, status) is idempotent, because the server's
+ * own publications come back the same way.
  */
 import type { CommandReason, Decide, Decision, DecisionRule, DeviceSnapshot, ReadingOutcome } from "./types"
 import {
