@@ -1,13 +1,8 @@
 /**
- * The pure half of the Home Assistant MQTT discovery (discovery.ts re-exports what others use:
- * import it from there): the defaults, the discovery topics and the configs Home Assistant reads for
- * each nightlight, its templates, and the switch payload. No I/O, so the tests can check the configs
- * and templates without a broker.
- *
- * It follows the Home Assistant documentation:
- *   https://www.home-assistant.io/integrations/mqtt/#mqtt-discovery (topics, payload, origin, availability, birth)
- *   https://www.home-assistant.io/integrations/sensor.mqtt/ and https://www.home-assistant.io/integrations/light.mqtt/
- *   (default schema).
+ * The pure half of Home Assistant MQTT discovery (import it via discovery.ts): the defaults, the
+ * discovery topics, each nightlight's configs and templates, the switch payload. Follows
+ * https://www.home-assistant.io/integrations/mqtt/#mqtt-discovery and the sensor.mqtt and light.mqtt
+ * (default schema) pages.
  */
 import { createHash } from "node:crypto"
 import { LIGHT_MAX, topics } from "../protocol/contract"

@@ -1,21 +1,9 @@
 /**
- * Optional Home Assistant MQTT discovery (issue 4). Each nightlight appears in Home Assistant as one
- * device with two entities: a light-level sensor and a light (its LED). Both are available while the
- * device is. The entities read the nightlight's own topics (`<id>/telemetry`, `<id>/commands`,
- * `<id>/status`), so all this module publishes is two retained configs per device. Switching the light
- * in Home Assistant publishes ON or OFF to `nightlight/<id>/set`, and that becomes a manual override on
- * the server (DiscoveryHost.override).
- *
- * The configs and their topics are built in config.ts (pure, re-exported here); this
- * module publishes them, sends them again when Home Assistant restarts, and takes the switches. A device
- * a person deleted in Home Assistant (which clears its retained configs) is left out from then on, across
- * restarts, until a person brings it back (restore(): the dashboard, the HTTP API).
- *
- * It follows the Home Assistant documentation:
- *   https://www.home-assistant.io/integrations/mqtt/#mqtt-discovery (topics, payload, origin, availability, birth)
- *   https://www.home-assistant.io/integrations/sensor.mqtt/ and https://www.home-assistant.io/integrations/light.mqtt/
- *   (default schema).
- * docs/home-assistant.md is the user's guide.
+ * Optional Home Assistant MQTT discovery (docs/home-assistant.md): each nightlight is a device with a
+ * light-level sensor and a light, reading the nightlight's own topics, so this publishes two retained
+ * configs per device (built in config.ts), again when Home Assistant restarts, and turns a switch on
+ * `nightlight/<id>/set` into a manual override. A device deleted in Home Assistant stays out, across
+ * restarts, until restore() (dashboard, HTTP API).
  */
 import { printable, type Logger } from "../util/logger"
 import { isValidTopicName, type MessageBus, type PublishOptions } from "../mqtt/message-bus"
