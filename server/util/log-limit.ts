@@ -1,14 +1,8 @@
 /**
- * Log lines that a client can cause (a rejected message, a refused publish) are limited per key, so a
- * flood of bad messages cannot fill the disk or bury the lines that matter: the first
- * `linesPerWindow` lines of a key in each window pass, the rest are only counted, and when the window
- * ends one line says how many were left out:
- *   Rejected telemetry: not_json: suppressed 9990 similar lines in the last 60 s
- * Keys are the caller's (e.g. "rejected:not_json", or a client id). The counters the server keeps are
- * not affected: they still count every message; only the lines are limited.
- *
- * The summary comes from a timer at the end of the window, armed only once a line was held back and
- * unref'd, so it never keeps the process alive. flush() writes pending summaries at once (at shutdown).
+ * Log lines a client can cause are limited per key, so a flood cannot fill the disk or bury what
+ * matters: `linesPerWindow` pass per window, then one line says how many were left out. Counters still
+ * count every message. The summary timer is armed only once a line was held back, and unref'd;
+ * flush() writes pending summaries at once (at shutdown).
  */
 import { realTimers, type Timers } from "./clock"
 

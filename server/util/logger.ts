@@ -1,10 +1,7 @@
 /**
- * Human-readable logs, one line per event, like the lesson's prints:
- *   [12:00:01.123] INFO: Message received: {"light": 120} from nightlight-sim
- *
- * pino formats, pino-pretty's prettyFactory turns each JSON line into text in the same call, and the
- * text is written synchronously. No worker-thread transport: nothing is lost when the process exits
- * right after a fatal line, and there is no extra thread to shut down.
+ * Human-readable logs, one line per event, like the lesson's prints. pino-pretty's prettyFactory formats
+ * each line in the same call and it is written synchronously: no worker-thread transport, so nothing is
+ * lost when the process exits right after a fatal line.
  */
 import { pino, type Logger } from "pino"
 import { prettyFactory } from "pino-pretty"

@@ -1,20 +1,9 @@
 /**
- * A per-key token bucket (key: an MQTT client id, or a device id): each key may send `burst` messages
- * at once and `ratePerSecond` for as long as it likes; beyond that take() says no and the caller drops
- * the message. Pure: the clock is injected, there are no timers, and memory is bounded by `maxKeys`, so
- * a flood of made-up client ids cannot grow it.
- *
- * The defaults must never limit a healthy device. Our firmware (src/nightlight.ts) reports every 2 s,
- * and on a change at most every 200 ms (5/s). After an outage it replays its outbox, up to 600
- * readings, in batches of 20 per `pump()` call. pump() runs on the 250 ms tick and after each stored
- * reading, so a replay reaches 20 × (4 + 5) = 180 readings/s at most (about 90/s with 2 s reports).
- * When acks stop moving it replays everything unacknowledged again after 5 s, 10 s, 20 s, ... 60 s.
- * - burst 1000: a whole replay (600 readings and the "online" status) passes on the bucket alone, at
- *   any speed, with two thirds to spare.
- * - 100/s: 20 times the fastest steady reporting; and the worst repeated replay (600 at 180/s, again
- *   5 s later, then 10 s, 20 s, ... 60 s later, over reports at 5/s) keeps the bucket more than half
- *   full (test/server/util/rate-limit.test.ts).
- * A hostile client gets 1000 messages, then 100/s: 2% of the 5000 readings/s the benchmark serves.
+ * A per-key token bucket (an MQTT client id, or a device id): `burst` at once, then `ratePerSecond`;
+ * beyond, take() says no and the caller drops the message. Pure: clock injected, no timers, at most
+ * `maxKeys` keys, so made-up ids cannot grow it. The defaults must never limit a healthy device: burst
+ * 1000 passes a whole 600-reading outbox replay (src/nightlight.ts), and 100/s keeps the bucket over half
+ * full under repeated replays at up to 180/s (test/server/util/rate-limit.test.ts).
  */
 
 export interface RateLimitOptions {
@@ -117,8 +106,7 @@ export class RateLimiter {
      * longest, so they are the ones most likely full anyway: forgetting them changes nothing for them.
      * A flooder is never among them while it floods, so it cannot get a fresh bucket this way without
      * first sending from maxKeys / 10 × 9 other client ids. A tenth at a time: a pass per maxKeys / 10
-     * new keys costs less than keeping the Map in order of use (a delete and a set per take() cost 1.5%
-     * of the server's CPU at 5000 readings/s).
+     * new keys costs less than keeping the Map in order of use (a delete and a set per take()).
      */
     private evictIdlest(): void {
         const count = Math.max(1, Math.floor(this.options.maxKeys / 10))
