@@ -1,13 +1,9 @@
 /**
- * The groups file (docs/groups.md): which devices vote together, and by which rule. It is read once at
- * start-up and validated with zod; every problem is reported at once, one line each, naming the file,
- * the place in the JSON and what is wrong, so a typo in a stadium's config is found before the lights
- * misbehave. The same rule checks validate a change made at run time (PATCH /api/groups/:name).
- * Pure but for `loadGroupsFile`. JSON.parse neither locates every syntax error nor reports keys given
- * twice, so `scanJson` (json-scan.ts, over jsonc-parser) reads the text first.
- * Here: reading the file and putting its problems together. The zod schema is in schema.ts, the checks
- * across fields, members and groups in checks.ts, the lines' wording in problem-text.ts and the run-time
- * change in rule-patch.ts; what the rest of the server uses of them is re-exported below.
+ * The groups file (docs/groups.md): which devices vote together, by which rule. Read once at start-up,
+ * every problem reported at once, naming file, JSON place and fault, so a typo is found before the lights
+ * misbehave. JSON.parse neither locates every syntax error nor reports duplicate keys, so `scanJson`
+ * (json-scan.ts) reads the text first. Schema, checks, wording and run-time changes are in their own
+ * files; what the server uses of them is re-exported below.
  */
 import { readFileSync } from "node:fs"
 import type { GroupRule } from "../http/api-types"

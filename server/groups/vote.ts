@@ -1,5 +1,5 @@
 /**
- * How a group of nightlights decides together (issue 4, "the stadium"; docs/groups.md): each member
+ * How a group of nightlights decides together ("the stadium", docs/groups.md): each member
  * with a fresh reading votes "dark" or not, and the group switches on when enough of them agree, so one
  * sensor shaded by a cloud or a bird does not switch the stadium. The group then commands every member.
  * Pure: no I/O and no clock (`now` comes in), so every case is tested without a broker.
