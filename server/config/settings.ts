@@ -1,10 +1,7 @@
 /**
- * Command-line flags and NIGHTLIGHT_* environment variables → one validated Settings object.
- * Pure: no I/O, so every case is testable without starting anything.
- * Here: where each option's value goes in the Settings, and the checks across options; the options
- * themselves (flag, variable, default, help, parser) are declared in options.ts, read in
- * command-line.ts, the help made in help-text.ts, the broker's options checked together in
- * broker-options.ts and the result's shape is in types.ts.
+ * Flags and NIGHTLIGHT_* variables → one validated Settings object. Pure, so every case is testable.
+ * Here: where each option's value goes, and the checks across options; the options are declared in
+ * options.ts, read in command-line.ts, the broker's checked together in broker-options.ts.
  */
 import { parseBroker, withClientLogin, withSecurity } from "./broker-options"
 import { readOptions } from "./command-line"
