@@ -25,11 +25,8 @@ export const MISMATCH_RESEND_MS = 2000
 /**
  * A reading taken longer ago than this (ms, on the server's clock) sends no repeat of the decision
  * ("online", "resync", "retry", "mismatch"): it comes from the device's outbox after an outage, and the
- * LED it reports is history. Repeating the decision it calls for switched a LED that the device had
- * turned on by itself in the dark off again, before the newer readings behind it turned it back on
- * (the real firmware after a 30 s outage: "LED off", then "LED on" a moment later). The repeat waits for
- * a reading taken recently. A change of decision is still sent at once, however late the reading:
- * under overload every reading is late, and each crossing must still get its command.
+ * LED it reports is history; repeating on it would flip a LED the device had set by itself. A change of
+ * decision is still sent at once, however late the reading: under overload every reading is late.
  */
 export const REPEAT_MAX_AGE_MS = 2000
 
