@@ -13,20 +13,17 @@ import { KeyedThrottle } from "../util/throttle"
 import type { Timers } from "../util/clock"
 
 /**
- * At most one ack per device per this many ms; the last one always goes out. An ack is cumulative, so
- * a device that reports every 2 s still gets each reading acknowledged at once, and one that sends
- * faster (a replay after an outage, a fleet pushed past what the server can take) gets one ack for
- * several readings. Under overload that is what keeps the server up (bench/README.md), where an ack per
- * reading is most of the work. Well below the firmware's 5 s before it sends
- * unacknowledged readings again (src/link-state.ts).
+ * At most one ack per device per this many ms; the last one always goes out. Acks are cumulative, so
+ * a device reporting every 2 s is acknowledged at once, and a faster one (a replay, an overloaded
+ * fleet) gets one ack for several readings: under overload, what keeps the server up. Well below the
+ * firmware's 5 s before it resends unacknowledged readings (src/link-state.ts).
  */
 export const ACK_INTERVAL_MS = 1000
 
 /**
- * Acks due close together go out together, after one write of the store (sendAck): cheaper than a
- * transaction per reading. A full batch goes on the next
- * turn, as our publishes enter the broker one turn apart (mqtt/embedded-bus.ts) and a long queue of acks
- * would hold back the commands behind it.
+ * Acks due close together go out together, after one write of the store: cheaper than a transaction
+ * per reading. A full batch goes on the next turn, as our publishes enter the broker one turn apart
+ * (mqtt/embedded-bus.ts) and a long queue of acks would hold back the commands behind it.
  */
 export const ACK_BATCH = {
     windowMs: 20, // ms an ack may wait for others
@@ -55,9 +52,8 @@ export class AckSender {
     private readonly ackQueue = new Set<string>()
     /**
      * The last ack published to each device, changed in place: the throttle's trailing run often repeats
-     * it. Like everything kept per device between acks, made once: an object or string made per ack
-     * lives about ACK_INTERVAL_MS, long enough to be promoted to V8's old generation, whose collections
-     * then stalled the server under load.
+     * it. Made once, like everything kept per device: an object made per ack would live long enough to
+     * reach V8's old generation, whose collections stall the server under load.
      */
     private readonly lastAck = new Map<string, AckPayload>()
     /** `<id>/acks` of each device acknowledged, made once. */
@@ -96,9 +92,8 @@ export class AckSender {
     /**
      * Another server of a share group acknowledged readings up to just before some this server holds
      * (docs/scale-out.md): this server's ack goes on the next turn, past the throttle and the batch
-     * window. With a device's readings spread over the servers, each hop of the acks between them then
-     * costs a broker round trip rather than ACK_INTERVAL_MS, and a replay of 600 readings is covered in
-     * about a second instead of outlasting the device's 5 s resend.
+     * window, so each hop of the acks between servers costs a broker round trip, not ACK_INTERVAL_MS,
+     * and a replay is covered before the device's 5 s resend.
      */
     dueAfterPeer(deviceId: string): void {
         this.ackQueue.add(deviceId)
@@ -111,10 +106,7 @@ export class AckSender {
         this.ackTimer = this.o.timers.setTimeout(() => this.sendQueuedAcks(), 0)
     }
 
-    /**
-     * Acks due within ACK_BATCH.windowMs go out together, after one write of the store: one transaction
-     * for many readings instead of one each. A full batch goes on the next turn; while stopping, at once.
-     */
+    /** Queues the ack of `deviceId` for the batch (ACK_BATCH); while stopping, it goes at once. */
     private queue(deviceId: string, again: boolean): void {
         // A device that sends a reading again missed its ack: it gets the ack even if it is the same.
         if (again) this.ackAgain.add(deviceId)
