@@ -1,26 +1,9 @@
 /**
- * The nightlight wire protocol: one typed map from topic to payload, shared by the server, the
- * simulated device tools and the tests. The firmware mirrors it in `src/protocol.ts`; the end-to-end
- * test proves the two agree.
- *
- * Compatible with IoT for Beginners lesson 4:
- *   `<id>/telemetry`  device → server  {"light": N}        N in 0..1023 (relative light level)
- *   `<id>/commands`   server → device  {"led_on": boolean}
- * Extra fields are allowed and ignored, so later protocol versions stay readable by the lesson's code
- * (and a newer device's readings by this server); the values of the fields we know are checked strictly
- * (zod schemas in parse.ts), and a payload over MAX_PAYLOAD_BYTES is refused before it is parsed.
- *
- * The reliable link (README "Wire protocol") adds optional fields and two topics:
- *   telemetry  + "seq" (1, 2, ... per boot), "boot" (random id per device start), "t" (device uptime ms),
- *                "oldest" (the oldest reading the device still holds: what it has not seen acknowledged),
- *                "led" (the LED as it is), "local" (true: the device decided itself), "dropped" (readings
- *                the full outbox lost since boot)
- *   commands   + "seq" (strictly increasing per device, also across server restarts), "t" (server ms
- *                since 1970), "manual" (true: a person switched it; it holds until the automatic decision
- *                changes, on every server of a share group); published retained with QoS 1
- *   `<id>/acks`    server → device  {"boot": B, "seq": S}   every reading of boot B up to S is stored;
- *                retained, so a restarted server knows where each device was
- *   `<id>/status`  device → all     "online" | "offline"  retained; "offline" is the device's last will
+ * The nightlight wire protocol (README "Wire protocol"): one typed map from topic to payload, shared by the
+ * server, the simulated device's tools and the tests; the firmware mirrors it in `src/protocol.ts`, and the
+ * end-to-end test proves they agree. Compatible with IoT for Beginners lesson 4 (`{"light": N}` in,
+ * `{"led_on": boolean}` out); the reliable link adds optional fields and the `acks` and `status` topics.
+ * Unknown fields are ignored so later versions stay readable; known ones are checked strictly (parse.ts).
  */
 
 /** Largest light value in the lesson's units (a 10-bit ADC reading). */
@@ -32,26 +15,41 @@ export const MAX_PAYLOAD_BYTES = 1024
 /** The lesson's rule: the LED is on when light < 300. */
 export const DEFAULT_THRESHOLD = 300
 
+/** `<id>/telemetry`, device → server. */
 export interface TelemetryPayload {
+    /** 0..LIGHT_MAX, relative light level. */
     light: number
+    /** 1, 2, ... per boot. */
     seq?: number
+    /** A random id per device start. */
     boot?: string
+    /** Device uptime, ms. */
     t?: number
+    /** The LED as it is. */
     led?: boolean
+    /** True: the device decided by itself. */
     local?: boolean
+    /** Readings its full outbox lost since boot. */
     dropped?: number
+    /** The oldest reading it still holds: what it has not seen acknowledged. */
     oldest?: number
 }
+/** `<id>/commands`, server → device: retained, QoS 1. */
 export interface CommandPayload {
     led_on: boolean
+    /** Strictly increasing per device, also across server restarts. */
     seq?: number
+    /** Server time, ms since 1970. */
     t?: number
+    /** A person switched it: it holds until the automatic decision changes, on every server of a share group. */
     manual?: boolean
 }
+/** `<id>/acks`, retained: every reading of `boot` up to `seq` is stored. */
 export interface AckPayload {
     boot: string
     seq: number
 }
+/** `<id>/status`, retained; "offline" is the device's last will. */
 export type StatusPayload = "online" | "offline"
 
 /** Topic → payload type. */
