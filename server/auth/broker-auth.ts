@@ -1,12 +1,10 @@
 /**
- * Logins and per-topic rights for the embedded aedes broker, as aedes hooks built from the users
- * (user-store.ts) and rules (acl.ts); client ids and stored sessions are session-guard.ts's. The
- * server's own in-process publish and subscribe go through none of the hooks; preConnect sees a
-CONNECT before aedes names a client whose id is empty.
- * Trap (aedes 1.2, checked in test/server/auth/broker-auth.test.ts): an error from authorizePublish
- * closes the connection, so a device replaying over a rate limit would reconnect and replay for ever.
- * A refused or over-limit publish is therefore marked and DROPPED (as Mosquitto does for MQTT 3.1.1);
- * only a refused will gets an error. authorizeForward also runs for retained messages: a second lock.
+ * Logins and per-topic rights for the embedded aedes broker, as aedes hooks over the users (user-store.ts)
+ * and rules (acl.ts); client ids and sessions are session-guard.ts's. The server's in-process publish and
+ * subscribe pass no hook; preConnect sees a CONNECT before aedes names a client with an empty id.
+ * Trap (aedes 1.2, tested): an error from authorizePublish closes the connection, so a device replaying
+ * over a rate limit would reconnect and replay for ever. A refused publish is marked and DROPPED instead
+ * (as Mosquitto does for 3.1.1); only a refused will errs. authorizeForward also runs for retained messages.
  */
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto"
 import type { AedesPublishPacket, AuthenticateError, Client, PublishPacket, Subscription } from "aedes"

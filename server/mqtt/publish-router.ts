@@ -1,11 +1,9 @@
 /**
- * aedes' publish, with two departures for a client's PUBLISH, installed by EmbeddedBroker:
- * - a publish BrokerAuth marked (refused, or over the rate limit) is dropped instead of routed;
- * - a QoS 0, not retained publish whose topic only in-process subscriptions match (a reading, the bulk
- *   of the traffic) goes straight to their handlers, skipping aedes' costly routing. Anything else
- *   (retained, QoS 1, `$` topics, a topic a client subscribes to) goes to aedes. Auth runs before, as ever.
- * aedes calls `publish(packet, client, done)`; its own callers and EmbeddedBus pass `(packet, done)`.
- * Both departures complete on the next turn: completing synchronously would re-enter aedes' parser.
+ * aedes' publish, with two departures for a client's PUBLISH (installed by EmbeddedBroker): a publish
+ * BrokerAuth marked is dropped; a QoS 0, not retained publish that only in-process subscriptions match (a
+ * reading, the bulk of the traffic) goes straight to their handlers, skipping aedes' costly routing.
+ * aedes calls `publish(packet, client, done)`, its own callers and EmbeddedBus `(packet, done)`. Both
+ * departures complete on the next turn: completing synchronously would re-enter aedes' parser.
  */
 import type { Aedes, AedesPublishPacket } from "aedes"
 import { isDropped } from "../auth/broker-auth"
