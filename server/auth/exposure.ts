@@ -40,7 +40,7 @@ const FLAGS = { users: "npm run users -- add", allowAnonymous: "--mqtt-allow-ano
 /**
  * - Users in the file: everyone logs in (on loopback too: users were made to be used), unless the
  *   opt-out also lets anonymous clients in.
- * - No users, loopback only: anonymous clients, as before.
+ * - No users, loopback only: anonymous clients (the first run stays easy).
  * - No users, exposed: refused, unless the opt-out; then a loud warning.
  * - Logins over a plain listener that other machines reach: a warning, since passwords cross the
  *   network in clear.
