@@ -1,29 +1,7 @@
 /**
- * The HTTP API and the live-event stream: one typed contract shared by the server (server/http), the
- * dashboard (web/, bundled with esbuild from TypeScript) and the tests. README "HTTP API" documents it.
- *
- * Times are ms since 1970 (server clock). Light is in the lesson's units, 0..1023. `null` means "not
- * known yet" (JSON has no undefined).
- *
- *   GET   /api/devices                       → DevicesResponse
- *   GET   /api/devices/:id                   → DeviceView                          (404 unknown device)
- *   GET   /api/devices/:id/history?from=&to=&points=
- *                                            → HistoryResponse  from/to in ms (default: the last hour),
- *                                              points = most points wanted (default 1000, 10..10000)
- *   GET   /api/groups                        → GroupsResponse
- *   PATCH /api/groups/:name   GroupRulePatch → GroupView                           (404 unknown group)
- *   GET   /api/settings                      → RuleSettings
- *   PATCH /api/settings       RuleSettingsPatch → RuleSettings
- *   PUT   /api/sim/light      SimLightRequest  → SimLightResponse                  (404 when no simulator)
- *                                              {"light": N} holds the light, {"light": "daylight"} resumes the cycle
- *   GET   /api/events                        → text/event-stream of LiveEvent, one JSON per `data:` line
- *                                              (503 when HTTP_DEFAULTS.maxLiveStreams are open)
- *   GET   /api/home-assistant                → HomeAssistantView ({"enabled": false, ...} when discovery is off)
- *   PUT   /api/home-assistant/devices/:id    → HomeAssistantView: announced again  (404 unknown device or off)
- *   DELETE /api/home-assistant/devices/:id   → HomeAssistantView: removed from Home Assistant until a PUT
- *   GET   /api/stats                         → StatsResponse
- *
- * Errors: 4xx/5xx with ApiError; `field` names the offending field or query parameter.
+ * The HTTP API's typed contract, shared by the server, the dashboard (web/) and the tests: the routes
+ * are in api-routes.ts, README "HTTP API" lists them. Times are ms since 1970 (server clock), light is in
+ * the lesson's units (0..1023), `null` means "not known yet"; errors are 4xx/5xx with an ApiError.
  */
 
 /** Who chooses the LED state now: the server's rule (alone or for a group), or the device by itself. */
