@@ -8,6 +8,7 @@ import { ApiProblem, type ApiBackend, type HomeAssistantView, type StatsResponse
 import {
     checkDeviceId,
     checkGroupName,
+    deviceQuerySchema,
     groupRulePatchSchema,
     historyQuerySchema,
     historyRange,
@@ -47,7 +48,8 @@ export function apiRoutes(
     httpStats: () => Record<string, number>
 ): Route<Handler>[] {
     return [
-        { method: "GET", path: "/api/devices", handler: ({ query }) => listDevices(backend, query) },
+        { method: "GET", path: "/api/devices", handler: ({ query }) => listDevices(backend, query, clock()) },
+        { method: "GET", path: "/api/summary", handler: ({ query }) => getSummary(backend, query, clock()) },
         { method: "GET", path: "/api/devices/:id", handler: ({ params, query }) => getDevice(backend, params, query) },
         {
             method: "GET",
@@ -80,9 +82,15 @@ function getStats(backend: ApiBackend, query: URLSearchParams, httpStats: () => 
     return stats
 }
 
-function listDevices(backend: ApiBackend, query: URLSearchParams) {
+/** Without a query: every device, as before paging came (today's page and scripts rely on it). */
+function listDevices(backend: ApiBackend, query: URLSearchParams, now: number) {
+    if (query.size === 0) return { devices: backend.devices() }
+    return backend.devicePage(parseQuery(deviceQuerySchema, query), now)
+}
+
+function getSummary(backend: ApiBackend, query: URLSearchParams, now: number) {
     parseQuery(noQuerySchema, query)
-    return { devices: backend.devices() }
+    return backend.summary(now)
 }
 
 function getDevice(backend: ApiBackend, params: Record<string, string>, query: URLSearchParams) {

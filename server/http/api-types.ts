@@ -39,6 +39,74 @@ export interface DevicesResponse {
 }
 
 /**
+ * The fleet's states, each a count in SummaryResponse and a filter of `GET /api/devices?state=`. A device
+ * is in several at once (e.g. online, led_on, stale). `now` is the server's clock at the request.
+ * - online / offline / no_status: its `online` is true / false / null (no status heard).
+ * - led_on / led_off: the server's decision `ledOn` is true / false (null: neither, not decided yet).
+ * - local: `decider` is "device" (it reported `local: true`: it decides by itself).
+ * - stale: nothing heard from it (`lastSeen`) for more than SummaryResponse.staleAfterMs.
+ * - readings_lost: since the server started, readings of it never arrived or it discarded some.
+ * - led_disagrees: `reportedLed` and `ledOn` are both known and differ.
+ */
+export const DEVICE_STATES = [
+    "online",
+    "offline",
+    "no_status",
+    "led_on",
+    "led_off",
+    "local",
+    "stale",
+    "readings_lost",
+    "led_disagrees",
+] as const
+export type DeviceStateName = (typeof DEVICE_STATES)[number]
+
+/**
+ * How `GET /api/devices?sort=` orders, ties by id: id; light (devices without a reading last either way);
+ * lastSeen; state: offline, then no status, then online.
+ */
+export const DEVICE_SORTS = ["id", "light", "lastSeen", "state"] as const
+export type DeviceSort = (typeof DEVICE_SORTS)[number]
+
+/** `GET /api/devices` with any query parameter: one page of the devices that match, sorted. */
+export interface DeviceQuery {
+    offset: number
+    limit: number
+    sort: DeviceSort
+    order: "asc" | "desc"
+    state?: DeviceStateName
+    /** A part of the id (case-insensitive). */
+    q?: string
+}
+
+export interface DevicePageResponse extends DevicesResponse {
+    /** How many devices match the filters (all pages). */
+    total: number
+    offset: number
+    limit: number
+}
+
+/** A group in the summary: its decision and votes without the per-member lists. */
+export interface GroupSummary {
+    name: string
+    members: number
+    ledOn: boolean | null
+    voters: number
+    dark: number
+}
+
+export interface SummaryResponse {
+    /** Every device the server has seen. */
+    devices: number
+    counts: Record<DeviceStateName, number>
+    /** ms without news after which a device counts as stale. */
+    staleAfterMs: number
+    /** The server's clock when counted. */
+    at: number
+    groups: GroupSummary[]
+}
+
+/**
  * How a group decides. Members vote "dark" from their fresh readings (with the band: while the group is
  * on, a member stays dark until its light reaches threshold + band). "majority": on when more than half
  * of the voters are dark, off again when fewer than half are. "at-least": on when at least `dark`
@@ -193,6 +261,10 @@ export type LiveEvent =
  */
 export interface ApiBackend {
     devices(): DeviceView[]
+    /** One page of the devices matching `query` (validated), counted and sorted at `now`. */
+    devicePage(query: DeviceQuery, now: number): DevicePageResponse
+    /** The counts by state at `now`, and the groups' decisions. */
+    summary(now: number): SummaryResponse
     device(id: string): DeviceView | undefined
     history(id: string, from: number, to: number, points: number): HistoryResponse | undefined
     groups(): GroupView[]

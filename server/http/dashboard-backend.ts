@@ -5,6 +5,8 @@
 import {
     ApiProblem,
     type ApiBackend,
+    type DevicePageResponse,
+    type DeviceQuery,
     type DeviceView,
     type GroupRulePatch,
     type HomeAssistantView,
@@ -16,7 +18,9 @@ import {
     type SimLight,
     type SimLightResponse,
     type StatsResponse,
+    type SummaryResponse,
 } from "./api-types"
+import { FLEET, countStates, pageOf, type LostReadings } from "./fleet"
 import type { NightlightServer } from "../controller/nightlight-server"
 import type { CommandEvent, StatusEvent, TelemetryEvent } from "../controller/events"
 import { applyRulePatch } from "../groups/config"
@@ -83,6 +87,29 @@ export class DashboardBackend implements ApiBackend {
             .list()
             .map(r => this.view(r))
             .sort((a, b) => a.id.localeCompare(b.id))
+    }
+
+    devicePage(query: DeviceQuery, now: number): DevicePageResponse {
+        const { total, page } = pageOf(this.store.registry.records(), query, now, this.lostReadings)
+        return { devices: page.map(r => this.view(r)), total, offset: query.offset, limit: query.limit }
+    }
+
+    summary(now: number): SummaryResponse {
+        const { devices, counts } = countStates(this.store.registry.records(), now, this.lostReadings)
+        const groups = this.groups().map(g => ({
+            name: g.name,
+            members: g.members.length,
+            ledOn: g.ledOn,
+            voters: g.votes.voters,
+            dark: g.votes.dark,
+        }))
+        return { devices, counts, staleAfterMs: FLEET.staleAfterMs, at: now, groups }
+    }
+
+    /** The controller's link counters (since it started): readings that never arrived or the device dropped. */
+    private readonly lostReadings: LostReadings = id => {
+        const link = this.controller.device(id)
+        return link !== undefined && link.gaps + link.dropped > 0
     }
 
     device(id: string): DeviceView | undefined {

@@ -4,10 +4,19 @@
  * curl) can fix the request from the answer alone.
  */
 import { z } from "zod"
-import { ApiProblem, type GroupRulePatch, type RuleSettingsPatch, type SimLightRequest } from "./api-types"
+import {
+    ApiProblem,
+    DEVICE_SORTS,
+    DEVICE_STATES,
+    type DeviceQuery,
+    type GroupRulePatch,
+    type RuleSettingsPatch,
+    type SimLightRequest,
+} from "./api-types"
+import { FLEET } from "./fleet"
 import { GROUP_NAME_RULE, isValidGroupName } from "../groups/config"
 import { STALE_AFTER_MS } from "../groups/schema"
-import { DEVICE_ID_RULE, LIGHT_MAX, isValidDeviceId } from "../protocol/contract"
+import { DEVICE_ID_RULE, LIGHT_MAX, MAX_DEVICE_ID_LENGTH, isValidDeviceId } from "../protocol/contract"
 
 /** Bounds of what the API accepts; the backend may check more (e.g. `dark` against the member count). */
 export const LIMITS = {
@@ -20,6 +29,8 @@ export const LIMITS = {
     staleAfterMax: STALE_AFTER_MS.max,
     /** Voter counts; far above any fleet this server is meant for. */
     votersMax: 100_000,
+    /** Paging offsets; far above any fleet. */
+    offsetMax: 10_000_000,
 }
 
 /** An integer in [min, max]; one message for every way to miss (type, fraction, range). */
@@ -60,6 +71,19 @@ export const historyQuerySchema = z.strictObject({
     from: queryInteger("from", 0, LIMITS.timeMax).optional(),
     to: queryInteger("to", 0, LIMITS.timeMax).optional(),
     points: queryInteger("points", LIMITS.pointsMin, LIMITS.pointsMax).optional(),
+})
+
+/** `GET /api/devices?...`: paging (FLEET's limits), sorting, and the filters by state and id. */
+export const deviceQuerySchema: z.ZodType<DeviceQuery> = z.strictObject({
+    offset: queryInteger("offset", 0, LIMITS.offsetMax).default(0),
+    limit: queryInteger("limit", 1, FLEET.limitMax).default(FLEET.limitDefault),
+    sort: z.enum(DEVICE_SORTS, { error: `sort must be one of ${DEVICE_SORTS.join(", ")}` }).default("id"),
+    order: z.enum(["asc", "desc"], { error: 'order must be "asc" or "desc"' }).default("asc"),
+    state: z.enum(DEVICE_STATES, { error: `state must be one of ${DEVICE_STATES.join(", ")}` }).optional(),
+    q: z
+        .string()
+        .max(MAX_DEVICE_ID_LENGTH, { error: `q must be at most ${MAX_DEVICE_ID_LENGTH} characters` })
+        .optional(),
 })
 
 /** For routes that take no query parameters: any parameter is a mistake worth hearing about. */

@@ -92,6 +92,11 @@ export class Registry {
         return this.devices.get(id)
     }
 
+    /** The registry's own records, to read at once (as peek()), in the order first seen: no copies. */
+    records(): IterableIterator<Readonly<DeviceRecord>> {
+        return this.devices.values()
+    }
+
     /** Every device (copies), in the order first seen (also after a restart). */
     list(): DeviceRecord[] {
         return [...this.devices.values()].map(copy)

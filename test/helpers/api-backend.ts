@@ -6,6 +6,8 @@
 import {
     ApiProblem,
     type ApiBackend,
+    type DevicePageResponse,
+    type DeviceQuery,
     type DeviceView,
     type GroupRule,
     type GroupRulePatch,
@@ -19,7 +21,9 @@ import {
     type SimLight,
     type SimLightResponse,
     type StatsResponse,
+    type SummaryResponse,
 } from "../../server/http/api-types"
+import { FLEET, countStates, pageOf, type FleetFacts } from "../../server/http/fleet"
 
 export interface BackendCall {
     method: keyof ApiBackend
@@ -53,6 +57,8 @@ export class MemoryBackend implements ApiBackend {
     currentSettings: RuleSettings = { threshold: 300, band: 100 }
     /** What stats() answers; tests set the counters they show. */
     counters: Omit<StatsResponse, "http"> = { server: { received: 0 }, rejected: {}, broker: null }
+    /** Devices whose readings the tests call lost (readings_lost). */
+    readonly lost = new Set<string>()
     /** Makes every call of this method throw this error until cleared. */
     failing?: { method: keyof ApiBackend; error: Error }
     private readonly listeners = new Set<(event: LiveEvent) => void>()
@@ -114,6 +120,30 @@ export class MemoryBackend implements ApiBackend {
     devices(): DeviceView[] {
         this.record("devices", [])
         return [...this.deviceMap.values()]
+    }
+
+    devicePage(query: DeviceQuery, now: number): DevicePageResponse {
+        this.record("devicePage", [query, now])
+        const { total, page } = pageOf(this.facts(), query, now, id => this.lost.has(id))
+        const devices = page.map(d => this.deviceMap.get(d.id)!)
+        return { devices, total, offset: query.offset, limit: query.limit }
+    }
+
+    summary(now: number): SummaryResponse {
+        this.record("summary", [now])
+        const { devices, counts } = countStates(this.facts(), now, id => this.lost.has(id))
+        const groups = [...this.groupMap.values()].map(g => ({
+            name: g.name,
+            members: g.members.length,
+            ledOn: g.ledOn,
+            voters: g.votes.voters,
+            dark: g.votes.dark,
+        }))
+        return { devices, counts, staleAfterMs: FLEET.staleAfterMs, at: now, groups }
+    }
+
+    private facts(): FleetFacts[] {
+        return [...this.deviceMap.values()].map(d => ({ ...d, local: d.decider === "device" }))
     }
 
     device(id: string): DeviceView | undefined {

@@ -9,7 +9,7 @@ import { request as httpRequest, type IncomingHttpHeaders } from "node:http"
 import { connect } from "node:net"
 import { Writable } from "node:stream"
 import { afterEach, describe, expect, test, vi } from "vitest"
-import type { ApiError, LiveEvent } from "../../../server/http/api-types"
+import type { ApiError, DevicePageResponse, LiveEvent } from "../../../server/http/api-types"
 import { HttpServer, HttpStartError } from "../../../server/http/http-server"
 import { LiveStream } from "../../../server/http/live-stream"
 import { MemoryBackend } from "../../helpers/api-backend"
@@ -142,8 +142,45 @@ describe("JSON routes", () => {
 
     test("routes without query parameters reject any, naming it", async () => {
         const { url } = await serve()
-        await expectProblem(await fetch(url("/api/devices?limit=5")), 400, "limit")
+        await expectProblem(await fetch(url("/api/devices/dev-a?limit=5")), 400, "limit")
         await expectProblem(await fetch(url("/api/settings?x")), 400, "x")
+        await expectProblem(await fetch(url("/api/summary?state=online")), 400, "state")
+    })
+
+    test("/api/devices with a query: the page asked for, defaults filled in, the total for a pager", async () => {
+        const { url, backend } = await serve(b => {
+            for (let i = 0; i < 250; i++) b.addDevice(`bulk-${String(i).padStart(3, "0")}`)
+        })
+        const first = (await json(await fetch(url("/api/devices?offset=0")))) as DevicePageResponse
+        expect({ total: first.total, offset: first.offset, limit: first.limit }).toEqual({
+            total: 252,
+            offset: 0,
+            limit: 100,
+        })
+        expect(first.devices.map(d => d.id).slice(0, 2)).toEqual(["bulk-000", "bulk-001"])
+        const last = (await json(await fetch(url("/api/devices?offset=250&limit=1000")))) as DevicePageResponse
+        expect(last.devices.map(d => d.id)).toEqual(["dev-a", "nightlight-sim"])
+        const found = (await json(await fetch(url("/api/devices?q=BULK-24&sort=id&order=desc")))) as DevicePageResponse
+        const forties = Array.from({ length: 10 }, (_, i) => `bulk-24${i}`)
+        expect(found.devices.map(d => d.id)).toEqual(forties.reverse())
+        expect(found.total).toBe(10)
+        expect(backend.calls.filter(c => c.method === "devices")).toEqual([])
+    })
+
+    test("/api/devices: every bad paging, sort or filter parameter is a 400 naming it", async () => {
+        const { url, backend } = await serve()
+        const page = (query: string) => fetch(url(`/api/devices?${query}`))
+        await expectProblem(await page("limit=0"), 400, "limit", /limit must be an integer from 1 to 1000/)
+        await expectProblem(await page("limit=1001"), 400, "limit")
+        await expectProblem(await page("offset=-1"), 400, "offset")
+        await expectProblem(await page("offset=1.5"), 400, "offset")
+        await expectProblem(await page("sort=name"), 400, "sort", /id, light, lastSeen, state/)
+        await expectProblem(await page("order=up"), 400, "order")
+        await expectProblem(await page("state=asleep"), 400, "state", /online, offline, no_status/)
+        await expectProblem(await page(`q=${"x".repeat(65)}`), 400, "q")
+        await expectProblem(await page("page=2"), 400, "page", /unknown query parameter/)
+        await expectProblem(await page("limit=5&limit=6"), 400, "limit", /twice/)
+        expect(backend.calls.some(c => c.method === "devicePage")).toBe(false)
     })
 
     test("PATCH /api/settings applies a partial patch; every bad field is a 400 naming it", async () => {
