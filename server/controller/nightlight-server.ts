@@ -233,6 +233,11 @@ export class NightlightServer extends EventEmitter<NightlightServerEvents> {
         return true
     }
 
+    /** Readings of the device lost since the server started (never arrived, or discarded by it): 0 if none. */
+    readingsLost(deviceId: string): number {
+        return this.devices.get(deviceId)?.readingsLost() ?? 0
+    }
+
     /** Whether a person's switch (override) holds the device's LED now. */
     switchedByHand(deviceId: string): boolean {
         return this.devices.get(deviceId)?.switchedByHand() ?? false

@@ -153,6 +153,11 @@ export class ReadingLink {
         return ack && { boot: ack.boot, acked: ack.seq, clockOffset: this.clockOffset ?? null }
     }
 
+    /** Readings lost: never received (gaps) and discarded by the device (as it last reported); no copy made. */
+    lost(): number {
+        return this.gaps + this.dropped
+    }
+
     /**
      * The link as the store saved it before a restart: readings up to `acked` are duplicates if they come
      * again, and a resent reading keeps its time. Like a retained ack, it only fills in a device we know

@@ -188,6 +188,11 @@ export class DeviceState {
         return true
     }
 
+    /** See ReadingLink.lost. */
+    readingsLost(): number {
+        return this.readingLink.lost()
+    }
+
     /** An ack on `<id>/acks` (retained, or our own coming back): see ReadingLink.ackSeen. */
     ackSeen(a: AckPayload): boolean {
         return this.readingLink.ackSeen(a)

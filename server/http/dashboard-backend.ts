@@ -107,10 +107,7 @@ export class DashboardBackend implements ApiBackend {
     }
 
     /** The controller's link counters (since it started): readings that never arrived or the device dropped. */
-    private readonly lostReadings: LostReadings = id => {
-        const link = this.controller.device(id)
-        return link !== undefined && link.gaps + link.dropped > 0
-    }
+    private readonly lostReadings: LostReadings = id => this.controller.readingsLost(id) > 0
 
     device(id: string): DeviceView | undefined {
         // the view copies what it shows: the registry's own record will do, without a copy of its own
