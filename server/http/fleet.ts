@@ -86,8 +86,11 @@ export function pageOf<T extends FleetFacts>(
     return { total: matching.length, page: matching.slice(query.offset, query.offset + query.limit) }
 }
 
+/** The order of the unpaged list (DashboardBackend.devices sorts with localeCompare), reused. */
+const idCollator = new Intl.Collator()
+
 function compareIds(a: FleetFacts, b: FleetFacts): number {
-    return a.id < b.id ? -1 : a.id > b.id ? 1 : 0
+    return idCollator.compare(a.id, b.id)
 }
 
 /** Sorted by light, devices without a reading come last in either order: there is nothing to compare. */

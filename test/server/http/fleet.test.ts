@@ -82,6 +82,11 @@ describe("pages", () => {
         expect(ids({ sort: "light" })).toEqual(["porch", "attic", "hall-2", "hall-1"])
         expect(ids({ sort: "light", order: "desc" })).toEqual(["hall-2", "attic", "porch", "hall-1"])
         expect(ids({ sort: "lastSeen" })).toEqual(["attic", "hall-1", "porch", "hall-2"])
+        // ids in the unpaged list's order (localeCompare), not by code unit: "Cellar" between the others
+        const mixed = [facts("cellar-b"), facts("Cellar-a"), facts("attic")]
+        expect(pageOf(mixed, query(), NOW, none).page.map(d => d.id)).toEqual(
+            mixed.map(d => d.id).sort((a, b) => a.localeCompare(b))
+        )
         // offline, then no status, then online
         expect(ids({ sort: "state" })).toEqual(["attic", "hall-1", "hall-2", "porch"])
     })
