@@ -1,9 +1,7 @@
 /**
- * What the server knows about one device, and the rules that turn a reading into a decision, an ack and
- * maybe a command (README "Wire protocol"): the LED by the threshold and band (or a group's vote), a
- * person's override, and when to send. Pure: `now` comes in. Sequence and clock are reading-link.ts's.
- * Rebuilding from retained messages (commandSeen, ackSeen, status) is idempotent, because the server's
- * own publications come back the same way.
+ * One device's state and the rules turning a reading into a decision, an ack and maybe a command
+ * (README "Wire protocol"). Pure: `now` comes in. Rebuilding from retained messages is idempotent,
+ * because the server's own publications come back the same way.
  */
 import type { CommandReason, Decide, Decision, DecisionRule, DeviceSnapshot, ReadingOutcome } from "./types"
 import {
@@ -16,42 +14,29 @@ import {
 } from "../protocol/contract"
 import { ReadingLink, type LinkState } from "./reading-link"
 
-/**
- * A device that keeps reporting an LED other than the decision gets the command again at most this
- * often (ms). It also covers the command in flight: readings sent before it arrived show the old LED.
- */
+/** Resend to a device reporting the wrong LED at most this often (ms); covers the command in flight. */
 export const MISMATCH_RESEND_MS = 2000
 
 /**
- * A reading taken longer ago than this (ms, on the server's clock) sends no repeat of the decision
- * ("online", "resync", "retry", "mismatch"): it comes from the device's outbox after an outage, and the
- * LED it reports is history; repeating on it would flip a LED the device had set by itself. A change of
- * decision is still sent at once, however late the reading: under overload every reading is late.
+ * A reading older than this (ms) sends no repeat of the decision: it comes from the outbox after an
+ * outage, and its LED is history. A change of decision is still sent: under overload every reading is late.
  */
 export const REPEAT_MAX_AGE_MS = 2000
 
 export class DeviceState {
     /** Shared with the server, not copied: new settings apply to the next decision. */
     private readonly rule: DecisionRule
-    /** The LED state commanded (or adopted from the broker). */
     private decision: boolean | undefined
     /** The automatic rule's own state (hysteresis); differs from `decision` only during an override. */
     private auto: boolean | undefined
     /** An override and the automatic state it was made in: it holds until that state changes. */
     private manual: { ledOn: boolean; auto: boolean | undefined } | undefined
     private commandSeq: number | undefined
-    /**
-     * When the last command was sent: by this server, or by another as its `t` says (never later than
-     * our clock), so a device's next reading, sent before that command arrived, is not a "mismatch".
-     */
+    /** By us or by another server's `t` (capped at our clock): readings sent before it are no mismatch. */
     private commandAt: number | undefined
-    /** The last command never reached the broker (an outage): the next reading sends it again. */
     private commandFailed = false
-    /** The device came online: its next reading sends the decision even if unchanged. */
     private cameOnline = false
-    /** We came back to a broker that may have lost its retained messages: same, for every device. */
     private resyncDue = false
-    /** The readings' sequence, their acks and the device's clock. */
     private readonly readingLink = new ReadingLink()
     private lastLight: number | undefined
     private lastLightAt: number | undefined
@@ -100,12 +85,7 @@ export class DeviceState {
         return outcome
     }
 
-    /**
-     * A decision made without a reading of this device: its group's vote changed, or the settings did
-     * (then `auto` is the rule applied to the last reading). A device never heard from and never
-     * commanded gets nothing: its first reading brings its first command. One that reported while its
-     * group had no decision gets the group's first decision now.
-     */
+    /** A decision made without a reading (group vote, settings); a device never heard from gets nothing. */
     decide(auto: boolean, now: number, reason: CommandReason): Decision {
         const ledOn = this.follow(auto)
         if (this.commandSeq === undefined && this.lastLight === undefined) return { ledOn }
@@ -113,20 +93,14 @@ export class DeviceState {
         return { ledOn, command: this.command(ledOn, now), reason }
     }
 
-    /**
-     * A person switches the LED. It stays so until the automatic decision changes (as a wall switch
-     * beside a motion sensor would): dusk after a manual "off" in daylight still turns it on.
-     */
+    /** A person's switch holds until the automatic decision changes, as a wall switch by a motion sensor. */
     override(ledOn: boolean, now: number): Decision {
         this.manual = { ledOn, auto: this.auto ?? this.decision }
         if (ledOn === this.decision && this.commandSeq !== undefined && !this.commandFailed) return { ledOn }
         return { ledOn, command: this.command(ledOn, now, true), reason: "manual" }
     }
 
-    /**
-     * The threshold and band (the shared rule, maybe just changed) applied again to the last reading;
-     * undefined before any reading.
-     */
+    /** The (maybe just changed) threshold rule applied again to the last reading. */
     thresholdDecision(): boolean | undefined {
         return this.lastLight === undefined ? undefined : this.byThreshold(this.lastLight, this.autoState())
     }
@@ -135,16 +109,13 @@ export class DeviceState {
         return decideLedWithBand(light, previous, this.rule.threshold, this.rule.band)
     }
 
-    /** The automatic rule's state for hysteresis (a group's vote reads it). */
     autoState(): boolean | undefined {
         return this.auto ?? this.decision
     }
 
     /**
-     * `<id>/status`. A device that comes online (from offline or unknown) gets the decision again, in
-     * case the broker lost the retained command (a broker restarted without persistence); but only
-     * with its next reading, decided on the light now: a device that rebooted in daylight must not be
-     * told the night's "on" first. Returns whether the device's status changed.
+     * A device coming online gets the decision again (the broker may have lost the retained command),
+     * but only with its next reading: one rebooted in daylight must not be told the night's "on" first.
      */
     status(s: StatusPayload): { changed: boolean } {
         const was = this.online
@@ -153,21 +124,14 @@ export class DeviceState {
         return { changed: was !== this.online }
     }
 
-    /**
-     * The server reconnected to its broker. A broker that restarted without persistence has lost the
-     * retained commands, and a device that rebooted meanwhile (the lesson's device reports no `led` to
-     * repair it by) would wait for the next change of decision: the next reading sends it again.
-     */
+    /** Reconnected: the broker may have lost retained commands, so the next reading resends the decision. */
     resync(): void {
         if (this.commandSeq !== undefined) this.resyncDue = true
     }
 
     /**
-     * A command on `<id>/commands`: the retained one after a restart, our own coming back, or another
-     * server's. A newer one is adopted (decision and sequence); an older or equal one changes nothing.
-     * The lesson's commands carry no seq and cannot be ordered: ignored. Returns whether it was adopted.
-     * An adopted command is retained on the broker now, so the device has its LED state: no need to
-     * send it again when the device comes online or we reconnect (another server of a share group did).
+     * A command seen on the broker: a newer seq is adopted, and being retained needs no resend; the
+     * lesson's commands carry no seq and are ignored. Returns whether it was adopted.
      */
     commandSeen(c: CommandPayload, now: number): boolean {
         if (c.seq === undefined) return false
@@ -188,43 +152,33 @@ export class DeviceState {
         return true
     }
 
-    /** See ReadingLink.lost. */
     readingsLost(): number {
         return this.readingLink.lost()
     }
 
-    /** An ack on `<id>/acks` (retained, or our own coming back): see ReadingLink.ackSeen. */
     ackSeen(a: AckPayload): boolean {
         return this.readingLink.ackSeen(a)
     }
 
-    /** Where the link stands for the store (saved with each ack); undefined before the first ack. */
+    /** undefined before the first ack. */
     link(): LinkState | undefined {
         return this.readingLink.state()
     }
 
-    /** The link as the store saved it before a restart: see ReadingLink.restore. */
     restore(link: LinkState, now: number): void {
         this.readingLink.restore(link, now)
     }
 
-    /**
-     * The broker did not take command `seq`. The next reading sends the decision again: the lesson's
-     * device reports no LED, so nothing else would repair it before the decision changes.
-     */
+    /** The broker refused `seq`: resend with the next reading (the lesson's device reports no LED). */
     commandLost(seq: number): void {
         if (seq === this.commandSeq) this.commandFailed = true
     }
 
-    /** The ack to publish now: every reading of the current boot up to it is stored. */
     ack(): AckPayload | undefined {
         return this.readingLink.ack()
     }
 
-    /**
-     * The automatic decision; an override wins until the automatic decision changes. An override made
-     * before this server had an automatic state (a restart) takes the first one as the one it was made in.
-     */
+    /** An override made before any automatic state (a restart) takes the first one as its own. */
     private follow(auto: boolean): boolean {
         this.auto = auto
         if (this.manual && this.manual.auto === undefined) this.manual.auto = auto
@@ -233,7 +187,6 @@ export class DeviceState {
         return auto
     }
 
-    /** A person's switch holds the LED (until the automatic decision next changes). */
     switchedByHand(): boolean {
         return this.manual !== undefined
     }
