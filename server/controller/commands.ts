@@ -1,8 +1,6 @@
 /**
- * Commands to the devices (README "Wire protocol"): each LED decision goes to `<id>/commands`, retained
- * with QoS 1, so a device that reconnects (or a server that restarts) finds the current one on the
- * broker. Every sender of decisions (a reading, a group's vote, new settings, a person's switch) goes
- * through here, so each command is logged, announced and counted the same way.
+ * Commands, retained with QoS 1 so a reconnecting device or restarted server finds the current one.
+ * Every sender of decisions goes through here, so each is logged, announced and counted alike.
  */
 import type { ServerStats, CommandEvent } from "./events"
 import type { DeviceStates } from "./device-states"
@@ -18,17 +16,14 @@ export interface CommandSenderOptions {
     bus: MessageBus
     log: Logger
     timers: Timers
-    /** Told when a command could not reach the broker (DeviceState.commandLost). */
     devices: DeviceStates
     counters: Pick<ServerStats, "commandsSent" | "commandsFailed">
-    /** Each command as it goes out (the controller's "command" event). */
     sent: (event: CommandEvent) => void
 }
 
 export class CommandSender {
     constructor(private readonly o: CommandSenderOptions) {}
 
-    /** Sends the decision's command, if it has one. */
     send(deviceId: string, decision: Decision): void {
         if (decision.command) this.sendCommand(deviceId, decision.command, decision.reason!)
     }

@@ -1,16 +1,12 @@
 /**
- * The controller's per-device states (device/state.ts) by id: one map its helpers share, and one place a
- * state is made, with the live rule, so new settings reach every device. At most `max` (--max-devices):
- * a client picks the ids it publishes on, so made-up ids would be kept for ever; once full, new ids are
- * refused (`refused` is told) and known devices go on.
+ * The per-device states by id, made in one place with the live rule. At most `max` (--max-devices): a
+ * client picks its ids, so once full new ids are refused and known devices go on.
  */
 import { DeviceState } from "../device/state"
 import type { DecisionRule } from "../device/types"
 
 export interface DeviceLimit {
-    /** Devices known at most. */
     max: number
-    /** A message from a new device was refused: the registry is full. */
     refused: (deviceId: string) => void
 }
 
@@ -27,7 +23,6 @@ export class DeviceStates {
         return this.states.get(deviceId)
     }
 
-    /** The device's state, made now if the server never heard of it; undefined when a new one is refused. */
     stateOf(deviceId: string): DeviceState | undefined {
         let state = this.states.get(deviceId)
         if (!state) {
@@ -38,7 +33,7 @@ export class DeviceStates {
         return state
     }
 
-    /** A device from the store: known before, so kept even beyond the cap (which then only stops new ones). */
+    /** Known before, so kept even beyond the cap. */
     restored(deviceId: string): DeviceState {
         let state = this.states.get(deviceId)
         if (!state) {
@@ -48,10 +43,7 @@ export class DeviceStates {
         return state
     }
 
-    /**
-     * The device's state (or a new one) is offered a message; it is kept only if `takes` returns true, so
-     * a message the state ignores does not make the server know a device it never heard of.
-     */
+    /** A new state is kept only if `takes` it: an ignored message must not create a device. */
     keepIfTaken(deviceId: string, takes: (state: DeviceState) => boolean): DeviceState | undefined {
         const known = this.states.get(deviceId)
         if (!known && this.full(deviceId)) return undefined
@@ -65,7 +57,6 @@ export class DeviceStates {
         return this.states.size
     }
 
-    /** Devices known at most (--max-devices). */
     get max(): number {
         return this.limit.max
     }

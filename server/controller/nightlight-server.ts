@@ -1,10 +1,7 @@
 /**
- * The lesson's server logic over a link that survives outages (README "Wire protocol"): readings are
- * validated, deduplicated and acknowledged, and the LED decision is published, retained, only when the
- * device needs it. The rules are device/state.ts's; this class wires the parts (telemetry, rejections,
- * state topics, device states, commands, acks, groups) and reports through its events. Bad input is
- * counted and logged, never thrown. After a restart the state comes back from retained messages, or,
- * with the embedded broker, from the readings' `led` field.
+ * The server logic over a link that survives outages (README "Wire protocol"). The rules are
+ * device/state.ts's; this class wires the parts and reports through its events. Bad input is counted
+ * and logged, never thrown.
  */
 import { EventEmitter } from "node:events"
 import type { GroupRule, GroupView, RuleSettings } from "../http/api-types"
@@ -33,11 +30,10 @@ import { TelemetryRejections } from "./rejections"
 import { StateTopics } from "./state-topics"
 import { TelemetryHandler } from "./telemetry"
 
-/** Its events and their arguments: NightlightServerEvents (events.ts). */
 export class NightlightServer extends EventEmitter<NightlightServerEvents> {
     private readonly bus: MessageBus
     private readonly log: Logger
-    /** Shared with every DeviceState: a change applies to their next decision. */
+    /** Shared with every DeviceState, not copied. */
     private readonly rules: RuleSettings & { mismatchResendMs?: number }
     readonly groups: GroupStates
     private readonly timers: Timers
@@ -151,7 +147,7 @@ export class NightlightServer extends EventEmitter<NightlightServerEvents> {
         })
     }
 
-    /** Subscribes to every device's state and telemetry. The bus must be started by its owner. */
+    /** The bus must be started by its owner. */
     async start(): Promise<void> {
         if (this.running) return
         this.running = true
@@ -172,7 +168,7 @@ export class NightlightServer extends EventEmitter<NightlightServerEvents> {
         )
     }
 
-    /** Stops answering; acks still waiting go out first. (The bus owner stops the bus.) */
+    /** Acks still waiting go out first; the bus owner stops the bus. */
     async stop(): Promise<void> {
         if (!this.running) return
         this.running = false
@@ -192,11 +188,7 @@ export class NightlightServer extends EventEmitter<NightlightServerEvents> {
         return { threshold: this.rules.threshold, band: this.rules.band }
     }
 
-    /**
-     * New threshold and band (validated by the caller). Every device is decided again at once from its
-     * last reading (a group from its members'), so a LED the new rule switches does not wait for the
-     * device's next report.
-     */
+    /** Validated by the caller; every device is decided again at once, not at its next report. */
     updateSettings(next: RuleSettings): void {
         this.rules.threshold = next.threshold
         this.rules.band = next.band
@@ -213,7 +205,7 @@ export class NightlightServer extends EventEmitter<NightlightServerEvents> {
         for (const name of this.groups.names()) this.groupVotes.revote(name, now, "settings")
     }
 
-    /** A group's new rule (validated by the caller); the group votes again at once. */
+    /** Validated by the caller; the group votes again at once. */
     setGroupRule(name: string, rule: GroupRule): GroupView | undefined {
         if (!this.groups.setRule(name, rule)) return undefined
         this.log.info(`group ${name}: new rule ${JSON.stringify(rule)}`)
@@ -221,10 +213,7 @@ export class NightlightServer extends EventEmitter<NightlightServerEvents> {
         return this.groups.view(name)
     }
 
-    /**
-     * A person switches a device's LED (Home Assistant, the dashboard). It holds until the automatic
-     * decision next changes. False for a device the server never heard of.
-     */
+    /** Holds until the automatic decision next changes; false for an unknown device. */
     override(deviceId: string, ledOn: boolean): boolean {
         const state = this.devices.get(deviceId)
         if (!state || !this.running) return false
@@ -233,20 +222,16 @@ export class NightlightServer extends EventEmitter<NightlightServerEvents> {
         return true
     }
 
-    /** Readings of the device lost since the server started (never arrived, or discarded by it): 0 if none. */
+    /** Since the server started: never arrived, or discarded by the device. */
     readingsLost(deviceId: string): number {
         return this.devices.get(deviceId)?.readingsLost() ?? 0
     }
 
-    /** Whether a person's switch (override) holds the device's LED now. */
     switchedByHand(deviceId: string): boolean {
         return this.devices.get(deviceId)?.switchedByHand() ?? false
     }
 
-    /**
-     * Where each device's link stood when the server last stopped (from the store): call before start(),
-     * so readings stored before the restart are known as such even if the broker lost the retained acks.
-     */
+    /** From the store, before start(): in case the broker lost the retained acks. */
     restore(links: Iterable<{ deviceId: string; link: LinkState }>): void {
         const now = this.timers.now()
         for (const { deviceId, link } of links) this.devices.restored(deviceId).restore(link, now)
@@ -256,7 +241,6 @@ export class NightlightServer extends EventEmitter<NightlightServerEvents> {
         return { ...this.counters, rejected: { ...this.counters.rejected } }
     }
 
-    /** What the server knows about one device, or undefined if it never heard of it. */
     device(deviceId: string): DeviceSnapshot | undefined {
         return this.devices.get(deviceId)?.snapshot()
     }
@@ -265,10 +249,7 @@ export class NightlightServer extends EventEmitter<NightlightServerEvents> {
         return this.devices.ids()
     }
 
-    /**
-     * The bus is connected to the broker again after losing it. Every known device gets its decision
-     * again with its next reading, in case the broker lost the retained commands (see DeviceState.resync).
-     */
+    /** See DeviceState.resync. */
     brokerReconnected(): void {
         for (const state of this.devices.values()) state.resync()
         if (this.devices.size > 0)

@@ -1,8 +1,6 @@
 /**
- * Bad telemetry (a topic that is not `<id>/telemetry`, a payload protocol/contract.ts refuses) is counted, logged
- * and announced, never thrown: one broken device must not stop the others being served. The lines are
- * limited per reason (util/log-limit.ts): a flood of bad messages costs a few lines a minute and a summary,
- * not a full disk. The counters still count every one.
+ * Bad telemetry is counted, logged and announced, never thrown. Lines are limited per reason, so a
+ * flood costs a few lines a minute, not a full disk; the counters still count every one.
  */
 import type { RejectionEvent, RejectionReason, ServerStats } from "./events"
 import { DEFAULT_LOG_LIMIT, LogLimiter, suppressedText } from "../util/log-limit"
@@ -13,7 +11,6 @@ export interface TelemetryRejectionsOptions {
     log: Logger
     timers: Timers
     counters: Pick<ServerStats, "rejected">
-    /** Each rejection (the controller's "rejected" event). */
     rejected: (event: RejectionEvent) => void
 }
 

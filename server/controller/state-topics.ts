@@ -1,9 +1,6 @@
 /**
- * The state topics every server sees: `<id>/commands`, `<id>/acks` and `<id>/status`. After a restart
- * the devices' state comes back from the broker's retained commands, acks and status; while running,
- * these carry our own messages coming back and, in a share group (docs/scale-out.md), the other
- * servers'. Kept apart from the telemetry, which only this server's share of the readings brings.
- * Anything that is not ours is logged at debug level and ignored, never thrown.
+ * `<id>/commands`, `<id>/acks`, `<id>/status`: every server sees them all (unlike its share of the
+ * telemetry), to rebuild after a restart and follow peers. Anything not ours is ignored, never thrown.
  */
 import type { StatusEvent } from "./events"
 import type { DeviceStates } from "./device-states"
@@ -21,11 +18,8 @@ export interface StateTopicsOptions {
     groups: GroupCoordinator
     log: Logger
     timers: Timers
-    /** Readings this server holds right after a peer's ack are to be acknowledged now (AckSender). */
     ackAfterPeer: (deviceId: string) => void
-    /** A device went online or offline (the controller's "status" event). */
     statusChanged: (event: StatusEvent) => void
-    /** Ids whose status topic is not a device's (NightlightServerOptions.notDevices). */
     notDevices?: readonly string[]
 }
 
@@ -36,7 +30,6 @@ export class StateTopics {
         this.notDevices = new Set([HOME_ASSISTANT_STATUS_ID, ...(o.notDevices ?? [])])
     }
 
-    /** A retained command (rebuild), our own coming back, or another server's. */
     onCommand(topic: string, payload: Buffer): void {
         const deviceId = deviceOf(topic, "commands")
         if (deviceId === undefined) return
@@ -47,11 +40,7 @@ export class StateTopics {
         this.o.log.debug(`${deviceId}: took command ${parsed.value.seq} from the broker as the current one`)
     }
 
-    /**
-     * A retained ack (rebuild), our own coming back, or another server's (a share group). When another
-     * server's ack reaches readings this one holds right after it, this server acknowledges them at once:
-     * with readings spread over several servers, the acks go back and forth until all are covered.
-     */
+    /** A peer's ack reaching readings held here is answered at once, so acks hop until all are covered. */
     onAck(topic: string, payload: Buffer): void {
         const deviceId = deviceOf(topic, "acks")
         if (deviceId === undefined) return

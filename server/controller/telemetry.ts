@@ -1,9 +1,6 @@
 /**
- * The `<id>/telemetry` topic: each reading is validated (bad ones go to rejections.ts),
- * checked for duplicates and gaps and decided on by the device's state (device/state.ts), or by its
- * group's vote for a member; then it is announced, its command sent if the device needs one, and its
- * ack queued (ack-sender.ts). In a share group (docs/scale-out.md) this server sees only its share of
- * the readings, which is why this is apart from the state topics (state-topics.ts).
+ * `<id>/telemetry`: validate, decide (device state or group vote), announce, command, queue the ack.
+ * Apart from state-topics.ts: in a share group this server sees only its share of the readings.
  */
 import type { AckSender } from "./ack-sender"
 import type { CommandSender } from "./commands"
@@ -26,7 +23,6 @@ export interface TelemetryHandlerOptions {
     log: Logger
     timers: Timers
     counters: Pick<ServerStats, "received">
-    /** Each valid reading (the controller's "telemetry" event). */
     received: (event: TelemetryEvent) => void
 }
 
