@@ -1,8 +1,4 @@
-/**
- * The embedded broker with its security (docs/security.md): the credentials file, the rule that an
- * exposed broker needs logins (auth/exposure.ts), the per-topic rights and the per-client rate limit
- * (auth/broker-auth.ts), and the MQTTS listener.
- */
+/** The embedded broker with its security (docs/security.md): logins, rights, rate limit, MQTTS. */
 import { join } from "node:path"
 import { BrokerAuth } from "../auth/broker-auth"
 import { CREDENTIALS_FILE_NAME } from "../auth/credentials"
@@ -18,7 +14,7 @@ export interface SecuredBroker {
     loginsRequired: boolean
     /** The broker URL a device on this machine uses: with credentials of its own when logins are needed. */
     deviceUrl(deviceId: string): Promise<string>
-    /** Every counter of the logins, rules, rate limit and the broker's own limits, by name (/api/stats). */
+    /** For /api/stats. */
     stats(): Record<string, number>
     stop(): Promise<void>
 }

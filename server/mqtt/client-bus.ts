@@ -1,9 +1,7 @@
 /**
- * The message bus over an mqtt.js client, for an external broker (Mosquitto, a cloud broker, or several
- * servers sharing one). Reconnects and subscribes again on every connection; never crashes on an
- * unreachable broker. With a share group (docs/scale-out.md) it speaks MQTT 5 and subscribes as
- * `$share/<group>/<filter>`. A filter another of ours covers is not sent: a broker may deliver a message
- * once per matching subscription (Mosquitto 2.0 to MQTT 5 clients), and each copy would be handled.
+ * The message bus over mqtt.js, for an external broker; never crashes on an unreachable one. A filter
+ * another of ours covers is not sent: a broker may deliver once per matching subscription (Mosquitto
+ * 2.0 to MQTT 5 clients), and each copy would be handled.
  */
 import { randomBytes } from "node:crypto"
 import { EventEmitter } from "node:events"
@@ -52,7 +50,6 @@ export interface MqttClientBusOptions {
 }
 
 interface Subscription {
-    /** What messages are matched against. */
     filter: string
     /** What the broker is asked for: the filter, or `$share/<group>/<filter>`. */
     wire: string
@@ -78,11 +75,9 @@ export class MqttClientBus extends EventEmitter implements MessageBus {
     /** topic → the subscriptions it matches, forgotten when one is added. */
     private readonly routes = new TopicRoutes(topic => this.subscriptions.filter(s => topicMatches(s.filter, topic)))
     private client?: MqttClient
-    /** Connected to the broker (subscriptions may still be in flight). */
     private connected = false
-    /** Connected and subscribed: messages flow. */
     private online = false
-    /** Whether the current outage was already reported, so a down broker gives one warning, not one a second. */
+    /** One warning per outage, not one a second. */
     private outageReported = false
     private offlineSince?: number
     private lastError?: string
@@ -112,10 +107,7 @@ export class MqttClientBus extends EventEmitter implements MessageBus {
         return redactUrl(this.options.url)
     }
 
-    /**
-     * Connects. Resolves when connected and subscribed, or after the first failed attempt (logged as a
-     * warning): the client keeps trying in the background and the server serves as soon as it gets in.
-     */
+    /** Resolves when subscribed or after the first failed attempt; retries go on in the background. */
     async start(): Promise<void> {
         if (this.client) return
         const client = connect(this.options.url, {
@@ -181,8 +173,7 @@ export class MqttClientBus extends EventEmitter implements MessageBus {
         const before = this.wireFilters()
         this.subscriptions.push({ filter, wire, handler })
         this.routes.clear()
-        // While offline, onConnect subscribes to everything in the list. Subscribing twice to the same
-        // filter (if onConnect is running too) is harmless: the broker replaces the subscription.
+        // Subscribing twice (if onConnect runs too) is harmless: the broker replaces the subscription.
         const client = this.client
         if (!client?.connected) return
         const after = this.wireFilters()
@@ -200,10 +191,7 @@ export class MqttClientBus extends EventEmitter implements MessageBus {
         }
     }
 
-    /**
-     * What is asked of the broker: each subscription's filter once, but none that another non-shared
-     * one covers (a shared one is never covered and covers none: see MessageBus.subscribe).
-     */
+    /** Each filter once, none another non-shared one covers (see MessageBus.subscribe). */
     private wireFilters(): string[] {
         const all = [...new Set(this.subscriptions.map(s => s.wire))]
         const plain = all.filter(f => !f.startsWith("$share/"))
@@ -297,10 +285,8 @@ export class MqttClientBus extends EventEmitter implements MessageBus {
     }
 
     /**
-     * mqtt.js sends QoS 1 messages that were not acknowledged again on the next connection, however long
-     * the outage. A command from before an outage could then overwrite what the device decided meanwhile
-     * (and the retained command), so drop them: their publish() rejects, and the server's next reading
-     * of that device sends a fresh command if one is still needed.
+     * mqtt.js resends unacknowledged QoS 1 messages on reconnect, however long the outage: a stale
+     * command would overwrite the retained one. Drop them; the next reading sends a fresh one.
      */
     private dropInFlight(client: MqttClient): void {
         for (const [id, entry] of Object.entries(client.outgoing))

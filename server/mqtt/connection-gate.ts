@@ -1,18 +1,13 @@
 /**
- * Limits on connections not yet logged in (TCP accept until a CONNACK that lets the client in): before a
- * login nothing tells a device from an attacker, and sockets that never send CONNECT would fill the
- * process's file table. At most `maxPerAddress` from one address and `maxTotal` in all, each logged in
- * within `deadlineMs`. Loopback (127.0.0.1, ::1) counts only toward the total: its clients are local
- * processes (the simulator, the bench); 127.0.0.2... are capped, so tests can play remote attackers.
+ * Limits on connections not yet logged in, whose sockets would otherwise fill the file table.
+ * Loopback counts only toward the total (127.0.0.2... are capped, so tests can play attackers).
  * Over MQTTS aedes sees the TLS socket, which Node does not link to the TCP one; their addresses find it.
  */
 
 export interface ConnectionLimits {
-    /** Connections from one address not logged in yet. */
     maxPerAddress: number
-    /** Connections from every address together not logged in yet. */
     maxTotal: number
-    /** ms from the TCP accept to a successful CONNACK before the connection is closed. */
+    /** ms from TCP accept to CONNACK. */
     deadlineMs: number
 }
 
@@ -32,11 +27,8 @@ export const CONNECTION_LIMITS: Readonly<ConnectionLimits> = {
 }
 
 export interface ConnectionGateStats {
-    /** Connections closed at once: their address had maxPerAddress waiting. */
     refusedPerAddress: number
-    /** Connections closed at once: maxTotal were waiting. */
     refusedTotal: number
-    /** Connections closed because they had not logged in within deadlineMs. */
     timedOut: number
 }
 
@@ -69,7 +61,6 @@ interface Pending {
 export class ConnectionGate {
     readonly limits: Readonly<ConnectionLimits>
     private readonly pending = new Map<GatedSocket, Pending>()
-    /** The pending sockets by their addresses and ports (see the header). */
     private readonly byEnds = new Map<string, GatedSocket>()
     private readonly perAddress = new Map<string, number>()
     private readonly counts: ConnectionGateStats = { refusedPerAddress: 0, refusedTotal: 0, timedOut: 0 }
@@ -77,16 +68,12 @@ export class ConnectionGate {
     constructor(
         limits: Partial<ConnectionLimits> = {},
         private readonly timers: GateTimers = realTimers,
-        /** Told once per connection closed by a limit (for a rate-limited log line). */
         private readonly onRefused: (why: keyof ConnectionGateStats, address: string) => void = () => undefined
     ) {
         this.limits = { ...CONNECTION_LIMITS, ...limits }
     }
 
-    /**
-     * A new connection: counted as pending, with its deadline; false (and the socket destroyed) when a
-     * limit is reached. The caller calls loggedIn() or closed() later.
-     */
+    /** False (socket destroyed) at a limit; the caller calls loggedIn() or closed() later. */
     open(socket: GatedSocket, address: string): boolean {
         const fromAddress = this.perAddress.get(address) ?? 0
         const why: keyof ConnectionGateStats | undefined =
@@ -114,18 +101,16 @@ export class ConnectionGate {
         return true
     }
 
-    /** The client is in: it no longer counts, and its deadline is off. `socket` may be the TLS one. */
+    /** `socket` may be the TLS one. */
     loggedIn(socket: GatedSocket): void {
         const ends = endsOf(socket)
         this.release(this.pending.has(socket) || ends === undefined ? socket : (this.byEnds.get(ends) ?? socket))
     }
 
-    /** The connection closed (before or after its login: either way it no longer counts). */
     closed(socket: GatedSocket): void {
         this.release(socket)
     }
 
-    /** Connections not logged in yet. */
     get size(): number {
         return this.pending.size
     }
@@ -153,7 +138,6 @@ function endsOf(socket: GatedSocket): string | undefined {
     return `${socket.remoteAddress}|${socket.remotePort}|${socket.localPort}`
 }
 
-/** The warning for a connection a limit closed. */
 export function refusalText(why: keyof ConnectionGateStats, address: string, limits: ConnectionLimits): string {
     switch (why) {
         case "refusedPerAddress":

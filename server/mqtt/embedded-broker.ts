@@ -1,8 +1,6 @@
 /**
- * An MQTT broker inside the server process (aedes on TCP, optionally MQTTS too), so `npm start` needs
- * nothing else installed. The server talks to it in-process (EmbeddedBus), outside logins and rules;
- * with `auth` (broker-auth.ts) clients log in and keep to their own topics, without it exposure.ts
- * allows loopback only. Readings only the server wants skip aedes' routing (PublishRouter).
+ * aedes inside the server process, so `npm start` needs nothing else installed. The server talks to it
+ * in-process, outside logins and rules; readings only the server wants skip aedes' routing.
  */
 import type { EventEmitter } from "node:events"
 import { createServer, type Server, type Socket } from "node:net"
@@ -32,19 +30,15 @@ export interface EmbeddedBrokerOptions {
     logger: Logger
     /** Logins and per-topic rules; undefined lets every client in with every right. */
     auth?: BrokerAuth
-    /** An MQTTS listener from certificate and key files, beside the plain one. */
     tls?: BrokerTlsOptions
-    /** Limits on connections not logged in yet; default CONNECTION_LIMITS (connection-gate.ts). */
+    /** Default CONNECTION_LIMITS. */
     connectionLimits?: Partial<ConnectionLimits>
 }
 
-/** What the broker itself closed or cut off, for ServerStats. */
 export interface BrokerStats extends ConnectionGateStats {
-    /** Connections closed because they sent a packet over MAX_PACKET_BYTES (or a malformed length). */
     oversizedPackets: number
 }
 
-/** The broker could not start; the message says why in words a user can act on. */
 export class BrokerStartError extends Error {
     override name = "BrokerStartError"
 }
@@ -79,12 +73,10 @@ export class EmbeddedBroker {
         })
     }
 
-    /** Connections refused, timed out and cut off since the start. */
     stats(): BrokerStats {
         return { ...this.gate.stats(), oversizedPackets: this.oversizedPackets }
     }
 
-    /** The running aedes instance, for in-process publish/subscribe. */
     get aedes(): Aedes {
         if (!this.aedesInstance) throw new Error("the embedded broker is not started")
         return this.aedesInstance
@@ -95,31 +87,25 @@ export class EmbeddedBroker {
         return this.boundPort
     }
 
-    /** A URL clients on this machine can use. A wildcard listen address is reached through loopback. */
+    /** A wildcard listen address is reached through loopback. */
     get url(): string {
         return `mqtt://${reachableHost(this.options.host)}:${this.port}`
     }
 
-    /** The MQTTS port; undefined without `tls`. */
     get tlsPort(): number | undefined {
         return this.boundTlsPort
     }
 
-    /** The MQTTS URL, for clients on this machine; undefined without `tls`. */
     get tlsUrl(): string | undefined {
         if (this.boundTlsPort === undefined) return undefined
         return `mqtts://${reachableHost(this.options.tls?.host ?? this.options.host)}:${this.boundTlsPort}`
     }
 
-    /** The MQTTS certificate's names and expiry, for the start-up lines; undefined without `tls`. */
     get tlsCertificate(): CertificateInfo | undefined {
         return this.certificate
     }
 
-    /**
-     * An in-process subscription (EmbeddedBus): aedes delivers matching messages to `deliver`, as to a
-     * client's; a client's QoS 0 publish that no client subscribes to goes to `direct` instead.
-     */
+    /** A client's QoS 0 publish no client subscribes to goes to `direct`, not `deliver`. */
     subscribeInProcess(filter: string, deliver: Deliver, direct: DirectHandler): Promise<void> {
         const aedes = this.aedes
         this.shortcut?.add(deliver, direct)
@@ -136,15 +122,13 @@ export class EmbeddedBroker {
         )
     }
 
-    /** Listens; resolves with the bound (plain) port. */
     async start(): Promise<number> {
         if (this.server) throw new Error("the embedded broker is already started")
         const tlsFiles = this.options.tls && (await loadTls(this.options.tls))
         const auth = this.options.auth
         const aedes = await Aedes.createBroker(auth ? { ...auth.hooks } : {})
         const shortcut = PublishRouter.install(aedes)
-        // Client errors (a device that drops mid-packet, a malformed packet) are routine on a network:
-        // aedes already closes that client; note it and carry on.
+        // Routine on a network, and aedes already closes that client.
         aedes.on("clientError", (client, err) => this.log.debug(`client ${client?.id} error: ${err.message}`))
         aedes.on("connectionError", (_client, err) => this.log.debug(`connection error: ${err.message}`))
         // Typed without "error", but aedes emits it (e.g. a persistence failure); unhandled, it would crash us.
@@ -205,7 +189,6 @@ export class EmbeddedBroker {
         return this.boundPort
     }
 
-    /** A client's connection: to aedes, with Nagle off and the packet size capped. */
     private handle(aedes: Aedes, socket: Socket): void {
         // Commands and acks are small and due at once: Nagle plus the peer's delayed ACK holds them
         // tens of milliseconds.

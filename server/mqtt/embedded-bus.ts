@@ -1,10 +1,7 @@
 /**
- * The message bus inside the embedded aedes broker: aedes' in-process listeners and its router, no
- * socket or MQTT encoding (cheaper than a loopback client; bench/README.md). aedes gives in-process
- * listeners no retained messages, so subscribing reads them from its store, as for a client's SUBSCRIBE.
- * The bus's own publications do not come back to its subscriptions live (MQTT 5's No Local), so the
- * controller does not parse its own acks and commands; retained ones still come from the store, so a
- * restarted controller rebuilds its state.
+ * The message bus inside aedes, no socket (cheaper than a loopback client; bench/README.md). aedes gives
+ * in-process listeners no retained messages, so subscribing reads its store. Own publications do not
+ * come back live (as MQTT 5's No Local); retained ones still do, to rebuild after a restart.
  */
 import type { AedesPublishPacket, PublishPacket } from "aedes"
 import type { Deliver, DirectHandler, EmbeddedBroker } from "./embedded-broker"
@@ -30,7 +27,6 @@ interface Subscription {
 const OWN = Symbol("nightlight.embeddedBus.own")
 type Marked = Buffer & { [OWN]?: true }
 
-/** A publication waiting for its turn to enter aedes. */
 interface Outgoing {
     packet: PublishPacket
     resolve: () => void
@@ -48,21 +44,12 @@ export class EmbeddedBus implements MessageBus {
     private readonly subscriptions: Subscription[] = []
     private started = false
     /**
-     * Our publications enter aedes one event-loop turn apart. aedes numbers each packet when it is
-     * published and drops, per client, a packet numbered below one it already sent (its cluster
-     * "dedupe"); a QoS 1 packet spends longer in its pipeline (offline queues) than a QoS 0 one, so an
-     * ack published right after a command overtook it and a device subscribed to both never got the
-     * command. With the in-memory persistence those steps end within the turn; waiting for delivery
-     * instead would let one client with a full socket stall every device. Publications of one kind
-     * (QoS 0, the same retain) take the same steps and stay in order: those queued one after another
-     * share a turn (a batch of acks goes in one turn, not one turn each).
+     * Our publications enter aedes one turn apart: aedes drops, per client, a packet numbered below one
+     * it sent ("dedupe"), and a QoS 1 command is slower in its pipeline, so an ack right after it made
+     * the device lose the command. Publications of one kind keep their order and share a turn.
      */
     private outbox: Outgoing[] = []
-    /**
-     * The next publication in `outbox`. Taken by index, not shift(): under overload the outbox holds tens
-     * of thousands of acks, and shifting each one out copied the rest (a third of the CPU at 34,000
-     * readings/s, where the server then handled a seventh of what it did at 22,000/s).
-     */
+    /** By index, not shift(): shifting tens of thousands of queued acks took a third of the CPU. */
     private head = 0
     private sending = false
     private readonly nextTurn = () => this.sendTurn()
@@ -131,7 +118,6 @@ export class EmbeddedBus implements MessageBus {
         })
     }
 
-    /** The next publication, with those of its kind right behind it; the rest on the next turn. */
     private sendTurn(): void {
         const first = this.take()
         if (!first) {

@@ -1,23 +1,15 @@
-/**
- * What the server needs from MQTT: subscribe, publish, start, stop. EmbeddedBus (inside our aedes) and
- * MqttClientBus (an external broker) implement it; the same contract test runs over both.
- */
+/** What the server needs from MQTT; EmbeddedBus and MqttClientBus pass the same contract test. */
 import type { Logger } from "../util/logger"
 
 export type MessageHandler = (topic: string, payload: Buffer) => void
 
-/** How a message is published. The default, QoS 0 and not retained, is the lesson's delivery. */
+/** The default, QoS 0 and not retained, is the lesson's delivery. */
 export interface PublishOptions {
     qos?: 0 | 1
-    /** The broker keeps the last retained message of a topic and hands it to every new subscriber. */
     retain?: boolean
 }
 
-/**
- * `shared`: with several servers on one broker, each message goes to one of them (an MQTT 5 shared
- * subscription, `$share/<group>/<filter>`, MQTT 5.0 §4.8.2) instead of to all. A bus without a share
- * group (one server) takes it as an ordinary subscription.
- */
+/** `shared`: each message to one server of the share group (MQTT 5.0 §4.8.2); without one, ordinary. */
 export interface SubscribeOptions {
     shared?: boolean
 }
@@ -26,19 +18,12 @@ export interface MessageBus {
     start(): Promise<void>
     stop(): Promise<void>
     /**
-     * Calls `handler` for every message whose topic matches `filter` (MQTT wildcards + and #), and,
-     * like an MQTT subscription, for the retained messages matching it each time the subscription is
-     * made (on start, on every reconnection): handlers must take a message seen before in their stride.
-     * Before start() the subscription is remembered and made on start. Resolves once the broker
-     * acknowledged it (or, while disconnected, once it is recorded for the next connection).
-     * A shared subscription gets no retained messages (MQTT 5.0 §4.8.2), and its filter must not
-     * overlap another of this bus's: the broker would deliver a message once per subscription.
+     * Retained messages come each time the subscription is made (start, every reconnection): handlers
+     * must take repeats in their stride. A shared subscription gets none (MQTT 5.0 §4.8.2), and must
+     * not overlap another of this bus's: the broker would deliver once per subscription.
      */
     subscribe(filter: string, handler: MessageHandler, options?: SubscribeOptions): Promise<void>
-    /**
-     * Rejects if the message could not be handed to the broker. Never queues: a message published while
-     * the broker is out of reach is dropped (rejected), as it would be stale by the time it arrived.
-     */
+    /** Never queues: while the broker is out of reach it rejects, as the message would arrive stale. */
     publish(topic: string, payload: string | Buffer, options?: PublishOptions): Promise<void>
 }
 

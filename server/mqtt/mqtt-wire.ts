@@ -1,8 +1,6 @@
 /**
- * Just enough MQTT 3.1.1 (OASIS mqtt-v3.1.1 §2, §3) to write packets by hand: the bench's devices and
- * the tests' raw packets, which must send what a library refuses to. The server does not use it; it is
- * here so tests and bench share it. Framing only: no MQTT 5, no QoS 2. The bench avoids mqtt.js, whose
- * per-reading CPU capped the load generator (bench/README.md).
+ * Just enough MQTT 3.1.1 framing (§2, §3) for the bench's devices and the tests' raw packets, which send
+ * what a library refuses to. Not used by the server. No MQTT 5, no QoS 2.
  */
 
 export const PACKET = {
@@ -39,7 +37,6 @@ export function remainingLength(length: number): Buffer {
     return Buffer.from(bytes)
 }
 
-/** A packet from its first byte and its body, in one Buffer. */
 export function packet(first: number, body: Buffer): Buffer {
     return Buffer.concat([Buffer.from([first]), remainingLength(body.length), body])
 }
@@ -93,15 +90,11 @@ export function parsePublish(first: number, body: Buffer): Publish {
     return { topic, qos, packetId, retain: (first & 1) === 1, payload: body.subarray(at) }
 }
 
-/** The packet id of a SUBACK or PUBACK body. */
 export function packetIdOf(body: Buffer): number {
     return body.readUInt16BE(0)
 }
 
-/**
- * Splits a byte stream into packets: `onPacket(first byte, body)` for each whole one, a partial one kept
- * for the next chunk. Returns the function to feed the chunks to.
- */
+/** Returns the function to feed chunks to; a partial packet is kept for the next chunk. */
 export function packetReader(onPacket: (first: number, body: Buffer) => void): (chunk: Buffer) => void {
     let pending: Buffer | undefined
     return chunk => {

@@ -4,15 +4,10 @@
  * Remaining Length in 1-4 bytes of 7 bits) and skips the body, so the cost does not grow with size.
  */
 
-/**
- * Bytes a client's packet may hold after its fixed header. Ours are tiny (a reading is under 200 bytes,
- * and the server rejects payloads over 1 KB as too_large, counting them); this cap is for what must not
- * be buffered at all, so a merely oversized reading is still counted rather than cut off.
- */
+/** Bytes after the fixed header; far above too_large (1 KB), so an oversized reading is still counted. */
 export const MAX_PACKET_BYTES = 256 * 1024
 
 export class PacketSizeGuard {
-    /** Body bytes of the current packet still to pass. */
     private remaining = 0
     /** Bytes of the current fixed header read so far (type byte first); 0 between packets. */
     private headerBytes = 0
@@ -22,10 +17,7 @@ export class PacketSizeGuard {
 
     constructor(private readonly maxBytes: number = MAX_PACKET_BYTES) {}
 
-    /**
-     * Follows the stream through `chunk`. Returns a reason when a packet is too large (or its length is
-     * malformed); the caller closes the connection.
-     */
+    /** A reason when a packet is too large or malformed; the caller closes the connection. */
     feed(chunk: Uint8Array): string | undefined {
         let i = 0
         while (i < chunk.length) {

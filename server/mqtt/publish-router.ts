@@ -1,17 +1,13 @@
 /**
- * aedes' publish, with two departures for a client's PUBLISH (installed by EmbeddedBroker): a publish
- * BrokerAuth marked is dropped; a QoS 0, not retained publish that only in-process subscriptions match (a
- * reading, the bulk of the traffic) goes straight to their handlers, skipping aedes' costly routing.
- * aedes calls `publish(packet, client, done)`, its own callers and EmbeddedBus `(packet, done)`. Both
- * departures complete on the next turn: completing synchronously would re-enter aedes' parser.
+ * aedes' publish, except: a publish BrokerAuth marked is dropped; a QoS 0 one only in-process
+ * subscriptions match (readings) skips aedes' costly routing. Both complete on the next turn:
+ * synchronously would re-enter aedes' parser.
  */
 import type { Aedes, AedesPublishPacket } from "aedes"
 import { isDropped } from "../auth/broker-auth"
 import { TopicRoutes } from "./topic-routes"
 
-/** How aedes hands a message to a subscription: `done` when it is taken. */
 export type Deliver = (packet: AedesPublishPacket, done: () => void) => void
-/** What an in-process subscriber gets in place of aedes' delivery. */
 export type DirectHandler = (topic: string, payload: Buffer) => void
 
 type Publish = (packet: AedesPublishPacket, client?: unknown, done?: unknown) => void
@@ -22,7 +18,6 @@ type Matcher = { match(topic: string): unknown[] }
 /** More levels than any topic of ours: such a topic goes to aedes, which checks it. */
 const MAX_SHORTCUT_LEVELS = 8
 
-/** The routes of clients' publishes that only in-process subscriptions want (see the header). */
 export class PublishRouter {
     private readonly direct = new Map<unknown, DirectHandler>()
     /** topic → the handlers it reaches, or null: aedes routes it. Forgotten whenever a subscription changes. */

@@ -1,8 +1,6 @@
 /**
- * What each topic routes to, worked out once per topic and remembered: the buses see the same few topics
- * per device over and over. Forgotten all at once when a subscription changes (clear()) or past
- * MAX_ROUTES topics, so one-off topics cannot grow it. A Map rather than lru-cache: hits are cheaper
- * (bench/topic-routes.ts), and forgetting all costs one miss per topic, rarely.
+ * Each topic's route, remembered; forgotten all at once on clear() or past MAX_ROUTES. A Map rather
+ * than lru-cache: hits are cheaper (bench/topic-routes.ts), and forgetting all is rare.
  */
 
 /** Topics remembered at most; a fleet's devices have a few topics each. */
