@@ -11,9 +11,9 @@ import type { Role } from "./credentials"
 export type Principal = { kind: "anonymous" } | { kind: "user"; username: string; role: Role }
 
 export const ACL_DEFAULTS = {
-    /** Home Assistant's discovery prefix (settings --ha-prefix): where the server announces devices. */
+    /** --ha-prefix */
     haPrefix: HA_DEFAULTS.prefix,
-    /** Home Assistant's birth and will topic (settings --ha-birth-topic), whatever the prefix. */
+    /** --ha-birth-topic, whatever the prefix. */
     haBirthTopic: HA_DEFAULTS.birthTopic,
 }
 export type AclOptions = Partial<typeof ACL_DEFAULTS>
@@ -22,13 +22,12 @@ export type AclOptions = Partial<typeof ACL_DEFAULTS>
 const SET_TOPICS = "nightlight/+/set"
 
 export interface Rules {
-    /** Topic patterns (MQTT filters) a principal may publish to. */
     publish: string[]
-    /** Topic patterns it may read: a subscription must fit inside one of them, and so must each delivery. */
+    /** A subscription must fit inside one of them, and so must each delivery. */
     read: string[]
 }
 
-/** The rules for a principal. `<id>` below is the username. */
+/** `<id>` below is the username. */
 export function rulesFor(principal: Principal, options: AclOptions = {}): Rules {
     const ha = options.haPrefix ?? ACL_DEFAULTS.haPrefix
     const birth = options.haBirthTopic ?? ACL_DEFAULTS.haBirthTopic
@@ -62,17 +61,15 @@ export function rulesFor(principal: Principal, options: AclOptions = {}): Rules 
     }
 }
 
-/** May `principal` publish to `topic` (a topic name, no wildcards)? */
 export function canPublish(principal: Principal, topic: string, options?: AclOptions): boolean {
     return allowsPublish(rulesFor(principal, options), topic)
 }
 
-/** May `principal` subscribe to `filter`? Only when one readable pattern covers every topic it can match. */
 export function canSubscribe(principal: Principal, filter: string, options?: AclOptions): boolean {
     return allowsSubscribe(rulesFor(principal, options), filter)
 }
 
-/** May a message on `topic` be delivered to `principal`? The second lock behind canSubscribe. */
+/** The second lock behind canSubscribe. */
 export function canRead(principal: Principal, topic: string, options?: AclOptions): boolean {
     return allowsRead(rulesFor(principal, options), topic)
 }

@@ -1,10 +1,7 @@
 /**
- * Logins and per-topic rights for the embedded aedes broker, as aedes hooks over the users (user-store.ts)
- * and rules (acl.ts); client ids and sessions are session-guard.ts's. The server's in-process publish and
- * subscribe pass no hook; preConnect sees a CONNECT before aedes names a client with an empty id.
- * Trap (aedes 1.2, tested): an error from authorizePublish closes the connection, so a device replaying
- * over a rate limit would reconnect and replay for ever. A refused publish is marked and DROPPED instead
- * (as Mosquitto does for 3.1.1); only a refused will errs. authorizeForward also runs for retained messages.
+ * Logins and per-topic rights as aedes hooks. Trap (aedes 1.2, tested): an error from authorizePublish
+ * closes the connection, so a device over a rate limit would reconnect and replay for ever. A refused
+ * publish is marked and DROPPED instead (as Mosquitto does for 3.1.1); only a refused will errs.
  */
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto"
 import type { AedesPublishPacket, AuthenticateError, Client, PublishPacket, Subscription } from "aedes"
@@ -63,7 +60,6 @@ export class BrokerAuth {
         this.now = options.clock ?? Date.now
         const limits = { ...BROKER_AUTH_DEFAULTS, ...options.limits }
         this.guard = new LoginGuard(limits, this.now)
-        // one line per key per logEveryMs; the count of those left out when the next one comes (or a timer)
         this.logLimiter = new LogLimiter(
             (key, suppressed, spanMs) => this.log.warn(`${key}: ${suppressedText(suppressed, spanMs)}`),
             { linesPerWindow: 1, windowMs: limits.logEveryMs, maxKeys: limits.maxTracked },
@@ -110,7 +106,6 @@ export class BrokerAuth {
         return this.sessionGuard.expire()
     }
 
-    /** Resolves when the client may connect; rejects with the CONNACK code aedes sends. */
     private async authenticate(client: Client, username?: string, password?: Buffer): Promise<void> {
         const address = client.conn && "remoteAddress" in client.conn ? (client.conn.remoteAddress ?? "?") : "?"
         if (username === undefined || username === "") {
@@ -232,7 +227,6 @@ export class BrokerAuth {
         return null
     }
 
-    /** Users removed or given a new password or role: close their sessions, forget their logins. */
     private usersChanged(names: string[]): void {
         for (const name of names) {
             this.remembered.delete(name)

@@ -1,8 +1,6 @@
 /**
- * The credentials file (docs/security.md "The credentials file"): who may log in to the embedded
- * broker, with which role and password hash (password-hash.ts). A hash still allows offline guessing,
- * so the file is written 0600 (readable by others: a warning), whole to a temporary file then renamed,
- * so a reader never sees half of one. `parseCredentials` is pure; the rest is file I/O.
+ * The credentials file (docs/security.md). A hash still allows offline guessing, so it is written 0600,
+ * whole to a temporary file then renamed, so a reader never sees half of one.
  */
 import { readFile, stat } from "node:fs/promises"
 import { isValidDeviceId } from "../protocol/contract"
@@ -14,7 +12,7 @@ export const ROLES = ["device", "server", "home-assistant", "observer", "admin"]
 export type Role = (typeof ROLES)[number]
 
 export const CREDENTIALS_VERSION = 1
-/** Where the file is unless --mqtt-users / NIGHTLIGHT_USERS say otherwise: beside the SQLite store. */
+/** Beside the SQLite store unless --mqtt-users / NIGHTLIGHT_USERS say otherwise. */
 export const CREDENTIALS_FILE_NAME = "users.json"
 
 export interface UserEntry {
@@ -24,18 +22,13 @@ export interface UserEntry {
 
 export type Users = Map<string, UserEntry>
 
-/** A credentials file we cannot use; the message names the file and, when it is one, the entry. */
 export class CredentialsError extends Error {
     override name = "CredentialsError"
 }
 
 export const USERNAME_RULE = '1-64 letters, digits or "_", ".", ":", "-", not only dots'
 
-/**
- * Every username follows the device id rule, not only devices': a username is used as a topic level in
- * the rules (`<user>/telemetry`), here and in Mosquitto's `%u` patterns, so it must hold no `/`, `+`
- * or `#`, and one rule is easier to explain than two.
- */
+/** Every username follows the device id rule: it is a topic level in the rules and Mosquitto's `%u`. */
 export function isValidUsername(name: string): boolean {
     return isValidDeviceId(name)
 }
@@ -44,7 +37,6 @@ export function isRole(value: unknown): value is Role {
     return typeof value === "string" && (ROLES as readonly string[]).includes(value)
 }
 
-/** Parses the file's text. Throws a CredentialsError naming `file` and the entry at fault. */
 export function parseCredentials(text: string, file: string): Users {
     let json: unknown
     try {
@@ -80,7 +72,7 @@ export function parseCredentials(text: string, file: string): Users {
     return result
 }
 
-/** The file's text for `users`, sorted by name so that changes read well in a diff. */
+/** Sorted by name so changes read well in a diff. */
 export function formatCredentials(users: Users): string {
     const sorted = [...users.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
     const out = { version: CREDENTIALS_VERSION, users: Object.fromEntries(sorted) }
@@ -89,11 +81,9 @@ export function formatCredentials(users: Users): string {
 
 export interface LoadedCredentials {
     users: Users
-    /** Things the user should fix but that do not stop us (a file others can read). */
     warnings: string[]
 }
 
-/** Reads the file; undefined when it does not exist. Throws a CredentialsError for anything else. */
 export async function loadCredentials(file: string): Promise<LoadedCredentials | undefined> {
     let text: string
     try {
@@ -114,7 +104,6 @@ export async function loadCredentials(file: string): Promise<LoadedCredentials |
     return { users, warnings }
 }
 
-/** Permission bits, on systems that have them. */
 async function permissionsOf(file: string): Promise<number | undefined> {
     if (process.platform === "win32") return undefined
     try {
@@ -124,7 +113,6 @@ async function permissionsOf(file: string): Promise<number | undefined> {
     }
 }
 
-/** Writes the whole file atomically with mode 0600: a temporary file beside it, synced, then renamed. */
 export async function saveCredentials(file: string, users: Users): Promise<void> {
     try {
         await writeSecretFile(file, formatCredentials(users))

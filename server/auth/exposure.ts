@@ -1,9 +1,4 @@
-/**
- * The rule that keeps the first run easy and an exposed broker locked, as Mosquitto 2 does: on loopback
- * only, anyone on this machine may connect without a password; on any other address, clients must log
- * in unless the user opts out explicitly, and then the server says so loudly at every start. Pure: the
- * server calls it at start-up with its settings and logs or refuses by the answer.
- */
+/** Keeps the first run easy and an exposed broker locked, as Mosquitto 2 does. Pure. */
 
 /** Addresses only this machine can reach. Anything else (0.0.0.0, ::, a LAN address, a name) is exposed. */
 const LOOPBACK = new Set(["127.0.0.1", "::1", "localhost", "[::1]"])
@@ -13,24 +8,18 @@ export function isLoopback(host: string): boolean {
 }
 
 export interface ExposureInput {
-    /** The plain MQTT listener's address. */
     host: string
-    /** The MQTTS listener's address, when there is one. */
     tlsHost?: string
-    /** Users in the credentials file (0 when there is no file). */
     users: number
-    /** The explicit opt-out (--mqtt-allow-anonymous): clients may connect without a password anywhere. */
+    /** --mqtt-allow-anonymous */
     allowAnonymous: boolean
-    /** The names of the flags, for the messages. */
     flags?: { users: string; allowAnonymous: string; tls: string }
 }
 
 export type ExposureDecision =
     | {
           ok: true
-          /** Whether clients without a username are let in (with every right). */
           anonymous: boolean
-          /** Lines to log at warn level at every start. */
           warnings: string[]
       }
     | { ok: false; error: string }

@@ -1,26 +1,22 @@
 /**
- * Keeps password guessing slow for them and cheap for us (docs/security.md "Logins that fail"):
- * - an address with `maxFailures` failures within `windowMs` is refused without a password check;
- * - a user with `maxUserFailures` failures is slowed (one check per `userCheckIntervalMs`), not locked:
- *   a lock-out would let anyone lock a device out; addresses it logged in from lately are not slowed;
- * - at most `maxConcurrent` checks (each costly on libuv's pool) and `maxWaiting` waiting, else "server
- *   unavailable"; repeated log lines are written once per `logEveryMs`; at most `maxTracked` keys kept.
+ * Keeps password guessing slow for them and cheap for us (docs/security.md "Logins that fail"). A user
+ * name that fails often is slowed, not locked: a lock-out would let anyone lock a device out.
  */
 
 export const LOGIN_GUARD_DEFAULTS = {
     /** Window in which failures are counted (ms). */
     windowMs: 60_000,
-    /** Failed logins from one address within the window before it is refused without a check. */
+    /** Failures from one address within the window before it is refused without a check. */
     maxFailures: 10,
     /** One log line per repeated event per this long (ms). */
     logEveryMs: 60_000,
-    /** Password checks running at once. */
+    /** Password checks at once (each costly on libuv's pool). */
     maxConcurrent: 2,
     /** Password checks waiting for a slot before logins are turned away. */
     maxWaiting: 100,
     /** Addresses and log keys remembered at most (and user names, and user-address pairs). */
     maxTracked: 10_000,
-    /** Failed logins for one user name within the window, from any addresses, before it is slowed down. */
+    /** Failures for one user name within the window, from any address, before it is slowed. */
     maxUserFailures: 10,
     /** While a user name is slowed down: one password check for it per this long (ms), from new addresses. */
     userCheckIntervalMs: 3000,
@@ -51,7 +47,6 @@ export class LoginGuard {
         this.now = clock
     }
 
-    /** True when `address` failed too often lately: refuse without checking. */
     isLockedOut(address: string): boolean {
         const w = this.failures.get(address)
         if (!w) return false
@@ -62,13 +57,11 @@ export class LoginGuard {
         return w.count >= this.limits.maxFailures
     }
 
-    /** A failed login from `address`, for `username` (when it gave one). */
     failed(address: string, username?: string): void {
         count(this.failures, address, this.now(), this.limits)
         if (username !== undefined) count(this.userFailures, username, this.now(), this.limits)
     }
 
-    /** A successful login: this address is trusted for this user (never slowed down for it). */
     succeeded(address: string, username: string): void {
         const key = `${username} ${address}`
         this.trusted.delete(key) // re-inserted last: the Map stays in order of use, oldest first
@@ -83,11 +76,7 @@ export class LoginGuard {
         this.trusted.set(key, this.now() + this.limits.trustedForMs)
     }
 
-    /**
-     * True when a login for `username` from `address` must wait: the name failed too often lately, the
-     * address is not trusted for it, and its one check per userCheckIntervalMs was taken already.
-     * False lets the check run (and, while slowed down, takes the interval's one check).
-     */
+    /** False lets the check run (and, while slowed down, takes the interval's one check). */
     isSlowedDown(username: string, address: string): boolean {
         const w = this.userFailures.get(username)
         const now = this.now()
@@ -98,7 +87,7 @@ export class LoginGuard {
         return false
     }
 
-    /** Runs `check` when a slot is free; undefined (not run) when too many are waiting already. */
+    /** undefined (not run) when too many are waiting already. */
     async throttled<T>(check: () => Promise<T>): Promise<T | undefined> {
         if (this.running >= this.limits.maxConcurrent) {
             if (this.waiting.length >= this.limits.maxWaiting) return undefined
@@ -114,7 +103,6 @@ export class LoginGuard {
     }
 }
 
-/** One more failure of `key` in its window (a new window once the last one has passed). */
 function count(map: Map<string, Window>, key: string, now: number, limits: LoginGuardLimits): void {
     const w = map.get(key)
     if (w && now - w.since < limits.windowMs) w.count++

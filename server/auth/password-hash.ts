@@ -1,20 +1,17 @@
 /**
- * Salted, slow password hashes: scrypt, written as `scrypt:N:r:p:<salt>:<key>` so the cost can be raised
- * without breaking stored hashes. Always the asynchronous crypto.scrypt: it runs on libuv's pool, so a
- * login never blocks the event loop carrying the readings. Its cost is what makes guessing slow.
+ * scrypt, written as `scrypt:N:r:p:<salt>:<key>` so the cost can be raised without breaking stored
+ * hashes. Always the async crypto.scrypt, on libuv's pool, so a login never blocks the readings.
  */
 import { randomBytes, scrypt, timingSafeEqual } from "node:crypto"
 
 export const HASH_DEFAULTS = {
     /** CPU/memory cost (a power of two). 2^15 with r = 8 takes 128 * N * r = 32 MiB and ~60 ms per check. */
     N: 2 ** 15,
-    /** Block size. */
     r: 8,
-    /** Parallelisation. */
     p: 1,
-    /** Random salt per password (bytes). */
+    /** bytes */
     saltBytes: 16,
-    /** Derived key (bytes). */
+    /** bytes */
     keyBytes: 32,
 }
 
@@ -33,7 +30,6 @@ export interface ParsedHash {
 
 const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/
 
-/** Reads a stored hash; undefined with a reason when it is not one we can check. */
 export function parseHash(encoded: string): { ok: true; hash: ParsedHash } | { ok: false; reason: string } {
     const parts = encoded.split(":")
     if (parts.length !== 6 || parts[0] !== "scrypt")
@@ -62,14 +58,13 @@ function derive(password: string | Buffer, salt: Buffer, length: number, params:
     )
 }
 
-/** A new hash of `password` with a fresh random salt. */
 export async function hashPassword(password: string, params: HashParams = HASH_DEFAULTS): Promise<string> {
     const salt = randomBytes(HASH_DEFAULTS.saltBytes)
     const key = await derive(password, salt, HASH_DEFAULTS.keyBytes, params)
     return ["scrypt", params.N, params.r, params.p, salt.toString("base64"), key.toString("base64")].join(":")
 }
 
-/** True when `password` matches; false for a wrong password or a hash we cannot read. Constant-time compare. */
+/** False also for a hash we cannot read. Constant-time compare. */
 export async function verifyPassword(password: string | Buffer, encoded: string): Promise<boolean> {
     const parsed = parseHash(encoded)
     if (!parsed.ok) return false

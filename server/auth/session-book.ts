@@ -1,24 +1,11 @@
-/**
- * The stored (persistent, clean session off) MQTT sessions: whose each one is, whether its client is
- * connected, since when it is not, and the limits on them (docs/security.md "Sessions"). Pure: the clock
- * is injected and nothing here touches aedes; SessionGuard (session-guard.ts) acts on its answers.
- */
+/** The stored MQTT sessions, their owners and limits (docs/security.md "Sessions"). Pure; SessionGuard acts. */
 
 export const SESSION_DEFAULTS = {
-    /**
-     * Stored sessions in all. A full queue is about 30 KB (100 small commands), so the worst case is
-     * about 30 MB; past it a new one is refused (CONNACK 3) rather than someone else's dropped.
-     */
+    /** In all; 30 KB per full queue, so about 30 MB worst case. Past it, CONNACK 3, nobody else's dropped. */
     maxSessions: 1000,
-    /**
-     * Stored sessions per user (all anonymous clients count as one). A new one past it replaces that
-     * user's longest-offline session, so one login can hold at most this many queues.
-     */
+    /** Per user (anonymous counts as one); past it the user's longest-offline session goes. */
     maxSessionsPerUser: 10,
-    /**
-     * ms a session whose client stays away is kept. Commands are retained and a device's readings are
-     * resent by the device itself, so a queue older than this holds nothing a client still needs.
-     */
+    /** ms offline before a session is forgotten: commands are retained, readings resent by the device. */
     expiryMs: 60 * 60_000,
     /** QoS 1 messages queued per session; the oldest is dropped past it (Mosquitto keeps 1000, ~10x ours). */
     maxQueued: 100,
@@ -29,9 +16,9 @@ export type SessionLimits = typeof SESSION_DEFAULTS
 
 interface Entry {
     owner: string
-    /** The connected client holding it; undefined while offline. */
+    /** undefined while offline. */
     client?: object
-    /** When its client left (ms); meaningful while offline. */
+    /** ms */
     offlineSince: number
 }
 
@@ -55,7 +42,6 @@ export class SessionBook {
         return this.entries.size
     }
 
-    /** Who a stored session belongs to (the key SessionGuard gives its owner); undefined: none stored. */
     ownerOf(clientId: string): string | undefined {
         return this.entries.get(clientId)?.owner
     }
@@ -66,11 +52,7 @@ export class SessionBook {
         return n
     }
 
-    /**
-     * May `owner` store a session under `clientId`? Its own stored session is resumed. A new one past the
-     * per-user limit evicts that owner's longest-offline session (never anyone else's); past the total
-     * limit, or with all the owner's sessions connected, it is refused.
-     */
+    /** Past the per-user limit evicts the owner's longest-offline session (never anyone else's). */
     admit(clientId: string, owner: string): SessionAdmission {
         if (this.entries.get(clientId)?.owner === owner) return { ok: true, evict: [] }
         const own = [...(this.byOwner.get(owner) ?? [])]
@@ -89,7 +71,6 @@ export class SessionBook {
         return { ok: true, evict }
     }
 
-    /** `client` holds the session now (a new one, or one resumed). */
     connected(clientId: string, owner: string, client: object): void {
         const entry = this.entries.get(clientId)
         if (entry && entry.owner !== owner) this.remove(clientId)
@@ -103,7 +84,6 @@ export class SessionBook {
         this.byOwner.set(owner, own)
     }
 
-    /** `client` left; the session stays, unless someone has taken it over since. */
     disconnected(clientId: string, client: object): void {
         const entry = this.entries.get(clientId)
         if (!entry || entry.client !== client) return
@@ -120,7 +100,6 @@ export class SessionBook {
         if (own?.size === 0) this.byOwner.delete(entry.owner)
     }
 
-    /** Sessions offline for expiryMs or longer, to forget (they are removed from the book). */
     takeExpired(): string[] {
         const due = this.now() - this.limits.expiryMs
         const expired: string[] = []

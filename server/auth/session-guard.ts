@@ -1,9 +1,6 @@
 /**
- * Who may use which MQTT client id and keep which session (docs/security.md "Sessions"), checked by
- * admit() once a password is right. An id belongs to whoever holds it (connected, or a stored session);
- * another user gets CONNACK 5. A device's own id (`<name>nightlight_client`, predictable) is reserved for
- * user `<name>`. An empty id needs a clean session (MQTT 3.1.1 §3.1.3-8). Stored sessions are limited,
- * expire and have capped queues (session-book.ts, session-store.ts).
+ * Who may use which client id and keep which session (docs/security.md "Sessions"). A device's own,
+ * predictable id is reserved for its user. An empty id needs a clean session (MQTT 3.1.1 §3.1.3-8).
  */
 import type { Client } from "aedes"
 import { printable } from "../util/logger"
@@ -15,15 +12,10 @@ import { SessionStore } from "./session-store"
 import type { UserDirectory } from "./user-store"
 
 export interface SessionCounts {
-    /** Logins refused another user's client id: connected, stored, or a device's reserved one. */
     takeoversRefused: number
-    /** Stored sessions refused: an empty client id, a device, or a limit reached. */
     sessionsRefused: number
-    /** Stored sessions dropped for a newer one of the same user (maxSessionsPerUser). */
     sessionsEvicted: number
-    /** Stored sessions forgotten after expiryMs offline. */
     sessionsExpired: number
-    /** Queued messages dropped from a full queue (the oldest first). */
     queuedDropped: number
 }
 
@@ -31,9 +23,8 @@ export interface SessionGuardOptions {
     limits?: Partial<SessionLimits>
     users?: UserDirectory
     now: () => number
-    /** The principal of a connected client (BrokerAuth's record of it). */
     principalOf(client: Client): Principal | undefined
-    /** Anything else worth a line: evictions, expiries, dropped messages (rate-limited by the caller). */
+    /** Rate-limited by the caller. */
     note(key: string, line: string): void
 }
 
@@ -81,10 +72,7 @@ export class SessionGuard {
         if (packet.clientId === "") this.emptyIds.add(client)
     }
 
-    /**
-     * Throws the CONNACK code when `principal` may not connect as `client` (its id, its clean flag), after
-     * telling `refused` why, for the log.
-     */
+    /** Throws the CONNACK code. */
     async admit(client: Client, principal: Principal, refused: (why: string) => void): Promise<void> {
         const id = client.id
         const key = ownerKey(principal)
@@ -158,7 +146,6 @@ export class SessionGuard {
         return expired.length
     }
 
-    /** Stored sessions now (connected or not). */
     get stored(): number {
         return this.book.size
     }

@@ -1,8 +1,6 @@
 /**
- * Where the embedded broker keeps MQTT sessions: aedes-persistence 11's memory store, with each client
- * id's QoS 1 queue capped at `maxQueued` (aedes queues every QoS 1 message for every stored session that
- * subscribes, for as long as it lives: one login could fill memory), and forget(id) to remove all stored
- * under an id. The queue is ours (the base class keeps its own private); the rest is the base class's.
+ * aedes-persistence 11's memory store with each client id's QoS 1 queue capped: aedes queues every QoS 1
+ * message for every stored session, so one login could fill memory. The queue is ours, the rest the base's.
  */
 import { createRequire } from "node:module"
 import { Readable } from "node:stream"
@@ -34,12 +32,11 @@ export class SessionStore extends MemoryPersistence {
         super()
     }
 
-    /** Messages queued for a client id (offline, or sent and not yet acknowledged). */
     queued(clientId: string): number {
         return this.queues.get(clientId)?.length ?? 0
     }
 
-    /** Removes everything stored under `clientId`. Its connection, if any, is the caller's to close. */
+    /** Its connection, if any, is the caller's to close. */
     async forget(clientId: string): Promise<void> {
         const client = { id: clientId }
         this.queues.delete(clientId)

@@ -1,8 +1,6 @@
 /**
- * The users the broker knows while it runs: the credentials file, re-read when it changes (within
- * `pollMs`), plus in-memory users for this run (the simulated device). Polled with stat, not fs.watch,
- * which misses the rename saveCredentials does on some systems and fires twice on others. An unreadable
- * file keeps the users we had; a removed file removes its users.
+ * The credentials file, polled with stat, not fs.watch (which misses a rename on some systems and fires
+ * twice on others), plus users for this run. An unreadable file keeps the users we had.
  */
 import { stat } from "node:fs/promises"
 import type { Logger } from "../util/logger"
@@ -10,7 +8,7 @@ import { CredentialsError, loadCredentials, type Role, type UserEntry, type User
 import { generatePassword, hashPassword } from "./password-hash"
 
 export const USER_STORE_DEFAULTS = {
-    /** How often the file is checked for changes (ms). */
+    /** ms */
     pollMs: 2000,
 }
 
@@ -45,7 +43,6 @@ export class UserStore implements UserDirectory {
         this.pollMs = options.pollMs ?? USER_STORE_DEFAULTS.pollMs
     }
 
-    /** Reads the file and starts watching it. Throws a CredentialsError when it exists but is unusable. */
     async start(): Promise<{ users: number; exists: boolean; warnings: string[] }> {
         this.lastSeen = await this.fingerprint()
         const loaded = await loadCredentials(this.file)
@@ -64,7 +61,7 @@ export class UserStore implements UserDirectory {
         return this.ephemeral.get(username) ?? this.users.get(username)
     }
 
-    /** Users in the file (not counting those added for this run). */
+    /** Not counting those added for this run. */
     get size(): number {
         return this.users.size
     }
@@ -73,10 +70,7 @@ export class UserStore implements UserDirectory {
         this.listeners.push(listener)
     }
 
-    /**
-     * A user for this run only, with a new random password, which is returned. It wins over a user of the
-     * same name in the file (which is then told in the log).
-     */
+    /** Returns its new random password; wins over a user of the same name in the file. */
     async addEphemeral(username: string, role: Role): Promise<string> {
         const password = generatePassword()
         this.ephemeral.set(username, { role, hash: await hashPassword(password) })
@@ -85,7 +79,6 @@ export class UserStore implements UserDirectory {
         return password
     }
 
-    /** Checks the file now (the timer does it every pollMs). Resolves when done. */
     async poll(): Promise<void> {
         if (this.polling) return
         this.polling = true
