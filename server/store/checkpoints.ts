@@ -1,9 +1,7 @@
 /**
- * WAL checkpoints off the event loop: SQLite runs one inside whichever commit makes the WAL reach 1000
- * pages, stopping the server (bench/README.md). The server's connection turns them off; a worker thread
- * with its own connection runs a PASSIVE checkpoint every CHECKPOINTS.everyMs (it never waits for the
- * writer), and a RESTART one past CHECKPOINTS.restartAbovePages, since under steady writes passive ones
- * never catch up and the WAL would grow for ever. Without the worker, SQLite's default applies.
+ * WAL checkpoints off the event loop: SQLite runs one inside the commit that reaches 1000 pages, stopping
+ * the server (bench/README.md). A worker runs PASSIVE ones, and RESTART past restartAbovePages, since
+ * under steady writes passive ones never catch up and the WAL would grow for ever.
  */
 import { Worker } from "node:worker_threads"
 import type { Db } from "./database"
@@ -23,7 +21,7 @@ export const CHECKPOINTS: Readonly<CheckpointSettings> = {
 /** SQLite's default automatic checkpoint (pages): the connection's own, while no worker runs. */
 const AUTO_CHECKPOINT_PAGES = 1000
 
-/** `PRAGMA wal_checkpoint`'s row: frames in the WAL, and how many of them are in the database file. */
+/** `PRAGMA wal_checkpoint`'s row. */
 export interface CheckpointResult {
     busy: number
     log: number
@@ -39,7 +37,6 @@ interface Reply {
     error?: string
 }
 
-/** Store's option: CHECKPOINTS overridden, and the worker's script (tests). */
 export interface CheckpointOptions extends Partial<CheckpointSettings> {
     /** Default checkpoint-worker.mjs beside this file. */
     script?: URL
@@ -63,7 +60,6 @@ export class BackgroundCheckpoints {
         private readonly options: BackgroundCheckpointsOptions
     ) {}
 
-    /** Starts the worker and turns the connection's own checkpoints off. */
     start(): void {
         if (this.worker) return
         const worker = new Worker(this.options.script ?? new URL("./checkpoint-worker.mjs", import.meta.url), {
@@ -83,7 +79,7 @@ export class BackgroundCheckpoints {
         this.db.pragma("wal_autocheckpoint = 0")
     }
 
-    /** A checkpoint now, in the worker; resolves with its result. Rejects when the worker is gone. */
+    /** Rejects when the worker is gone. */
     checkpoint(mode: CheckpointMode = "PASSIVE"): Promise<CheckpointResult> {
         const worker = this.worker
         if (!worker) return Promise.reject(new Error("the checkpoint worker is not running"))
@@ -94,7 +90,7 @@ export class BackgroundCheckpoints {
         })
     }
 
-    /** Stops the worker (it closes its connection) and gives the checkpoints back to the connection. */
+    /** Gives the checkpoints back to the connection. */
     stop(): void {
         const worker = this.worker
         if (!worker) return
@@ -120,7 +116,7 @@ export class BackgroundCheckpoints {
         this.timer.unref()
     }
 
-    /** One passive checkpoint (and a RESTART when the WAL is long); the next round is timed from its end. */
+    /** The next round is timed from this one's end. */
     private async round(): Promise<void> {
         try {
             const passive = await this.checkpoint("PASSIVE")

@@ -1,19 +1,15 @@
 /**
- * One server per data folder: two would prune, flush and checkpoint each other's rows and answer for
- * the same devices. The lock file names its holder (pid, host, boot, start); a holder gone (pid not
- * running here, or an earlier boot) is taken over, so a SIGKILLed server does not keep the next out.
- * Written to a temporary file then hard-linked into place: link() fails if the lock exists, so two
- * servers starting at once cannot both take it, and nobody reads half a lock.
+ * One server per data folder. A holder gone (pid not running here, or an earlier boot) is taken over, so
+ * a SIGKILLed server does not keep the next out. Hard-linked into place: link() fails if the lock
+ * exists, so two servers starting at once cannot both take it, and nobody reads half a lock.
  */
 import { linkSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from "node:fs"
 import { hostname } from "node:os"
 import { join } from "node:path"
 import { StoreError } from "./database"
 
-/** The lock's name inside the data folder. */
 export const DATA_DIR_LOCK_FILE = "server.lock"
 
-/** What the lock file holds. */
 export interface LockHolder {
     pid: number
     host: string
@@ -31,10 +27,7 @@ export class DataDirLock {
         private readonly holder: LockHolder
     ) {}
 
-    /**
-     * Takes the folder's lock, creating the folder if needed. Throws a StoreError naming the folder and
-     * the server that holds it. `stale` is told about a lock that was left behind and replaced.
-     */
+    /** Throws a StoreError naming the holder; `stale` hears of a left-behind lock replaced. */
     static acquire(dataDir: string, stale: (holder: string) => void = () => undefined): DataDirLock {
         const file = join(dataDir, DATA_DIR_LOCK_FILE)
         const me: LockHolder = { pid: process.pid, host: hostname(), bootId: bootId(), startedAt: Date.now() }
@@ -76,7 +69,7 @@ export class DataDirLock {
         }
     }
 
-    /** Removes the lock, if it is still ours (idempotent). */
+    /** Only if still ours; idempotent. */
     release(): void {
         if (this.released) return
         this.released = true
@@ -85,7 +78,7 @@ export class DataDirLock {
     }
 }
 
-/** Deletes `file`; one already gone (another server removed a stale lock first) is fine. */
+/** Already gone is fine: another server removed a stale lock first. */
 function removeIfThere(file: string): void {
     try {
         unlinkSync(file)

@@ -1,8 +1,6 @@
 /**
- * Opens the server's SQLite database (better-sqlite3) and brings its schema up to date: registry,
- * history and run-time settings in one file, so they survive a restart together. WAL lets a query read
- * while the server writes; `synchronous = NORMAL` may lose the last commits on a power cut, never
- * corrupt the file. An application id makes some other SQLite file fail at once, clearly.
+ * The SQLite database and its migrations. `synchronous = NORMAL` may lose the last commits on a power
+ * cut, never corrupt the file. An application id makes some other SQLite file fail at once, clearly.
  */
 import Database from "better-sqlite3"
 import { mkdirSync } from "node:fs"
@@ -16,7 +14,7 @@ export const APPLICATION_ID = 0x4e4c4954
 export const PRAGMAS = {
     /** ms a statement waits for another connection's lock (a backup tool, the sqlite3 shell) before failing. */
     busyTimeoutMs: 5000,
-    /** Keeps the WAL file from staying huge after a burst (bytes). */
+    /** bytes: the WAL file does not stay huge after a burst. */
     journalSizeLimit: 64 * 1024 * 1024,
 }
 
@@ -118,10 +116,8 @@ const MIGRATIONS: string[] = [
     );`,
 ]
 
-/** The schema version this code writes. */
 export const SCHEMA_VERSION = MIGRATIONS.length
 
-/** The database cannot be used; the message names the file and what to do. */
 export class StoreError extends Error {
     override name = "StoreError"
     constructor(
@@ -135,7 +131,6 @@ export class StoreError extends Error {
 
 const reasonOf = (err: unknown): string => (err instanceof Error ? err.message : String(err))
 
-/** Opens (creating if needed) the database at `path`, or ":memory:", and migrates it to SCHEMA_VERSION. */
 export function openDatabase(path: string): Db {
     const memory = path === ":memory:"
     const shown = memory ? path : resolve(path)
@@ -170,7 +165,6 @@ export function openDatabase(path: string): Db {
     }
 }
 
-/** Refuses a file that another program wrote, or a newer version of this one. */
 function checkOwnership(db: Db, shown: string): void {
     const appId = db.pragma("application_id", { simple: true }) as number
     const version = db.pragma("user_version", { simple: true }) as number
@@ -200,16 +194,12 @@ function migrate(db: Db): void {
     }
 }
 
-/** A failed write, as a StoreError naming the database file. */
 export function writeError(db: Db, err: unknown): StoreError {
     if (err instanceof StoreError) return err
     return new StoreError(`cannot write to database ${db.name}: ${reasonOf(err)}`, db.name, { cause: err })
 }
 
-/**
- * Appends rows to a table with one INSERT of up to ROWS_PER_INSERT rows (their values flat, in column
- * order): cheaper than an INSERT per row. One prepared statement per row count, made on first use.
- */
+/** One INSERT of up to ROWS_PER_INSERT rows, cheaper than one per row; a statement per row count. */
 export class BulkInsert {
     static readonly ROWS_PER_INSERT = 32
     private readonly statements = new Map<number, Database.Statement>()
@@ -220,7 +210,7 @@ export class BulkInsert {
         private readonly columns: number
     ) {}
 
-    /** Inserts `values.length / columns` rows; must run inside a transaction to be one write. */
+    /** Inside a transaction, to be one write. */
     run(values: unknown[]): void {
         const rows = values.length / this.columns
         const most = BulkInsert.ROWS_PER_INSERT

@@ -1,7 +1,4 @@
-/**
- * Device name → the integer key readings and commands are stored under. One per database connection,
- * shared by History and Registry (see deviceKeys), so both agree and each name is looked up once.
- */
+/** Device name → integer key; one per connection, shared by History and Registry. */
 import type { Db } from "./database"
 
 export class DeviceKeys {
@@ -20,7 +17,6 @@ export class DeviceKeys {
         this.select = db.prepare<[string], number>("SELECT id FROM devices WHERE name = ?").pluck()
     }
 
-    /** The key of `name`, creating the device row when it has none. */
     key(name: string): number {
         let key = this.cache.get(name)
         if (key === undefined) {
@@ -30,7 +26,6 @@ export class DeviceKeys {
         return key
     }
 
-    /** The key of `name`, or undefined for a device never stored. */
     find(name: string): number | undefined {
         const cached = this.cache.get(name)
         if (cached !== undefined) return cached
@@ -39,15 +34,11 @@ export class DeviceKeys {
         return key
     }
 
-    /** The key of `name` if it was looked up since the last forget(), without asking the database. */
     cached(name: string): number | undefined {
         return this.cache.get(name)
     }
 
-    /**
-     * Forgets every key. Called after a transaction failed: a key created inside it was rolled back and
-     * could be given to another name later.
-     */
+    /** After a failed transaction: a key created inside it was rolled back and may go to another name. */
     forget(): void {
         this.cache.clear()
     }
@@ -55,7 +46,6 @@ export class DeviceKeys {
 
 const sharedKeys = new WeakMap<Db, DeviceKeys>()
 
-/** The DeviceKeys of this connection (made on first use). */
 export function deviceKeys(db: Db): DeviceKeys {
     let keys = sharedKeys.get(db)
     if (!keys) {

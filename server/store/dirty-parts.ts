@@ -1,15 +1,11 @@
 /**
- * The devices whose row is to be written (Registry), kept by part (key modulo the number of parts), so
- * Store.flushSome() takes one part without looking up every dirty device's key (costly at fleet scale;
- * bench/README.md). A device whose key is not known yet counts as in every part: the next take() looks
- * it up, so a new device's row is written within one flushSome.
+ * Dirty devices by part (key modulo parts), so flushSome() takes one part without looking up every key
+ * (costly at fleet scale; bench/README.md). A device with no known key yet is in every part.
  */
 import type { DeviceKeys } from "./device-keys"
 
 export class DirtyParts {
-    /** By part: the dirty devices whose key is known. */
     private byPart: Set<string>[]
-    /** Dirty devices whose key was not known when they were marked. */
     private unkeyed = new Set<string>()
 
     constructor(
@@ -21,7 +17,7 @@ export class DirtyParts {
         this.byPart = Array.from({ length: parts }, () => new Set<string>())
     }
 
-    /** Marks `id` dirty (again: nothing changes). Looks at the key cache only, never the database. */
+    /** The key cache only, never the database. */
     add(id: string): void {
         if (this.unkeyed.size > 0 && this.unkeyed.has(id)) return
         const key = this.keys.cached(id)
@@ -35,7 +31,6 @@ export class DirtyParts {
         return size
     }
 
-    /** Every dirty device, now no longer marked. */
     takeAll(): Set<string> {
         const taken = this.unkeyed
         for (const part of this.byPart) for (const id of part) taken.add(id)
@@ -43,10 +38,7 @@ export class DirtyParts {
         return taken
     }
 
-    /**
-     * The dirty devices of parts `first` to `first + count - 1` (round the end to the start), and those
-     * whose key is still unknown, now no longer marked.
-     */
+    /** Parts `first` to `first + count - 1` (wrapping), and those whose key is still unknown. */
     take(first: number, count: number): Set<string> {
         const parts = this.parts
         const inRange = (part: number) => (part - first + parts) % parts < count

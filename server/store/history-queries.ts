@@ -1,8 +1,6 @@
 /**
- * The read side of the history (history.ts): a device's readings and commands over a time range, for the
- * charts. Queries read the (device, t) key range only, and wide ranges read the per-minute rollup, so a
- * month of readings does not block the server. They see flushed rows only: flush first if needed.
- * The bucket sums (Bucket, addTo) are shared with the writes, which fill the rollup the same way.
+ * The history's reads, for the charts: the (device, t) key range only, wide ranges from the per-minute
+ * rollup, so a month does not block the server. Flushed rows only: flush first if needed.
  */
 import type { HistoryCommand, HistoryPoint } from "../http/api-types"
 import type { Db } from "./database"
@@ -10,15 +8,14 @@ import type { DeviceKeys } from "./device-keys"
 
 export const MINUTE = 60_000
 
-/** When a query reads the per-minute rollup (see HISTORY_DEFAULTS in history.ts, read at each query). */
+/** See HISTORY_DEFAULTS (history.ts). */
 export interface RollupLimits {
-    /** Buckets at least this wide (ms) come from the rollup. */
+    /** ms */
     rollupFromBucketMs: number
-    /** So do the buckets of a range longer than this (ms). */
+    /** ms */
     rollupFromRangeMs: number
 }
 
-/** Readings of one bucket, summed: what a SQL row, a rollup row and a merge of them all produce. */
 export interface Bucket {
     b: number
     n: number
@@ -65,10 +62,8 @@ export class HistoryQueries {
     }
 
     /**
-     * The readings of `deviceId` with from <= t <= to: all of them (bucketMs 0) when there are at most
-     * `points`, else at most `points` buckets of bucketMs starting at `from` (from the rollup: at the
-     * minute `from` falls in, whole minutes wide) with the mean, min and max light, and led true if any
-     * reading in it was on (null if none said). Unknown device: no readings.
+     * All readings (bucketMs 0) when at most `points`, else at most `points` buckets (from the rollup:
+     * whole minutes) with mean, min and max light, led true if any reading was on.
      */
     readings(
         deviceId: string,
@@ -110,7 +105,6 @@ export class HistoryQueries {
         return { bucketMs, readings: toPoints([...merged.values()], origin, bucketMs) }
     }
 
-    /** The commands sent to `deviceId` with from <= t <= to, oldest first, at most `limit`. */
     commands(deviceId: string, from: number, to: number, limit: number): HistoryCommand[] {
         const device = this.keys.find(deviceId)
         if (device === undefined || !(from <= to)) return []
@@ -120,7 +114,6 @@ export class HistoryQueries {
     }
 }
 
-/** Adds `part`'s readings to `into` (the same bucket). */
 export function addTo(into: Bucket, part: Bucket): void {
     into.n += part.n
     into.sum += part.sum

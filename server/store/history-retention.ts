@@ -1,9 +1,4 @@
-/**
- * The pruning of the history (history.ts): readings, their per-minute rollup and commands older than the
- * retention are deleted, a chunk of rows per statement, each statement a short transaction of its own, so
- * that deleting a long backlog never holds the database for long. Kept apart from the writes, which only
- * add rows, and from the queries (history-queries.ts), which only read them.
- */
+/** Prunes the history a chunk per statement, each its own short transaction, so a backlog never holds the database. */
 import type { Db } from "./database"
 import { MINUTE } from "./history-queries"
 
@@ -14,7 +9,6 @@ const PRUNED_TABLES = [
 ]
 
 export interface PruneLimits {
-    /** Rows one DELETE removes (see HISTORY_DEFAULTS in history.ts, read at each prune). */
     pruneChunkRows: number
 }
 
@@ -29,7 +23,6 @@ export class HistoryRetention {
         this.sql = {
             allDevices: db.prepare<[], number>("SELECT id FROM devices ORDER BY id").pluck(),
             prune: PRUNED_TABLES.map(({ table, column }) =>
-                // Deletes the oldest `chunk` rows below the cutoff (all of them when fewer remain).
                 db.prepare(
                     `DELETE FROM ${table} WHERE device = @device AND ${column} < @cutoff AND ${column} <= coalesce(
                      (SELECT ${column} FROM ${table} WHERE device = @device AND ${column} < @cutoff
@@ -39,10 +32,7 @@ export class HistoryRetention {
         }
     }
 
-    /**
-     * Deletes readings and commands with t < cutoff (ms), at most pruneChunkRows per statement, and at
-     * most `maxRows` in this call. Returns the rows deleted: less than maxRows means nothing old is left.
-     */
+    /** Returns the rows deleted: less than maxRows means nothing old is left. */
     prune(cutoff: number, maxRows: number): number {
         const chunk = this.limits.pruneChunkRows
         let deleted = 0

@@ -1,8 +1,6 @@
 /**
- * The history of readings and LED commands, per device: the writes. An ack promises its readings are
- * stored, so Store.commit() appends them to `staged_readings` (stage()), a page or two per transaction
- * rather than a page per device; Store.flush() merges them into `readings` and the rollup (merge()), and
- * Store.open() does after a crash. Queries are history-queries.ts's, pruning history-retention.ts's.
+ * The history's writes. Store.commit() appends to `staged_readings`, a page or two per transaction rather
+ * than a page per device; Store.flush() merges them into `readings` and the rollup.
  */
 import type { HistoryCommand, HistoryPoint } from "../http/api-types"
 import { BulkInsert, writeError, type Db } from "./database"
@@ -15,7 +13,6 @@ const DAY = 24 * 60 * MINUTE
 export const HISTORY_DEFAULTS = {
     /** Readings and commands older than this are pruned (ms); Infinity keeps everything. */
     retentionMs: 30 * DAY,
-    /** Rows one DELETE removes: each statement is a short transaction of its own. */
     pruneChunkRows: 10_000,
     /**
      * Buckets at least this wide (ms), or of a range longer than rollupFromRangeMs, are built from the
@@ -46,13 +43,11 @@ interface PendingCommand {
     reason: string
     seq: number
 }
-/** What waits for the next flush (Store takes it to write History and Registry in one transaction). */
 export interface PendingHistory {
     readings: PendingReading[]
     commands: PendingCommand[]
 }
 
-/** A reading as stored: the device's integer key, and led as 0/1/null. */
 type StoredReading = [device: number, t: number, light: number, led: number | null]
 
 const ledInt = (led: boolean | null): number | null => (led === null ? null : led ? 1 : 0)
@@ -60,7 +55,6 @@ const ledInt = (led: boolean | null): number | null => (led === null ? null : le
 const MINUTE_OF_T = `t - ((t % ${MINUTE}) + ${MINUTE}) % ${MINUTE}`
 /** Thrown inside the fast merge to roll it back: a staged reading collides with a stored one. */
 const COLLISION = Symbol("collision")
-/** A minute's readings added to its rollup row. */
 const ADD_TO_MINUTE = `ON CONFLICT (device, m) DO UPDATE SET n = n + excluded.n, sum = sum + excluded.sum,
     lo = min(lo, excluded.lo), hi = max(hi, excluded.hi), led = coalesce(max(led, excluded.led), led, excluded.led)`
 
@@ -127,7 +121,6 @@ export class History {
         this.capPending()
     }
 
-    /** Buffers one command sent to a device. */
     addCommand(deviceId: string, t: number, ledOn: boolean, reason: string, seq: number): void {
         if (!Number.isSafeInteger(t)) throw new RangeError(`command to ${deviceId}: t must be integer ms, got ${t}`)
         this.pending.commands.push({ device: deviceId, t, ledOn, reason, seq })
@@ -148,15 +141,11 @@ export class History {
         return this.repeated
     }
 
-    /** Readings and commands dropped from memory, oldest first, because flushes kept failing (maxPendingRows). */
     get dropped(): number {
         return this.droppedRows
     }
 
-    /**
-     * Writes everything buffered in one transaction; returns the rows written. Throws StoreError on
-     * failure, keeping every row for the next flush.
-     */
+    /** Throws StoreError on failure, keeping every row for the next flush. */
     flush(): number {
         if (this.pendingCount() === 0) return 0
         const taken = this.takePending()
@@ -172,14 +161,13 @@ export class History {
         }
     }
 
-    /** For Store: empties the buffer and hands its contents over. */
     takePending(): PendingHistory {
         const taken = this.pending
         this.pending = { readings: [], commands: [] }
         return taken
     }
 
-    /** For Store: puts back what a failed transaction did not write, before anything added since. */
+    /** Before anything added since. */
     returnPending(taken: PendingHistory): void {
         this.keys.forget()
         this.pending = {
@@ -189,10 +177,7 @@ export class History {
         this.capPending()
     }
 
-    /**
-     * For Store: appends `taken`'s readings to `staged_readings` (stored, not yet in `readings`: merge()
-     * puts them there) and writes its commands; returns the rows written. Must run inside a transaction.
-     */
+    /** Inside a transaction. */
     stage(taken: PendingHistory): number {
         const values: unknown[] = []
         for (const r of taken.readings) values.push(this.keys.key(r.device), r.t, r.light, ledInt(r.led))
@@ -202,11 +187,7 @@ export class History {
         return taken.readings.length + taken.commands.length
     }
 
-    /**
-     * For Store: moves the staged readings into `readings` and the rollup; returns how many. Must run
-     * inside a transaction. Usually one statement each; when one collides with a stored reading (a
-     * reading resent, or two in one ms), they go one by one (see writeReadings).
-     */
+    /** Inside a transaction. One statement, unless one collides with a stored reading: then one by one. */
     merge(): number {
         const staged = this.sql.stagedCount.get() ?? 0
         if (staged === 0) return 0
@@ -251,7 +232,7 @@ export class History {
             this.sql.addToMinute.run(device, b, n, sum, lo, hi, led)
     }
 
-    /** The readings of `deviceId` with from <= t <= to, maybe in buckets: see HistoryQueries.readings. */
+    /** See HistoryQueries.readings. */
     readings(
         deviceId: string,
         from: number,
@@ -261,16 +242,11 @@ export class History {
         return this.queries.readings(deviceId, from, to, points)
     }
 
-    /** The commands sent to `deviceId` with from <= t <= to, oldest first, at most `limit`. */
     commands(deviceId: string, from: number, to: number, limit = 10_000): HistoryCommand[] {
         return this.queries.commands(deviceId, from, to, limit)
     }
 
-    /**
-     * Deletes readings and commands older than the retention, at most pruneChunkRows per statement (each
-     * a short transaction of its own), and at most `maxRows` in this call. Returns the rows deleted:
-     * less than maxRows means nothing old is left.
-     */
+    /** See HistoryRetention.prune. */
     prune(now = this.now(), maxRows = Infinity): number {
         if (!Number.isFinite(this.retentionMs)) return 0
         return this.retention.prune(now - this.retentionMs, maxRows)

@@ -1,8 +1,6 @@
 /**
- * The server's storage in one object: opens the database, loads the registry, writes the history and the
- * registry in one transaction per flush, prunes old history in the background, and flushes on close.
- * Between flushes, commit() stores what an ack promises (readings, commands, links) cheaply: appended
- * to the staging tables, which flush() empties into their tables (database.ts, schema 3).
+ * The server's storage in one object. Between flushes, commit() stores what an ack promises cheaply, in
+ * the staging tables, which flush() empties into their tables (database.ts, schema 3).
  */
 import {
     BackgroundCheckpoints,
@@ -31,14 +29,9 @@ export { SettingsLog, SETTINGS_LOG_DEFAULTS } from "./settings-log"
 export const STORE_DEFAULTS = {
     /** How often old history is pruned (ms); 0: never (call store.history.prune() yourself). */
     pruneEveryMs: 60 * 60 * 1000,
-    /** Rows pruned between two turns of the event loop, so pruning never holds the server up for long. */
+    /** Per event-loop turn, so pruning never holds the server up for long. */
     pruneSliceRows: 10_000,
-    /**
-     * flushSome() writes the device rows of one of this many parts of the devices, each part in turn:
-     * a device's row is rewritten once every this many calls, not at each. The recorder takes one part
-     * per 100 ms since its last write (RECORDER_DEFAULTS): each row every 10 s, and at 5000 readings/s
-     * 100 rows, not 1000, per write.
-     */
+    /** flushSome() rewrites a device's row once every this many calls: at 5000 readings/s, 100 rows per write. */
     registryParts: 100,
 }
 
@@ -47,9 +40,9 @@ export interface StoreOptions {
     retentionMs?: number
     pruneEveryMs?: number
     now?: () => number
-    /** Hears failures of the background pruning and checkpoints (the server logs them); they never throw. */
+    /** Background pruning and checkpoints never throw. */
     onError?: (err: Error) => void
-    /** The background WAL checkpoints (checkpoints.ts); default CHECKPOINTS. */
+    /** Default CHECKPOINTS. */
     checkpoints?: CheckpointOptions
 }
 
@@ -62,18 +55,15 @@ export class Store {
     private checkpoints: BackgroundCheckpoints | undefined
     /** Rows commit() staged that no flush has moved yet. */
     private stagedRows = 0
-    /** The registry part flushSome() writes next. */
     private part = 0
     /** The last link staged when flushSome() began a round of parts: all up to it are in rows by its end. */
     private roundLinks: number | undefined
 
     constructor(
-        /** A file path (its directory is created), or ":memory:". */
         readonly path: string,
         private readonly options: StoreOptions = {}
     ) {}
 
-    /** Opens the database (throws StoreError naming the file), loads the registry, starts the pruning. */
     open(): void {
         if (this.db) return
         const db = openDatabase(this.path)
@@ -121,31 +111,21 @@ export class Store {
     get settings(): SavedSettings {
         return this.opened().settings
     }
-    /** When the threshold and band changed (the chart's band of the past). */
     get settingsLog(): SettingsLog {
         return this.opened().settingsLog
     }
 
-    /**
-     * Writes buffered readings, commands and changed devices in one transaction, with what commit()
-     * staged; returns the rows written (0, without touching the database, when nothing waits). Throws
-     * StoreError, keeping everything for the next flush, when the write fails.
-     */
+    /** One transaction; throws StoreError, keeping everything for the next flush. */
     flush(): number {
         return this.write("all")
     }
 
-    /**
-     * flush() for the timer: the history, and the rows of `count` of STORE_DEFAULTS.registryParts parts
-     * of the devices (each in turn), with the links changed since commit() so the staged ones stay the
-     * newest. Staged links go once every part has been written after them.
-     */
+    /** For the timer: `count` registry parts; staged links go once every part was written after them. */
     flushSome(count = 1): number {
         if (count >= STORE_DEFAULTS.registryParts) return this.write("all")
         return this.write({ first: this.part, count: Math.max(1, Math.floor(count)) })
     }
 
-    /** Readings and commands waiting for a flush: buffered, or staged by commit(). */
     waitingRows(): number {
         return this.opened().history.pendingCount() + this.stagedRows
     }
@@ -201,13 +181,7 @@ export class Store {
         }
     }
 
-    /**
-     * Stores what acks promise, cheaply: the buffered readings and commands, and the links of the devices
-     * whose link changed, appended to the staging tables in one transaction; flush() moves them into
-     * their tables. Returns the rows written (0, without touching the database, when nothing waits).
-     * Throws StoreError, keeping everything for the next try, when the write fails: then nothing may be
-     * acknowledged.
-     */
+    /** Throws StoreError, keeping everything for the next try: then nothing may be acknowledged. */
     commit(): number {
         const { history, registry } = this.opened()
         if (history.pendingCount() === 0 && registry.linkCount() === 0) return 0
@@ -224,17 +198,14 @@ export class Store {
         }
     }
 
-    /**
-     * A WAL checkpoint now, in the background worker (a file database; tests, or before copying the file
-     * while the server runs). Rejects when there is no worker (":memory:", or it failed).
-     */
+    /** Rejects when there is no worker (":memory:", or it failed). */
     checkpoint(mode: CheckpointMode = "PASSIVE"): Promise<CheckpointResult> {
         this.opened()
         if (!this.checkpoints) return Promise.reject(new Error(`Store ${this.path}: no background checkpoints`))
         return this.checkpoints.checkpoint(mode)
     }
 
-    /** Flushes, stops the pruning and closes the database. Safe to call twice. */
+    /** Safe to call twice. */
     close(): void {
         if (!this.db) return
         clearInterval(this.pruneTimer)
@@ -258,7 +229,6 @@ export class Store {
         return this.parts
     }
 
-    /** One slice now, the next on a later turn of the event loop while old rows remain. */
     private pruneInSlices(): void {
         this.pruneSlice = undefined
         if (!this.parts) return

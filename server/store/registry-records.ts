@@ -1,31 +1,20 @@
-/**
- * The device registry's records (registry.ts): what the server knows of each device, the row of the
- * `devices` table it is stored in, and the pure conversions between the two. Kept apart so registry.ts
- * holds the memory and the SQL alone; every public name is re-exported from registry.ts, where the rest
- * of the server imports them.
- */
+/** The registry's records, rows and conversions, apart so registry.ts (re-exporting them) holds memory and SQL. */
 export interface DeviceRecord {
     id: string
-    /** ms since 1970 when the server first heard of the device. */
+    /** ms since 1970 */
     firstSeen: number
-    /** ms since 1970 when the device was last heard from. */
+    /** ms since 1970 */
     lastSeen: number
     /** From `<id>/status`; null until the device (or its will) said anything. */
     online: boolean | null
-    /** The last reading's light, and when it was taken. */
     light: number | null
     lightAt: number | null
-    /** The server's decision for the LED. */
     ledOn: boolean | null
-    /** The LED as the device last reported it. */
     reportedLed: boolean | null
-    /** The device's `local` flag: true while it decides by itself (who decides: the device). */
+    /** true while the device decides by itself. */
     local: boolean | null
     lastCommand: { ledOn: boolean; at: number; reason: string } | null
-    /**
-     * Where the device's reliable link stood at the last ack: its boot, every reading of it up to `acked`
-     * stored, and its clock (server time minus device uptime). Null for the lesson's device.
-     */
+    /** At the last ack; null for the lesson's device. */
     link: LinkRecord | null
 }
 
@@ -42,7 +31,7 @@ export interface UpdateOptions {
     seen?: boolean
 }
 
-/** A row of the `devices` table as SQLite returns it (booleans as 0/1). */
+/** Booleans as 0/1. */
 export interface DeviceRow {
     name: string
     first_seen: number
@@ -98,7 +87,7 @@ export const NOTHING_KNOWN: Omit<DeviceRecord, "id" | "firstSeen" | "lastSeen"> 
     link: null,
 }
 
-/** A record to hand out: the registry changes its own in place. */
+/** The registry changes its own in place. */
 export function copy(record: DeviceRecord): DeviceRecord {
     return { ...record, link: record.link && { ...record.link } }
 }

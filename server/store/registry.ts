@@ -1,9 +1,6 @@
 /**
- * The device registry: what the server last knew of every device it has seen, in memory for the API and
- * the live view, and in the `devices` table to survive a restart. update() marks a device dirty; its row
- * is written with the history (Store.flush) or a part at a time (Store.flushSome), not once per reading.
- * A device's link (where its acks stand) must be stored with each ack, so Store.commit() appends it to
- * `staged_links`; later rows supersede them, and Store.open() applies what a crash left (recoverLinks).
+ * The device registry, in memory and in `devices`; a row is written with a flush, not once per reading.
+ * A link must be stored with each ack, so commit() appends it to `staged_links`, which later rows supersede.
  */
 import { BulkInsert, writeError, type Db } from "./database"
 import { deviceKeys, type DeviceKeys } from "./device-keys"
@@ -22,23 +19,15 @@ import {
 export type { DevicePatch, DeviceRecord, LinkRecord, UpdateOptions } from "./registry-records"
 
 export class Registry {
-    /**
-     * Changed in place: a reading makes no new record (they live until the device's next reading, long
-     * enough for the garbage collector to move them to the old generation, which then has to be swept).
-     * get() and list() hand out copies; peek() the record itself. A record's lastCommand is replaced,
-     * never changed, and its link changed in place (get() copies it).
-     */
+    /** Changed in place: a record per reading would reach the GC's old generation. get() and list() copy. */
     private readonly devices = new Map<string, DeviceRecord>()
-    /** Devices whose row is to be written, by part (Store.flushSome writes a part at a time). */
     private readonly dirty: DirtyParts
-    /** Devices whose link changed since it was last staged or written. */
     private linksDue = new Set<string>()
     private readonly keys: DeviceKeys
     private readonly sql
 
     constructor(
         private readonly db: Db,
-        /** How many parts takeDirtyPart() splits the devices into (by key). */
         parts = 1
     ) {
         this.keys = deviceKeys(db)
@@ -70,7 +59,6 @@ export class Registry {
         }
     }
 
-    /** Reads every stored device into memory (replacing what was there). */
     load(): void {
         this.devices.clear()
         this.dirty.clear()
@@ -78,35 +66,27 @@ export class Registry {
         for (const row of this.sql.all.all()) this.devices.set(row.name, fromRow(row))
     }
 
-    /** A copy of what the registry knows of `id`: it does not change afterwards. */
     get(id: string): DeviceRecord | undefined {
         const record = this.devices.get(id)
         return record && copy(record)
     }
 
-    /**
-     * The registry's own record of `id`, to read at once: it changes with the next update. For the
-     * recorder (a look per reading) and views made on the spot.
-     */
+    /** The record itself, to read at once: it changes with the next update. */
     peek(id: string): Readonly<DeviceRecord> | undefined {
         return this.devices.get(id)
     }
 
-    /** The registry's own records, to read at once (as peek()), in the order first seen: no copies. */
+    /** The records themselves, no copies: read them at once, as peek(). */
     records(): IterableIterator<Readonly<DeviceRecord>> {
         return this.devices.values()
     }
 
-    /** Every device (copies), in the order first seen (also after a restart). */
+    /** Copies, in the order first seen (also after a restart). */
     list(): DeviceRecord[] {
         return [...this.devices.values()].map(copy)
     }
 
-    /**
-     * Applies `patch` (undefined fields are left alone) and sets lastSeen = now, unless `seen: false`. A
-     * device not known yet is created with firstSeen = now. Memory only, until flush(). The patch's
-     * objects are copied: the caller's could change later.
-     */
+    /** Memory only, until flush(). The patch's objects are copied: the caller's could change later. */
     update(id: string, now: number, patch: DevicePatch, options: UpdateOptions = {}): void {
         let record = this.devices.get(id)
         if (!record) {
@@ -136,10 +116,7 @@ export class Registry {
         return this.dirty.size
     }
 
-    /**
-     * Writes every changed device in one transaction; returns how many. Throws StoreError on failure,
-     * keeping them dirty for the next flush.
-     */
+    /** Throws StoreError on failure, keeping them dirty for the next flush. */
     flush(): number {
         if (this.dirty.size === 0) return 0
         const taken = this.takeDirty()
@@ -155,26 +132,21 @@ export class Registry {
         }
     }
 
-    /** For Store: the dirty devices, now no longer marked. */
     takeDirty(): Set<string> {
         return this.dirty.takeAll()
     }
 
-    /**
-     * For Store: the dirty devices of parts `part` to `part + count - 1` (round the end to the start) of
-     * the constructor's `parts` (by key; one never written is in every part), now no longer marked.
-     */
+    /** See DirtyParts.take. */
     takeDirtyPart(part: number, count = 1): Set<string> {
         return this.dirty.take(part, count)
     }
 
-    /** For Store: marks again what a failed transaction did not write. */
     returnDirty(taken: Set<string>): void {
         this.keys.forget()
         for (const id of taken) this.dirty.add(id)
     }
 
-    /** For Store: writes the devices' current records; must run inside a transaction. */
+    /** Inside a transaction. */
     writeDirty(taken: Set<string>): number {
         for (const id of taken) {
             const r = this.devices.get(id)
@@ -200,39 +172,33 @@ export class Registry {
         return taken.size
     }
 
-    /**
-     * For Store: drops the staged links (up to the one numbered `upTo`) once rows written since hold
-     * them; must run inside a transaction.
-     */
+    /** Inside a transaction, once rows written since hold them. */
     clearStagedLinks(upTo?: number): void {
         if (upTo === undefined) this.sql.clearStagedLinks.run()
         else this.sql.clearStagedLinksUpTo.run(upTo)
     }
 
-    /** For Store: the number of the last staged link (0: none). */
+    /** 0: none. */
     lastStagedLink(): number {
         return this.sql.lastStagedLink.get() ?? 0
     }
 
-    /** Devices whose link is to be staged (linksDue). */
     linkCount(): number {
         return this.linksDue.size
     }
 
-    /** For Store: the devices whose link changed, now no longer marked. */
     takeLinks(): Set<string> {
         const taken = this.linksDue
         this.linksDue = new Set()
         return taken
     }
 
-    /** For Store: marks again what a failed transaction did not stage. */
     returnLinks(taken: Set<string>): void {
         this.keys.forget()
         for (const id of taken) this.linksDue.add(id)
     }
 
-    /** For Store: appends the current link of each of `taken` to `staged_links`; must run inside a transaction. */
+    /** Inside a transaction. */
     stageLinks(taken: Set<string>): number {
         const values: unknown[] = []
         for (const id of taken) {
@@ -245,10 +211,7 @@ export class Registry {
         return values.length / 6
     }
 
-    /**
-     * For Store, before load(): applies the links a crash left staged to the device rows and drops them.
-     * Must run inside a transaction.
-     */
+    /** Before load(), inside a transaction: what a crash left staged. */
     recoverLinks(): number {
         const applied = this.sql.recoverLinks.run().changes
         this.sql.clearStagedLinks.run()

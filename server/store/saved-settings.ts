@@ -1,8 +1,6 @@
 /**
- * Settings changed at run time (threshold, band, a group's rule) that survive a restart, reconciled with
- * the start-up configuration by "the most recent change wins": nothing saved, or the configuration changed
- * since it was saved: the configuration wins; else the run-time value wins. Values are JSON, compared
- * canonically; resolveWithOrigin() says which case applied, so the server can log why.
+ * Settings changed at run time, reconciled with the configuration by "the most recent change wins": a
+ * configuration changed since the value was saved wins; else the run-time value does.
  */
 import type { Db } from "./database"
 
@@ -18,7 +16,6 @@ export interface ResolvedSetting<T> {
     key: string
     value: T
     origin: SettingOrigin
-    /** The start-up configuration's value. */
     configured: T
     /** When the value was changed at run time (ms since 1970); null when origin is not "saved". */
     changedAt: number | null
@@ -85,15 +82,11 @@ export class SavedSettings {
         }
     }
 
-    /** The value to use now for `key`, given its configured value (see the file header). */
     resolve<T>(key: string, configured: T, isValid?: (value: unknown) => boolean): T {
         return this.resolveWithOrigin(key, configured, isValid).value
     }
 
-    /**
-     * As resolve(), saying where the value came from. A saved value that is not JSON or that `isValid`
-     * rejects (written by an older version with other limits) is replaced by the configured one.
-     */
+    /** A saved value `isValid` rejects (an older version's limits) is replaced by the configured one. */
     resolveWithOrigin<T>(key: string, configured: T, isValid?: (value: unknown) => boolean): ResolvedSetting<T> {
         const configuredJson = canonicalJson(configured)
         const row = this.sql.get.get(key)
@@ -123,7 +116,6 @@ export class SavedSettings {
         this.sql.set.run({ key, value: canonicalJson(value), changed_at: this.now() })
     }
 
-    /** The saved value, or undefined when none (or it is not JSON). */
     get<T>(key: string): T | undefined {
         return parse(this.sql.get.get(key)?.value ?? null) as T | undefined
     }

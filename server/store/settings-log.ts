@@ -1,7 +1,6 @@
 /**
- * When the threshold and band changed, and to what (`settings_changes`), so a chart of the past draws
- * the band as it was then. Bounded: changes within mergeWithinMs replace each other, and rows older than
- * the history's retention are pruned, all but the one in force at the cutoff.
+ * Threshold and band changes, so a chart of the past draws the band as it was. Bounded: changes within
+ * mergeWithinMs replace each other, and old rows are pruned with the history.
  */
 import type { RuleChange, RuleSettings } from "../http/api-types"
 import type { Db } from "./database"
@@ -47,10 +46,7 @@ export class SettingsLog {
         this.sql.put.run(t, rule.threshold, rule.band)
     }
 
-    /**
-     * The rule over [from, to], oldest first: the one in force at `from` (its t is at or before it),
-     * then each change up to `to`. Empty before the first one on record.
-     */
+    /** Oldest first, starting with the one in force at `from`. */
     between(from: number, to: number): RuleChange[] {
         if (!(from <= to)) return []
         const first = this.sql.inForceAt.get(from)
