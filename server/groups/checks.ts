@@ -1,10 +1,4 @@
-/**
- * The checks of a groups file that zod's shapes cannot express on their own: a rule against its group's
- * member count, a member listed twice, a device in two groups. The file's schema (schema.ts) runs all
- * three; the run-time rule change (rule-patch.ts) runs the rule's, so a PATCH is held to the file's
- * rules. Pure: each returns its problems and the caller reports them. `toRule` is here because it is
- * only right for a rule that passed `ruleProblems`.
- */
+/** The groups-file checks zod's shapes cannot express; rule-patch.ts runs the rule's, so a PATCH meets the file's. */
 import type { GroupRule } from "../http/api-types"
 
 /** A rule in the loose shape both the file and the API end up with, before it is a GroupRule. */
@@ -14,7 +8,6 @@ export interface LooseRule {
     minVoters: number
 }
 
-/** A problem at a place in the JSON, as zod's issues give it: keys and indexes from the checked object. */
 export interface PlacedProblem {
     path: (string | number)[]
     message: string

@@ -1,9 +1,6 @@
 /**
- * The groups file (docs/groups.md): which devices vote together, by which rule. Read once at start-up,
- * every problem reported at once, naming file, JSON place and fault, so a typo is found before the lights
- * misbehave. JSON.parse neither locates every syntax error nor reports duplicate keys, so `scanJson`
- * (json-scan.ts) reads the text first. Schema, checks, wording and run-time changes are in their own
- * files; what the server uses of them is re-exported below.
+ * The groups file (docs/groups.md), every problem reported at once, so a typo is found before the lights
+ * misbehave. JSON.parse neither locates every syntax error nor reports duplicate keys: scanJson reads first.
  */
 import { readFileSync } from "node:fs"
 import type { GroupRule } from "../http/api-types"
@@ -16,19 +13,16 @@ export { formatPath } from "./problem-text"
 export { applyRulePatch, type RulePatchResult } from "./rule-patch"
 export { GROUP_DEFAULTS, GROUP_NAME_RULE, isValidGroupName, type GroupConfig } from "./schema"
 
-/** A bad groups file: one line per problem, each naming the file, the place in the JSON and the problem. */
 export class GroupsConfigError extends Error {
     override name = "GroupsConfigError"
 }
 
 // staleAfterSeconds: a key of old files, refused with its own message (schema.ts), not one to suggest
 const FILE_KEYS = { top: ["groups"], group: Object.keys(GroupEntry.shape).filter(k => k !== "staleAfterSeconds") }
-/** Most problems reported at once. */
 const MAX_LINES = 40
 /** Keys of the API's form that users will carry over. */
 const FILE_ALIASES: Record<string, string> = { kind: "rule" }
 
-/** Parses and validates a groups file's text; `source` (the file name) starts every error line. */
 export function parseGroups(text: string, source: string): GroupConfig[] {
     // Editors on Windows like to start a UTF-8 file with a byte-order mark, which JSON.parse rejects.
     const json = text.replace(/^\uFEFF/, "")
@@ -63,7 +57,6 @@ export function parseGroups(text: string, source: string): GroupConfig[] {
     }))
 }
 
-/** Reads and parses a groups file; a file that cannot be read is a GroupsConfigError naming the path. */
 export function loadGroupsFile(path: string): GroupConfig[] {
     let text: string
     try {

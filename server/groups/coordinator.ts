@@ -1,9 +1,4 @@
-/**
- * Groups while the server runs: the members' states feed the group's vote (state.ts, the pure vote
- * in vote.ts), and a new decision of the group goes to every member. Apart from the controller
- * because a group votes on many occasions (a member's reading, a member going offline, new settings, a
- * new rule), and each must vote and tell the members the same way.
- */
+/** Votes and tells the members, the same way on every occasion (a reading, offline, new settings or rule). */
 import type { GroupView, RuleSettings } from "../http/api-types"
 import type { CommandSender } from "../controller/commands"
 import type { DeviceStates } from "../controller/device-states"
@@ -14,18 +9,16 @@ import type { Logger } from "../util/logger"
 export interface GroupCoordinatorOptions {
     groups: GroupStates
     devices: DeviceStates
-    /** The controller's live rules (a change applies to the next vote). */
+    /** Live, not copied. */
     rules: RuleSettings
     log: Logger
     commands: CommandSender
-    /** After each vote (the controller's "group" event). */
     voted: (view: GroupView | undefined) => void
 }
 
 export class GroupCoordinator {
     constructor(private readonly o: GroupCoordinatorOptions) {}
 
-    /** The group of a device, or undefined if it is in none. */
     groupOf(deviceId: string): string | undefined {
         return this.o.groups.groupOf(deviceId)
     }
@@ -41,7 +34,6 @@ export class GroupCoordinator {
         this.o.voted(this.o.groups.view(group))
     }
 
-    /** The group votes again; on a new decision every member is told. */
     revote(group: string, now: number, reason: CommandReason): void {
         this.voted(group, now, this.vote(group, now).changed, reason)
     }

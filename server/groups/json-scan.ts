@@ -1,9 +1,4 @@
-/**
- * What JSON.parse does not tell about a hand-written config file: where a syntax error is (Node 20's
- * messages often give no position), keys given twice in one object, and "__proto__". The grammar is
- * jsonc-parser's (Microsoft's, VS Code's), held to strict JSON: no comments, no trailing commas. Here is
- * only what its events and error offsets mean to whoever wrote the file. See scanJson.
- */
+/** jsonc-parser held to strict JSON; here only what its events and error offsets mean to a file's writer. */
 import { visit } from "jsonc-parser"
 
 /** Containers deeper than this are refused: no config of ours comes near, and the walk recurses. */
@@ -17,7 +12,6 @@ class JsonSyntax {
     ) {}
 }
 
-/** What people who write JSON by hand type by mistake, and what to tell them. */
 const JSON_SLIPS: Record<string, string> = {
     "'": "JSON strings use double quotes",
     "/": "JSON has no comments",
@@ -28,9 +22,8 @@ const JSON_SLIPS: Record<string, string> = {
 type After = "start" | "open" | "comma" | "key" | "colon" | "value"
 
 /**
- * Walks JSON text for what JSON.parse does not tell: where a syntax error is, keys given twice in one
- * object, of which JSON.parse silently keeps the last (a copied group whose name was not changed would
- * replace the first, and its devices leave the group), and "__proto__", which validation drops silently.
+ * What JSON.parse does not tell: where a syntax error is (Node 20 often gives no position), duplicate keys
+ * (it keeps the last: a copied group not renamed replaces the first), and "__proto__" (dropped silently).
  */
 export function scanJson(text: string): { syntaxError?: string; problems: { path: PropertyKey[]; message: string }[] } {
     const problems: { path: PropertyKey[]; message: string }[] = []

@@ -1,12 +1,6 @@
-/**
- * How a problem in the groups file or a PATCH body reads: a value shown as the user wrote it and short
- * enough for one line, a place in the JSON as `groups.stadium.members[3]`, and zod's issues turned into
- * those lines, with a "did you mean" for an unknown key. Shared by the file (config.ts), its schema
- * (schema.ts) and the run-time change (rule-patch.ts), so a mistake reads the same wherever it is made. Pure.
- */
+/** How a problem in the groups file or a PATCH body reads, the same wherever it is made. Pure. */
 import type { z } from "zod"
 
-/** A value as the user wrote it, short enough for one line. */
 export function show(value: unknown): string {
     if (value === undefined) return "nothing"
     if (typeof value === "number" && !Number.isFinite(value)) return String(value)
@@ -40,7 +34,6 @@ export function describeIssue(
     return [{ path: issue.path, message: issue.message }]
 }
 
-/** "path: problem", or the problem alone when it is about the whole document. */
 export function atPath(problem: { path: readonly PropertyKey[]; message: string }): string {
     return problem.path.length === 0 ? problem.message : `${formatPath(problem.path)}: ${problem.message}`
 }

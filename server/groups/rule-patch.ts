@@ -1,16 +1,11 @@
-/**
- * A group's rule changed at run time (PATCH /api/groups/:name): the body in the API's form (ms, "kind"),
- * read with the file's pieces (schema.ts), reported in the file's words (problem-text.ts) and held to the
- * file's rules against the group's members (checks.ts), so no change makes a group the file would refuse.
- * Pure: the caller saves and applies the result.
- */
+/** PATCH /api/groups/:name, held to the file's rules, so no change makes a group the file would refuse. Pure. */
 import { z } from "zod"
 import type { GroupRule } from "../http/api-types"
 import { ruleProblems, toRule, type LooseRule } from "./checks"
 import { describeIssue, show } from "./problem-text"
 import { RuleKind, STALE_AFTER_MS, wholeNumber, type GroupConfig } from "./schema"
 
-/** The API's PATCH body: any subset of the rule, in the API's units (ms). */
+/** Any subset of the rule, in ms. */
 const RulePatch = z.strictObject(
     {
         kind: RuleKind.optional(),
@@ -26,10 +21,8 @@ const PATCH_ALIASES: Record<string, string> = { rule: "kind", staleAfterSeconds:
 export type RulePatchResult = { ok: true; rule: GroupRule } | { ok: false; field: string; error: string }
 
 /**
- * A group's rule with a PATCH applied, validated as a whole with the file's checks. `field` names the
- * offending field ("" when the body as a whole is wrong); `error` starts with it. Switching to
- * "majority" drops `dark`; switching to "at-least" needs `dark` in the same patch. A saved GroupRule is a
- * valid patch too: pass one to check that it still fits the group's members.
+ * `field` is "" when the body as a whole is wrong. Switching to "at-least" needs `dark` in the same
+ * patch. A saved GroupRule is a valid patch: pass one to check it still fits the members.
  */
 export function applyRulePatch(group: GroupConfig, patch: unknown): RulePatchResult {
     const parsed = RulePatch.safeParse(patch)

@@ -1,9 +1,4 @@
-/**
- * The groups file's shape in zod (docs/groups.md), each message written for whoever wrote the file: what
- * was expected and what was found. The defaults and limits of a group's rule are here too, in ms (the
- * file's unit and the API's); the pieces the run-time change shares (rule-patch.ts) are exported. The checks across
- * fields, members and groups live in checks.ts and are only called here. Pure.
- */
+/** The groups file's shape in zod (docs/groups.md), and a rule's defaults and limits (ms). Pure. */
 import { z } from "zod"
 import type { GroupRule } from "../http/api-types"
 import { DEVICE_ID_RULE, isValidDeviceId } from "../protocol/contract"
@@ -13,12 +8,7 @@ import { show } from "./problem-text"
 export const GROUP_DEFAULTS = {
     /** "majority" follows the sensors that do report; "at-least" also needs `dark`. */
     rule: "majority" as GroupRule["kind"],
-    /**
-     * ms before a member's last reading stops counting. Our firmware reports at
-     * least every 2 s, the lesson's device every 2 s (Wio Terminal) or 5 s (Raspberry Pi, virtual
-     * device): the slowest may miss five reports in a row and still vote, and a dead sensor is out
-     * within half a minute.
-     */
+    /** ms; the slowest device (5 s) may miss five reports and still vote; a dead sensor is out in 30 s. */
     staleAfterMs: 30_000,
     /** Fewer fresh voters than this and the group keeps its state. */
     minVoters: 1,
@@ -27,7 +17,6 @@ export const GROUP_DEFAULTS = {
 export const STALE_AFTER_MS = { min: 1000, max: 86_400_000 }
 const RULE_KINDS = ["majority", "at-least"] as const
 
-/** A group as the rest of the server sees it, once read from the file: its rule in the API's form (ms). */
 export interface GroupConfig {
     name: string
     members: string[]

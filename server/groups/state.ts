@@ -1,8 +1,4 @@
-/**
- * The groups while the server runs: which device votes in which group, each group's current decision
- * and votes, and its rule (changeable at run time). The vote itself is the pure rule in
- * vote.ts; the file format is config.ts; the controller sends the commands.
- */
+/** Each group's members, decision, votes and (run-time changeable) rule; the vote itself is vote.ts. */
 import type { GroupRule, GroupView, GroupVotes, RuleSettings } from "../http/api-types"
 import type { GroupConfig } from "./config"
 import { groupDecision, type MemberState } from "./vote"
@@ -61,12 +57,8 @@ export class GroupStates {
     }
 
     /**
-     * Votes again from the members' states now. Returns the decision (undefined: the group never had
-     * enough voters) and whether it changed. A group's first decision starts from the state most of its
-     * members' LEDs are in (a restarted server: their retained commands), so hysteresis holds across the
-     * restart; but only a vote with enough voters decides: adopting the LEDs' state while the quorum is
-     * short would let the member switched by hand, or a state from before the restart, speak for a group
-     * that has not decided.
+     * A first decision starts from most members' LEDs, so hysteresis holds across a restart; but only a
+     * quorum decides, or a member switched by hand would speak for the group.
      */
     vote(name: string, lookup: MemberLookup, rules: RuleSettings, now: number): { ledOn?: boolean; changed: boolean } {
         const g = this.groups.get(name)

@@ -1,8 +1,6 @@
 /**
- * How a group of nightlights decides together ("the stadium", docs/groups.md): each member
- * with a fresh reading votes "dark" or not, and the group switches on when enough of them agree, so one
- * sensor shaded by a cloud or a bird does not switch the stadium. The group then commands every member.
- * Pure: no I/O and no clock (`now` comes in), so every case is tested without a broker.
+ * How a group decides together (docs/groups.md), so one sensor shaded by a cloud does not switch the
+ * stadium. Pure: `now` comes in.
  */
 import type { GroupRule, GroupVotes, NotVotingReason } from "../http/api-types"
 
@@ -16,12 +14,11 @@ export interface MemberState {
 }
 
 export interface GroupDecision {
-    /** The group's LED state; undefined only while it never had enough voters to decide. */
+    /** undefined only while it never had enough voters. */
     ledOn: boolean | undefined
     votes: GroupVotes
 }
 
-/** Why a member does not vote now, or undefined when it does. */
 export function notVotingReason(member: MemberState, staleAfterMs: number, now: number): NotVotingReason | undefined {
     // A device that said "offline" (or whose will did) may still have a fresh-looking last reading.
     if (member.online === false) return "offline"
@@ -30,10 +27,7 @@ export function notVotingReason(member: MemberState, staleAfterMs: number, now: 
     return undefined
 }
 
-/**
- * The group's decision from its members' readings. `current` is the group's state now (undefined before
- * its first decision); `threshold` and `band` are the server's rule for a single device (RuleSettings).
- */
+/** `threshold` and `band` are the single-device rule (RuleSettings). */
 export function groupDecision(
     rule: GroupRule,
     members: readonly MemberState[],
