@@ -1,6 +1,4 @@
-/** The clock and timers every timed part takes, so tests can replace them. */
-
-/** The clock and timers, replaceable in tests. The defaults look the globals up at each call, so vitest's fake timers apply. */
+/** The defaults look the globals up at each call, so vitest's fake timers apply. */
 export interface Timers {
     now(): number
     setTimeout(fn: () => void, ms: number): unknown

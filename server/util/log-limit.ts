@@ -1,17 +1,11 @@
-/**
- * Log lines a client can cause are limited per key, so a flood cannot fill the disk or bury what
- * matters: `linesPerWindow` pass per window, then one line says how many were left out. Counters still
- * count every message. The summary timer is armed only once a line was held back, and unref'd;
- * flush() writes pending summaries at once (at shutdown).
- */
+/** Log lines a client can cause, limited per key, so a flood cannot fill the disk or bury what matters. */
 import { realTimers, type Timers } from "./clock"
 
 export interface LogLimitOptions {
-    /** Lines of one key let through per window. */
     linesPerWindow: number
-    /** Window length in ms; a key's window starts with its first line. */
+    /** ms; a key's window starts with its first line. */
     windowMs: number
-    /** Keys tracked at once; beyond that the idlest is forgotten (its summary is written first). */
+    /** Beyond it the idlest is forgotten (its summary written first). */
     maxKeys: number
 }
 
@@ -54,7 +48,6 @@ export class LogLimiter {
         this.timers = timers
     }
 
-    /** True: write this line of `key` now. False: it is counted for the summary instead. */
     allow(key: string): boolean {
         const now = this.timers.now()
         let w = this.windows.get(key)
@@ -89,12 +82,10 @@ export class LogLimiter {
         return false
     }
 
-    /** Writes every pending summary now and forgets all windows (e.g. before shutting down). */
     flush(): void {
         for (const [key, w] of [...this.windows]) this.close(key, w)
     }
 
-    /** Keys tracked now (at most maxKeys). */
     get size(): number {
         return this.windows.size
     }

@@ -11,7 +11,7 @@ export type { Logger }
 
 export interface LoggerOptions {
     level: LogLevel
-    /** Where text goes; standard output by default. Tests pass a collector. */
+    /** Standard output by default. */
     destination?: { write(text: string): unknown }
     /** Colours; by default only on a terminal and when NO_COLOR is not set. */
     colorize?: boolean

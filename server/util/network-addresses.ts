@@ -1,13 +1,8 @@
-/**
- * The addresses other machines reach this one by, for the start-up lines: a listener on 0.0.0.0 or ::
- * is reached from a phone on the LAN at the machine's own address, not at 127.0.0.1. Pure, given the
- * interfaces (os.networkInterfaces() by default).
- */
+/** For the start-up lines: a phone on the LAN reaches a wildcard listener at the machine's address. */
 import { networkInterfaces, type NetworkInterfaceInfo } from "node:os"
 
 export type Interfaces = NodeJS.Dict<NetworkInterfaceInfo[]>
 
-/** 0.0.0.0 (every IPv4 network) or :: (every network). */
 export function isWildcard(host: string): boolean {
     return host === "0.0.0.0" || host === "::"
 }
@@ -24,7 +19,6 @@ export function lanAddresses(wildcard: "0.0.0.0" | "::", interfaces: Interfaces 
     return [...new Set([...v4, ...v6])]
 }
 
-/** `url` with its host replaced by `address` (IPv6 in brackets). */
 export function withHost(url: string, address: string): string {
     const out = new URL(url)
     out.hostname = address.includes(":") ? `[${address}]` : address

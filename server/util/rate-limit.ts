@@ -1,15 +1,10 @@
 /**
- * A per-key token bucket (an MQTT client id, or a device id): `burst` at once, then `ratePerSecond`;
- * beyond, take() says no and the caller drops the message. Pure: clock injected, no timers, at most
- * `maxKeys` keys, so made-up ids cannot grow it. The defaults must never limit a healthy device: burst
- * 1000 passes a whole 600-reading outbox replay (src/nightlight.ts), and 100/s keeps the bucket over half
- * full under repeated replays at up to 180/s (test/server/util/rate-limit.test.ts).
+ * A per-key token bucket, at most `maxKeys` keys. The defaults never limit a healthy device: burst 1000
+ * passes a 600-reading outbox replay, and 100/s stays over half full under replays at 180/s.
  */
 
 export interface RateLimitOptions {
-    /** Messages per second a key may keep sending (tokens added per second). */
     ratePerSecond: number
-    /** Messages a key may send at once after a quiet spell (the bucket's size). */
     burst: number
     /** Keys remembered at most; the idlest are forgotten first, a tenth at a time. */
     maxKeys: number
@@ -23,7 +18,7 @@ export const DEFAULT_RATE_LIMIT: Readonly<RateLimitOptions> = {
 
 interface Bucket {
     tokens: number
-    /** When `tokens` was last brought up to date (clock ms). */
+    /** clock ms */
     at: number
     /** The number of the take() that last used it: the idlest bucket has the lowest. */
     used: number
@@ -40,7 +35,6 @@ export class RateLimiter {
     private takes = 0
     private refusedCount = 0
 
-    /** Throws a RangeError naming the option when one is not a positive number (a programming error). */
     constructor(options: Partial<RateLimitOptions> = {}, now: () => number = monotonicNow) {
         const o = { ...DEFAULT_RATE_LIMIT, ...options }
         for (const name of ["ratePerSecond", "burst", "maxKeys"] as const)
@@ -52,7 +46,6 @@ export class RateLimiter {
         this.now = now
     }
 
-    /** True: `key` may send one message now (a token is spent). False: drop it. */
     take(key: string): boolean {
         const now = this.now()
         let bucket = this.buckets.get(key)
@@ -75,15 +68,11 @@ export class RateLimiter {
         return true
     }
 
-    /**
-     * Forgets a key (e.g. its client disconnected). Not needed for memory, which maxKeys bounds, but a
-     * client that reconnects still starts with what it had left, so callers usually leave keys alone.
-     */
+    /** Not needed for memory; a reconnecting client should keep what it had left, so callers rarely do. */
     forget(key: string): void {
         this.buckets.delete(key)
     }
 
-    /** Whole tokens `key` has now: the messages it could send at once. */
     available(key: string): number {
         const bucket = this.buckets.get(key)
         if (!bucket) return this.options.burst
@@ -91,22 +80,17 @@ export class RateLimiter {
         return Math.floor(Math.min(this.options.burst, bucket.tokens + (elapsed * this.options.ratePerSecond) / 1000))
     }
 
-    /** Keys remembered now (at most maxKeys). */
     get size(): number {
         return this.buckets.size
     }
 
-    /** Messages refused since the start, all keys together. */
     get refused(): number {
         return this.refusedCount
     }
 
     /**
-     * The idlest tenth of the keys go (at least one), found in one pass. They have been refilling the
-     * longest, so they are the ones most likely full anyway: forgetting them changes nothing for them.
-     * A flooder is never among them while it floods, so it cannot get a fresh bucket this way without
-     * first sending from maxKeys / 10 × 9 other client ids. A tenth at a time: a pass per maxKeys / 10
-     * new keys costs less than keeping the Map in order of use (a delete and a set per take()).
+     * The idlest tenth go, most likely full anyway; a flooder is never among them. A pass per tenth costs
+     * less than keeping the Map in order of use (a delete and a set per take()).
      */
     private evictIdlest(): void {
         const count = Math.max(1, Math.floor(this.options.maxKeys / 10))

@@ -6,7 +6,6 @@ import { randomBytes } from "node:crypto"
 import { chmod, open, rename, unlink } from "node:fs/promises"
 import { basename, dirname, join } from "node:path"
 
-/** Writes `text` to a temp file beside `file`, syncs it, then renames it over `file`. */
 export async function writeSecretFile(file: string, text: string): Promise<void> {
     const temp = join(dirname(file), `.${basename(file)}.${randomBytes(6).toString("hex")}.tmp`)
     try {

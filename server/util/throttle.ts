@@ -1,26 +1,14 @@
-/**
- * At most one call per key per interval, and never a lost last one: the first call runs at once, later
- * calls within the interval collapse into one that runs when it ends (the latest function wins). The
- * server acknowledges readings through it, so a replay of 600 readings costs a handful of acks and the
- * device still gets the one for the last reading.
- */
+/** At most one call per key per interval, never losing the last: a 600-reading replay costs a few acks. */
 
 import { type Timers, realTimers } from "./clock"
 
-/**
- * One key's state, changed in place: a call makes no new object (no boxed timestamp in a Map, no closure
- * per call). Under load every key waits most of the time, each for up to the interval: objects made per
- * call lived long enough to be promoted to the old generation, whose collections then stalled the server.
- */
+/** Changed in place: objects made per call reached the old generation, whose collections stalled the server. */
 interface KeyState {
-    /** The key as first given: a string that lives as long as the state, handed to the calls. */
     readonly key: string
-    /** When the key last ran (timers.now()). */
     lastRun: number
-    /** The call waiting for the interval to end (the latest one given). */
     waiting: ((key: string) => void) | undefined
     handle: unknown
-    /** Runs the waiting call at the end of the interval; made once per key. */
+    /** Made once per key. */
     readonly fire: () => void
 }
 
@@ -34,7 +22,7 @@ export class KeyedThrottle {
         private readonly timers: Timers = realTimers
     ) {}
 
-    /** Runs `fn(key)` now, or at the end of the key's interval if it ran within it (the latest `fn` wins). */
+    /** The latest `fn` wins. */
     run(key: string, fn: (key: string) => void): void {
         const state = this.keys.get(key)
         if (state?.waiting) {
@@ -70,7 +58,6 @@ export class KeyedThrottle {
         return state
     }
 
-    /** The waiting call of `state`, now (its timer fired, or flush()). */
     private runWaiting(state: KeyState): void {
         const fn = state.waiting
         if (!fn) return
@@ -81,7 +68,6 @@ export class KeyedThrottle {
         fn(state.key)
     }
 
-    /** Calls waiting for their interval to end. */
     get waiting(): number {
         return this.waitingCount
     }
@@ -96,7 +82,6 @@ export class KeyedThrottle {
         }
     }
 
-    /** Drops every waiting call. */
     cancel(): void {
         for (const state of this.keys.values()) {
             if (!state.waiting) continue
