@@ -1,34 +1,21 @@
 /**
- * The pure half of Home Assistant MQTT discovery (import it via discovery.ts): the defaults, the
- * discovery topics, each nightlight's configs and templates, the switch payload. Follows
- * https://www.home-assistant.io/integrations/mqtt/#mqtt-discovery and the sensor.mqtt and light.mqtt
- * (default schema) pages.
+ * The pure half of Home Assistant discovery, after https://www.home-assistant.io/integrations/mqtt/#mqtt-discovery
+ * and the sensor.mqtt and light.mqtt (default schema) pages.
  */
 import { createHash } from "node:crypto"
 import { LIGHT_MAX, topics } from "../protocol/contract"
 
 export const HA_DEFAULTS = {
-    /** Home Assistant's default discovery prefix (set in its MQTT integration options). */
     prefix: "homeassistant",
-    /**
-     * Where Home Assistant announces itself ("online" when its MQTT integration starts, "offline" as its
-     * will). Set apart from the prefix in Home Assistant's MQTT options, and not changed with it.
-     */
+    /** Set apart from the prefix in Home Assistant's MQTT options, and not changed with it. */
     birthTopic: "homeassistant/status",
-    /**
-     * Seconds without a reading before the light-level sensor shows "unavailable"; 0 means never. Devices
-     * report every 2 s (REPORT_MS). The lesson's device has no last will, so this is what notices that
-     * it stopped.
-     */
+    /** s before the sensor shows "unavailable" (0: never): the lesson's device has no will to say so. */
     expireAfterS: 60,
-    /**
-     * Most devices announced in one run. Any MQTT client can invent device ids, and each would leave two
-     * retained configs on the broker and a device in Home Assistant.
-     */
+    /** Per run: any client can invent ids, each leaving two retained configs and a device in HA. */
     maxDevices: 1000,
 }
 
-/** Where Home Assistant switches a nightlight's LED: payload ON or OFF. */
+/** Payload ON or OFF. */
 export const setTopic = (deviceId: string) => `nightlight/${deviceId}/set`
 export const SET_TOPIC_FILTER = "nightlight/+/set"
 
@@ -41,7 +28,6 @@ export const SET_TOPIC_FILTER = "nightlight/+/set"
  */
 const validLight = `value_json is defined and value_json.light is number and value_json.light is not boolean and 0 <= value_json.light <= ${LIGHT_MAX}`
 export const TEMPLATES = {
-    /** The sensor's state, from `<id>/telemetry`. */
     light: `{{ value_json.light if ${validLight} else '' }}`,
     /** The light's state, from `<id>/commands`: {"led_on": true} → ON. */
     ledState:
@@ -53,7 +39,6 @@ export const TEMPLATES = {
 const ORIGIN = { name: "nightlight server" }
 /** An object id may only hold `[a-zA-Z0-9_-]` (discovery topic rules). */
 const OBJECT_ID_PATTERN = /^[A-Za-z0-9_-]+$/
-/** A discovery prefix: one or more topic levels of the same characters. */
 export const PREFIX_PATTERN = /^[A-Za-z0-9_-]+(\/[A-Za-z0-9_-]+)*$/
 
 /**
@@ -80,13 +65,10 @@ export function birthStatusId(birthTopic: string): string | undefined {
     return levels.length === 2 && levels[1] === "status" ? levels[0] : undefined
 }
 
-/**
- * The filters that hold every config topic of ours (configTopics) under `prefix`: what Home Assistant
- * clears when a person deletes a device, and what the server watches to notice it.
- */
+/** Watched to notice a device deleted in Home Assistant, which clears its configs. */
 export const configFilters = (prefix: string) => [`${prefix}/sensor/+/config`, `${prefix}/light/+/config`]
 
-/** The two config topics of a device. object_id = unique_id and no node_id (the documented best practice). */
+/** object_id = unique_id and no node_id (the documented best practice). */
 export function configTopics(prefix: string, deviceId: string): { sensor: string; light: string } {
     const key = objectKey(deviceId)
     return {
@@ -95,7 +77,6 @@ export function configTopics(prefix: string, deviceId: string): { sensor: string
     }
 }
 
-/** The sensor and light configs of one device (pure). */
 export function discoveryConfigs(
     deviceId: string,
     options: { prefix: string; expireAfterS: number }

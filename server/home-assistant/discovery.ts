@@ -1,9 +1,6 @@
 /**
- * Optional Home Assistant MQTT discovery (docs/home-assistant.md): each nightlight is a device with a
- * light-level sensor and a light, reading the nightlight's own topics, so this publishes two retained
- * configs per device (built in config.ts), again when Home Assistant restarts, and turns a switch on
- * `nightlight/<id>/set` into a manual override. A device deleted in Home Assistant stays out, across
- * restarts, until restore() (dashboard, HTTP API).
+ * Home Assistant discovery (docs/home-assistant.md): two retained configs per device, a switch becomes an
+ * override. A device deleted in Home Assistant stays out, across restarts, until restore().
  */
 import { printable, type Logger } from "../util/logger"
 import { isValidTopicName, type MessageBus, type PublishOptions } from "../mqtt/message-bus"
@@ -33,16 +30,13 @@ export {
     type DiscoveryConfig,
 } from "./config"
 
-/** What the discovery needs from the server. NightlightServer implements it. */
 export interface DiscoveryHost {
     deviceIds(): string[]
     on(event: "telemetry" | "status", listener: (event: { deviceId: string }) => void): unknown
     off(event: "telemetry" | "status", listener: (event: { deviceId: string }) => void): unknown
-    /** Sends the device this LED state until the automatic decision next changes; false for an unknown device. */
     override(deviceId: string, ledOn: boolean): boolean
 }
 
-/** Where the devices deleted in Home Assistant are kept between runs (the store's saved settings). */
 export interface RemovedDevicesStore {
     load(): unknown
     save(deviceIds: string[]): void
@@ -61,16 +55,14 @@ export interface HomeAssistantDiscoveryOptions {
     removedStore?: RemovedDevicesStore
 }
 
-/** What the HTTP API shows of the discovery. */
 export interface DiscoveryView {
     enabled: true
     prefix: string
     birthTopic: string
-    /** Devices deleted in Home Assistant (or through the API), left out until brought back; sorted. */
+    /** Sorted. */
     removed: string[]
 }
 
-/** The hint in the lines about a deleted device: how a person brings it back. */
 export const bringBackHint = (deviceId: string) => `dashboard, or PUT /api/home-assistant/devices/${deviceId}`
 
 /** Retained, so Home Assistant gets the configs whenever it (re)subscribes; QoS 1, so an external broker gets them. */
@@ -89,11 +81,10 @@ export class HomeAssistantDiscovery {
     private readonly expireAfterS: number
     private readonly maxDevices: number
     private readonly removedStore: RemovedDevicesStore | undefined
-    /** Devices whose configs went out in this run, or are on their way. */
     private readonly announced = new Set<string>()
     /** The config topics of the announced devices → their id: a deletion in Home Assistant clears one. */
     private readonly byConfigTopic = new Map<string, string>()
-    /** Devices deleted in Home Assistant: not announced until restore(). At most maxDevices. */
+    /** At most maxDevices. */
     private readonly removed = new Set<string>()
     private readonly inFlight = new Set<Promise<void>>()
     /** Kinds of ignored input already warned about; repeats go to debug. */
@@ -130,17 +121,11 @@ export class HomeAssistantDiscovery {
         this.loadRemoved()
     }
 
-    /** What the API shows. */
     view(): DiscoveryView {
         return { enabled: true, prefix: this.prefix, birthTopic: this.birthTopic, removed: [...this.removed].sort() }
     }
 
-    /**
-     * Listens for switches and for Home Assistant's birth message. Publishes the configs of the devices
-     * the host knows now (resolves once they went out) and of each new one on its first event. It may
-     * start before the bus, like the controller. A config that cannot be published (the bus is not
-     * started, the broker is away) is tried again on the device's next event.
-     */
+    /** May start before the bus; a config that cannot be published is tried again on the device's next event. */
     async start(): Promise<void> {
         if (this.running) return
         this.running = true
@@ -167,10 +152,7 @@ export class HomeAssistantDiscovery {
         await Promise.all(this.host.deviceIds().map(id => this.announce(id)))
     }
 
-    /**
-     * Stops announcing and switching. The retained configs stay, so Home Assistant keeps the entities
-     * while the server restarts (they show unavailable if the devices go offline meanwhile).
-     */
+    /** The retained configs stay, so Home Assistant keeps the entities while the server restarts. */
     async stop(): Promise<void> {
         if (!this.running) return
         this.running = false
@@ -179,11 +161,7 @@ export class HomeAssistantDiscovery {
         await Promise.all([...this.inFlight])
     }
 
-    /**
-     * Removes a device from Home Assistant by publishing an empty retained config for each entity, as
-     * Home Assistant does when a person deletes it there, and leaves it out from then on, until
-     * restore(). Rejects if the broker did not take them (it is left out all the same).
-     */
+    /** Empty retained configs, as Home Assistant's own delete; rejected or not, it is left out. */
     async forget(deviceId: string): Promise<void> {
         if (!isValidDeviceId(deviceId))
             throw new TypeError(`cannot forget ${JSON.stringify(deviceId)}: not a device id`)
@@ -195,10 +173,7 @@ export class HomeAssistantDiscovery {
             this.log.info(`removed ${deviceId} from Home Assistant (to bring it back: ${bringBackHint(deviceId)})`)
     }
 
-    /**
-     * Brings back a device deleted in Home Assistant: announces it again (resolves once the configs went
-     * out, or failed: then its next event tries again). The caller checks that the server knows it.
-     */
+    /** The caller checks that the server knows the device. */
     async restore(deviceId: string): Promise<void> {
         if (!isValidDeviceId(deviceId))
             throw new TypeError(`cannot bring back ${JSON.stringify(deviceId)}: not a device id`)
@@ -210,7 +185,7 @@ export class HomeAssistantDiscovery {
         await this.announce(deviceId)
     }
 
-    /** Publishes a device's configs once per run. Never rejects. */
+    /** Once per run. Never rejects. */
     private announce(deviceId: string): Promise<void> {
         if (!this.running || this.announced.has(deviceId) || !isValidDeviceId(deviceId)) return Promise.resolve()
         // Home Assistant's birth message (`homeassistant/status` by default) looks like a device's status.
@@ -226,11 +201,7 @@ export class HomeAssistantDiscovery {
         return this.publishConfigs(deviceId, "announced")
     }
 
-    /**
-     * Home Assistant deletes a device by publishing an empty retained message on each of its config
-     * topics (its "Delete" button, or anyone with that right). Our own configs coming back, and anything
-     * on topics of devices we did not announce, are not a deletion.
-     */
+    /** An empty retained config of a device we announced is a deletion in Home Assistant. */
     private onConfig(topic: string, payload: Buffer): void {
         if (!this.running || payload.length !== 0) return
         const deviceId = this.byConfigTopic.get(topic)
@@ -242,7 +213,7 @@ export class HomeAssistantDiscovery {
         )
     }
 
-    /** Stops announcing a device, for this run and the next ones (if there is room to keep it). */
+    /** For this run and the next ones (if there is room to keep it). */
     private leaveOut(deviceId: string): boolean {
         this.announced.delete(deviceId)
         const where = configTopics(this.prefix, deviceId)
@@ -305,11 +276,7 @@ export class HomeAssistantDiscovery {
         return sent
     }
 
-    /**
-     * Home Assistant publishes "online" on `<prefix>/status` when its MQTT integration (re)starts. The
-     * documentation recommends sending the configs again then, and that also covers a broker that lost
-     * its retained messages.
-     */
+    /** Configs again, as Home Assistant's docs recommend; also covers a broker that lost its retained ones. */
     private onBirth(payload: Buffer): void {
         if (!this.running || payload.toString() !== "online" || this.announced.size === 0) return
         this.log.info(`Home Assistant (re)started: sending the configs of ${this.announced.size} device(s) again`)
@@ -340,7 +307,6 @@ export class HomeAssistantDiscovery {
             this.ignore("unknown_device", `ignored a switch for ${deviceId}: the server has not heard of that device`)
     }
 
-    /** Input we cannot use: the first of each kind is a warning, repeats are debug lines. */
     private ignore(kind: IgnoredKind, line: string): void {
         if (this.warned.has(kind)) return this.log.debug(line)
         this.warned.add(kind)
