@@ -1,9 +1,6 @@
 /**
- * The nightlight wire protocol (README "Wire protocol"): one typed map from topic to payload, shared by the
- * server, the simulated device's tools and the tests; the firmware mirrors it in `src/protocol.ts`, and the
- * end-to-end test proves they agree. Compatible with IoT for Beginners lesson 4 (`{"light": N}` in,
- * `{"led_on": boolean}` out); the reliable link adds optional fields and the `acks` and `status` topics.
- * Unknown fields are ignored so later versions stay readable; known ones are checked strictly (parse.ts).
+ * The wire protocol (README "Wire protocol"), mirrored by the firmware's `src/protocol.ts` (the end-to-end
+ * test proves they agree). Compatible with IoT for Beginners lesson 4; the reliable link adds optional fields.
  */
 
 /** Largest light value in the lesson's units (a 10-bit ADC reading). */
@@ -52,7 +49,6 @@ export interface AckPayload {
 /** `<id>/status`, retained; "offline" is the device's last will. */
 export type StatusPayload = "online" | "offline"
 
-/** Topic → payload type. */
 export interface TopicPayloads {
     telemetry: TelemetryPayload
     commands: CommandPayload
@@ -88,7 +84,6 @@ export const MAX_DEVICE_ID_LENGTH = 64
  * segments every URL parser folds away (`/api/devices/../history` is `/api/history`).
  */
 const DEVICE_ID_PATTERN = new RegExp(`^(?!\\.+$)[A-Za-z0-9_.:-]{1,${MAX_DEVICE_ID_LENGTH}}$`)
-/** The rule in words, for error messages. */
 export const DEVICE_ID_RULE = `1-${MAX_DEVICE_ID_LENGTH} letters, digits or _ . : -, not only dots`
 /** `<id>/telemetry` with the longest id: anything longer is refused before it is searched. */
 const MAX_TOPIC_LENGTH = MAX_DEVICE_ID_LENGTH + "/telemetry".length
@@ -97,7 +92,6 @@ export function isValidDeviceId(id: string): boolean {
     return DEVICE_ID_PATTERN.test(id)
 }
 
-/** Splits `<id>/<kind>`; undefined when the topic is not one of ours or the id is not valid. */
 export function parseTopic(topic: string): { deviceId: string; kind: TopicKind } | undefined {
     if (topic.length > MAX_TOPIC_LENGTH) return undefined
     const slash = topic.indexOf("/")
@@ -114,10 +108,8 @@ export function encode<K extends TopicKind>(_kind: K, payload: TopicPayloads[K])
 }
 
 /**
- * How far above the threshold the light must rise before the LED goes off again (lesson units). A
- * sensor that sees its own LED reads higher once the LED is on; without a band that extra light turns
- * the LED off, which darkens the sensor, which turns it on... Near a 5 mm LED a Grove light sensor gains
- * tens of units; 100 leaves room for that and for sensor noise. 0 gives the lesson's exact rule.
+ * Lesson units above the threshold before the LED goes off again: a sensor seeing its own LED gains tens
+ * of units, and without a band it would flicker. 0 gives the lesson's exact rule.
  */
 export const DEFAULT_BAND = 100
 
@@ -126,11 +118,7 @@ export function decideLed(light: number, threshold: number = DEFAULT_THRESHOLD):
     return light < threshold
 }
 
-/**
- * The rule with hysteresis, shared by server and firmware (src/light.ts): on below `threshold`, off
- * from `threshold + band` up, unchanged in between. With band 0, or no previous state, it is exactly the
- * lesson's rule (on below 300, off from 300).
- */
+/** Shared with the firmware (src/light.ts); with band 0 or no previous state, the lesson's rule. */
 export function decideLedWithBand(
     light: number,
     previous: boolean | undefined,
@@ -142,10 +130,7 @@ export function decideLedWithBand(
     return previous ?? false
 }
 
-/**
- * The next command sequence number for a device: strictly above the last one, and never below the
- * server's clock in ms, so it still increases after a restart that lost all state.
- */
+/** Never below the clock in ms, so it still increases after a restart that lost all state. */
 export function nextCommandSeq(previous: number | undefined, nowMs: number): number {
     return Math.max((previous ?? 0) + 1, Math.floor(nowMs))
 }

@@ -1,8 +1,6 @@
 /**
- * The payload parsers of the wire protocol (contract.ts has its types and limits): bytes in, a typed
- * payload or a counted rejection out, never a throw. Unknown fields are ignored, known ones checked
- * strictly, oversized payloads refused unparsed. A hand-written check takes the common well-formed case
- * first (cheaper); the zod schemas word every rejection.
+ * Bytes in, a typed payload or a counted rejection out, never a throw. A hand-written check takes the
+ * common well-formed case first (half the CPU); the zod schemas word every rejection.
  */
 import { z } from "zod"
 import { LIGHT_MAX, MAX_PAYLOAD_BYTES } from "./contract"
@@ -13,11 +11,7 @@ export type Parsed<T> = { ok: true; value: T } | { ok: false; reason: RejectReas
 /** Why a payload was rejected; the server counts rejections by these. */
 export type RejectReason = "too_large" | "not_json" | "not_object" | "bad_field"
 
-/**
- * The first three reasons are about the bytes, so they are checked by hand before any schema runs:
- * the size before decoding (a 100 KB payload is never parsed), then JSON, then "an object". Only then
- * does a schema look at the fields: that keeps the four reasons apart in the counters.
- */
+/** Size, JSON and "an object" checked by hand before any schema, keeping the reasons apart in the counters. */
 function parseJsonObject(payload: Uint8Array | string): Parsed<Record<string, unknown>> {
     const size = typeof payload === "string" ? Buffer.byteLength(payload) : payload.byteLength
     if (size > MAX_PAYLOAD_BYTES)
@@ -41,7 +35,6 @@ function utf8(bytes: Uint8Array): string {
         : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("utf8")
 }
 
-/** A boot id: 1-16 letters or digits. */
 const BOOT_PATTERN = /^[A-Za-z0-9]{1,16}$/
 
 /**
@@ -66,12 +59,7 @@ const EXPECTED = {
 const count = (min: number, error: string) => z.int({ error }).min(min, { error })
 const flag = () => z.boolean({ error: EXPECTED.flag })
 
-/**
- * Telemetry. Values of known fields are strict; unknown fields are allowed and dropped (zod's default
- * for z.object, not z.strictObject): the lesson's code reads `light` and ignores the rest, so a later
- * protocol version's extra field must not make today's server refuse the reading, nor the other way
- * round. The cross-field rules (seq and boot together, oldest up to seq) come after the fields.
- */
+/** z.object, not strictObject: a later version's extra field must not make today's server refuse a reading. */
 const telemetrySchema = z
     .object({
         light: z
@@ -109,11 +97,7 @@ const ackSchema = z.object({
     seq: count(1, EXPECTED.seq),
 })
 
-/**
- * The common case without the schema: a well-formed payload, checked field by field by the same rules
- * (a safe integer is what z.int() takes). Returns only the fields the schema knows, as zod does, or
- * undefined for anything unusual: the schema then runs and words the rejection. Same result, half the CPU.
- */
+/** The same rules as the schema, for well-formed payloads; undefined lets the schema word the rejection. */
 type FastCheck<T> = (o: Record<string, unknown>) => T | undefined
 
 const isCount = (v: unknown, min: number): v is number => Number.isSafeInteger(v) && (v as number) >= min
@@ -160,11 +144,7 @@ const fastAck: FastCheck<AckPayload> = o => {
     return isBoot(boot) && isCount(seq, 1) ? { boot, seq } : undefined
 }
 
-/**
- * Runs a schema over a JSON object; the first problem becomes a `bad_field` detail naming the field.
- * Through the schema's Standard Schema interface rather than safeParse: same checks, same messages, but
- * no ZodError (an Error, with its stack trace) per rejection, which made a rejection twice as dear.
- */
+/** Standard Schema, not safeParse: no ZodError (with its stack trace) per rejection, which cost twice as much. */
 function parseFields<T>(schema: z.ZodType<T>, fast: FastCheck<T>, payload: Uint8Array | string): Parsed<T> {
     const obj = parseJsonObject(payload)
     if (!obj.ok) return obj
