@@ -1,8 +1,4 @@
-/**
- * The broker's options checked together: the embedded broker's address and security, or an external
- * broker's URL and the server's login to it. One of a kind given with the other kind is an error that
- * names it, rather than a setting silently ignored. Pure.
- */
+/** The broker's options checked together: one given for the other kind of broker is an error, not ignored. Pure. */
 import { parseOption, type OptionName } from "./options"
 import type { BrokerSettings } from "./types"
 import { SettingsError, type Source } from "./values"
@@ -10,7 +6,6 @@ import { SettingsError, type Source } from "./values"
 /** The options given that only one kind of broker takes (options.ts `onlyFor`), by name. */
 type Given = Partial<Record<OptionName, Source>>
 
-/** The broker to use: an external one (--mqtt-url) or the embedded one, and where it listens. */
 export function parseBroker(
     url: Source | undefined,
     host: Source | undefined,

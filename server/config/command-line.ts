@@ -1,20 +1,12 @@
-/**
- * The command line and the environment against the option table (options.ts): parseArgs reads the flags
- * (its errors become one stable line), and each option's raw text comes from its flag, else from its
- * variable. Pure.
- */
+/** Each option's raw text from its flag, else its variable. Pure. */
 import { parseArgs, type ParseArgsConfig } from "node:util"
 import type { OptionSpec } from "./option-spec"
 import { OPTIONS, parseOption, type OptionName, type OptionValue } from "./options"
 import { SettingsError, type Source } from "./values"
 
-/** The raw options given: each one's text and where it came from, and its parsed value. */
 export interface GivenOptions {
-    /** The flag's text, else the variable's (an empty variable counts as unset); undefined: neither. */
     source(name: OptionName): Source | undefined
-    /** The option's value (parsed from its source), else `fallback`, else its default. */
     value<K extends OptionName>(name: K, fallback?: OptionValue<K>): OptionValue<K>
-    /** The sources of the options given that only one kind of broker takes, in the table's order. */
     onlyFor(kind: "embedded" | "external"): Partial<Record<OptionName, Source>>
 }
 

@@ -1,4 +1,4 @@
-/** The `--help` text, made from the option table (options.ts): one row per flag, in the table's order. Pure. */
+/** The `--help` text, made from the option table (options.ts). Pure. */
 import { shownDefault, type OptionSpec } from "./option-spec"
 import { OPTIONS } from "./options"
 

@@ -1,47 +1,34 @@
-/**
- * The shape of one option's declaration (options.ts declares them all): its flag, its variable, its
- * default, its help lines and its parser. The help text (help-text.ts), the command-line parser
- * (command-line.ts) and the README's check (test/docs/readme.test.ts) are made from it. Pure.
- */
+/** One option's declaration: the help, the parser and the README's check are made from it. Pure. */
 import { parseBoolean, parseIntegerIn, type Source } from "./values"
 
 export interface OptionSpec<T> {
     /** The flag without its dashes; none for an option only a variable sets (a secret would show in `ps`). */
     flag?: string
-    /** A one-letter alias (`-h`). */
     short?: string
     /** The name of the flag's value in the help (`PORT`); none: a switch, which takes no value. */
     arg?: string
     /** What a switch says when given, as its variable would: "1", or "0" for a `--no-...` flag. */
     switchValue?: "0" | "1"
-    /** The NIGHTLIGHT_* variable; none for --help. */
     env?: string
     /** The variable's values as the help lists them after its name (`=0|1`). */
     envValues?: string
-    /** The value when neither the flag nor the variable is given. */
     default: T
     /** The default as the help and the README show it, where not the value itself (`./data`). */
     shown?: string
     /** Help lines, the first beside the flag; `{default}`, `{min}` and `{max}` are filled in. */
     help: string[]
-    /** Given with the other kind of broker, an error (broker-options.ts). */
+    /** Given with the other kind of broker: an error. */
     onlyFor?: "embedded" | "external"
-    /** Integers: the bounds `parse` checks. */
     min?: number
     max?: number
-    /**
-     * The raw text (or nothing) → the value; `fallback` is the default or one the caller worked out.
-     * A method, so that a table of specs of different types is a list of OptionSpec<unknown>.
-     */
+    /** A method, so that a table of specs of different types is a list of OptionSpec<unknown>. */
     parse(source: Source | undefined, fallback: T): T
 }
 
-/** Declares an option whose parser says its type. */
 export function option<T>(spec: OptionSpec<T>): OptionSpec<T> {
     return spec
 }
 
-/** A whole number from `min` to `max`. */
 export function integer(
     spec: Omit<OptionSpec<number>, "parse" | "min" | "max" | "arg"> & { arg?: string; min: number; max: number }
 ): OptionSpec<number> {
@@ -62,7 +49,6 @@ export function onOff(spec: Omit<OptionSpec<boolean>, "parse" | "switchValue">):
     }
 }
 
-/** The default as the help and the README show it. */
 export function shownDefault(spec: OptionSpec<unknown>): string | undefined {
     return spec.shown ?? (spec.default === undefined ? undefined : String(spec.default))
 }

@@ -1,9 +1,6 @@
 /**
- * Every option of the server, declared once: its flag, its NIGHTLIGHT_* variable, its default, its help
- * lines and its parser (option-spec.ts says what each field means). The `--help` text, the command-line
- * parser and the README's check are made from this table, so adding an option is one entry here (in the
- * order of the help), one row in the README's flag table, and the line of settings.ts that puts its value
- * in the Settings. Pure.
+ * Every option, declared once. Adding one is an entry here (in help order), a row in the README's flag
+ * table, and a line in settings.ts. Pure.
  */
 import { SESSION_DEFAULTS } from "../auth/session-book"
 import { DEFAULT_MAX_DEVICES } from "../controller/events"
@@ -361,7 +358,6 @@ export const OPTIONS = {
         default: false,
         help: ["Home Assistant MQTT discovery (docs/home-assistant.md)"],
     }),
-    /** HA's default discovery prefix. */
     haPrefix: option({
         flag: "ha-prefix",
         arg: "PREFIX",
@@ -389,10 +385,8 @@ export const OPTIONS = {
 }
 
 export type OptionName = keyof typeof OPTIONS
-/** An option's value, as its parser makes it. */
 export type OptionValue<K extends OptionName> = ReturnType<(typeof OPTIONS)[K]["parse"]>
 
-/** The option's value from its raw text, or its default (or `fallback`) without one. */
 export function parseOption<K extends OptionName>(
     name: K,
     source: Source | undefined,
@@ -402,12 +396,10 @@ export function parseOption<K extends OptionName>(
     return spec.parse(source, fallback)
 }
 
-/** Every option's default, by name. */
 export const DEFAULTS = Object.fromEntries(Object.entries(OPTIONS).map(([name, spec]) => [name, spec.default])) as {
     [K in OptionName]: (typeof OPTIONS)[K]["default"]
 }
 
-/** Every option's variable, by name (all but --help have one). */
 export const ENV = Object.fromEntries(
     Object.entries(OPTIONS).flatMap(([name, spec]) => (spec.env === undefined ? [] : [[name, spec.env]]))
 ) as Record<Exclude<OptionName, "help">, string>

@@ -1,8 +1,4 @@
-/**
- * Flags and NIGHTLIGHT_* variables → one validated Settings object. Pure, so every case is testable.
- * Here: where each option's value goes, and the checks across options; the options are declared in
- * options.ts, read in command-line.ts, the broker's checked together in broker-options.ts.
- */
+/** Flags and NIGHTLIGHT_* variables → one validated Settings object, with the checks across options. Pure. */
 import { parseBroker, withClientLogin, withSecurity } from "./broker-options"
 import { readOptions } from "./command-line"
 import { OPTIONS } from "./options"

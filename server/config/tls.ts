@@ -1,8 +1,4 @@
-/**
- * TLS certificate, key and CA files for a listener (the broker's MQTTS port now, perhaps the HTTP
- * server later): read, checked, and described, with errors that name the file and say what is wrong
- * with it, before anything listens. docs/security.md "TLS" says how to make them.
- */
+/** TLS files checked before anything listens, with errors naming the file (docs/security.md "TLS"). */
 import { X509Certificate, createPrivateKey, type KeyObject } from "node:crypto"
 import { readFile } from "node:fs/promises"
 import { describeFsError } from "../auth/credentials"
@@ -32,7 +28,6 @@ export interface LoadedTls {
     info: CertificateInfo
 }
 
-/** A TLS file we cannot use; the message names the file. */
 export class TlsFileError extends Error {
     override name = "TlsFileError"
 }

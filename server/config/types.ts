@@ -1,8 +1,4 @@
-/**
- * The shape of the validated settings that parseSettings (settings.ts) returns. Apart from the parsing
- * so that options.ts and broker-options.ts can share it without importing settings.ts, which
- * imports them. Types only, but for the log levels' list.
- */
+/** The validated settings' shape, apart so options.ts and broker-options.ts need not import settings.ts. */
 import type { ConnectionLimits } from "../mqtt/connection-gate"
 
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const
@@ -12,9 +8,8 @@ export type LogLevel = (typeof LOG_LEVELS)[number]
 export interface BrokerSecurity {
     /** The credentials file; default: users.json in the data dir. */
     usersFile?: string
-    /** Let clients without a password in, also when the broker listens beyond loopback. */
+    /** Also beyond loopback. */
     allowAnonymous?: boolean
-    /** An MQTTS listener next to the plain one. */
     tls?: { cert: string; key: string; ca?: string; port: number; host?: string }
     /** Limits on stored sessions (auth/session-book.ts); absent fields: its defaults. */
     sessions?: {
@@ -51,9 +46,7 @@ export interface Settings {
     retentionDays: number
     /** token: required of every dashboard/API request (else: one is made when the host is not loopback). */
     http: { enabled: boolean; host: string; port: number; token?: string }
-    /** The groups file (docs/groups.md), if any. */
     groupsFile: string | undefined
-    /** Devices kept at most (--max-devices). */
     maxDevices: number
     homeAssistant: { enabled: boolean; prefix: string; birthTopic: string }
 }

@@ -1,7 +1,4 @@
-/**
- * The values of flags and variables: each parser takes the raw text and where it came from, and throws a
- * SettingsError naming the flag or variable and what was expected. Pure.
- */
+/** Parsers of flag and variable values; a SettingsError names the flag or variable. Pure. */
 import { DEVICE_ID_RULE, isValidDeviceId } from "../protocol/contract"
 
 /** A bad flag or variable; the message names it and the offending value, on one line. */
