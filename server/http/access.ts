@@ -1,9 +1,6 @@
 /**
- * Who may use the dashboard and the API. On loopback anyone on this machine may (like the broker);
- * exposed on another address, a request must carry the access token: `Authorization: Bearer <token>`
- * (scripts), or the cookie a browser gets by opening the link the server prints (`/?token=...`, which
- * sets the cookie and redirects to the same page without the token in its address). EventSource cannot
- * send headers, so the page relies on the cookie.
+ * Beyond loopback a request carries the token: a Bearer header, or the cookie the printed link sets.
+ * EventSource cannot send headers, so the page relies on the cookie.
  */
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto"
 import { mkdir, readFile } from "node:fs/promises"
@@ -20,10 +17,7 @@ export function generateToken(): string {
     return randomBytes(TOKEN_BYTES).toString("base64url")
 }
 
-/**
- * The token kept in `file` (made on first use, mode 0600), so the link a user bookmarked keeps working
- * across restarts. Delete the file to make a new one.
- */
+/** Kept (0600) so a bookmarked link survives restarts; delete the file for a new one. */
 export async function loadOrCreateToken(file: string): Promise<{ token: string; created: boolean }> {
     try {
         const token = (await readFile(file, "utf8")).trim()
@@ -56,7 +50,7 @@ function bearerToken(req: IncomingMessage): string | undefined {
     return match?.[1]
 }
 
-/** Checks requests against the token; no token: everything is allowed. */
+/** No token: everything is allowed. */
 export class Access {
     constructor(private readonly token: string | undefined) {}
 
@@ -64,10 +58,7 @@ export class Access {
         return this.token !== undefined
     }
 
-    /**
-     * True when the request may go on. Otherwise it has been answered: a redirect that sets the cookie
-     * (the link with ?token=), or 401 (JSON for the API, a page that asks for the token for the rest).
-     */
+    /** False: answered already (a redirect setting the cookie, or 401). */
     admit(req: IncomingMessage, res: ServerResponse, pathname: string, query: URLSearchParams): boolean {
         const token = this.token
         if (token === undefined) return true

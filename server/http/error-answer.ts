@@ -1,8 +1,4 @@
-/**
- * Turning what went wrong while answering a request into the answer: an ApiProblem as its ApiError, a
- * body over the limit as 413, fastify's other refusals of a request as theirs; anything else is a logged
- * 500 with a generic message. A client gone, or an answer already begun, gets no answer.
- */
+/** An error into an answer: ApiProblems and fastify's refusals as theirs, anything else a logged 500. */
 import type { FastifyReply, FastifyRequest } from "fastify"
 import { printable, type Logger } from "../util/logger"
 import { ApiProblem } from "./api-types"

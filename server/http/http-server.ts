@@ -1,9 +1,6 @@
 /**
- * The dashboard and HTTP API on fastify: JSON routes (api-routes.ts), the live stream (live-stream.ts),
- * the page's files (static-files.ts). We add to fastify 405 with Allow, the body rules (request-body.ts)
- * and ApiError bodies; client mistakes are 4xx naming the field, anything else a logged 500.
- * No cross-site changes: every body must be application/json and PUT/DELETE are not "simple", so another
- * origin needs a CORS preflight, and we answer none.
+ * The dashboard and HTTP API on fastify. No cross-site changes: every body must be application/json and
+ * PUT/DELETE are not "simple", so another origin needs a CORS preflight, and we answer none.
  */
 import { METHODS, createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http"
 import type { Socket } from "node:net"
@@ -22,7 +19,7 @@ import { LiveStreamCap, MAX_LIVE_STREAMS } from "./live-stream-cap"
 import { STATIC_PATHS, StaticFiles } from "./static-files"
 
 export const HTTP_DEFAULTS = {
-    /** Largest request body, bytes. */
+    /** bytes */
     maxBodyBytes: 16 * 1024,
     /**
      * Requests per second per client address, and the burst: opening the dashboard costs about ten,
@@ -36,12 +33,9 @@ export const HTTP_DEFAULTS = {
     maxLiveStreams: MAX_LIVE_STREAMS,
 }
 
-/** What the HTTP server turned away since it started, and the live streams open now. */
 export interface HttpStats {
     liveStreams: number
-    /** /api/events answered 503: maxLiveStreams were open. */
     liveStreamsRefused: number
-    /** Requests answered 429: their address was over requestsPerSecond. */
     requestsRateLimited: number
 }
 
@@ -58,7 +52,6 @@ export interface HttpServerOptions {
     token?: string
 }
 
-/** The server could not listen; the message says why and which flag changes it. */
 export class HttpStartError extends Error {
     override name = "HttpStartError"
 }
@@ -105,7 +98,6 @@ export class HttpServer {
         ]
     }
 
-    /** The link to print: with the access token when one is required (it sets the cookie). */
     get loginUrl(): string {
         return this.options.token === undefined
             ? this.url
@@ -228,10 +220,7 @@ export class HttpServer {
         return app
     }
 
-    /**
-     * Counts and logs the request, then the rate limit (429) and the access token (access.ts). False
-     * when the request has been answered here.
-     */
+    /** False when the request has been answered here. */
     private admit(request: FastifyRequest, reply: FastifyReply): boolean {
         const { raw: req } = request
         const res = reply.raw

@@ -1,9 +1,4 @@
-/**
- * How many live streams (`GET /api/events`) may be open at once. Each holds a socket, timers and up to
- * a few events per device for as long as its client keeps it; without a cap, 1000 were served. Past
- * the cap the answer is 503 with Retry-After (the page retries by itself, web/live.ts), counted, with
- * one warning a minute however many knock.
- */
+/** Live streams open at once: each holds a socket, timers and events per device. Past the cap, 503. */
 import type { IncomingMessage, ServerResponse } from "node:http"
 import { LogLimiter, suppressedText } from "../util/log-limit"
 import type { Logger } from "../util/logger"
@@ -32,7 +27,6 @@ export class LiveStreamCap {
         )
     }
 
-    /** True when one more stream may open beside `open`; else answers 503 and returns false. */
     admit(open: number, req: IncomingMessage, res: ServerResponse): boolean {
         if (req.method === "HEAD" || open < this.max) return true
         this.refusedCount++
@@ -44,7 +38,6 @@ export class LiveStreamCap {
         return false
     }
 
-    /** Streams refused since the start. */
     get refused(): number {
         return this.refusedCount
     }

@@ -1,9 +1,6 @@
 /**
- * One client of `GET /api/events`: Server-Sent Events, one LiveEvent JSON per `data:` line (no `event:`
- * names, so `onmessage` sees all). Bounded, since a fleet emits thousands of events a second and a client
- * may be slow or silently gone: events coalesce per key until the next write (the latest of each device,
- * group, settings), writes are paced by `flushIntervalMs` and `maxEventsPerSecond`, nothing is written
- * until "drain", a client stalled `stallLimitMs` is dropped, and a heartbeat keeps proxies from closing it.
+ * One SSE client of `GET /api/events` (no `event:` names, so `onmessage` sees all). Bounded, as a fleet
+ * emits thousands of events a second and a client may be slow or gone: events coalesce per key.
  */
 import type { Writable } from "node:stream"
 import type { LiveEvent } from "./api-types"
@@ -51,7 +48,6 @@ export class LiveStream {
         private readonly onDrop: (why: StreamEnd) => void = () => undefined
     ) {}
 
-    /** Writes the retry hint and "hello", and starts the heartbeat. */
     start(hello: LiveEvent & { type: "hello" }): void {
         this.write(`retry: ${this.options.retryMs}\n\n${frame(hello)}`)
         this.heartbeat = setInterval(() => {
@@ -72,12 +68,10 @@ export class LiveStream {
         this.scheduleFlush()
     }
 
-    /** How many events wait for the next write (for tests and diagnostics). */
     get waiting(): number {
         return this.pending.size
     }
 
-    /** Ends the stream cleanly (server stop, or the client went away). */
     close(): void {
         if (this.ended) return
         this.stop()

@@ -1,8 +1,4 @@
-/**
- * A JSON request body by the API's rules: Content-Type application/json (415), UTF-8 and JSON (400).
- * fastify has read the bytes already, within the size limit (413, counted while reading, so a lying or
- * chunked client cannot make it buffer more): see http-server.ts.
- */
+/** A JSON body: application/json (415), UTF-8 and JSON (400); fastify enforced the size limit (413). */
 import { ApiProblem } from "./api-types"
 
 /** `bytes` is undefined when the request had no body. */

@@ -1,7 +1,4 @@
-/**
- * A request's target as we see it: the raw path (still percent-encoded, as the access check, the
- * messages and the log see it; fastify matches routes on its decoded form) and the query.
- */
+/** The raw (percent-encoded) path, as the access check and log see it; fastify routes on the decoded one. */
 import { printable } from "../util/logger"
 import { ApiProblem } from "./api-types"
 

@@ -1,9 +1,4 @@
-/**
- * Writing answers, to a fastify reply or to a raw response (the access check, the live stream's cap):
- * JSON bodies, ApiError bodies, and the headers every answer carries. The security
- * headers keep the dashboard to its own origin: scripts, styles and connections only from 'self' (so
- * no inline script can run even if some text slipped into the page), no framing, no MIME sniffing.
- */
+/** Answers and their headers; the CSP keeps everything to 'self', so no inline script can ever run. */
 import type { ServerResponse } from "node:http"
 import type { FastifyReply } from "fastify"
 import type { ApiError } from "./api-types"

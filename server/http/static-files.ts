@@ -1,8 +1,4 @@
-/**
- * The dashboard's files: a fixed list of URL paths, each to one file or the page bundle, so no request
- * path reaches the file system. web/app.ts is bundled in memory by esbuild on first request (no build
- * step; the page imports server/http/api-types.ts); uPlot is resolved from node_modules. All local.
- */
+/** A fixed list of URL paths, so no request path reaches the file system; web/app.ts bundled on first request. */
 import { createHash } from "node:crypto"
 import { readFile } from "node:fs/promises"
 import { createRequire } from "node:module"
@@ -50,7 +46,6 @@ export class StaticFiles {
     /** Loaded once each; a failed load is not kept, so the next request tries again. */
     private readonly cache = new Map<string, Promise<StaticFile>>()
 
-    /** The file for a path from STATIC_PATHS; rejects when it cannot be read or bundled. */
     get(urlPath: string): Promise<StaticFile> {
         const entry = FILES[urlPath]
         if (!entry) return Promise.reject(new Error(`not a static path: ${urlPath}`))
