@@ -1,9 +1,4 @@
-/**
- * Puts the server together from settings: an embedded broker with the in-process bus, or an mqtt.js
- * client to an external broker; the store (registry, history, saved settings), the groups, the
- * controller, the dashboard and HTTP API, Home Assistant discovery. main.ts adds signals and the
- * simulated device; tests start exactly this.
- */
+/** Puts the server together from settings; main.ts adds signals and the simulated device, tests start this. */
 import { readFileSync } from "node:fs"
 import { join } from "node:path"
 import type { StatsResponse } from "./http/api-types"
@@ -26,11 +21,9 @@ import { DEFAULTS, type Settings } from "./config/settings"
 import { Store } from "./store"
 import { DataDirLock } from "./store/data-dir-lock"
 
-/** The database file inside --data-dir. */
 export const DATABASE_FILE = "nightlight.db"
 /** The dashboard's access token inside --data-dir, when it listens beyond loopback. */
 export const HTTP_TOKEN_FILE = "http-token"
-/** The saved setting that lists the devices deleted in Home Assistant (HomeAssistantDiscovery). */
 export const HA_REMOVED_KEY = "homeAssistant.removed"
 
 export interface RunningServer {
@@ -41,21 +34,19 @@ export interface RunningServer {
     store: Store
     /** Present unless --no-dashboard. */
     http?: HttpServer
-    /** The embedded broker lets only users of the credentials file in. */
     loginsRequired: boolean
-    /** The URL for a device run by the server (the simulator): with credentials when logins are needed. */
+    /** With credentials when logins are needed. */
     deviceUrl(deviceId: string): Promise<string>
     /** The simulated device the dashboard's slider moves (main.ts attaches it once it runs). */
     attachSimulator(sim: SimulatorHandle): void
-    /** How clients on this machine (the simulator, tests, mosquitto_pub) reach the broker. */
     brokerUrl: string
-    /** Every counter, as GET /api/stats answers them (http: {} without the dashboard). */
+    /** GET /api/stats (http: {} without the dashboard). */
     stats(): StatsResponse
     stop(): Promise<void>
 }
 
 export interface StartOptions {
-    /** For tests of outages: how often the external-broker client retries (ms). */
+    /** ms; for tests of outages. */
     reconnectPeriodMs?: number
 }
 
@@ -65,7 +56,7 @@ export type ServerSettings = Pick<Settings, "broker" | "threshold"> &
         Pick<Settings, "band" | "dataDir" | "retentionDays" | "http" | "groupsFile" | "homeAssistant" | "maxDevices">
     >
 
-/** The server, holding its data folder's lock (store/data-dir-lock.ts) from before the store opens until it stops. */
+/** Holds the data folder's lock from before the store opens until it stops. */
 export async function startServer(
     settings: ServerSettings,
     logger: Logger,
@@ -227,7 +218,6 @@ async function startParts(settings: ServerSettings, logger: Logger, options: Sta
     }
 }
 
-/** A CA file for the external broker; unreadable: a BrokerStartError naming it. */
 function readPem(file: string, store: Store): Buffer {
     try {
         return readFileSync(file)
@@ -237,10 +227,7 @@ function readPem(file: string, store: Store): Buffer {
     }
 }
 
-/**
- * The dashboard's access token: the one configured; else, on an address other than loopback, the one
- * kept in the data folder (made on first use). On loopback, none: like the broker, open to this machine.
- */
+/** On loopback none, like the broker; else the configured one or the one kept in the data folder. */
 async function httpToken(
     http: NonNullable<ServerSettings["http"]>,
     dataDir: string | undefined,
@@ -255,10 +242,7 @@ async function httpToken(
     return token
 }
 
-/**
- * The threshold, band and group rules to start with: the configured ones (flags, variables, groups
- * file), unless one was changed at run time since it was last configured (SavedSettings.resolve).
- */
+/** Configured, unless changed at run time since it was last configured (SavedSettings.resolve). */
 function resolveRules(store: Store, settings: ServerSettings, groups: GroupConfig[], logger: Logger) {
     const saved = store.settings
     const threshold = saved.resolve("threshold", settings.threshold)

@@ -19,11 +19,7 @@ import { StoreError } from "./store"
 const SHUTDOWN_LIMIT_MS = 10_000
 /** ms to let the event loop drain after shutdown; a handle still open past this is a bug we report. */
 const DRAIN_LIMIT_MS = 2_000
-/**
- * ms after the first stop signal within which another is the same request, not a person asking again:
- * a terminal's Ctrl+C reaches every process of the group, and a launcher (tsx when the server's answer
- * to it is late, npm) passes it on to the server too, tens of ms later.
- */
+/** ms within which a second stop signal is the same Ctrl+C, passed on by a launcher (npm, tsx). */
 const SAME_SIGNAL_MS = 500
 
 async function main(): Promise<void> {

@@ -1,8 +1,6 @@
 /**
- * Writes what the controller sees into the store: readings and commands into the history, each device's
- * latest state into the registry. The controller's `beforeAck` hook stores readings before an ack
- * promises so (Store.commit); a timer stores the rest (the lesson's device gets no acks) within
- * RECORDER_DEFAULTS.maxFlushDelayMs, with a part of the registry (Store.flushSome). stop() writes all.
+ * Writes what the controller sees into the store: before each ack (Store.commit), and on a timer for the
+ * rest (the lesson's device gets no acks).
  */
 import type { NightlightServer } from "./controller/nightlight-server"
 import type { CommandEvent, StatusEvent, TelemetryEvent } from "./controller/events"
@@ -14,14 +12,9 @@ import { realTimers, type Timers } from "./util/clock"
 export const RECORDER_DEFAULTS = {
     /** ms between two looks at what waits to be written */
     flushIntervalMs: 100,
-    /**
-     * A write as soon as this many readings and commands wait. The server waits for each write, so one
-     * big write a second sets the p99 reading → command latency; about 500 rows is 1 ms.
-     */
+    /** Rows; the server waits for each write, so one big write sets the p99 latency. 500 rows is 1 ms. */
     flushRows: 500,
-    /**
-     * ...and at least this often while anything waits (ms). Fewer writes cost less CPU per reading.
-     */
+    /** ms; fewer writes cost less CPU per reading. */
     maxFlushDelayMs: 1000,
 }
 
@@ -52,7 +45,6 @@ export class Recorder {
         this.scheduleFlush()
     }
 
-    /** Stops listening and writes what is left. */
     stop(): void {
         if (!this.running) return
         this.running = false
@@ -63,18 +55,14 @@ export class Recorder {
         this.flush()
     }
 
-    /**
-     * The controller's beforeAcks: stores the readings the acks promise, with where each device's link
-     * stands, so a restarted server knows them even when the broker lost the retained acks. Through
-     * Store.commit(), which appends them: the rest of the registry waits for the next flush.
-     */
+    /** With the links, so a restarted server knows them even if the broker lost the retained acks. */
     beforeAcks(links: ReadonlyMap<string, LinkState>): void {
         const now = this.timers.now()
         for (const [deviceId, link] of links) this.store.registry.update(deviceId, now, { link }, { seen: false })
         this.write(() => this.store.commit())
     }
 
-    /** Writes everything buffered; throws if the database cannot take it (the controller then sends no ack). */
+    /** Throws if the database cannot take it: the controller then sends no ack. */
     flush(): void {
         this.write(() => this.store.flush())
     }
@@ -91,11 +79,7 @@ export class Recorder {
         }
     }
 
-    /**
-     * The controller's listeners run inside its handlers: an exception here would cost the reading its
-     * command and ack, and the LED its switch. None is expected (the values are validated); one that
-     * happens anyway is logged as the bug it is.
-     */
+    /** Listeners run inside the controller's handlers: a throw would cost the reading its command and ack. */
     private guard<E>(what: string, record: (e: E) => void): (e: E) => void {
         return e => {
             try {
@@ -139,11 +123,7 @@ export class Recorder {
         this.store.registry.update(e.deviceId, this.timers.now(), { online: e.online }, { seen: false })
     })
 
-    /**
-     * Every flushIntervalMs: a write once RECORDER_DEFAULTS.flushRows wait or maxFlushDelayMs passed. Each
-     * write takes the device rows of one registry part per flushIntervalMs since the last (Store.flushSome),
-     * so each device's row is written every registryParts × flushIntervalMs (10 s), whatever the pace.
-     */
+    /** A registry part per flushIntervalMs since the last write: each row every 10 s, whatever the pace. */
     private scheduleFlush(): void {
         const { flushIntervalMs, flushRows, maxFlushDelayMs } = RECORDER_DEFAULTS
         this.flushTimer = this.timers.setTimeout(() => {

@@ -11,7 +11,6 @@ export interface SimulatedDevice {
     setLight(light: number | "daylight"): void
 }
 
-/** What we pass to sim/device.ts's SimulatedNightlight. */
 export interface SimulatorOptions {
     brokerUrl: string
     deviceId: string
@@ -39,7 +38,6 @@ export interface SimulatorRunnerOptions {
     threshold?: number
     /** The server's hysteresis band, which the firmware uses when it decides by itself. */
     band?: number
-    /** Tests replace the loader; the default imports sim/device. */
     load?: () => Promise<SimulatorClass>
     /** ms stop() waits for the device before giving up on it. */
     stopTimeoutMs?: number
@@ -58,7 +56,7 @@ export class SimulatorRunner {
         this.log = options.logger.child({ component: "sim" })
     }
 
-    /** Resolves true once the device runs, false (after logging why) if it could not start. Never rejects. */
+    /** Never rejects. */
     start(): Promise<boolean> {
         this.starting ??= this.run()
         return this.starting
@@ -68,14 +66,14 @@ export class SimulatorRunner {
         return this.options.deviceId
     }
 
-    /** Sets the simulated light (the dashboard's slider) or resumes the cycle; false while not running. */
+    /** false while not running. */
     setLight(light: number | "daylight"): boolean {
         if (!this.running || !this.device) return false
         this.device.setLight(light)
         return true
     }
 
-    /** Stops the device, even halfway through its start, waiting at most stopTimeoutMs. Never rejects. */
+    /** Even halfway through its start. Never rejects. */
     async stop(): Promise<void> {
         this.stopping = true
         this.running = false

@@ -1,8 +1,4 @@
-/**
- * The lines `npm start` prints once everything listens: where the broker (plain and MQTTS) and the
- * dashboard are, and how to try the server by hand. A listener on every network (0.0.0.0, ::) is shown
- * at this machine's LAN addresses too: 127.0.0.1 is useless from a phone. Pure, given the interfaces.
- */
+/** What `npm start` prints once everything listens; a wildcard listener also at LAN addresses. Pure. */
 import type { RunningServer } from "./app"
 import { isWildcard, lanAddresses, withHost, type Interfaces } from "./util/network-addresses"
 import type { Settings } from "./config/settings"
@@ -50,7 +46,6 @@ function certificateNote(cert: CertificateInfo | undefined): string {
     return ` (certificate for ${names}, valid until ${cert.validTo.toISOString().slice(0, 10)})`
 }
 
-/** How to talk to the server by hand, with Mosquitto's clients, from this machine. */
 function howToTry(server: Server): string[] {
     const url = new URL(server.brokerUrl)
     if (url.protocol !== "mqtt:") return []
