@@ -40,7 +40,7 @@ export interface StoreOptions {
     retentionMs?: number
     pruneEveryMs?: number
     now?: () => number
-    /** Background pruning and checkpoints never throw. */
+    /** Hears background pruning and checkpoint failures, which never throw. */
     onError?: (err: Error) => void
     /** Default CHECKPOINTS. */
     checkpoints?: CheckpointOptions
