@@ -5,12 +5,13 @@
  * broker with users to attack. Every wait is bounded.
  */
 import { connect as netConnect, type Socket } from "node:net"
-import { mqttString, packet, packetReader } from "../../server/mqtt/mqtt-wire"
+import { packetReader } from "../../server/mqtt/mqtt-wire"
 import type { BrokerAuthOptions } from "../../server/auth/broker-auth"
 import type { Role } from "../../server/auth/credentials"
 import type { ConnectionLimits } from "../../server/mqtt/connection-gate"
 import type { BrokerTlsOptions } from "../../server/mqtt/embedded-broker"
 import { HOST, within } from "./mqtt"
+import { connectPacket } from "./raw-mqtt"
 import { startSecuredBroker, type SecuredBroker } from "./secured-broker"
 
 /** The n-th other loopback address (1 → 127.0.0.2). */
@@ -18,14 +19,7 @@ export const otherAddress = (n: number) => `127.0.${Math.floor(n / 250)}.${(n % 
 
 /** A CONNECT (MQTT 3.1.1, clean session, keepalive 0) with a user name and password. */
 export function loginPacket(clientId: string, username: string, password: string): Buffer {
-    const body = Buffer.concat([
-        mqttString("MQTT"),
-        Buffer.from([4, 0xc2, 0, 0]), // level 4; user name, password, clean session
-        mqttString(clientId),
-        mqttString(username),
-        mqttString(password),
-    ])
-    return packet(0x10, body)
+    return connectPacket(clientId, { username, password })
 }
 
 /** A TCP connection from `from` to the broker, open (or refused: then `closed` is already settled). */
