@@ -36,6 +36,7 @@ export class Store {
             case "settings":
                 this.settings = event.settings
                 break
+            case "summary":
             case "reading":
             case "command":
                 // Carried by the "device" event that follows; the charts take these directly.

@@ -245,9 +245,48 @@ export interface ApiError {
     field?: string
 }
 
+/**
+ * What a live stream carries. "all" (`GET /api/events`): every device in "hello" and every event after.
+ * "fleet" (`GET /api/events?view=fleet`, what the dashboard opens): "hello" with no devices but the
+ * summary and the stream's id, then a "summary" event when the counts change (at most one a second), and
+ * "device", "reading" and "command" events only for the devices the page watches (WatchRequest).
+ * "group" and "settings" events go to both.
+ */
+export const LIVE_VIEWS = ["all", "fleet"] as const
+export type LiveView = (typeof LIVE_VIEWS)[number]
+
+/** The most devices one fleet stream watches: a page's worth (FLEET's limitMax). */
+export const MAX_WATCHED_DEVICES = 1000
+
+/**
+ * `PUT /api/events/:stream/watch`: the devices whose events the fleet stream `:stream` (hello's `stream`)
+ * sends from now on, replacing the ones before; ids not known yet are kept for when they appear. The
+ * stream then sends a "device" event for each of them the server knows, so the page catches up in order.
+ * 404 when no such stream is open (the page opens a new one).
+ */
+export interface WatchRequest {
+    devices: string[]
+}
+
+export interface WatchResponse {
+    /** How many distinct devices the stream now watches. */
+    watching: number
+}
+
 /** The live stream (`GET /api/events`). A new subscriber first gets "hello" with the whole state. */
 export type LiveEvent =
-    | { type: "hello"; devices: DeviceView[]; groups: GroupView[]; settings: RuleSettings }
+    | {
+          type: "hello"
+          /** Every device ("all" view); empty in the "fleet" view. */
+          devices: DeviceView[]
+          groups: GroupView[]
+          settings: RuleSettings
+          /** "fleet" view only: the counts now, and the id to send WatchRequests for. */
+          summary?: SummaryResponse
+          stream?: string
+      }
+    /** "fleet" view only: the counts changed (at most one a second). */
+    | { type: "summary"; summary: SummaryResponse }
     | { type: "device"; device: DeviceView }
     | { type: "reading"; deviceId: string; t: number; light: number; led: boolean | null }
     | { type: "command"; deviceId: string; t: number; ledOn: boolean; reason: string }
@@ -274,8 +313,11 @@ export interface ApiBackend {
     updateSettings(patch: RuleSettingsPatch): RuleSettings
     /** undefined when no simulated device runs. */
     setSimLight(light: SimLight): SimLightResponse | undefined
-    /** Live events; returns the unsubscribe function. */
-    subscribe(listener: (event: LiveEvent) => void): () => void
+    /**
+     * Live events; returns the unsubscribe function. With `wants`, "device", "reading" and "command"
+     * events are made only for the devices it accepts (no view built for the others).
+     */
+    subscribe(listener: (event: LiveEvent) => void, wants?: (deviceId: string) => boolean): () => void
     /** undefined (or absent) when Home Assistant discovery is off. */
     homeAssistant?(): HomeAssistantView | undefined
     /**

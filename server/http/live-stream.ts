@@ -143,6 +143,7 @@ function coalescingKey(event: LiveEvent): string {
         case "group":
             return `group:${event.group.name}`
         case "settings":
+        case "summary":
         case "hello":
             return event.type
     }
