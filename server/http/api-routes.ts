@@ -26,6 +26,8 @@ export interface Route<H> {
     /** e.g. "/api/devices/:id/history": fixed segments and `:param` segments, nothing else. */
     path: string
     handler: H
+    /** bytes of body this route takes (413 above); HTTP_DEFAULTS.maxBodyBytes when absent. */
+    bodyLimit?: number
 }
 
 export interface ApiRequest {

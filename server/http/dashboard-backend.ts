@@ -161,7 +161,7 @@ export class DashboardBackend implements ApiBackend {
         return { deviceId: this.sim.deviceId, light }
     }
 
-    subscribe(deliver: (event: LiveEvent) => void): () => void {
+    subscribe(deliver: (event: LiveEvent) => void, wants: (deviceId: string) => boolean = () => true): () => void {
         const c = this.controller
         // These run inside the controller's handlers: a failing stream must not cost a device its command.
         const listener = (event: LiveEvent) => {
@@ -176,15 +176,18 @@ export class DashboardBackend implements ApiBackend {
             if (device) listener({ type: "device", device })
         }
         const onTelemetry = (e: TelemetryEvent) => {
-            if (e.duplicate) return
+            if (e.duplicate || !wants(e.deviceId)) return
             listener({ type: "reading", deviceId: e.deviceId, t: e.at, light: e.light, led: e.reportedLed ?? null })
             deviceChanged(e.deviceId)
         }
         const onCommand = (e: CommandEvent) => {
+            if (!wants(e.deviceId)) return
             listener({ type: "command", deviceId: e.deviceId, t: e.at, ledOn: e.command.led_on, reason: e.reason })
             deviceChanged(e.deviceId)
         }
-        const onStatus = (e: StatusEvent) => deviceChanged(e.deviceId)
+        const onStatus = (e: StatusEvent) => {
+            if (wants(e.deviceId)) deviceChanged(e.deviceId)
+        }
         const onGroup = (group: GroupView) => listener({ type: "group", group })
         const onSettings = (settings: RuleSettings) => listener({ type: "settings", settings, at: Date.now() })
         // Added after the recorder's listeners, so the registry is up to date when a view is built.

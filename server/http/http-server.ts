@@ -5,11 +5,12 @@
 import { METHODS, createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http"
 import type { Socket } from "node:net"
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify"
-import { ApiProblem, type ApiBackend, type LiveEvent } from "./api-types"
+import { ApiProblem, MAX_WATCHED_DEVICES, type ApiBackend, type LiveEvent, type WatchResponse } from "./api-types"
 import { printable, type Logger } from "../util/logger"
 import { RateLimiter } from "../util/rate-limit"
 import { Access } from "./access"
-import { ANSWERED, apiRoutes, type Handler, type Route } from "./api-routes"
+import { ANSWERED, apiRoutes, type ApiRequest, type Handler, type Route } from "./api-routes"
+import { FleetStreams, STREAM_ID_PATTERN } from "./fleet-streams"
 import { LIVE_STREAM_DEFAULTS, LiveStream, type LiveStreamOptions } from "./live-stream"
 import { parseJsonBody } from "./request-body"
 import { answerError } from "./error-answer"
@@ -17,6 +18,8 @@ import { notFound, splitTarget, undecodableParam } from "./request-target"
 import { replyError, replyJson, SECURITY_HEADERS } from "./responses"
 import { LiveStreamCap, MAX_LIVE_STREAMS } from "./live-stream-cap"
 import { STATIC_PATHS, StaticFiles } from "./static-files"
+import { liveQuerySchema, noQuerySchema, parseBody, parseQuery, watchRequestSchema } from "./validation"
+import { MAX_DEVICE_ID_LENGTH } from "../protocol/contract"
 
 export const HTTP_DEFAULTS = {
     /** bytes */
@@ -31,6 +34,8 @@ export const HTTP_DEFAULTS = {
     closeGraceMs: 1000,
     /** Live streams (`/api/events`) open at once; why 100: live-stream-cap.ts. */
     maxLiveStreams: MAX_LIVE_STREAMS,
+    /** bytes: a watch list of the most ids, each as long as ids get, quoted, with room for spaces. */
+    maxWatchBodyBytes: MAX_WATCHED_DEVICES * (MAX_DEVICE_ID_LENGTH + 8) + 1024,
 }
 
 export interface HttpStats {
@@ -79,6 +84,7 @@ export class HttpServer {
     private server?: Server
     private boundPort?: number
     private readonly streamCap: LiveStreamCap
+    private readonly fleetStreams: FleetStreams
 
     constructor(private readonly options: HttpServerOptions) {
         this.backend = options.backend
@@ -86,9 +92,16 @@ export class HttpServer {
         this.streamOptions = { ...LIVE_STREAM_DEFAULTS, ...options.liveStream }
         this.access = new Access(options.token)
         this.streamCap = new LiveStreamCap(HTTP_DEFAULTS.maxLiveStreams, this.log)
+        this.fleetStreams = new FleetStreams(this.backend, options.clock ?? Date.now)
         this.routes = [
             ...apiRoutes(this.backend, options.clock ?? Date.now, () => ({ ...this.stats() })),
-            { method: "GET", path: "/api/events", handler: request => this.openStream(request.req, request.res) },
+            { method: "GET", path: "/api/events", handler: request => this.openStream(request) },
+            {
+                method: "PUT",
+                path: "/api/events/:stream/watch",
+                handler: request => this.watch(request),
+                bodyLimit: HTTP_DEFAULTS.maxWatchBodyBytes,
+            },
             ...STATIC_PATHS.map(path => ({
                 method: "GET" as const,
                 path,
@@ -156,6 +169,7 @@ export class HttpServer {
         if (!server) return
         for (const stream of this.streams) stream.close()
         this.streams.clear()
+        this.fleetStreams.stop()
         const closed = new Promise<void>(resolve => server.close(() => resolve()))
         server.closeIdleConnections()
         for (const [socket, requests] of this.sockets) if (requests === 0) socket.destroy()
@@ -200,6 +214,7 @@ export class HttpServer {
             app.route({
                 method: route.method,
                 url: route.path,
+                bodyLimit: route.bodyLimit,
                 handler: (request, reply) => this.answer(route.handler, request, reply),
             })
             const allow = methods.get(route.path) ?? []
@@ -287,12 +302,15 @@ export class HttpServer {
         }
     }
 
-    private openStream(req: IncomingMessage, res: ServerResponse): typeof ANSWERED {
+    private openStream({ req, res, query }: ApiRequest): typeof ANSWERED {
+        const { view } = parseQuery(liveQuerySchema, query)
         if (!this.streamCap.admit(this.streams.size, req, res)) return ANSWERED
         // State first: if the backend throws, the client still gets a proper 500.
+        const fleet = view === "fleet"
+        const summary = fleet ? this.fleetStreams.summary() : undefined
         const hello: LiveEvent & { type: "hello" } = {
             type: "hello",
-            devices: this.backend.devices(),
+            devices: fleet ? [] : this.backend.devices(),
             groups: this.backend.groups(),
             settings: this.backend.settings(),
         }
@@ -314,20 +332,33 @@ export class HttpServer {
             this.log.warn(`live stream to ${req.socket.remoteAddress}:${req.socket.remotePort} dropped: ${why}`)
         )
         this.streams.add(stream)
-        stream.start(hello)
+        const watched = summary && this.fleetStreams.add(stream, summary)
+        stream.start(watched ? { ...hello, summary, stream: watched.id } : hello)
         let unsubscribe: () => void = () => undefined
         res.once("close", () => {
             unsubscribe()
             this.streams.delete(stream)
+            if (watched) this.fleetStreams.remove(watched.id)
             stream.close()
         })
         try {
-            unsubscribe = this.backend.subscribe(event => stream.push(event))
+            unsubscribe = this.backend.subscribe(event => stream.push(event), watched?.wants)
         } catch (error) {
             this.log.error({ err: error }, "subscribing a live stream failed")
             stream.close()
         }
         return ANSWERED
+    }
+
+    /** Ids that are not a stream's shape are as unknown as closed ones: 404 either way. */
+    private async watch({ params, query, body }: ApiRequest): Promise<WatchResponse> {
+        parseQuery(noQuerySchema, query)
+        const { devices } = parseBody(watchRequestSchema, await body())
+        const id = params.stream
+        const watching = STREAM_ID_PATTERN.test(id) ? this.fleetStreams.watch(id, devices) : undefined
+        if (watching === undefined)
+            throw new ApiProblem(404, "no such live stream (it closed): open /api/events?view=fleet again", "stream")
+        return { watching }
     }
 }
 

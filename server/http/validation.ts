@@ -10,6 +10,10 @@ import {
     DEVICE_STATES,
     type DeviceQuery,
     type GroupRulePatch,
+    LIVE_VIEWS,
+    type LiveView,
+    MAX_WATCHED_DEVICES,
+    type WatchRequest,
     type RuleSettingsPatch,
     type SimLightRequest,
 } from "./api-types"
@@ -84,6 +88,21 @@ export const deviceQuerySchema: z.ZodType<DeviceQuery> = z.strictObject({
         .string()
         .max(MAX_DEVICE_ID_LENGTH, { error: `q must be at most ${MAX_DEVICE_ID_LENGTH} characters` })
         .optional(),
+})
+
+export const liveQuerySchema: z.ZodType<{ view: LiveView }> = z.strictObject({
+    view: z.enum(LIVE_VIEWS, { error: `view must be one of ${LIVE_VIEWS.join(", ")}` }).default("all"),
+})
+
+export const watchRequestSchema: z.ZodType<WatchRequest> = z.strictObject({
+    devices: z
+        .array(
+            z.string({ error: `each device must be an id: ${DEVICE_ID_RULE}` }).refine(isValidDeviceId, {
+                error: `each device must be an id: ${DEVICE_ID_RULE}`,
+            }),
+            { error: "devices must be an array of device ids" }
+        )
+        .max(MAX_WATCHED_DEVICES, { error: `devices must hold at most ${MAX_WATCHED_DEVICES} ids` }),
 })
 
 /** For routes that take no query parameters: any parameter is a mistake worth hearing about. */

@@ -210,16 +210,27 @@ export class MemoryBackend implements ApiBackend {
         return { deviceId: sim.id, light }
     }
 
-    subscribe(listener: (event: LiveEvent) => void): () => void {
+    subscribe(listener: (event: LiveEvent) => void, wants?: (deviceId: string) => boolean): () => void {
         this.record("subscribe", [])
-        this.listeners.add(listener)
-        return () => this.listeners.delete(listener)
+        const filtered = (event: LiveEvent) => {
+            const id = deviceOf(event)
+            if (wants === undefined || id === undefined || wants(id)) listener(event)
+        }
+        this.listeners.add(filtered)
+        return () => this.listeners.delete(filtered)
     }
 
     private record(method: keyof ApiBackend, args: unknown[]): void {
         this.calls.push({ method, args })
         if (this.failing?.method === method) throw this.failing.error
     }
+}
+
+/** The device an event is about, if it is about one. */
+function deviceOf(event: LiveEvent): string | undefined {
+    if (event.type === "device") return event.device.id
+    if (event.type === "reading" || event.type === "command") return event.deviceId
+    return undefined
 }
 
 function buckets(readings: HistoryPoint[], from: number, bucketMs: number): HistoryPoint[] {

@@ -10,6 +10,7 @@ import type { MqttClient } from "mqtt"
 import { afterAll, beforeAll, describe, expect, test } from "vitest"
 import type { ApiError, DevicePageResponse, DevicesResponse, SummaryResponse } from "../../server/http/api-types"
 import { startServer, type RunningServer } from "../../server/app"
+import { EventReader } from "../helpers/event-reader"
 import { HOST, Inbox, closeClient, connectClient, recordingLogger, until } from "../helpers/mqtt"
 
 let dir: string
@@ -115,9 +116,10 @@ describe("a small fleet of real MQTT devices", () => {
     })
 })
 
-describe("thousands of devices", () => {
-    const FLEET_SIZE = 5000
+/** Devices the "thousands" part registers through the store. */
+const FLEET_SIZE = 5000
 
+describe("thousands of devices", () => {
     beforeAll(() => {
         const now = Date.now()
         for (let i = 0; i < FLEET_SIZE; i++)
@@ -154,5 +156,40 @@ describe("thousands of devices", () => {
         expect(offline.body.total).toBe(FLEET_SIZE / 2 + 1)
         // the MQTT device offline a moment ago first, then the bulk ones heard from 1 s and 3 s ago
         expect(offline.body.devices.map(d => d.id)).toEqual(["attic", "bulk-0001", "bulk-0003"])
+    })
+})
+
+describe("the live stream's fleet view", () => {
+    test("a fleet stream gets the counts, then only the devices it watches, from real MQTT", async () => {
+        const reader = await EventReader.open(`${server.http!.url}/api/events?view=fleet`)
+        try {
+            const hello = await reader.next()
+            expect(hello).toMatchObject({ type: "hello", devices: [], summary: { devices: FLEET_SIZE + 3 } })
+            const stream = hello.type === "hello" ? hello.stream : undefined
+            const answer = await fetch(`${server.http!.url}/api/events/${stream}/watch`, {
+                method: "PUT",
+                headers: { "Content-Type": "application/json" },
+                body: JSON.stringify({ devices: ["hall-1"] }),
+            })
+            expect(answer.status).toBe(200)
+            expect(await reader.next()).toMatchObject({ type: "device", device: { id: "hall-1", light: 500 } })
+            // porch (not watched) turns bright and is commanded off; hall-1 reads 510: only hall-1's come
+            await reading("porch", { light: 900, seq: 2, boot: "b1", led: true, local: false })
+            await commands.next()
+            await reading("hall-1", { light: 510 })
+            const events = [await reader.next(), await reader.next()]
+            expect(events).toMatchObject([
+                { type: "reading", deviceId: "hall-1", light: 510 },
+                { type: "device", device: { id: "hall-1", light: 510 } },
+            ])
+            // the counts moved (porch's LED is off now): a summary comes within the second
+            // (hall-1's group event comes too; anything else would be about a device not watched)
+            let next = await reader.next(3000)
+            while (next.type === "group") next = await reader.next(3000)
+            const ledOnBefore = hello.type === "hello" ? hello.summary?.counts.led_on : undefined
+            expect(next).toMatchObject({ type: "summary", summary: { counts: { led_on: ledOnBefore! - 1 } } })
+        } finally {
+            reader.close()
+        }
     })
 })
