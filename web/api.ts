@@ -5,6 +5,9 @@
  */
 import type {
     ApiError,
+    DevicePageResponse,
+    DeviceQuery,
+    DeviceView,
     GroupRulePatch,
     GroupView,
     HistoryResponse,
@@ -14,6 +17,8 @@ import type {
     SimLight,
     SimLightResponse,
     StatsResponse,
+    WatchRequest,
+    WatchResponse,
 } from "../server/http/api-types"
 
 export class ApiRequestError extends Error {
@@ -50,6 +55,28 @@ async function call<T>(method: string, path: string, body?: unknown): Promise<T>
         throw new ApiRequestError(response.status, error.error ?? `HTTP ${response.status}`, error.field)
     }
     return json as T
+}
+
+/** One page of the devices matching the query, sorted by the server. */
+export function getDevicePage(query: DeviceQuery): Promise<DevicePageResponse> {
+    const params = new URLSearchParams({
+        offset: String(query.offset),
+        limit: String(query.limit),
+        sort: query.sort,
+        order: query.order,
+    })
+    if (query.state) params.set("state", query.state)
+    if (query.q) params.set("q", query.q)
+    return call("GET", `/api/devices?${params}`)
+}
+
+export function getDevice(id: string): Promise<DeviceView> {
+    return call("GET", `/api/devices/${encodeURIComponent(id)}`)
+}
+
+/** The devices whose events the fleet stream `stream` sends from now on (404: no such stream). */
+export function putWatch(stream: string, request: WatchRequest): Promise<WatchResponse> {
+    return call("PUT", `/api/events/${encodeURIComponent(stream)}/watch`, request)
 }
 
 export function getHistory(id: string, from: number, to: number, points: number): Promise<HistoryResponse> {

@@ -140,7 +140,8 @@ export class DeviceCard {
     }
 }
 
-function deciderText(device: DeviceView): string {
+/** Who decides the LED now, in words (the card's and the table's). */
+export function deciderText(device: DeviceView): string {
     // "device": it has not heard from the server for a while and applies the rule itself.
     if (device.decider === "device") return "device (local rule)"
     // A server that does not say (older): a person's switch is the last command until the rule's next one.

@@ -54,6 +54,16 @@ export function duration(ms: number): string {
     return `${Math.round(ms / 100) / 10} s`
 }
 
+/** How long ago, in the largest whole unit: "now", "12 s ago", "3 min ago", "2 h ago", "4 d ago". */
+export function ago(ms: number): string {
+    const s = Math.floor(ms / 1000)
+    if (s < 1) return "now"
+    if (s < 60) return `${s} s ago`
+    if (s < 3600) return `${Math.floor(s / 60)} min ago`
+    if (s < 86_400) return `${Math.floor(s / 3600)} h ago`
+    return `${Math.floor(s / 86_400)} d ago`
+}
+
 /** A form's status line: what happened, coloured as an error when it is one. */
 export function showStatus(node: HTMLElement, text: string, state: "ok" | "error" | "busy" = "ok"): void {
     setText(node, text)

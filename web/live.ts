@@ -1,7 +1,8 @@
 /**
- * The live connection: an EventSource on /api/events that comes back by itself. The browser retries a
- * dropped stream on its own, but gives up for good on an error answer (e.g. a 500, or a proxy's page),
- * so after that we open a new one, waiting longer each time (1 s doubling to 15 s).
+ * The live connection: an EventSource on /api/events?view=fleet that comes back by itself. The browser
+ * retries a dropped stream on its own, but gives up for good on an error answer (e.g. a 500, or a
+ * proxy's page), so after that we open a new one, waiting longer each time (1 s doubling to 15 s).
+ * Each "hello" names the stream (`stream`), which the page's watch requests address.
  */
 import type { LiveEvent } from "../server/http/api-types"
 
@@ -14,6 +15,7 @@ export class LiveConnection {
     private source?: EventSource
     private retryMs = RETRY_MIN_MS
     private retryTimer?: number
+    private streamId?: string
 
     constructor(
         private readonly url: string,
@@ -21,8 +23,22 @@ export class LiveConnection {
         private readonly onStatus: (status: LiveStatus) => void
     ) {}
 
+    /** The open stream's id from its "hello"; undefined before it and from a server without the fleet view. */
+    get stream(): string | undefined {
+        return this.streamId
+    }
+
     start(): void {
         this.onStatus("connecting")
+        this.open()
+    }
+
+    /** The server no longer knows our stream (it restarted, or dropped us): a new one, with a new hello. */
+    reopen(): void {
+        this.streamId = undefined
+        this.source?.close()
+        window.clearTimeout(this.retryTimer)
+        this.onStatus("reconnecting")
         this.open()
     }
 
@@ -38,11 +54,13 @@ export class LiveConnection {
             }
             if (event.type === "hello") {
                 this.retryMs = RETRY_MIN_MS
+                this.streamId = event.stream
                 this.onStatus("live")
             }
             this.onEvent(event)
         }
         source.onerror = () => {
+            this.streamId = undefined
             this.onStatus("reconnecting")
             if (source.readyState !== EventSource.CLOSED) return // the browser retries this one itself
             source.close()
