@@ -178,8 +178,12 @@ describe.skipIf(SKIP)("the dashboard's cards and charts, in headless Chromium", 
     it("before the live stream connects, the page says it is connecting, not 'No devices yet'", async () => {
         const waiting = await browser!.newPage({ viewport: { width: 1280, height: 600 } })
         try {
-            // the stream never answers: the page stays as it is before its first "hello"
-            await waiting.route("**/api/events", () => undefined)
+            // the stream (the page opens its fleet view, /api/events?view=fleet) never answers: the page
+            // stays as it is before its first "hello"
+            await waiting.route(
+                url => url.pathname === "/api/events",
+                () => undefined
+            )
             await waiting.goto(server!.http!.url)
             const empty = waiting.getByTestId("devices-empty")
             await expect.poll(() => empty.isVisible(), within(2000)).toBe(true)
