@@ -37,7 +37,7 @@ function main(): void {
     const watch = new Watch(live, store)
     const devicePage = new DevicePage(document, store, watch)
     const fleet = new FleetView(document, store, watch, (route, replace) => navigate(route, replace))
-    new GroupList(document, store)
+    new GroupList(document, store, watch)
     new SettingsForm(document, store)
     new HomeAssistantPanel(document)
     new StatsPanel(document).start()

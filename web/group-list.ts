@@ -1,8 +1,12 @@
-/** The group cards, in name order; members' votes follow their devices' live state. */
+/**
+ * The group cards, in name order; members' votes follow their devices' live state, so the stream
+ * watches the members too (after what the page shows: web/watch.ts caps the set).
+ */
 import type { LiveEvent } from "../server/http/api-types"
 import { byTestId, oncePerFrame } from "./dom"
 import { GroupCard } from "./group-card"
 import type { Store } from "./store"
+import type { Watch } from "./watch"
 
 export class GroupList {
     private readonly list: HTMLElement
@@ -12,7 +16,8 @@ export class GroupList {
 
     constructor(
         root: ParentNode,
-        private readonly store: Store
+        private readonly store: Store,
+        private readonly watch: Watch
     ) {
         this.list = byTestId(root, "group-list")
         this.empty = byTestId(root, "groups-empty")
@@ -45,5 +50,9 @@ export class GroupList {
             card.update(group, this.store.devices, this.store.settings)
         })
         this.empty.hidden = this.cards.size > 0
+        this.watch.set(
+            "groups",
+            names.flatMap(name => this.store.groups.get(name)!.members)
+        )
     }
 }

@@ -1,18 +1,18 @@
 /**
  * Which devices the page watches: the union of what its views show (the device page, the cards, the
- * table's rows on screen, in that order of priority, at most MAX_WATCHED_DEVICES), sent to the fleet
- * stream with `PUT /api/events/<stream>/watch` when it changed: debounced, one request in flight, and
- * again after every "hello" (a new stream watches nothing). A 404 means the server forgot the stream:
- * the connection opens a new one, whose hello sends the set again.
+ * table's rows on screen, the groups' members: in that order of priority, at most MAX_WATCHED_DEVICES),
+ * sent to the fleet stream with `PUT /api/events/<stream>/watch` when it changed: debounced, one request
+ * in flight, and again after every "hello" (a new stream watches nothing). A 404 means the server
+ * forgot the stream: the connection opens a new one, whose hello sends the set again.
  */
 import { MAX_WATCHED_DEVICES } from "../server/http/api-types"
 import { ApiRequestError, putWatch } from "./api"
 import type { LiveConnection } from "./live"
 import type { Store } from "./store"
 
-export type WatchSource = "page" | "cards" | "table"
+export type WatchSource = "page" | "cards" | "table" | "groups"
 
-const SOURCES: readonly WatchSource[] = ["page", "cards", "table"]
+const SOURCES: readonly WatchSource[] = ["page", "cards", "table", "groups"]
 const DEBOUNCE_MS = 100
 /** After a failed request other than 404 (the server busy or away): try again this much later. */
 const RETRY_MS = 2000

@@ -3,7 +3,8 @@
 // overview's counts and their filter, the virtualised table (sort, filter, scroll to the end, a live
 // reading, the DOM's size), the device page by URL, and a small fleet's cards. Screenshots land in
 // test-results/ (fleet-overview, fleet-table, device-page, small-fleet-cards).
-import { mkdirSync } from "node:fs"
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import type { MqttClient } from "mqtt"
@@ -31,6 +32,8 @@ const LOCAL = range(100, 150)
 const DISAGREEING = range(200, 230)
 const OFFLINE = range(300, 340)
 const ONLINE = range(400, 460)
+/** A group of three bright devices (off screen in the table sorted by id): its decision is "off". */
+const GROUP = { name: "stairs", members: [9001, 9002, 9003] }
 /** The DOM may not grow with the fleet: the page's elements stay under this at 10,000 devices. */
 const DOM_MAX = 3000
 
@@ -55,6 +58,7 @@ function expectedCounts(): Record<DeviceStateName, number> {
 
 describe.skipIf(SKIP)("the dashboard of 10,000 devices, in headless Chromium", () => {
     const { logger } = recordingLogger("warn")
+    let dir: string | undefined
     let server: RunningServer | undefined
     const clients: MqttClient[] = []
     let browser: Browser | undefined
@@ -64,10 +68,14 @@ describe.skipIf(SKIP)("the dashboard of 10,000 devices, in headless Chromium", (
     beforeAll(async () => {
         mkdirSync(RESULTS_DIR, { recursive: true })
         const launching = launchChromium()
+        dir = mkdtempSync(join(tmpdir(), "nightlight-fleet-dashboard-"))
+        const groupsFile = join(dir, "groups.json")
+        writeFileSync(groupsFile, JSON.stringify({ groups: { [GROUP.name]: { members: GROUP.members.map(id) } } }))
         server = await startServer(
             {
                 broker: { kind: "embedded", host: HOST, port: 0 },
                 threshold: THRESHOLD,
+                groupsFile,
                 http: { enabled: true, host: HOST, port: 0 },
             },
             logger
@@ -103,6 +111,12 @@ describe.skipIf(SKIP)("the dashboard of 10,000 devices, in headless Chromium", (
                 () => closeClient(client),
             ]),
             ["stop the server", () => server?.stop()],
+            [
+                "remove the groups' folder",
+                () => {
+                    if (dir) rmSync(dir, { recursive: true, force: true })
+                },
+            ],
         ])
     })
 
@@ -148,6 +162,21 @@ describe.skipIf(SKIP)("the dashboard of 10,000 devices, in headless Chromium", (
         for (const [state, count] of Object.entries(expectedCounts()))
             expect(await page.getByTestId(`count-${state}`).getAttribute("data-count"), state).toBe(String(count))
         await shoot("fleet-overview", page.getByTestId("fleet-overview"))
+    })
+
+    it("the groups show their decision, and their members' votes though the table does not show them", async () => {
+        await openFleet()
+        await expect
+            .poll(() => page.getByTestId("fleet-groups").textContent(), within(3000))
+            .toBe("1 group: 0 on, 1 off")
+        const card = page.locator(`[data-testid="group-card"][data-group="${GROUP.name}"]`)
+        expect(await card.getByTestId("group-led").textContent()).toBe("LED off")
+        for (const i of GROUP.members) {
+            const member = card.locator(`[data-testid="group-member"][data-device-id="${id(i)}"]`)
+            await expect.poll(() => member.getAttribute("data-vote"), within(3000)).toBe("light")
+            expect(await member.textContent()).toBe(`${id(i)}light (${light(i)})`)
+            expect(await row(i).count()).toBe(0)
+        }
     })
 
     it("a count filters the table by its state; pressed again, it clears", async () => {
@@ -213,6 +242,35 @@ describe.skipIf(SKIP)("the dashboard of 10,000 devices, in headless Chromium", (
         expect(await shown.textContent()).toBe(String(light(3)))
         await clients[0]!.publishAsync(`${id(3)}/telemetry`, JSON.stringify({ light: 777 }), { qos: 1 })
         await expect.poll(() => shown.textContent(), within(3000)).toBe("777")
+    })
+
+    it("when the server forgets the page's stream (404 to its watch list), the page opens a new one", async () => {
+        let refused = 0
+        const opened: string[] = []
+        const onRequest = (request: { url(): string }) => {
+            if (new URL(request.url()).pathname === "/api/events") opened.push(request.url())
+        }
+        page.on("request", onRequest)
+        await page.route("**/api/events/*/watch", async route => {
+            if (refused++ > 0) return route.continue()
+            await route.fulfill({ status: 404, contentType: "application/json", body: '{"error":"no such stream"}' })
+        })
+        try {
+            await openFleet()
+            await expect.poll(() => opened.length, within(5000)).toBe(2)
+            // the watch list goes to the new stream
+            await expect.poll(() => refused, within(3000)).toBeGreaterThanOrEqual(2)
+            const shown = row(5).getByTestId("row-light")
+            await clients[0]!.publishAsync(`${id(5)}/telemetry`, JSON.stringify({ light: 888 }), { qos: 1 })
+            await expect.poll(() => shown.textContent(), within(3000)).toBe("888")
+        } finally {
+            page.off("request", onRequest)
+            await page.unroute("**/api/events/*/watch")
+        }
+        // (Chromium logs the 404 it was told)
+        const notFound = problems.findIndex(p => p.includes("404") && p.includes("/watch"))
+        expect(notFound).toBeGreaterThanOrEqual(0)
+        problems.splice(notFound, 1)
     })
 
     it("the table's filter and order come back with the URL", async () => {
