@@ -47,8 +47,9 @@ function main(): void {
         const key = JSON.stringify(route)
         if (key === shown) return
         shown = key
-        fleet.show(route.kind === "fleet" ? route : undefined)
+        // The device page first: it claims its device in the watch list before the table lets go of it.
         devicePage.show(route.kind === "device" ? route.id : undefined)
+        fleet.show(route.kind === "fleet" ? route : undefined)
     }
     /** A new place: a history entry (back returns), or in place of this one while typing a filter. */
     const navigate = (route: Route, replace = false) => {
