@@ -150,7 +150,8 @@ describe.skipIf(SKIP)("the dashboard of 10,000 devices, in headless Chromium", (
     async function openFleet(hash = "#/"): Promise<void> {
         await page.goto("about:blank")
         await page.goto(`${server!.http!.url}/${hash}`)
-        await page.waitForSelector('[data-testid="live-badge"][data-state="live"]', { timeout: 5000 })
+        // (the first load also bundles the page: esbuild on a busy machine)
+        await page.waitForSelector('[data-testid="live-badge"][data-state="live"]', { timeout: 15_000 })
         await expect.poll(() => rows().count(), within(5000)).toBeGreaterThan(0)
     }
 
@@ -167,13 +168,13 @@ describe.skipIf(SKIP)("the dashboard of 10,000 devices, in headless Chromium", (
     it("the groups show their decision, and their members' votes though the table does not show them", async () => {
         await openFleet()
         await expect
-            .poll(() => page.getByTestId("fleet-groups").textContent(), within(3000))
+            .poll(() => page.getByTestId("fleet-groups").textContent(), within(5000))
             .toBe("1 group: 0 on, 1 off")
         const card = page.locator(`[data-testid="group-card"][data-group="${GROUP.name}"]`)
         expect(await card.getByTestId("group-led").textContent()).toBe("LED off")
         for (const i of GROUP.members) {
             const member = card.locator(`[data-testid="group-member"][data-device-id="${id(i)}"]`)
-            await expect.poll(() => member.getAttribute("data-vote"), within(3000)).toBe("light")
+            await expect.poll(() => member.getAttribute("data-vote"), within(5000)).toBe("light")
             expect(await member.textContent()).toBe(`${id(i)}light (${light(i)})`)
             expect(await row(i).count()).toBe(0)
         }
@@ -186,21 +187,21 @@ describe.skipIf(SKIP)("the dashboard of 10,000 devices, in headless Chromium", (
         expect(await offline.getAttribute("aria-pressed")).toBe("true")
         expect(page.url()).toMatch(/#\/\?state=offline$/)
         const count = page.getByTestId("device-count")
-        await expect.poll(() => count.textContent(), within(3000)).toBe(`(${OFFLINE.length} of 10,000)`)
-        await expect.poll(shownIds, within(3000)).toEqual(OFFLINE.map(id).slice(0, (await shownIds()).length))
+        await expect.poll(() => count.textContent(), within(5000)).toBe(`(${OFFLINE.length} of 10,000)`)
+        await expect.poll(shownIds, within(5000)).toEqual(OFFLINE.map(id).slice(0, (await shownIds()).length))
         const states = await page
             .locator('[data-testid="device-row"][data-device-id] [data-testid="row-state"]')
             .allTextContents()
         expect(new Set(states)).toEqual(new Set(["offline"]))
         await offline.click()
         expect(await offline.getAttribute("aria-pressed")).toBe("false")
-        await expect.poll(() => count.textContent(), within(3000)).toBe("(10,000)")
+        await expect.poll(() => count.textContent(), within(5000)).toBe("(10,000)")
     })
 
     it("sorted by light, brightest first; the DOM stays small", async () => {
         await openFleet()
         await page.getByTestId("sort-light").click()
-        await expect.poll(async () => (await shownIds())[0], within(3000)).toBe(id(BRIGHTEST))
+        await expect.poll(async () => (await shownIds())[0], within(5000)).toBe(id(BRIGHTEST))
         expect(await row(BRIGHTEST).getByTestId("row-light").textContent()).toBe("1023")
         expect(page.url()).toMatch(/sort=light&order=desc/)
         const header = page.locator('[role="columnheader"]', { has: page.getByTestId("sort-light") })
@@ -218,8 +219,8 @@ describe.skipIf(SKIP)("the dashboard of 10,000 devices, in headless Chromium", (
         await openFleet()
         await page.getByTestId("device-filter").fill("0999")
         const count = page.getByTestId("device-count")
-        await expect.poll(() => count.textContent(), within(3000)).toBe("(11 of 10,000)")
-        await expect.poll(shownIds, within(3000)).toEqual([999, ...range(9990, 10_000)].map(id))
+        await expect.poll(() => count.textContent(), within(5000)).toBe("(11 of 10,000)")
+        await expect.poll(shownIds, within(5000)).toEqual([999, ...range(9990, 10_000)].map(id))
         expect(page.url()).toMatch(/q=0999/)
     })
 
@@ -237,11 +238,11 @@ describe.skipIf(SKIP)("the dashboard of 10,000 devices, in headless Chromium", (
 
     it("a live reading shows in its row", async () => {
         await openFleet()
-        await expect.poll(() => row(3).isVisible(), within(3000)).toBe(true)
+        await expect.poll(() => row(3).isVisible(), within(5000)).toBe(true)
         const shown = row(3).getByTestId("row-light")
         expect(await shown.textContent()).toBe(String(light(3)))
         await clients[0]!.publishAsync(`${id(3)}/telemetry`, JSON.stringify({ light: 777 }), { qos: 1 })
-        await expect.poll(() => shown.textContent(), within(3000)).toBe("777")
+        await expect.poll(() => shown.textContent(), within(5000)).toBe("777")
     })
 
     it("when the server forgets the page's stream (404 to its watch list), the page opens a new one", async () => {
@@ -259,10 +260,10 @@ describe.skipIf(SKIP)("the dashboard of 10,000 devices, in headless Chromium", (
             await openFleet()
             await expect.poll(() => opened.length, within(5000)).toBe(2)
             // the watch list goes to the new stream
-            await expect.poll(() => refused, within(3000)).toBeGreaterThanOrEqual(2)
+            await expect.poll(() => refused, within(5000)).toBeGreaterThanOrEqual(2)
             const shown = row(5).getByTestId("row-light")
             await clients[0]!.publishAsync(`${id(5)}/telemetry`, JSON.stringify({ light: 888 }), { qos: 1 })
-            await expect.poll(() => shown.textContent(), within(3000)).toBe("888")
+            await expect.poll(() => shown.textContent(), within(5000)).toBe("888")
         } finally {
             page.off("request", onRequest)
             await page.unroute("**/api/events/*/watch")
@@ -279,7 +280,7 @@ describe.skipIf(SKIP)("the dashboard of 10,000 devices, in headless Chromium", (
         const header = page.locator('[role="columnheader"]', { has: page.getByTestId("sort-light") })
         expect(await header.getAttribute("aria-sort")).toBe("descending")
         const byLight = [...OFFLINE].sort((a, b) => light(b) - light(a) || a - b).map(id)
-        await expect.poll(shownIds, within(3000)).toEqual(byLight.slice(0, (await shownIds()).length))
+        await expect.poll(shownIds, within(5000)).toEqual(byLight.slice(0, (await shownIds()).length))
     })
 
     it("a device's page by its URL: the card and its chart, also after a reload", async () => {
@@ -294,11 +295,11 @@ describe.skipIf(SKIP)("the dashboard of 10,000 devices, in headless Chromium", (
         await page.reload()
         await expect.poll(() => card.getByTestId("device-light").textContent(), within(5000)).toBe(String(light(42)))
         await clients[0]!.publishAsync(`${id(42)}/telemetry`, JSON.stringify({ light: 555 }), { qos: 1 })
-        await expect.poll(() => card.getByTestId("device-light").textContent(), within(3000)).toBe("555")
-        await expect.poll(async () => Number(await chart.getAttribute("data-points")), within(3000)).toBe(2)
+        await expect.poll(() => card.getByTestId("device-light").textContent(), within(5000)).toBe("555")
+        await expect.poll(async () => Number(await chart.getAttribute("data-points")), within(5000)).toBe(2)
         await shoot("device-page")
         await page.getByTestId("back-to-fleet").click()
-        await expect.poll(() => page.getByTestId("fleet-view").isVisible(), within(3000)).toBe(true)
+        await expect.poll(() => page.getByTestId("fleet-view").isVisible(), within(5000)).toBe(true)
         expect(await devicePage.isHidden()).toBe(true)
     })
 
@@ -319,7 +320,7 @@ describe.skipIf(SKIP)("the dashboard of 10,000 devices, in headless Chromium", (
         await page.setViewportSize({ width: 390, height: 844 })
         try {
             await expect
-                .poll(() => page.evaluate<number>("document.documentElement.scrollWidth"), within(3000))
+                .poll(() => page.evaluate<number>("document.documentElement.scrollWidth"), within(5000))
                 .toBeLessThanOrEqual(390)
             expect(await row(0).getByTestId("row-light").isVisible()).toBe(true)
             await page.screenshot({ path: join(RESULTS_DIR, "fleet-table-phone.png") })
@@ -380,11 +381,11 @@ describe.skipIf(SKIP)("the dashboard of a small fleet keeps its cards", () => {
         await page.screenshot({ path: join(RESULTS_DIR, "small-fleet-cards.png"), fullPage: true })
         await page.getByTestId("count-offline").click()
         const count = page.getByTestId("device-count")
-        await expect.poll(() => count.textContent(), { timeout: 3000, interval: 100 }).toBe("(1 of 5)")
+        await expect.poll(() => count.textContent(), { timeout: 5000, interval: 100 }).toBe("(1 of 5)")
         expect(await page.locator('[data-testid="device-card"]:visible').getAttribute("data-device-id")).toBe("porch")
         await page.setViewportSize({ width: 390, height: 844 })
         await expect
-            .poll(() => page.evaluate<number>("document.documentElement.scrollWidth"), { timeout: 3000, interval: 100 })
+            .poll(() => page.evaluate<number>("document.documentElement.scrollWidth"), { timeout: 5000, interval: 100 })
             .toBeLessThanOrEqual(390)
         expect(problems).toEqual([])
         await page.close()
@@ -401,7 +402,7 @@ describe.skipIf(SKIP)("the dashboard of a small fleet keeps its cards", () => {
         await expect.poll(() => table.isVisible(), { timeout: 5000, interval: 100 }).toBe(true)
         expect(await page.getByTestId("device-card").count()).toBe(0)
         const count = page.getByTestId("device-count")
-        await expect.poll(() => count.textContent(), { timeout: 3000, interval: 100 }).toBe("(30)")
+        await expect.poll(() => count.textContent(), { timeout: 5000, interval: 100 }).toBe("(30)")
         expect(problems).toEqual([])
         await page.close()
     })
