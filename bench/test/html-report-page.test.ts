@@ -12,7 +12,7 @@ import type { Browser } from "playwright-core"
 import { afterAll, beforeAll, describe, expect, test } from "vitest"
 import type { ChartData } from "../chart-figure"
 import { renderHtmlReport } from "../html-report"
-import { launchChromium, skipWithoutChromium } from "./chromium"
+import { launchChromium, skipWithoutChromium } from "../chromium"
 import { FIRMWARE, report, search } from "./sample-report"
 
 /** Every section: the steps, the saturation search, the scale-out with cost curves, the real firmware. */

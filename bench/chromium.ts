@@ -1,7 +1,8 @@
 /**
- * Headless Chromium for the page's browser test: Debian's chromium driven by playwright-core (no browser
- * download), quiet and offline. Where it is missing the test warns and skips, except under CI (CI set),
- * where .ci/run installs it and a missing browser is a failure.
+ * Headless Chromium for the bench page's browser test and for the dashboard's page bench (page-bench.ts):
+ * Debian's chromium driven by playwright-core (no browser download), quiet and offline. Where it is
+ * missing the test warns and skips, except under CI (CI set), where .ci/run installs it and a missing
+ * browser is a failure.
  */
 import { existsSync } from "node:fs"
 import { chromium, type Browser } from "playwright-core"
