@@ -19,7 +19,7 @@ export function showSpread(s: Spread | null | undefined): string {
 }
 
 /** Right-aligned columns, the header first. */
-function printColumns(table: string[][]): void {
+export function printColumns(table: string[][]): void {
     const widths = table[0].map((_, i) => Math.max(...table.map(row => row[i].length)))
     for (const row of table) console.log(row.map((cell, i) => cell.padStart(widths[i])).join("  "))
 }

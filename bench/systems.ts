@@ -192,17 +192,19 @@ function serverNodeArgs(): string[] {
 
 /**
  * Our server as a child, the default system with `brokerArgs`: history included (its database in a temp
- * folder, removed on stop), the dashboard on any free port (unless `brokerArgs` say `--no-dashboard`).
+ * folder, removed on stop), the dashboard on `httpPort` (0: any free port; unless `brokerArgs` say
+ * `--no-dashboard`).
  */
 export function spawnOurServer(
     brokerArgs: string[],
-    name = "our server"
+    name = "our server",
+    httpPort = 0
 ): { child: ChildProcess; stop: () => Promise<void> } {
     const dataDir = tempDir("nightlight-bench-data-")
     const args = [
         ...serverNodeArgs(),
         ...["--import", "tsx", "server/main.ts", "--no-sim", ...brokerArgs, "--log-level", "warn"],
-        ...["--data-dir", dataDir, "--http-port", "0"],
+        ...["--data-dir", dataDir, "--http-port", String(httpPort)],
     ]
     const child = track(spawn(process.execPath, args, { stdio: ["ignore", "ignore", "pipe"] }), name)
     const stop = async () => {
