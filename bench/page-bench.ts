@@ -8,8 +8,6 @@ import { execFileSync } from "node:child_process"
 import { mkdirSync, writeFileSync } from "node:fs"
 import { cpus, loadavg } from "node:os"
 import { dirname } from "node:path"
-import { fileURLToPath } from "node:url"
-import { buildSync } from "esbuild"
 import type { Browser, CDPSession, Page } from "playwright-core"
 import { launchChromium } from "./chromium"
 import { sleep } from "./load"
@@ -17,7 +15,8 @@ import { probeLag } from "./page-lag"
 import { PAGE_FLEET, PageFleet, type ProbeSent } from "./page-fleet"
 import { PAGE_HELP, parsePageArgs, type PageOptions } from "./page-options"
 import { PAGE_TARGETS, pageVerdict, type PageReport, type PageRun } from "./page-report"
-import type { WatchConfig, WatchState } from "./page-watch-types"
+import { watchScript } from "./page-watch-script"
+import type { WatchState } from "./page-watch-types"
 import { printPageRuns } from "./page-print"
 import { round } from "./stats"
 import { freePort, HOST, killAllChildren, spawnOurServer, waitForPort } from "./systems"
@@ -40,22 +39,6 @@ export const PAGE_BENCH = {
 const log = (line: string) => console.error(`--- ${line}`)
 let activeFleet: PageFleet | undefined
 let browser: Browser | undefined
-
-/** The watcher bundled into one script that starts itself with `config`, for addInitScript. */
-function watchScript(config: WatchConfig): string {
-    const entry = fileURLToPath(new URL("page/page-watch.ts", import.meta.url))
-    const result = buildSync({
-        entryPoints: [entry],
-        bundle: true,
-        write: false,
-        format: "iife",
-        globalName: "__pageBenchWatch",
-        target: "es2020",
-        platform: "browser",
-        logLevel: "silent",
-    })
-    return `${result.outputFiles[0].text}\n__pageBenchWatch.startWatch(${JSON.stringify(config)});`
-}
 
 function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
     let timer: NodeJS.Timeout | undefined

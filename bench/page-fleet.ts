@@ -21,9 +21,15 @@ export const PAGE_FLEET = {
     connectTimeoutMs: 15_000,
     /** the probe's light changes this often (ms) */
     probeEveryMs: 250,
-    /** the probe's light values: probeLow .. probeLow + probeValues - 1, each used once per run */
-    probeLow: 100,
-    probeValues: 900,
+    /**
+     * the probe's light values: probeLow .. probeLow + probeValues - 1, each used once per run; like every
+     * light here at or above the default threshold + band (400), so no LED is commanded on and the
+     * devices' reported LED (off) agrees with the server's
+     */
+    probeLow: 400,
+    probeValues: 600,
+    /** the probe's first reading, outside its values */
+    probeFirst: 1000,
     /** the generator publishes what is due, then sleeps this long (ms) */
     tickMs: 5,
     /** readings at most per tick, so a late timer does not turn into one huge burst */
@@ -88,16 +94,16 @@ export class PageFleet {
         }
     }
 
-    /** One reading from every device (the probe's light below the probe values). */
+    /** One reading from every device (the probe's light outside its values). */
     register(): void {
-        this.publish(0, PAGE_FLEET.probeLow - 50)
+        this.publish(0, PAGE_FLEET.probeFirst)
         for (let i = 1; i < this.ids.length; i++) this.publishNext()
     }
 
     /** The next device's reading (not the probe's), round-robin; its light moves each time. */
     publishNext(): void {
         if (this.ids.length > 1) {
-            this.publish(this.cursor, 200 + ((this.seqs[this.cursor] * 97 + this.cursor) % 700))
+            this.publish(this.cursor, 400 + ((this.seqs[this.cursor] * 97 + this.cursor) % 600))
             this.cursor = this.cursor + 1 >= this.ids.length ? 1 : this.cursor + 1
         }
     }

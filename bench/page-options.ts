@@ -17,7 +17,7 @@ export const PAGE_DEFAULTS: Readonly<PageOptions> = {
     seconds: 20,
 }
 
-/** Bounds that keep every loop finite: the probe's values last (900 × 250 ms) at most 225 s. */
+/** Bounds that keep every loop finite; the probe's values (600 every 250 ms) last 150 s. */
 const LIMITS = {
     maxDevices: 50_000,
     maxSizes: 10,

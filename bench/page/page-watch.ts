@@ -24,15 +24,17 @@ function showsADevice(): boolean {
 }
 
 const LIGHT = '[data-testid="row-light"], [data-testid="device-light"]'
+/** rows or cards read for the probe's id, where they carry no data-device-id (a screenful and more) */
+const MAX_ROWS_SEARCHED = 200
 
 /** The probe's light element: by its id attribute where the row or card has one, else by its text. */
 function probeLight(probe: string): Element | null {
     const byId = document.querySelector(`[data-device-id="${CSS.escape(probe)}"]`)?.querySelector(LIGHT)
     if (byId) return byId
-    for (const holder of document.querySelectorAll('[data-testid="device-row"], [data-testid="device-card"]')) {
-        if (holder.textContent?.includes(probe)) return holder.querySelector(LIGHT)
-        break // rows are in id order and the probe's sorts first: only the first can be it
-    }
+    // the probe sorts first: in id order it is the first row, but the page may sort otherwise
+    const holders = document.querySelectorAll('[data-testid="device-row"], [data-testid="device-card"]')
+    for (let i = 0; i < Math.min(holders.length, MAX_ROWS_SEARCHED); i++)
+        if (holders[i].textContent?.includes(probe)) return holders[i].querySelector(LIGHT)
     return null
 }
 
