@@ -122,6 +122,7 @@ async function measurePage(fleet: PageFleet, url: string, devices: number, optio
         await page.addInitScript({ content: watchScript({ devices, probe: fleet.probe }) })
         const cdp = await context.newCDPSession(page)
         await cdp.send("Performance.enable")
+        const loadAverage = round(loadavg()[0], 2)
         await page.goto(url, { waitUntil: "commit", timeout: PAGE_BENCH.usefulBoundMs })
         const { usefulMs, usefulDomMs } = await usefulScreen(page)
         log(`${devices} devices: first useful screen ${usefulMs === null ? "> 30 s" : `${usefulMs} ms`}`)
@@ -155,6 +156,7 @@ async function measurePage(fleet: PageFleet, url: string, devices: number, optio
             seconds: options.seconds,
             lag,
             mainThreadBusyPercent: busy,
+            loadAverage,
         }
         log(
             `${devices} devices: lag median ${lag.medianMs} ms, p95 ${lag.p95Ms} ms, max ${lag.maxMs} ms; ` +

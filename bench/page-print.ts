@@ -15,6 +15,7 @@ export function printPageRuns(report: PageReport): void {
         [
             "devices",
             "useful ms",
+            "in DOM ms",
             "DOM",
             "heap MB",
             "rate/s",
@@ -24,6 +25,7 @@ export function printPageRuns(report: PageReport): void {
             "shown/sent",
             "never",
             "busy %",
+            "load",
             "useful ok",
             "DOM ok",
             "lag ok",
@@ -31,6 +33,7 @@ export function printPageRuns(report: PageReport): void {
         ...report.runs.map(r => [
             String(r.devices),
             r.usefulMs === null ? `> ${r.usefulBoundMs / 1000} s` : String(r.usefulMs),
+            show(r.usefulDomMs),
             String(r.domElements),
             String(r.heapMB),
             String(r.sentPerS),
@@ -40,6 +43,7 @@ export function printPageRuns(report: PageReport): void {
             `${r.lag.shown}/${r.lag.sent}`,
             String(r.lag.neverShown),
             show(r.mainThreadBusyPercent),
+            String(r.loadAverage),
             yesNo(r.verdict.useful),
             yesNo(r.verdict.dom),
             yesNo(r.verdict.lag),

@@ -35,6 +35,8 @@ export interface PageRun {
     lag: ProbeLag
     /** the page's main thread busy (CDP TaskDuration) per second of the load, %; null if not measured */
     mainThreadBusyPercent: number | null
+    /** the machine's 1-minute load average when the page opened: other work on the cores, if above theirs */
+    loadAverage: number
     verdict: PageVerdict
 }
 

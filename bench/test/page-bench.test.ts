@@ -86,6 +86,7 @@ describe("pageVerdict", () => {
         seconds: 20,
         lag: { sent: 80, shown: 60, skipped: 20, neverShown: 0, medianMs: 400, p95Ms: 1500, maxMs: 2500 },
         mainThreadBusyPercent: 30,
+        loadAverage: 1,
         ...changes,
     })
     const lag = (changes: Partial<PageRun["lag"]>) => ({ ...run().lag, ...changes })
