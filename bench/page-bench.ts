@@ -107,7 +107,7 @@ async function benchSize(devices: number, options: PageOptions, runId: string): 
         if (known < devices) throw new Error(`the server knows ${known} of ${devices} devices after the bound`)
         log(`${devices} devices registered over ${connections} connections in ${Math.round(performance.now() - t0)} ms`)
         await warmStaticFiles(httpUrl)
-        return await measurePage(fleet, httpUrl, devices, options)
+        return await measurePage(fleet, httpUrl, connections, options)
     } finally {
         await fleet.close()
         activeFleet = undefined
@@ -115,7 +115,8 @@ async function benchSize(devices: number, options: PageOptions, runId: string): 
     }
 }
 
-async function measurePage(fleet: PageFleet, url: string, devices: number, options: PageOptions): Promise<PageRun> {
+async function measurePage(fleet: PageFleet, url: string, connections: number, options: PageOptions): Promise<PageRun> {
+    const devices = fleet.ids.length
     const context = await browser!.newContext({ viewport: PAGE_BENCH.viewport })
     try {
         const page = await context.newPage()
@@ -143,9 +144,13 @@ async function measurePage(fleet: PageFleet, url: string, devices: number, optio
             () => null
         )
         const shown = await lastValueShown(page, probe)
+        // what the page showed at the end, to look at (bounded: a busy page may take long to draw)
+        const screenshot = `test-results/bench-page-${devices}.png`
+        await page.screenshot({ path: screenshot, timeout: PAGE_BENCH.evaluateBoundMs }).catch(() => undefined)
         const lag = probeLag(probe, shown)
         const run = {
             devices,
+            connections,
             usefulMs,
             usefulDomMs,
             usefulBoundMs: PAGE_BENCH.usefulBoundMs,

@@ -16,6 +16,8 @@ export const PAGE_TARGETS = {
 
 export interface PageRun {
     devices: number
+    /** MQTT connections the fleet's readings went over (the probe's not counted) */
+    connections: number
     /**
      * ms from navigation start to the fleet's size and a device on screen (the frame that showed them
      * rendered); null: not within the bound (usefulBoundMs)

@@ -76,6 +76,7 @@ describe("probeLag", () => {
 describe("pageVerdict", () => {
     const run = (changes: Partial<Omit<PageRun, "verdict">> = {}): Omit<PageRun, "verdict"> => ({
         devices: 10_000,
+        connections: 100,
         usefulMs: 800,
         usefulDomMs: 700,
         usefulBoundMs: 30_000,
