@@ -7,6 +7,17 @@ import type { DeviceView, GroupRule, GroupRulePatch, GroupView, RuleSettings } f
 import { ApiRequestError, patchGroupRule } from "./api"
 import { duration, el, setData, setText, showStatus } from "./dom"
 
+/** Members listed per card: a group of a whole floor would otherwise fill the page (and the DOM). */
+export const MEMBERS_SHOWN = 24
+
+/** The members a card lists: those not voting first (they need a look), then in the file's order. */
+export function shownMembers(group: GroupView): string[] {
+    const notVoting = new Set(group.votes.notVoting.map(entry => entry.id))
+    const first = group.members.filter(id => notVoting.has(id))
+    const rest = group.members.filter(id => !notVoting.has(id))
+    return [...first, ...rest].slice(0, MEMBERS_SHOWN)
+}
+
 export class GroupCard {
     readonly element: HTMLElement
     private readonly led: HTMLElement
@@ -72,7 +83,18 @@ export class GroupCard {
         setData(this.led, "state", led)
         setText(this.ruleText, ruleText(group.rule))
         setText(this.votes, `${group.votes.dark} of ${group.votes.voters} voters dark`)
-        this.members.replaceChildren(...group.members.map(id => this.member(id, devices.get(id), settings)))
+        const shown = shownMembers(group)
+        const items = shown.map(id => this.member(id, devices.get(id), settings))
+        const more = group.members.length - shown.length
+        if (more > 0)
+            items.push(
+                el("li", {
+                    class: "member more",
+                    "data-testid": "group-more-members",
+                    text: `and ${more.toLocaleString("en-US")} more`,
+                })
+            )
+        this.members.replaceChildren(...items)
         if (ruleChanged && !this.form.contains(document.activeElement)) this.fillForm(group.rule)
     }
 

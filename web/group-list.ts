@@ -1,10 +1,10 @@
 /**
  * The group cards, in name order; members' votes follow their devices' live state, so the stream
- * watches the members too (after what the page shows: web/watch.ts caps the set).
+ * watches the members each card lists too (after what the page shows: web/watch.ts caps the set).
  */
 import type { LiveEvent } from "../server/http/api-types"
 import { byTestId, oncePerFrame } from "./dom"
-import { GroupCard } from "./group-card"
+import { GroupCard, shownMembers } from "./group-card"
 import type { Store } from "./store"
 import type { Watch } from "./watch"
 
@@ -52,7 +52,7 @@ export class GroupList {
         this.empty.hidden = this.cards.size > 0
         this.watch.set(
             "groups",
-            names.flatMap(name => this.store.groups.get(name)!.members)
+            names.flatMap(name => shownMembers(this.store.groups.get(name)!))
         )
     }
 }

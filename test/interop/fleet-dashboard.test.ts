@@ -34,6 +34,8 @@ const OFFLINE = range(300, 340)
 const ONLINE = range(400, 460)
 /** A group of three bright devices (off screen in the table sorted by id): its decision is "off". */
 const GROUP = { name: "stairs", members: [9001, 9002, 9003] }
+/** A group as big as a floor: its card lists a few members and counts the rest. */
+const FLOOR = { name: "floor-2", members: range(5000, 7000) }
 /** The DOM may not grow with the fleet: the page's elements stay under this at 10,000 devices. */
 const DOM_MAX = 3000
 
@@ -42,7 +44,9 @@ function range(from: number, to: number): number[] {
 }
 
 function expectedCounts(): Record<DeviceStateName, number> {
-    const ledOn = range(0, FLEET).filter(i => light(i) < THRESHOLD).length
+    // The floor's members follow its decision (off: a tenth of them are dark), not their own light.
+    const floor = new Set(FLOOR.members)
+    const ledOn = range(0, FLEET).filter(i => light(i) < THRESHOLD && !floor.has(i)).length
     return {
         online: ONLINE.length,
         offline: OFFLINE.length,
@@ -70,7 +74,15 @@ describe.skipIf(SKIP)("the dashboard of 10,000 devices, in headless Chromium", (
         const launching = launchChromium()
         dir = mkdtempSync(join(tmpdir(), "nightlight-fleet-dashboard-"))
         const groupsFile = join(dir, "groups.json")
-        writeFileSync(groupsFile, JSON.stringify({ groups: { [GROUP.name]: { members: GROUP.members.map(id) } } }))
+        writeFileSync(
+            groupsFile,
+            JSON.stringify({
+                groups: {
+                    [GROUP.name]: { members: GROUP.members.map(id) },
+                    [FLOOR.name]: { members: FLOOR.members.map(id) },
+                },
+            })
+        )
         server = await startServer(
             {
                 broker: { kind: "embedded", host: HOST, port: 0 },
@@ -169,7 +181,7 @@ describe.skipIf(SKIP)("the dashboard of 10,000 devices, in headless Chromium", (
         await openFleet()
         await expect
             .poll(() => page.getByTestId("fleet-groups").textContent(), within(5000))
-            .toBe("1 group: 0 on, 1 off")
+            .toBe("2 groups: 0 on, 2 off")
         const card = page.locator(`[data-testid="group-card"][data-group="${GROUP.name}"]`)
         expect(await card.getByTestId("group-led").textContent()).toBe("LED off")
         for (const i of GROUP.members) {
@@ -178,6 +190,9 @@ describe.skipIf(SKIP)("the dashboard of 10,000 devices, in headless Chromium", (
             expect(await member.textContent()).toBe(`${id(i)}light (${light(i)})`)
             expect(await row(i).count()).toBe(0)
         }
+        const floor = page.locator(`[data-testid="group-card"][data-group="${FLOOR.name}"]`)
+        expect(await floor.getByTestId("group-member").count()).toBe(24)
+        expect(await floor.getByTestId("group-more-members").textContent()).toBe("and 1,976 more")
     })
 
     it("a count filters the table by its state; pressed again, it clears", async () => {
