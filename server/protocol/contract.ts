@@ -30,6 +30,10 @@ export interface TelemetryPayload {
     dropped?: number
     /** The oldest reading it still holds: what it has not seen acknowledged. */
     oldest?: number
+    /** The version of `<id>/config` it runs; absent: none yet (the `.env` defaults) or the lesson's device. */
+    cfg?: number
+    /** Why it refused the last config it got (it kept the one it runs); absent once it applies a newer one. */
+    cfgErr?: string
 }
 /** `<id>/commands`, server → device: retained, QoS 1. */
 export interface CommandPayload {
@@ -49,11 +53,56 @@ export interface AckPayload {
 /** `<id>/status`, retained; "offline" is the device's last will. */
 export type StatusPayload = "online" | "offline"
 
+/**
+ * `<id>/config`, server → device: retained, QoS 1. Every field is required: the firmware refuses a
+ * partial or out-of-range config whole and keeps the one it runs. The values are this device's, resolved
+ * by the server (today fleet-wide; per group and per device later, same shape). `version` grows with
+ * every change of any device's config, so a device ignores a config not newer than the one it runs.
+ */
+export interface DeviceConfigPayload {
+    version: number
+    /** LED on when light < threshold (lesson units). */
+    threshold: number
+    /** Off again only when light >= threshold + band. */
+    band: number
+    /** Report at least this often (ms). */
+    reportMs: number
+    /** Report at once when the light moved by this much (lesson units). */
+    minChange: number
+    /** Decide the LED itself after this long without a word from the server (ms). */
+    localAfterMs: number
+}
+export type DeviceConfigValues = Omit<DeviceConfigPayload, "version">
+
+/** Each value's whole-number range: the firmware's own for its settings (src/config.ts CONFIG_RANGES). */
+export const DEVICE_CONFIG_RANGES: Readonly<Record<keyof DeviceConfigValues, readonly [number, number]>> = {
+    threshold: [1, LIGHT_MAX],
+    band: [0, LIGHT_MAX],
+    reportMs: [100, 3_600_000],
+    minChange: [1, LIGHT_MAX],
+    localAfterMs: [1000, 3_600_000],
+}
+
+/** The firmware's defaults (`.env.defaults`, src/config.ts): a device that never got a config runs these. */
+export const DEFAULT_DEVICE_CONFIG: Readonly<DeviceConfigValues> = {
+    threshold: 300,
+    band: 100,
+    reportMs: 2000,
+    minChange: 20,
+    localAfterMs: 10000,
+}
+
+/** Never below the clock in seconds, so it still grows after a server lost its database. */
+export function nextConfigVersion(previous: number | undefined, nowMs: number): number {
+    return Math.max((previous ?? 0) + 1, Math.floor(nowMs / 1000))
+}
+
 export interface TopicPayloads {
     telemetry: TelemetryPayload
     commands: CommandPayload
     acks: AckPayload
     status: StatusPayload
+    config: DeviceConfigPayload
 }
 export type TopicKind = keyof TopicPayloads
 
@@ -62,6 +111,7 @@ export const topics = {
     commands: (deviceId: string) => `${deviceId}/commands`,
     acks: (deviceId: string) => `${deviceId}/acks`,
     status: (deviceId: string) => `${deviceId}/status`,
+    config: (deviceId: string) => `${deviceId}/config`,
     /** What the server subscribes to: telemetry of every device. */
     allTelemetry: "+/telemetry",
     /** Retained state the server rebuilds itself from after a restart. */
@@ -92,7 +142,10 @@ export function isValidDeviceId(id: string): boolean {
     return DEVICE_ID_PATTERN.test(id)
 }
 
-export function parseTopic(topic: string): { deviceId: string; kind: TopicKind } | undefined {
+/** The topics the server reads; it only writes `<id>/config`. */
+export type ReadTopicKind = Exclude<TopicKind, "config">
+
+export function parseTopic(topic: string): { deviceId: string; kind: ReadTopicKind } | undefined {
     if (topic.length > MAX_TOPIC_LENGTH) return undefined
     const slash = topic.indexOf("/")
     if (slash < 0 || topic.indexOf("/", slash + 1) >= 0) return undefined

@@ -37,6 +37,9 @@ function utf8(bytes: Uint8Array): string {
 
 const BOOT_PATTERN = /^[A-Za-z0-9]{1,16}$/
 
+/** A device's reason for refusing a config: one short sentence (the firmware cuts its own to 100). */
+export const MAX_CONFIG_ERROR_LENGTH = 200
+
 /**
  * What each field must be, in the words of a rejection's detail (`"seq" must be a whole number from 1,
  * got 0`): people read these in the log, so every way to miss a field gets the same plain sentence.
@@ -50,6 +53,8 @@ const EXPECTED = {
     oldest: "a whole number from 1 up to seq",
     dropped: "a whole number from 0",
     commandT: "milliseconds since 1970",
+    cfg: "a whole number from 1",
+    cfgErr: `1-${MAX_CONFIG_ERROR_LENGTH} characters`,
 } as const
 
 /**
@@ -73,6 +78,12 @@ const telemetrySchema = z
         local: flag().optional(),
         oldest: count(1, EXPECTED.oldest).optional(),
         dropped: count(0, EXPECTED.dropped).optional(),
+        cfg: count(1, EXPECTED.cfg).optional(),
+        cfgErr: z
+            .string({ error: EXPECTED.cfgErr })
+            .min(1, { error: EXPECTED.cfgErr })
+            .max(MAX_CONFIG_ERROR_LENGTH, { error: EXPECTED.cfgErr })
+            .optional(),
     })
     .superRefine((v, ctx) => {
         // The lesson's device sends neither; ours sends both: a seq means nothing without its boot.
@@ -103,9 +114,11 @@ type FastCheck<T> = (o: Record<string, unknown>) => T | undefined
 const isCount = (v: unknown, min: number): v is number => Number.isSafeInteger(v) && (v as number) >= min
 const isBoot = (v: unknown): v is string => typeof v === "string" && BOOT_PATTERN.test(v)
 const isLight = (v: unknown): v is number => typeof v === "number" && v >= 0 && v <= LIGHT_MAX
+const isConfigError = (v: unknown): v is string =>
+    typeof v === "string" && v.length >= 1 && v.length <= MAX_CONFIG_ERROR_LENGTH
 
 const fastTelemetry: FastCheck<TelemetryPayload> = o => {
-    const { light, seq, boot, t, led, local, oldest, dropped } = o
+    const { light, seq, boot, t, led, local, oldest, dropped, cfg, cfgErr } = o
     if (!isLight(light)) return undefined
     // seq and boot come together; oldest only with a seq, and not above it
     if (seq === undefined ? boot !== undefined || oldest !== undefined : !isCount(seq, 1) || !isBoot(boot))
@@ -115,6 +128,8 @@ const fastTelemetry: FastCheck<TelemetryPayload> = o => {
     if (led !== undefined && typeof led !== "boolean") return undefined
     if (local !== undefined && typeof local !== "boolean") return undefined
     if (dropped !== undefined && !isCount(dropped, 0)) return undefined
+    if (cfg !== undefined && !isCount(cfg, 1)) return undefined
+    if (cfgErr !== undefined && !isConfigError(cfgErr)) return undefined
     const value: TelemetryPayload = { light }
     if (seq !== undefined) value.seq = seq as number
     if (boot !== undefined) value.boot = boot as string
@@ -123,6 +138,8 @@ const fastTelemetry: FastCheck<TelemetryPayload> = o => {
     if (local !== undefined) value.local = local
     if (oldest !== undefined) value.oldest = oldest
     if (dropped !== undefined) value.dropped = dropped
+    if (cfg !== undefined) value.cfg = cfg
+    if (cfgErr !== undefined) value.cfgErr = cfgErr
     return value
 }
 

@@ -1,6 +1,15 @@
 // The shared wire contract (server/protocol/contract.ts): what a valid message is, and why others are refused.
+import { readFileSync } from "node:fs"
 import { describe, expect, it } from "vitest"
-import { MAX_PAYLOAD_BYTES, decideLedWithBand, nextCommandSeq, parseTopic } from "../../../server/protocol/contract"
+import {
+    DEFAULT_DEVICE_CONFIG,
+    DEVICE_CONFIG_RANGES,
+    MAX_PAYLOAD_BYTES,
+    decideLedWithBand,
+    nextCommandSeq,
+    nextConfigVersion,
+    parseTopic,
+} from "../../../server/protocol/contract"
 import { parseAck, parseCommand, parseStatus, parseTelemetry } from "../../../server/protocol/parse"
 
 describe("parseTelemetry", () => {
@@ -16,7 +25,20 @@ describe("parseTelemetry", () => {
         })
     })
 
+    it("takes the config a device runs, and why it refused one", () => {
+        expect(parseTelemetry('{"light":5,"cfg":1764950000,"cfgErr":"8: \\"band\\" missing"}')).toEqual({
+            ok: true,
+            value: { light: 5, cfg: 1764950000, cfgErr: '8: "band" missing' },
+        })
+    })
+
     it.each([
+        ['{"light":1,"cfg":0}', "cfg"],
+        ['{"light":1,"cfg":"7"}', "cfg"],
+        ['{"light":1,"cfg":1.5}', "cfg"],
+        ['{"light":1,"cfgErr":""}', "cfgErr"],
+        ['{"light":1,"cfgErr":7}', "cfgErr"],
+        [`{"light":1,"cfgErr":"${"x".repeat(201)}"}`, "cfgErr"],
         ['{"light":1,"seq":0,"boot":"b"}', "seq"],
         ['{"light":1,"seq":2}', "boot"],
         ['{"light":1,"seq":2,"boot":"a/b"}', "boot"],
@@ -185,6 +207,36 @@ describe("the shared rules", () => {
         expect(decideLedWithBand(399, true, 300, 100)).toBe(true)
         expect(decideLedWithBand(400, true, 300, 100)).toBe(false)
         expect(decideLedWithBand(300, true, 300, 0)).toBe(false)
+    })
+
+    it("config versions rise past the last one and never fall below the clock in seconds", () => {
+        expect(nextConfigVersion(undefined, 1_764_950_000_700)).toBe(1_764_950_000)
+        expect(nextConfigVersion(1_764_950_000, 1_764_950_000_700)).toBe(1_764_950_001)
+        expect(nextConfigVersion(3, 999)).toBe(4)
+    })
+
+    it("the server's device defaults are the firmware's (.env.defaults)", () => {
+        const env = Object.fromEntries(
+            readFileSync(new URL("../../../.env.defaults", import.meta.url), "utf8")
+                .split("\n")
+                .map(line => /^([A-Z_]+)=(\d+)$/.exec(line))
+                .flatMap(m => (m ? [[m[1], Number(m[2])]] : []))
+        )
+        expect({
+            threshold: env.THRESHOLD,
+            band: env.BAND,
+            reportMs: env.REPORT_MS,
+            minChange: env.MIN_CHANGE,
+            localAfterMs: env.LOCAL_AFTER,
+        }).toEqual(DEFAULT_DEVICE_CONFIG)
+    })
+
+    it("the firmware's defaults are inside the ranges it checks", () => {
+        for (const [name, [min, max]] of Object.entries(DEVICE_CONFIG_RANGES)) {
+            const value = DEFAULT_DEVICE_CONFIG[name as keyof typeof DEFAULT_DEVICE_CONFIG]
+            expect(value, name).toBeGreaterThanOrEqual(min)
+            expect(value, name).toBeLessThanOrEqual(max)
+        }
     })
 
     it("command numbers rise past the last one and never fall below the clock", () => {
