@@ -25,6 +25,8 @@ export const DATABASE_FILE = "nightlight.db"
 /** The dashboard's access token inside --data-dir, when it listens beyond loopback. */
 export const HTTP_TOKEN_FILE = "http-token"
 export const HA_REMOVED_KEY = "homeAssistant.removed"
+/** The device config last sent (its version and values), so the version grows across restarts. */
+export const DEVICE_CONFIG_KEY = "deviceConfig"
 
 export interface RunningServer {
     controller: NightlightServer
@@ -143,11 +145,17 @@ async function startParts(settings: ServerSettings, logger: Logger, options: Sta
         band: rules.band,
         groups: rules.groups,
         maxDevices: settings.maxDevices,
+        deviceConfigStore: {
+            load: () => store.settings.get(DEVICE_CONFIG_KEY),
+            save: config => store.settings.set(DEVICE_CONFIG_KEY, config),
+        },
         beforeAcks: links => recorder?.beforeAcks(links),
         // Home Assistant's birth topic, when it looks like a device's status topic
         notDevices: birthId === undefined ? [] : [birthId],
     })
-    controller.restore(store.registry.list().flatMap(r => (r.link ? [{ deviceId: r.id, link: r.link }] : [])))
+    const known = store.registry.list()
+    controller.restore(known.flatMap(r => (r.link ? [{ deviceId: r.id, link: r.link }] : [])))
+    controller.knownDevices(known.map(r => r.id))
     recorder = new Recorder(controller, store, logger)
     const backend = new DashboardBackend(controller, store, logger)
     if (secured) backend.attachBrokerStats(() => secured.stats())
@@ -178,6 +186,8 @@ async function startParts(settings: ServerSettings, logger: Logger, options: Sta
         // the first "online" is the start; later ones follow an outage the broker may not have survived whole
         let connectedBefore = false
         bus.on("online", () => {
+            // the broker may have restarted without its retained messages: the configs go again
+            controller.publishConfigs()
             if (connectedBefore) controller.brokerReconnected()
             connectedBefore = true
         })
@@ -198,6 +208,8 @@ async function startParts(settings: ServerSettings, logger: Logger, options: Sta
         await controller.start()
         await homeAssistant?.start()
         await bus.start()
+        // the embedded broker keeps retained messages in memory: each start sends the configs again
+        if (!(bus instanceof MqttClientBus)) controller.publishConfigs()
         await http?.start()
     } catch (error) {
         await stop().catch(() => undefined)

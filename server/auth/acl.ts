@@ -39,12 +39,15 @@ export function rulesFor(principal: Principal, options: AclOptions = {}): Rules 
     switch (principal.role) {
         case "device":
             // What the firmware does (src/nightlight.ts): readings and its status out (the will too),
-            // its commands and acks in.
-            return { publish: [`${id}/telemetry`, `${id}/status`], read: [`${id}/commands`, `${id}/acks`] }
+            // its commands, acks and config in.
+            return {
+                publish: [`${id}/telemetry`, `${id}/status`],
+                read: [`${id}/commands`, `${id}/acks`, `${id}/config`],
+            }
         case "server":
             // What server/controller/nightlight-server.ts and server/home-assistant/discovery.ts publish and subscribe, nothing more.
             return {
-                publish: ["+/commands", "+/acks", `${ha}/#`, SET_TOPICS],
+                publish: ["+/commands", "+/acks", "+/config", `${ha}/#`, SET_TOPICS],
                 read: ["+/telemetry", "+/status", "+/commands", "+/acks", SET_TOPICS, birth, ...configs],
             }
         case "home-assistant":

@@ -14,9 +14,11 @@ export class DeviceStates {
     private readonly states = new Map<string, DeviceState>()
 
     /** `rule` is shared with every DeviceState, not copied: a change applies to their next decision. */
+    /** `added` hears of each device the map takes in, restored ones too. */
     constructor(
         private readonly rule: DecisionRule,
-        private readonly limit: DeviceLimit = { max: Infinity, refused: () => undefined }
+        private readonly limit: DeviceLimit = { max: Infinity, refused: () => undefined },
+        private readonly added: (deviceId: string) => void = () => undefined
     ) {}
 
     get(deviceId: string): DeviceState | undefined {
@@ -29,6 +31,7 @@ export class DeviceStates {
             if (this.full(deviceId)) return undefined
             state = new DeviceState(this.rule)
             this.states.set(deviceId, state)
+            this.added(deviceId)
         }
         return state
     }
@@ -39,6 +42,7 @@ export class DeviceStates {
         if (!state) {
             state = new DeviceState(this.rule)
             this.states.set(deviceId, state)
+            this.added(deviceId)
         }
         return state
     }
@@ -50,6 +54,7 @@ export class DeviceStates {
         const state = known ?? new DeviceState(this.rule)
         if (!takes(state)) return undefined
         this.states.set(deviceId, state)
+        if (!known) this.added(deviceId)
         return state
     }
 

@@ -5,7 +5,8 @@ import type { GroupConfig } from "../groups/config"
 import type { GroupView, RuleSettings } from "../http/api-types"
 import type { Logger } from "../util/logger"
 import type { MessageBus } from "../mqtt/message-bus"
-import type { CommandPayload } from "../protocol/contract"
+import type { CommandPayload, DeviceConfigValues } from "../protocol/contract"
+import type { DeviceConfigStore } from "./device-config"
 import type { RejectReason } from "../protocol/parse"
 import type { Timers } from "../util/clock"
 
@@ -28,6 +29,11 @@ export interface ServerStats {
     acksFailed: number
     /** --max-devices */
     devicesRefused: number
+    /** `<id>/config` messages the broker took, and those it did not. */
+    configsSent: number
+    configsFailed: number
+    /** The device config's version now (not a counter). */
+    configVersion: number
     rejected: Record<RejectionReason, number>
 }
 
@@ -88,4 +94,8 @@ export interface NightlightServerOptions {
     /** Ids whose `<id>/status` is not a device's (--ha-birth-topic); HOME_ASSISTANT_STATUS_ID always is. */
     notDevices?: readonly string[]
     maxDevices?: number
+    /** The device config's values besides the threshold and band; the firmware's defaults unless given. */
+    deviceDefaults?: Partial<Pick<DeviceConfigValues, "reportMs" | "minChange" | "localAfterMs">>
+    /** Keeps the device config's version across restarts; without it the version starts from the clock. */
+    deviceConfigStore?: DeviceConfigStore
 }

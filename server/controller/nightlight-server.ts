@@ -10,7 +10,13 @@ import type { DeviceSnapshot } from "../device/types"
 import { GroupStates } from "../groups/state"
 import type { Logger } from "../util/logger"
 import type { MessageBus, MessageHandler } from "../mqtt/message-bus"
-import { DEFAULT_BAND, DEFAULT_THRESHOLD, topics } from "../protocol/contract"
+import {
+    DEFAULT_BAND,
+    DEFAULT_DEVICE_CONFIG,
+    DEFAULT_THRESHOLD,
+    topics,
+    type DeviceConfigPayload,
+} from "../protocol/contract"
 import { AckSender } from "./ack-sender"
 import { realTimers, type Timers } from "../util/clock"
 import { LogLimiter, suppressedText } from "../util/log-limit"
@@ -24,6 +30,7 @@ import {
     type ServerStats,
 } from "./events"
 import { CommandSender } from "./commands"
+import { DeviceConfigs } from "./device-config"
 import { DeviceStates } from "./device-states"
 import { GroupCoordinator } from "../groups/coordinator"
 import { TelemetryRejections } from "./rejections"
@@ -44,16 +51,19 @@ export class NightlightServer extends EventEmitter<NightlightServerEvents> {
     private readonly stateTopics: StateTopics
     private readonly rejections: TelemetryRejections
     private readonly telemetry: TelemetryHandler
+    private readonly configs: DeviceConfigs
     private running = false
     /** One line per minute about a full registry, however many new ids knock. */
     private readonly registryFull: LogLimiter
-    private readonly counters: ServerStats = {
+    private readonly counters: Omit<ServerStats, "configVersion"> = {
         received: 0,
         commandsSent: 0,
         commandsFailed: 0,
         acksSent: 0,
         acksFailed: 0,
         devicesRefused: 0,
+        configsSent: 0,
+        configsFailed: 0,
         rejected: Object.fromEntries(REJECTION_REASONS.map(r => [r, 0])) as Record<RejectionReason, number>,
     }
 
@@ -75,17 +85,29 @@ export class NightlightServer extends EventEmitter<NightlightServerEvents> {
             mismatchResendMs: options.mismatchResendMs,
         }
         this.groups = new GroupStates(options.groups)
-        const devices = (this.devices = new DeviceStates(this.rules, {
-            max: options.maxDevices ?? DEFAULT_MAX_DEVICES,
-            refused: deviceId => {
-                counters.devicesRefused++
-                if (this.registryFull.allow("full"))
-                    log.warn(
-                        `the device registry is full (${devices.max} devices, --max-devices): ignored a message ` +
-                            `from a new device, ${printable(deviceId, 64)}; the devices already known are served as before`
-                    )
-            },
+        const configs = (this.configs = new DeviceConfigs({
+            bus,
+            log,
+            timers,
+            values: { ...DEFAULT_DEVICE_CONFIG, ...options.deviceDefaults, ...this.settings() },
+            store: options.deviceConfigStore,
+            counters,
         }))
+        const devices = (this.devices = new DeviceStates(
+            this.rules,
+            {
+                max: options.maxDevices ?? DEFAULT_MAX_DEVICES,
+                refused: deviceId => {
+                    counters.devicesRefused++
+                    if (this.registryFull.allow("full"))
+                        log.warn(
+                            `the device registry is full (${devices.max} devices, --max-devices): ignored a message ` +
+                                `from a new device, ${printable(deviceId, 64)}; the devices already known are served as before`
+                        )
+                },
+            },
+            deviceId => configs.added(deviceId)
+        ))
         const ackSender = (this.ackSender = new AckSender({
             bus,
             log,
@@ -144,6 +166,7 @@ export class NightlightServer extends EventEmitter<NightlightServerEvents> {
             timers,
             counters,
             received: event => this.emit("telemetry", event),
+            configReported: (deviceId, version, error) => configs.reported(deviceId, version, error),
         })
     }
 
@@ -196,6 +219,7 @@ export class NightlightServer extends EventEmitter<NightlightServerEvents> {
             `new settings: LED on when light < ${next.threshold}, off again when light >= ${next.threshold + next.band}`
         )
         this.emit("settings", this.settings())
+        this.configs.change({ ...this.configs.current(), ...next })
         const now = this.timers.now()
         for (const [deviceId, state] of this.devices) {
             const auto = state.thresholdDecision()
@@ -238,7 +262,36 @@ export class NightlightServer extends EventEmitter<NightlightServerEvents> {
     }
 
     stats(): ServerStats {
-        return { ...this.counters, rejected: { ...this.counters.rejected } }
+        const configVersion = this.configs.current().version
+        return { ...this.counters, configVersion, rejected: { ...this.counters.rejected } }
+    }
+
+    /** The config the devices are sent now (`<id>/config`). */
+    deviceConfig(): DeviceConfigPayload {
+        return this.configs.current()
+    }
+
+    /**
+     * The bus is up, or back: every known device gets its config (retained) again, a broker that lost
+     * its retained messages included, and each device met from now on gets it at once.
+     */
+    publishConfigs(): void {
+        this.configs.publishAll()
+    }
+
+    /** Devices known from before this start (the registry), whether or not they come back: see publishConfigs. */
+    knownDevices(deviceIds: Iterable<string>): void {
+        this.configs.remember(deviceIds)
+    }
+
+    /** The config version the device's last reading carried; null: it never said (the lesson's device). */
+    configVersion(deviceId: string): number | null {
+        return this.configs.versionOf(deviceId)
+    }
+
+    /** Why the device refused its last config, from its readings; null when it did not. */
+    configError(deviceId: string): string | null {
+        return this.configs.errorOf(deviceId)
     }
 
     device(deviceId: string): DeviceSnapshot | undefined {

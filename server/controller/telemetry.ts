@@ -24,6 +24,8 @@ export interface TelemetryHandlerOptions {
     timers: Timers
     counters: Pick<ServerStats, "received">
     received: (event: TelemetryEvent) => void
+    /** The config version the reading says the device runs, and why it refused one (device-config.ts). */
+    configReported: (deviceId: string, version: number | undefined, error: string | undefined) => void
 }
 
 export class TelemetryHandler {
@@ -59,6 +61,7 @@ export class TelemetryHandler {
                   }
         const state = this.o.devices.stateOf(deviceId)
         if (!state) return // a new device, and the registry is full: counted and logged by the controller
+        this.o.configReported(deviceId, reading.cfg, reading.cfgErr)
         const outcome = state.reading(reading, now, decide)
         // The line per reading is built only when it is logged: under load it cost more than it says.
         if (log.isLevelEnabled(outcome.duplicate ? "debug" : "info")) {

@@ -32,6 +32,14 @@ export interface DeviceView {
     lastCommand: { ledOn: boolean; at: number; reason: string } | null
     /** The simulated device `npm start` runs: the dashboard offers a light slider for it. */
     simulated: boolean
+    /**
+     * The `<id>/config` version its last reading says it runs (`cfg`); below the server's (GET /api/stats
+     * `server.configVersion`): it runs an old one. null: it never said (the lesson's device, or ours
+     * before its first config). Absent from servers that do not tell.
+     */
+    configVersion?: number | null
+    /** Why it refused the last config it got (`cfgErr`): it runs the old one. null when it did not. */
+    configError?: string | null
 }
 
 export interface DevicesResponse {

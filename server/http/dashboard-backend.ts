@@ -220,6 +220,8 @@ export class DashboardBackend implements ApiBackend {
             switchedByHand: this.controller.switchedByHand(r.id),
             lastCommand: r.lastCommand,
             simulated: this.sim?.deviceId === r.id,
+            configVersion: this.controller.configVersion(r.id),
+            configError: this.controller.configError(r.id),
         }
     }
 }

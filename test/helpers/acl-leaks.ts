@@ -2,7 +2,7 @@
  * The exhaustive topic-rule leak check, against any broker (our embedded aedes, a Mosquitto with
  * examples/mosquitto): device A publishes to every topic it does not own, which a witness reading `#`
  * must not see (live or retained), and subscribes to every filter while the others publish everywhere:
- * anything A receives beyond its own commands and acks, now or on resubscribing, is a leak. Each phase
+ * anything A receives beyond its own commands, acks and config, now or on resubscribing, is a leak. Each phase
  * ends with a sentinel that must arrive after everything sent before it, so waits are bounded.
  */
 import { randomBytes } from "node:crypto"
@@ -33,9 +33,9 @@ export interface LeakCheckSetup {
 export interface LeakReport {
     /** Messages of A's that reached the witness on a topic A may not publish. */
     writeLeaks: string[]
-    /** Messages A received on a topic other than its own commands and acks. */
+    /** Messages A received on a topic other than its own commands, acks and config. */
     readLeaks: string[]
-    /** Filters the broker granted A (SUBACK below 128) beyond its own two topics. */
+    /** Filters the broker granted A (SUBACK below 128) beyond its own three topics. */
     grantedFilters: string[]
     /** How many publishes and subscriptions were tried. */
     tried: { publishes: number; filters: number }
@@ -57,13 +57,16 @@ export function topicUniverse(a: string, b: string): string[] {
 /** Every topic above as a filter, and wildcards of every shape. */
 export function filterUniverse(a: string, b: string): string[] {
     const wildcards = ["#", "+", "+/#", "+/+", "+/+/+", "+/+/#", "$SYS/#", "$SYS/+", "nightlight/#", "nightlight/+/set"]
-    for (const kind of ["telemetry", "status", "commands", "acks", "set", "#"]) wildcards.push(`+/${kind}`)
+    for (const kind of ["telemetry", "status", "commands", "acks", "config", "set", "#"]) wildcards.push(`+/${kind}`)
     for (const id of [a, b]) wildcards.push(`${id}/#`, `${id}/+`, `nightlight/${id}/#`, `+/${id}/set`)
     wildcards.push("homeassistant/#", "homeassistant/+/+/config", `homeassistant/+/${b}/config`)
     return [...new Set([...topicUniverse(a, b), ...wildcards])].filter(isValidTopicFilter)
 }
 
-const own = (id: string) => ({ publish: [`${id}/telemetry`, `${id}/status`], read: [`${id}/commands`, `${id}/acks`] })
+const own = (id: string) => ({
+    publish: [`${id}/telemetry`, `${id}/status`],
+    read: [`${id}/commands`, `${id}/acks`, `${id}/config`],
+})
 
 export async function checkLeaks(setup: LeakCheckSetup): Promise<LeakReport> {
     const marker = `leak-${randomBytes(4).toString("hex")}`
@@ -109,7 +112,7 @@ export async function checkLeaks(setup: LeakCheckSetup): Promise<LeakReport> {
             .filter(m => m.payload.startsWith(`${marker}:a:`) && !own(a).publish.includes(m.topic))
             .map(m => `${m.topic} ← ${m.payload}`)
 
-        // Reads: A subscribes to every filter (its own two must be granted, nothing else); then everyone
+        // Reads: A subscribes to every filter (its own three must be granted, nothing else); then everyone
         // else publishes everywhere, retained and not, each ending with a sentinel on a topic it may use.
         const received: { topic: string; payload: string }[] = []
         deviceA.on("message", (topic, payload) => received.push({ topic, payload: payload.toString() }))

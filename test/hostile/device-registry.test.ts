@@ -56,6 +56,13 @@ describe("--max-devices", () => {
             for (let i = 0; i < 2 && !command.led_on; i++)
                 command = (await commands.nextJson()).json as { led_on: boolean }
             expect(command).toMatchObject({ led_on: true })
+            // a config for each device taken in, none for the refused ids: the broker keeps none for them
+            await until("the known devices' configs", () => server.controller.stats().configsSent === 50)
+            const refused = await Inbox.open(known, "fake-199/config")
+            const accepted = await Inbox.open(known, "fake-7/config")
+            await accepted.next()
+            expect(refused.pending).toBe(0)
+            expect(server.controller.stats()).toMatchObject({ configsSent: 50, configsFailed: 0 })
         } finally {
             await closeClient(known)
         }

@@ -142,7 +142,7 @@ describe.skipIf(skipWithoutMosquitto("test/interop/mosquitto-acl.test.ts", "The 
             })
         })
 
-        test("our server as the documented server user, over MQTTS with --mqtt-ca, serves a device", async () => {
+        test("our server as the documented server user, over MQTTS with --mqtt-ca, serves a device its commands and config", async () => {
             // as NIGHTLIGHT_MQTT_USERNAME/PASSWORD and --mqtt-ca would configure it
             const server = await startServer(
                 {
@@ -168,6 +168,11 @@ describe.skipIf(skipWithoutMosquitto("test/interop/mosquitto-acl.test.ts", "The 
                     command = payload.startsWith("{") ? JSON.parse(payload) : undefined
                 }
                 expect(command).toMatchObject({ led_on: true, seq: expect.any(Number) })
+                // the device's config, retained by Mosquitto for it since its first reading
+                const configs = await Inbox.open(porch, "porch/config")
+                const config = await configs.next()
+                expect(config.retain).toBe(true)
+                expect(JSON.parse(config.payload)).toEqual({ ...server.controller.deviceConfig(), threshold: 300 })
             } finally {
                 await closeClient(porch)
                 await server.stop()

@@ -17,16 +17,16 @@ const user = (username: string, role: "device" | "server" | "home-assistant" | "
 const porch = user("porch", "device")
 
 describe("a device", () => {
-    test("publishes its telemetry and status only, and reads its commands and acks only", () => {
+    test("publishes its telemetry and status only, and reads its commands, acks and config only", () => {
         const universe = topicUniverse("porch", "kitchen")
         expect(universe.filter(t => canPublish(porch, t))).toEqual(["porch/telemetry", "porch/status"])
-        expect(universe.filter(t => canRead(porch, t))).toEqual(["porch/commands", "porch/acks"])
+        expect(universe.filter(t => canRead(porch, t))).toEqual(["porch/commands", "porch/acks", "porch/config"])
     })
 
     test("subscribes to no wildcard, however close to its own topics", () => {
         const granted = filterUniverse("porch", "kitchen").filter(f => canSubscribe(porch, f))
-        expect(granted).toEqual(["porch/commands", "porch/acks"])
-        for (const filter of ["#", "+/commands", "porch/#", "porch/+", "+/+", "$SYS/#", "porch/commands/#"])
+        expect(granted).toEqual(["porch/commands", "porch/acks", "porch/config"])
+        for (const filter of ["#", "+/commands", "+/config", "porch/#", "porch/+", "+/+", "$SYS/#", "porch/commands/#"])
             expect(canSubscribe(porch, filter)).toBe(false)
     })
 
@@ -53,11 +53,14 @@ describe("the other roles", () => {
         for (const topic of [
             "porch/commands",
             "porch/acks",
+            "porch/config",
             "homeassistant/light/porch/config",
             "nightlight/porch/set",
         ])
             expect(canPublish(server, topic), topic).toBe(true)
         expect(canPublish(server, "porch/telemetry")).toBe(false)
+        // it writes the devices' configs and never reads them back
+        expect(canSubscribe(server, "+/config")).toBe(false)
         expect(canSubscribe(server, "#")).toBe(false)
         expect(canSubscribe(server, "$SYS/#")).toBe(false)
     })
