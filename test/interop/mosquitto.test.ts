@@ -142,6 +142,11 @@ describe.skipIf(skipWithoutMosquitto("test/interop/mosquitto.test.ts", "The serv
             // "m-dev" was decided on before the outage, and the fresh Mosquitto lost its retained command:
             // a lesson device that rebooted meanwhile gets its state with its next reading, unchanged or not
             expect(await roundTrip("m-dev", 900)).toMatchObject({ led_on: false })
+            // and every device met before the outage finds its config retained again
+            const configs = await Inbox.open(client, "m-dev/config")
+            const config = await configs.next()
+            expect(config.retain).toBe(true)
+            expect(JSON.parse(config.payload)).toEqual(server.controller.deviceConfig())
         })
     }
 )

@@ -174,4 +174,19 @@ describe("device configs on the embedded broker", () => {
         const inbox = await Inbox.open(hall, "hall/config")
         expect((await configOf(inbox)).config).toMatchObject({ version, threshold: 250, band: 60 })
     })
+
+    test("a restart with a new --threshold is a new version, sent to the devices", async () => {
+        const before = server.controller.deviceConfig()
+        for (const client of clients.splice(0)) await closeClient(client)
+        await server.stop()
+        // --threshold changed since the run-time change: it wins (SavedSettings), and so a new version; the
+        // band changed at run time stays, its configuration being the same
+        server = await startServer({ ...settings(), threshold: 350 }, logger)
+        const after = server.controller.deviceConfig()
+        expect(after).toMatchObject({ threshold: 350, band: 60 })
+        expect(after.version).toBeGreaterThan(before.version)
+        const porch = await login("porch")
+        const inbox = await Inbox.open(porch, "porch/config")
+        expect((await configOf(inbox)).config).toEqual(after)
+    })
 })
