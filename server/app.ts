@@ -3,10 +3,10 @@ import { readFileSync } from "node:fs"
 import { join } from "node:path"
 import type { StatsResponse } from "./http/api-types"
 import { NightlightServer } from "./controller/nightlight-server"
-import { DashboardBackend, groupRuleKey, type SimulatorHandle } from "./http/dashboard-backend"
+import { DEVICE_DEFAULTS_KEY, DashboardBackend, groupRuleKey, type SimulatorHandle } from "./http/dashboard-backend"
 import { startEmbeddedBroker, type SecuredBroker } from "./mqtt/broker-setup"
 import { BrokerStartError, type EmbeddedBroker } from "./mqtt/embedded-broker"
-import { DEFAULT_BAND } from "./protocol/contract"
+import { DEFAULT_BAND, DEFAULT_DEVICE_CONFIG, DEVICE_CONFIG_RANGES } from "./protocol/contract"
 import { EmbeddedBus } from "./mqtt/embedded-bus"
 import { applyRulePatch, loadGroupsFile, type GroupConfig } from "./groups/config"
 import { HomeAssistantDiscovery, birthStatusId } from "./home-assistant/discovery"
@@ -145,6 +145,7 @@ async function startParts(settings: ServerSettings, logger: Logger, options: Sta
         band: rules.band,
         groups: rules.groups,
         maxDevices: settings.maxDevices,
+        deviceDefaults: rules.deviceDefaults,
         deviceConfigStore: {
             load: () => store.settings.get(DEVICE_CONFIG_KEY),
             save: config => store.settings.set(DEVICE_CONFIG_KEY, config),
@@ -281,5 +282,17 @@ function resolveRules(store: Store, settings: ServerSettings, groups: GroupConfi
         changed(`group ${g.name}`, rule, g.rule)
         return { ...g, rule: fits.rule }
     })
-    return { threshold, band, groups: resolved }
+    const { reportMs, minChange, localAfterMs } = DEFAULT_DEVICE_CONFIG
+    const deviceDefaults = saved.resolve(DEVICE_DEFAULTS_KEY, { reportMs, minChange, localAfterMs }, isDeviceDefaults)
+    return { threshold, band, groups: resolved, deviceDefaults }
+}
+
+/** A saved value of PATCH /api/device-config that today's firmware would take. */
+function isDeviceDefaults(value: unknown): boolean {
+    if (typeof value !== "object" || value === null) return false
+    const v = value as Record<string, unknown>
+    return (["reportMs", "minChange", "localAfterMs"] as const).every(name => {
+        const [min, max] = DEVICE_CONFIG_RANGES[name]
+        return Number.isSafeInteger(v[name]) && (v[name] as number) >= min && (v[name] as number) <= max
+    })
 }

@@ -229,6 +229,11 @@ export class NightlightServer extends EventEmitter<NightlightServerEvents> {
         for (const name of this.groups.names()) this.groupVotes.revote(name, now, "settings")
     }
 
+    /** Validated by the caller; a change goes to every device with a new config version. */
+    updateDeviceDefaults(values: Partial<Pick<DeviceConfigPayload, "reportMs" | "minChange" | "localAfterMs">>): void {
+        this.configs.change({ ...this.configs.current(), ...values })
+    }
+
     /** Validated by the caller; the group votes again at once. */
     setGroupRule(name: string, rule: GroupRule): GroupView | undefined {
         if (!this.groups.setRule(name, rule)) return undefined

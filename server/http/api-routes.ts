@@ -8,6 +8,7 @@ import { ApiProblem, type ApiBackend, type HomeAssistantView, type StatsResponse
 import {
     checkDeviceId,
     checkGroupName,
+    deviceConfigPatchSchema,
     deviceQuerySchema,
     groupRulePatchSchema,
     historyQuerySchema,
@@ -62,6 +63,12 @@ export function apiRoutes(
         { method: "PATCH", path: "/api/groups/:name", handler: request => patchGroup(backend, request) },
         { method: "GET", path: "/api/settings", handler: ({ query }) => getSettings(backend, query) },
         { method: "PATCH", path: "/api/settings", handler: request => patchSettings(backend, request) },
+        { method: "GET", path: "/api/device-config", handler: ({ query }) => getDeviceConfig(backend, query) },
+        {
+            method: "PATCH",
+            path: "/api/device-config",
+            handler: request => patchDeviceConfig(backend, request),
+        },
         { method: "PUT", path: "/api/sim/light", handler: request => putSimLight(backend, request) },
         { method: "GET", path: "/api/home-assistant", handler: ({ query }) => getHomeAssistant(backend, query) },
         {
@@ -129,6 +136,16 @@ function getSettings(backend: ApiBackend, query: URLSearchParams) {
 async function patchSettings(backend: ApiBackend, { query, body }: ApiRequest) {
     parseQuery(noQuerySchema, query)
     return backend.updateSettings(parseBody(settingsPatchSchema, await body()))
+}
+
+function getDeviceConfig(backend: ApiBackend, query: URLSearchParams) {
+    parseQuery(noQuerySchema, query)
+    return backend.deviceConfig()
+}
+
+async function patchDeviceConfig(backend: ApiBackend, { query, body }: ApiRequest) {
+    parseQuery(noQuerySchema, query)
+    return backend.updateDeviceConfig(parseBody(deviceConfigPatchSchema, await body()))
 }
 
 async function putSimLight(backend: ApiBackend, { query, body }: ApiRequest) {

@@ -163,6 +163,26 @@ export interface RuleSettings {
 
 export type RuleSettingsPatch = Partial<RuleSettings>
 
+/**
+ * The config every device is sent on `<id>/config` (README "Wire protocol"), fleet-wide for now:
+ * `threshold` and `band` are RuleSettings'; the rest is changed with DeviceConfigPatch. `version`
+ * grows with every change; a device's DeviceView.configVersion below it runs an old one.
+ */
+export interface DeviceConfigResponse {
+    version: number
+    threshold: number
+    band: number
+    /** The device reports at least this often (ms); 100..3600000. */
+    reportMs: number
+    /** ... and at once when the light moved by this much; 1..1023. */
+    minChange: number
+    /** It decides the LED itself after this long without a word from the server (ms); 1000..3600000. */
+    localAfterMs: number
+}
+
+/** PATCH /api/device-config: any subset; the threshold and band are PATCH /api/settings'. */
+export type DeviceConfigPatch = Partial<Pick<DeviceConfigResponse, "reportMs" | "minChange" | "localAfterMs">>
+
 /** The threshold and band in force from `t` on (until the next change). */
 export interface RuleChange extends RuleSettings {
     t: number
@@ -319,6 +339,9 @@ export interface ApiBackend {
     updateGroupRule(name: string, patch: GroupRulePatch): GroupView | undefined
     settings(): RuleSettings
     updateSettings(patch: RuleSettingsPatch): RuleSettings
+    deviceConfig(): DeviceConfigResponse
+    /** Saved, and sent to every device with a new version when it changes anything. */
+    updateDeviceConfig(patch: DeviceConfigPatch): DeviceConfigResponse
     /** undefined when no simulated device runs. */
     setSimLight(light: SimLight): SimLightResponse | undefined
     /**

@@ -5,6 +5,8 @@
 import {
     ApiProblem,
     type ApiBackend,
+    type DeviceConfigPatch,
+    type DeviceConfigResponse,
     type DevicePageResponse,
     type DeviceQuery,
     type DeviceView,
@@ -155,6 +157,22 @@ export class DashboardBackend implements ApiBackend {
         return this.controller.settings()
     }
 
+    deviceConfig(): DeviceConfigResponse {
+        return this.controller.deviceConfig()
+    }
+
+    updateDeviceConfig(patch: DeviceConfigPatch): DeviceConfigResponse {
+        const current = this.controller.deviceConfig()
+        const { reportMs, minChange, localAfterMs } = { ...current, ...patch }
+        const next = { reportMs, minChange, localAfterMs }
+        // the same values again (a form sent twice): no new version for every device
+        if (reportMs === current.reportMs && minChange === current.minChange && localAfterMs === current.localAfterMs)
+            return current
+        this.store.settings.set(DEVICE_DEFAULTS_KEY, next)
+        this.controller.updateDeviceDefaults(next)
+        return this.controller.deviceConfig()
+    }
+
     setSimLight(light: SimLight): SimLightResponse | undefined {
         if (!this.sim) return undefined
         if (!this.sim.setLight(light)) throw new ApiProblem(503, "the simulated device is not running (yet)")
@@ -225,6 +243,9 @@ export class DashboardBackend implements ApiBackend {
         }
     }
 }
+
+/** Where the device config's values besides the rule (reportMs, minChange, localAfterMs) changed at run time are saved. */
+export const DEVICE_DEFAULTS_KEY = "deviceDefaults"
 
 /** Where a group's rule changed at run time is saved. */
 export function groupRuleKey(name: string): string {

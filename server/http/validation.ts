@@ -15,12 +15,19 @@ import {
     MAX_WATCHED_DEVICES,
     type WatchRequest,
     type RuleSettingsPatch,
+    type DeviceConfigPatch,
     type SimLightRequest,
 } from "./api-types"
 import { FLEET } from "./fleet"
 import { GROUP_NAME_RULE, isValidGroupName } from "../groups/config"
 import { STALE_AFTER_MS } from "../groups/schema"
-import { DEVICE_ID_RULE, LIGHT_MAX, MAX_DEVICE_ID_LENGTH, isValidDeviceId } from "../protocol/contract"
+import {
+    DEVICE_CONFIG_RANGES,
+    DEVICE_ID_RULE,
+    LIGHT_MAX,
+    MAX_DEVICE_ID_LENGTH,
+    isValidDeviceId,
+} from "../protocol/contract"
 
 /** Bounds of what the API accepts; the backend may check more (e.g. `dark` against the member count). */
 export const LIMITS = {
@@ -56,6 +63,16 @@ function queryInteger(name: string, min: number, max: number) {
 export const settingsPatchSchema: z.ZodType<RuleSettingsPatch> = z.strictObject({
     threshold: integer("threshold", 1, LIGHT_MAX).optional(),
     band: integer("band", 0, LIGHT_MAX).optional(),
+})
+
+/** The ranges the firmware checks: a config it would refuse is refused here. */
+const configValue = (name: "reportMs" | "minChange" | "localAfterMs") =>
+    integer(name, DEVICE_CONFIG_RANGES[name][0], DEVICE_CONFIG_RANGES[name][1]).optional()
+
+export const deviceConfigPatchSchema: z.ZodType<DeviceConfigPatch> = z.strictObject({
+    reportMs: configValue("reportMs"),
+    minChange: configValue("minChange"),
+    localAfterMs: configValue("localAfterMs"),
 })
 
 export const groupRulePatchSchema: z.ZodType<GroupRulePatch> = z.strictObject({

@@ -6,6 +6,8 @@
 import {
     ApiProblem,
     type ApiBackend,
+    type DeviceConfigPatch,
+    type DeviceConfigResponse,
     type DevicePageResponse,
     type DeviceQuery,
     type DeviceView,
@@ -55,6 +57,14 @@ export class MemoryBackend implements ApiBackend {
     readonly readings = new Map<string, HistoryPoint[]>()
     readonly commandLog = new Map<string, HistoryCommand[]>()
     currentSettings: RuleSettings = { threshold: 300, band: 100 }
+    currentDeviceConfig: DeviceConfigResponse = {
+        version: 1,
+        threshold: 300,
+        band: 100,
+        reportMs: 2000,
+        minChange: 20,
+        localAfterMs: 10000,
+    }
     /** What stats() answers; tests set the counters they show. */
     counters: Omit<StatsResponse, "http"> = { server: { received: 0 }, rejected: {}, broker: null }
     /** Devices whose readings the tests call lost (readings_lost). */
@@ -201,6 +211,21 @@ export class MemoryBackend implements ApiBackend {
         this.currentSettings = { ...this.currentSettings, ...patch }
         this.emit({ type: "settings", settings: this.currentSettings })
         return this.currentSettings
+    }
+
+    deviceConfig(): DeviceConfigResponse {
+        this.record("deviceConfig", [])
+        return { ...this.currentDeviceConfig, ...this.currentSettings }
+    }
+
+    updateDeviceConfig(patch: DeviceConfigPatch): DeviceConfigResponse {
+        this.record("updateDeviceConfig", [patch])
+        this.currentDeviceConfig = {
+            ...this.currentDeviceConfig,
+            ...patch,
+            version: this.currentDeviceConfig.version + 1,
+        }
+        return this.deviceConfig()
     }
 
     setSimLight(light: SimLight): SimLightResponse | undefined {

@@ -1,7 +1,7 @@
 /**
  * The devices' configuration on `<id>/config` (README "Wire protocol"), through the assembled server with
  * logins on its embedded broker and real device clients: each known device finds its config retained,
- * a change through PATCH /api/settings reaches every device with a higher version, that version
+ * a change through PATCH /api/settings or /api/device-config reaches every device with a higher version, that version
  * survives a restart, and a device can neither read another's config nor publish one.
  */
 import { mkdtempSync, rmSync } from "node:fs"
@@ -163,6 +163,22 @@ describe("device configs on the embedded broker", () => {
         }
     })
 
+    test("PATCH /api/device-config changes the report policy and silence timeout of every device", async () => {
+        const porch = await knownDevice("porch")
+        const inbox = await Inbox.open(porch, "porch/config")
+        const before = (await configOf(inbox)).config
+        const answer = await api<DeviceConfigPayload>("/api/device-config", {
+            method: "PATCH",
+            headers: { "content-type": "application/json" },
+            body: JSON.stringify({ reportMs: 1000, localAfterMs: 5000 }),
+        })
+        const { config } = await configOf(inbox)
+        expect(config).toEqual(answer)
+        expect(config).toMatchObject({ threshold: 250, band: 60, reportMs: 1000, minChange: 20, localAfterMs: 5000 })
+        expect(config.version).toBeGreaterThan(before.version)
+        expect(await api("/api/device-config")).toEqual(config)
+    })
+
     test("a restart keeps the version while nothing changed, and sends every known device its config again", async () => {
         const version = server.controller.stats().configVersion
         for (const client of clients.splice(0)) await closeClient(client)
@@ -172,7 +188,7 @@ describe("device configs on the embedded broker", () => {
         // the embedded broker lost its retained messages with the restart: the server sent them again
         const hall = await login("hall")
         const inbox = await Inbox.open(hall, "hall/config")
-        expect((await configOf(inbox)).config).toMatchObject({ version, threshold: 250, band: 60 })
+        expect((await configOf(inbox)).config).toMatchObject({ version, threshold: 250, band: 60, reportMs: 1000 })
     })
 
     test("a restart with a new --threshold is a new version, sent to the devices", async () => {
@@ -183,7 +199,7 @@ describe("device configs on the embedded broker", () => {
         // band changed at run time stays, its configuration being the same
         server = await startServer({ ...settings(), threshold: 350 }, logger)
         const after = server.controller.deviceConfig()
-        expect(after).toMatchObject({ threshold: 350, band: 60 })
+        expect(after).toMatchObject({ threshold: 350, band: 60, reportMs: 1000, localAfterMs: 5000 })
         expect(after.version).toBeGreaterThan(before.version)
         const porch = await login("porch")
         const inbox = await Inbox.open(porch, "porch/config")

@@ -218,6 +218,31 @@ describe("JSON routes", () => {
         ])
     })
 
+    test("PATCH /api/device-config takes the firmware's ranges only; the rule stays /api/settings'", async () => {
+        const { url, backend } = await serve()
+        const patch = (body: unknown) => send(url("/api/device-config"), "PATCH", body)
+        expect(await json(await fetch(url("/api/device-config")))).toMatchObject({ version: 1, reportMs: 2000 })
+        expect(await json(await patch({ reportMs: 1000, localAfterMs: 5000 }))).toMatchObject({
+            version: 2,
+            reportMs: 1000,
+            minChange: 20,
+            localAfterMs: 5000,
+        })
+        await expectProblem(
+            await patch({ reportMs: 99 }),
+            400,
+            "reportMs",
+            /reportMs must be an integer from 100 to 3600000/
+        )
+        await expectProblem(await patch({ minChange: 0 }), 400, "minChange", /from 1 to 1023/)
+        await expectProblem(await patch({ localAfterMs: 3600001 }), 400, "localAfterMs")
+        await expectProblem(await patch({ localAfterMs: 1500.5 }), 400, "localAfterMs")
+        await expectProblem(await patch({ threshold: 250 }), 400, "threshold", /unknown field "threshold"/)
+        expect(backend.calls.filter(c => c.method === "updateDeviceConfig").map(c => c.args[0])).toEqual([
+            { reportMs: 1000, localAfterMs: 5000 },
+        ])
+    })
+
     test("PATCH /api/groups/:name: the rule changes; unknown group 404; the backend's whole-rule check is passed on", async () => {
         const { url, backend } = await serve()
         const patch = (name: string, body: unknown) => send(url(`/api/groups/${name}`), "PATCH", body)
