@@ -27,6 +27,16 @@ export interface Config {
     outboxSize: number
 }
 
+/**
+ * The whole-number range of each setting the server may also send (`<id>/config`, src/device-config.ts);
+ * the server checks the same ones (server/protocol/contract.ts DEVICE_CONFIG_RANGES).
+ */
+export const REPORT_MS_RANGE = [100, 3600000]
+export const MIN_CHANGE_RANGE = [1, 1023]
+export const THRESHOLD_RANGE = [1, 1023]
+export const BAND_RANGE = [0, 1023]
+export const LOCAL_AFTER_RANGE = [1000, 3600000]
+
 /** Raw setting values as read (JSON-decoded), keyed by setting name. */
 export type RawSettings = Record<string, any>
 
@@ -65,13 +75,13 @@ export function parseConfig(raw: RawSettings, selfId: string): Config {
         user: user || undefined,
         password: password || undefined,
         report: {
-            intervalMs: int(raw, "REPORT_MS", DEFAULT_REPORT_POLICY.intervalMs, 100, 3600000),
-            minChange: int(raw, "MIN_CHANGE", DEFAULT_REPORT_POLICY.minChange, 1, 1023),
+            intervalMs: ranged(raw, "REPORT_MS", DEFAULT_REPORT_POLICY.intervalMs, REPORT_MS_RANGE),
+            minChange: ranged(raw, "MIN_CHANGE", DEFAULT_REPORT_POLICY.minChange, MIN_CHANGE_RANGE),
             minGapMs: DEFAULT_REPORT_POLICY.minGapMs,
-            threshold: int(raw, "THRESHOLD", DEFAULT_REPORT_POLICY.threshold, 1, 1023),
-            band: int(raw, "BAND", DEFAULT_REPORT_POLICY.band, 0, 1023),
+            threshold: ranged(raw, "THRESHOLD", DEFAULT_REPORT_POLICY.threshold, THRESHOLD_RANGE),
+            band: ranged(raw, "BAND", DEFAULT_REPORT_POLICY.band, BAND_RANGE),
         },
-        localAfterMs: int(raw, "LOCAL_AFTER", DEFAULT_LOCAL_AFTER_MS, 1000, 3600000),
+        localAfterMs: ranged(raw, "LOCAL_AFTER", DEFAULT_LOCAL_AFTER_MS, LOCAL_AFTER_RANGE),
         outboxSize: int(raw, "OUTBOX_SIZE", DEFAULT_OUTBOX_CAPACITY, 10, 5000),
     }
 }
@@ -90,6 +100,10 @@ function str(raw: RawSettings, key: string, fallback: string): string {
     const v = raw[key]
     if (v === undefined || v === null) return fallback
     return "" + v
+}
+
+function ranged(raw: RawSettings, key: string, fallback: number, range: number[]): number {
+    return int(raw, key, fallback, range[0], range[1])
 }
 
 function int(raw: RawSettings, key: string, fallback: number, min: number, max: number): number {

@@ -13,6 +13,13 @@ describe("LinkState: local decisions", () => {
         s.heard(20000)
         expect(s.isLocal(20001)).toBe(false)
     })
+    test("a new silence timeout (the server's config) counts from the last word heard", () => {
+        const s = new LinkState(0, 60000)
+        s.heard(5000)
+        s.setLocalAfter(10000)
+        expect(s.isLocal(15000)).toBe(false)
+        expect(s.isLocal(15001)).toBe(true)
+    })
 })
 
 describe("LinkState: commands", () => {

@@ -19,7 +19,7 @@ export class LinkState {
 
     constructor(
         now: number,
-        private readonly localAfterMs: number
+        private localAfterMs: number
     ) {
         // a fresh device gives the server the same grace as a silent one
         this.lastHeard = now
@@ -29,6 +29,11 @@ export class LinkState {
     /** Any message from the server: an ack or a command. */
     heard(now: number) {
         this.lastHeard = now
+    }
+
+    /** A new silence timeout from the server's config: it counts from the last word heard, as before. */
+    setLocalAfter(ms: number) {
+        this.localAfterMs = ms
     }
 
     /** True when the server has been silent too long: the device then switches its LED itself. */

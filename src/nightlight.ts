@@ -1,11 +1,14 @@
 /**
  * The nightlight service: light sensor → telemetry, commands → LED, over a link that survives outages.
  * Readings wait in the outbox until the server acknowledges them and go again, in order, after a
- * reconnect; while the server is silent the device switches its LED itself with the server's rule.
+ * reconnect; while the server is silent the device switches its LED itself with the server's rule, which
+ * the server's config (`<id>/config`) sets along with the report policy.
  * Hardware comes in as Jacdac roles, so the same code runs on a board and in the simulator.
  */
 import * as ds from "@devicescript/core"
+import { readSetting, writeSetting } from "@devicescript/settings"
 import { type Config, readConfig } from "./config"
+import { type DeviceConfig, decodeDeviceConfig, refusalText, SERVER_CONFIG_KEY } from "./device-config"
 import { decideWithBand, type LastReport, shouldReport, toLessonUnits } from "./light"
 import { LinkState } from "./link-state"
 import { MqttConnection } from "./mqtt-client"
@@ -15,6 +18,7 @@ import {
     acksTopic,
     type CommandResult,
     commandsTopic,
+    configTopic,
     decodeAck,
     decodeCommand,
     deviceClientId,
@@ -68,6 +72,10 @@ export class Nightlight {
     private heldRetained: CommandResult = undefined
     /** A pump is sending: another one would send the same readings twice. */
     private pumping = false
+    /** The version of the server's config in force; 0: none yet, the settings' values rule. */
+    private configVersion = 0
+    /** Why the last config was refused (each reading says it); undefined once a newer one is applied. */
+    private configError: string = undefined
 
     constructor(
         private readonly light: ds.LightLevel,
@@ -95,7 +103,15 @@ export class Nightlight {
         const self = this
         const c = this.config
         say(`device ${this.id} (boot ${this.boot}), broker ${c.proto}://${c.host}:${c.port}`)
+        await this.loadServerConfig()
         this.mqtt.onconnect.subscribe(async () => await self.onConnect())
+        // Before the commands: the broker hands over retained messages in the order of the subscriptions,
+        // so a retained command is judged by the server's rule, not the settings'.
+        await this.mqtt.subscribe(
+            configTopic(this.id),
+            async (topic: string, payload: Buffer) => await self.onConfig(payload),
+            1
+        )
         // QoS 1: our server's commands are retained with QoS 1, so a reconnecting device gets the current one
         await this.mqtt.subscribe(
             commandsTopic(this.id),
@@ -122,6 +138,63 @@ export class Nightlight {
         const cmd = decodeCommand(payload.toString())
         if (cmd.error) return say(`ignored command: ${cmd.error}`)
         await this.applyCommand(cmd, retained)
+    }
+
+    private async onConfig(payload: Buffer) {
+        // an empty retained message deletes the config: the one in force stays
+        if (payload.length === 0) return
+        const text = payload.toString()
+        const result = decodeDeviceConfig(text)
+        if (result.error !== undefined) {
+            this.configError = refusalText(result)
+            say(
+                `config refused, keeping ${this.configVersion > 0 ? this.configVersion : "the settings"}: ${this.configError}`
+            )
+            this.last = undefined // report the refusal at once
+            return
+        }
+        if (result.config.version <= this.configVersion) {
+            // the one in force again (each reconnect brings it): a refusal since is no longer the server's word
+            if (result.config.version === this.configVersion) this.configError = undefined
+            return
+        }
+        this.applyConfig(result.config)
+        this.configError = undefined
+        this.last = undefined // the server hears the new version at once
+        try {
+            await writeSetting(SERVER_CONFIG_KEY, text)
+        } catch (e) {
+            say(`config ${result.config.version} not kept for the next start: ${e}`)
+        }
+    }
+
+    /** The config kept by the last run, if any: the `.env` settings rule until one was applied. */
+    private async loadServerConfig() {
+        let saved: any = undefined
+        try {
+            saved = await readSetting(SERVER_CONFIG_KEY, undefined)
+        } catch (e) {
+            return say(`no kept config: ${e}`)
+        }
+        if (typeof saved !== "string") return
+        const result = decodeDeviceConfig(saved)
+        if (result.error !== undefined) return say(`kept config refused: ${refusalText(result)}`)
+        this.applyConfig(result.config)
+    }
+
+    private applyConfig(config: DeviceConfig) {
+        const report = this.config.report
+        report.threshold = config.threshold
+        report.band = config.band
+        report.intervalMs = config.reportMs
+        report.minChange = config.minChange
+        this.config.localAfterMs = config.localAfterMs
+        this.link.setLocalAfter(config.localAfterMs)
+        this.configVersion = config.version
+        say(
+            `config ${config.version}: threshold ${config.threshold}, band ${config.band}, report every ` +
+                `${config.reportMs} ms or by ${config.minChange}, local after ${config.localAfterMs} ms`
+        )
     }
 
     private async onAck(payload: Buffer) {
@@ -208,7 +281,14 @@ export class Nightlight {
             const batch = outbox.takeUnsent(BATCH)
             let sent = 0
             for (const r of batch) {
-                const payload = encodeTelemetry(r, this.boot, outbox.oldestSeq(), outbox.dropped)
+                const payload = encodeTelemetry(
+                    r,
+                    this.boot,
+                    outbox.oldestSeq(),
+                    outbox.dropped,
+                    this.configVersion,
+                    this.configError
+                )
                 if (!(await this.mqtt.publish(telemetryTopic(this.id), payload))) {
                     outbox.untake(batch.length - sent)
                     break

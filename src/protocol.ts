@@ -1,8 +1,8 @@
 /**
  * The wire protocol on the device side, mirroring `server/protocol/contract.ts` (whose header describes
  * every field); the end-to-end tests prove they agree. Topics: `<id>/telemetry` device → server;
- * `<id>/commands` (retained, QoS 1) and `<id>/acks` (retained) server → device; `<id>/status` (retained,
- * "offline" is the last will). Only "light" and "led_on" are the lesson's; the rest is optional.
+ * `<id>/commands` (retained, QoS 1), `<id>/acks` (retained) and `<id>/config` (retained, QoS 1)
+ * server → device; `<id>/status` (retained, "offline" is the last will). Only "light" and "led_on" are the lesson's; the rest is optional.
  */
 import type { Reading } from "./outbox"
 
@@ -25,14 +25,29 @@ export function statusTopic(deviceId: string) {
     return `${deviceId}/status`
 }
 
+/** The device's configuration from the server (retained, QoS 1): src/device-config.ts. */
+export function configTopic(deviceId: string) {
+    return `${deviceId}/config`
+}
+
 /** The lesson's device client id. */
 export function deviceClientId(deviceId: string) {
     return `${deviceId}nightlight_client`
 }
 
-/** `oldest`: the oldest reading still held; the server acknowledges nothing past one it lacks below it. */
-export function encodeTelemetry(r: Reading, boot: string, oldest: number, dropped: number): string {
-    return JSON.stringify({
+/**
+ * `oldest`: the oldest reading still held; the server acknowledges nothing past one it lacks below it.
+ * `cfg`: the config version the device runs (0: none, left out); `cfgErr`: why it refused the last one.
+ */
+export function encodeTelemetry(
+    r: Reading,
+    boot: string,
+    oldest: number,
+    dropped: number,
+    cfg?: number,
+    cfgErr?: string
+): string {
+    const fields: any = {
         light: r.light,
         seq: r.seq,
         boot: boot,
@@ -41,7 +56,10 @@ export function encodeTelemetry(r: Reading, boot: string, oldest: number, droppe
         led: r.led,
         local: r.local,
         dropped: dropped,
-    })
+    }
+    if (cfg !== undefined && cfg > 0) fields["cfg"] = cfg
+    if (cfgErr !== undefined) fields["cfgErr"] = cfgErr
+    return JSON.stringify(fields)
 }
 
 /** A decoded command, or the reason it was refused. `seq` is 0 for the lesson's commands, which have none. */

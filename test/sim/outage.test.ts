@@ -12,7 +12,7 @@ import { closeClient, connectClient, freePort, recordingLogger, until } from "..
 import { ledBecomes } from "../helpers/sim"
 
 const DEVICE = "outage-nightlight"
-/** The device takes over its LED after this much server silence (firmware setting LOCAL_AFTER). */
+/** The device takes over its LED after this much server silence (LOCAL_AFTER, and the server's config). */
 const LOCAL_AFTER_MS = 5000
 const OUTAGE_MS = 30_000
 
@@ -36,10 +36,19 @@ describe.skipIf(skipWithoutMosquitto("test/sim/outage.test.ts", "The link under 
         /** What the (first) server made of each reading it received. */
         const handled: TelemetryEvent[] = []
         const { logger } = recordingLogger("silent")
-        const start = () =>
-            startServer({ broker: { kind: "external", url: mosquitto.url }, threshold: 300 }, logger, {
-                reconnectPeriodMs: 200,
-            })
+        const start = async () => {
+            const started = await startServer(
+                { broker: { kind: "external", url: mosquitto.url }, threshold: 300 },
+                logger,
+                {
+                    reconnectPeriodMs: 200,
+                }
+            )
+            // the server's config replaces the device's own settings (src/device-config.ts): this test's
+            // silence timeout goes there too
+            started.controller.updateDeviceDefaults({ localAfterMs: LOCAL_AFTER_MS })
+            return started
+        }
 
         beforeAll(async () => {
             requireMosquitto()

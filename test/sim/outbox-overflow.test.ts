@@ -26,6 +26,8 @@ describe.skipIf(skipWithoutMosquitto("test/sim/outbox-overflow.test.ts", "A full
             server = await startServer({ broker: { kind: "external", url: mosquitto.url }, threshold: 300 }, logger, {
                 reconnectPeriodMs: 200,
             })
+            // the server's config replaces the device's own REPORT_MS (src/device-config.ts)
+            server.controller.updateDeviceDefaults({ reportMs: 500 })
             device = new SimulatedNightlight({
                 brokerUrl: mosquitto.url,
                 deviceId: DEVICE,
