@@ -16,7 +16,7 @@ Options:
                     (default: mqtt://127.0.0.1:1883)
   --id ID           device id: topics ID/telemetry and ID/commands (default: nightlight-sim)
   --light N         fixed light level 0..${LIGHT_MAX}; without it the light follows a 60 s day/night cycle
-  --report-ms MS    telemetry interval in ms (default: 2000)
+  --report-ms MS    telemetry interval in ms until a server's config sets one (default: 2000)
   --verbose         also print the DeviceScript VM's own log
   -h, --help        show this help
 `
