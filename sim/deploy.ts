@@ -50,3 +50,14 @@ export async function deployToVm(device: JDDevice, bytecode: Uint8Array, setting
     await jd.OutPipe.sendBytes(manager, jd.DeviceScriptManagerCmd.DeployBytecode, bytecode)
     await running.sendSetBoolAsync(true)
 }
+
+/**
+ * Restarts the program as a reset would: stopped, then started from the top (a new boot id, nothing in
+ * memory), with the VM's settings as they are, those the program wrote itself included.
+ */
+export async function restartProgram(device: JDDevice): Promise<void> {
+    const [manager] = device.services({ serviceClass: jd.SRV_DEVICE_SCRIPT_MANAGER })
+    const running = manager.register(jd.DeviceScriptManagerReg.Running)
+    await running.sendSetBoolAsync(false)
+    await running.sendSetBoolAsync(true)
+}

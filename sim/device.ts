@@ -8,9 +8,10 @@
 import { randomBytes } from "node:crypto"
 import { EventEmitter } from "node:events"
 import { DAYLIGHT_DEFAULTS, daylight } from "./daylight"
-import { deployToVm, type DeviceSettings, waitForVm } from "./deploy"
+import { deployToVm, type DeviceSettings, restartProgram, waitForVm } from "./deploy"
 import { simulatorBytecode } from "./firmware"
 import { DEVTOOLS_TCP_PORT, VirtualHardware } from "./hardware"
+import type { JDDevice } from "./jacdac"
 import { type DevsProcess, portIsOpen, spawnDevs, waitForPort } from "./processes"
 import { isValidDeviceId, LIGHT_MAX } from "../server/protocol/contract"
 
@@ -61,6 +62,8 @@ export class SimulatedNightlight extends EventEmitter<SimulatedNightlightEvents>
     private devtools?: DevsProcess
     private vm?: DevsProcess
     private hardware?: VirtualHardware
+    /** The VM on the Jacdac bus, once deployed to. */
+    private vmDevice?: JDDevice
     private cycle?: NodeJS.Timeout
     /** When the day/night cycle began (Date.now()): a resumed cycle carries on from its time of day. */
     private cycleStartedAt?: number
@@ -117,6 +120,7 @@ export class SimulatedNightlight extends EventEmitter<SimulatedNightlightEvents>
         this.watchExit(this.vm, "DeviceScript VM")
         const vmDevice = await waitForVm(hardware.jacdacBus, this.vmDeviceId, STARTUP_TIMEOUT_MS)
         await deployToVm(vmDevice, bytecode, this.settings)
+        this.vmDevice = vmDevice
         this.log.info(
             `simulated device ${this.options.deviceId} started: real firmware in the DeviceScript VM, broker ${redact(this.options.brokerUrl)}`
         )
@@ -145,13 +149,19 @@ export class SimulatedNightlight extends EventEmitter<SimulatedNightlightEvents>
         this.applyLight(light)
     }
 
+    /** A reset: the firmware starts again in the same VM, keeping the settings it wrote (restartProgram). */
+    async reboot(): Promise<void> {
+        if (!this.vmDevice) throw new Error("the simulated device is not running")
+        await restartProgram(this.vmDevice)
+    }
+
     async stop(): Promise<void> {
         this.stopping = true
         this.stopDaylight()
         await this.vm?.stop()
         await this.hardware?.stop()
         await this.devtools?.stop()
-        this.vm = this.hardware = this.devtools = undefined
+        this.vm = this.hardware = this.devtools = this.vmDevice = undefined
     }
 
     private applyLight(light: number) {

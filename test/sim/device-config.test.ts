@@ -1,8 +1,8 @@
 // The server's config on `<id>/config` with the real firmware in the simulator: a changed rule reaches
 // the device (its readings carry the new version), a malformed config or one not newer is refused and
 // reported, another device's config is never applied, and once the server is gone the device decides by
-// the rule it was sent, not the one in its settings. Last: a config kept in the settings store is the
-// one a device boots with.
+// the rule it was sent, not the one in its settings, and after a reboot still by the config it kept.
+// Last: a config deployed as the kept setting is the one a device boots with.
 import type { MqttClient } from "mqtt"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { SimulatedNightlight } from "../../sim/device"
@@ -145,6 +145,26 @@ describe("the server's config, on the real firmware", () => {
         await ledBecomes(device, true, 5000)
         // the VM's line may come a moment after the LED's own event
         await until("the firmware to say why", () => firmware.matching(/^LED on \(local\)/).length > 0)
+    })
+
+    it("reboots with the config it kept (writeSetting), the server still gone", async () => {
+        // the version its last reading named: the marker of the test before, one above the server's
+        const kept = server.controller.configVersion(DEVICE)!
+        const rebooted = performance.now()
+        await device.reboot()
+        await until(
+            "the kept config at boot",
+            () => firmware.matching(new RegExp(`^config ${kept}: threshold 500, band 90`), rebooted).length > 0,
+            20_000
+        )
+        // a fresh boot's LED state is off: by the kept rule 450 is dark (< 500), by its own settings
+        // (300 + 100) it is not, and it would wait 60 s before deciding at all
+        await until(
+            "the device to decide by the kept rule",
+            () => firmware.matching(/^LED on \(local\)/, rebooted).length > 0,
+            20_000
+        )
+        expect(firmware.matching(/^device config-nightlight \(boot /, rebooted)).toHaveLength(1)
     })
 })
 
