@@ -1,0 +1,141 @@
+/**
+ * DeviceConfigs (server/controller/device-config.ts) over a bus that records what it is asked to publish
+ * or fails like a broker out of reach: which version a start takes, who gets a config and when, and what
+ * a failure or a device's refusal leaves in the log and counters. The real brokers:
+ * test/whole-server/device-config.test.ts.
+ */
+import { describe, expect, test } from "vitest"
+import { DeviceConfigs, type DeviceConfigStore } from "../../../server/controller/device-config"
+import type { MessageBus, PublishOptions } from "../../../server/mqtt/message-bus"
+import { DEFAULT_DEVICE_CONFIG, type DeviceConfigPayload } from "../../../server/protocol/contract"
+import { realTimers, type Timers } from "../../../server/util/clock"
+import { recordingLogger } from "../../helpers/mqtt"
+
+const NOW = 1_764_950_000_000
+const timers: Timers = { ...realTimers, now: () => NOW }
+
+class RecordingBus implements MessageBus {
+    readonly published: { topic: string; payload: string; options?: PublishOptions }[] = []
+    failure?: Error
+    async start(): Promise<void> {}
+    async stop(): Promise<void> {}
+    async subscribe(): Promise<void> {}
+    async publish(topic: string, payload: string | Buffer, options?: PublishOptions): Promise<void> {
+        if (this.failure) throw this.failure
+        this.published.push({ topic, payload: payload.toString(), options })
+    }
+}
+
+function setup(saved?: unknown, values = DEFAULT_DEVICE_CONFIG) {
+    const bus = new RecordingBus()
+    const { logger, lines } = recordingLogger("info")
+    const store = { value: saved, saves: 0 }
+    const configStore: DeviceConfigStore = {
+        load: () => store.value,
+        save: config => {
+            store.value = config
+            store.saves++
+        },
+    }
+    const counters = { configsSent: 0, configsFailed: 0 }
+    const configs = new DeviceConfigs({ bus, log: logger, timers, values, store: configStore, counters })
+    return { bus, lines, store, counters, configs }
+}
+
+const settle = () => new Promise(resolve => setImmediate(resolve))
+
+describe("the version a start takes", () => {
+    test("the saved one while the values are the same; else a new one, never below the clock in seconds", () => {
+        const saved: DeviceConfigPayload = { version: 2_000_000_000, ...DEFAULT_DEVICE_CONFIG }
+        const same = setup(saved)
+        expect(same.configs.current()).toEqual(saved)
+        expect(same.store.saves).toBe(0)
+
+        const changed = setup(saved, { ...DEFAULT_DEVICE_CONFIG, threshold: 250 })
+        expect(changed.configs.current()).toEqual({ ...saved, version: 2_000_000_001, threshold: 250 })
+        expect(changed.store.saves).toBe(1)
+
+        const first = setup(undefined)
+        expect(first.configs.current().version).toBe(NOW / 1000)
+    })
+
+    test("a saved value that is not a config (a hand-edited database) is replaced", () => {
+        for (const junk of ["x", null, { version: 7, threshold: 5000 }, { ...DEFAULT_DEVICE_CONFIG }]) {
+            const { configs, store } = setup(junk)
+            expect(configs.current()).toEqual({ version: NOW / 1000, ...DEFAULT_DEVICE_CONFIG })
+            expect(store.saves).toBe(1)
+        }
+    })
+})
+
+describe("who gets a config", () => {
+    test("nobody before the bus is up; then every known device once, and each new one at once", async () => {
+        const { bus, configs, counters } = setup()
+        configs.remember(["porch", "hall"])
+        configs.added("porch") // known already: no second copy
+        configs.added("kitchen")
+        expect(bus.published).toEqual([])
+        configs.publishAll()
+        configs.added("attic")
+        configs.added("attic")
+        await settle()
+        expect(bus.published.map(p => p.topic)).toEqual([
+            "porch/config",
+            "hall/config",
+            "kitchen/config",
+            "attic/config",
+        ])
+        for (const p of bus.published) {
+            expect(p.options).toEqual({ qos: 1, retain: true })
+            expect(JSON.parse(p.payload)).toEqual(configs.current())
+        }
+        expect(counters).toEqual({ configsSent: 4, configsFailed: 0 })
+    })
+
+    test("a change is a new version, saved and sent to all; the same values again are nothing", async () => {
+        const { bus, configs, store } = setup()
+        configs.remember(["porch", "hall"])
+        configs.publishAll()
+        const before = configs.current()
+        expect(configs.change({ ...DEFAULT_DEVICE_CONFIG })).toBe(false)
+        expect(configs.change({ ...DEFAULT_DEVICE_CONFIG, reportMs: 500 })).toBe(true)
+        await settle()
+        const after = configs.current()
+        expect(after).toEqual({ ...before, version: before.version + 1, reportMs: 500 })
+        expect(store.value).toEqual(after)
+        expect(bus.published.slice(2).map(p => [p.topic, JSON.parse(p.payload)])).toEqual([
+            ["porch/config", after],
+            ["hall/config", after],
+        ])
+    })
+
+    test("a broker out of reach: every failure counted, one line for all of them", async () => {
+        const { bus, configs, counters, lines } = setup()
+        configs.remember(Array.from({ length: 50 }, (_, i) => `pole-${i}`))
+        bus.failure = new Error("not connected to MQTT broker")
+        configs.publishAll()
+        await settle()
+        await settle()
+        expect(counters).toEqual({ configsSent: 0, configsFailed: 50 })
+        const warnings = lines.filter(l => l.includes("could not send the config"))
+        expect(warnings).toHaveLength(1)
+        expect(warnings[0]).toContain("to 50 of 50 devices: not connected to MQTT broker")
+    })
+})
+
+describe("what the devices say", () => {
+    test("the version each runs; a refusal is logged when it is new, not with every reading", () => {
+        const { configs, lines } = setup()
+        expect(configs.versionOf("porch")).toBeNull()
+        configs.reported("porch", 7, undefined)
+        configs.reported("lesson", undefined, undefined)
+        expect(configs.versionOf("porch")).toBe(7)
+        expect(configs.versionOf("lesson")).toBeNull()
+        for (let i = 0; i < 3; i++) configs.reported("porch", 7, '8: "band" is missing')
+        configs.reported("porch", 7, '9: "band" is missing')
+        expect(configs.errorOf("porch")).toBe('9: "band" is missing')
+        expect(lines.filter(l => l.includes("porch refused its config"))).toHaveLength(2)
+        configs.reported("porch", 9, undefined)
+        expect(configs.errorOf("porch")).toBeNull()
+    })
+})
