@@ -76,6 +76,9 @@ export class Nightlight {
     private configVersion = 0
     /** Why the last config was refused (each reading says it); undefined once a newer one is applied. */
     private configError: string = undefined
+    /** A config applied and not yet written to the settings store; a write is under way while `keeping`. */
+    private configToKeep: string = undefined
+    private keeping = false
 
     constructor(
         private readonly light: ds.LightLevel,
@@ -161,10 +164,33 @@ export class Nightlight {
         this.applyConfig(result.config)
         this.configError = undefined
         this.last = undefined // the server hears the new version at once
+        this.keepConfig(text)
+    }
+
+    /**
+     * Writes the config for the next start in a fiber of its own: the broker's messages are handled one
+     * after the other, and a write to flash would hold up the retained command behind it (and the PUBACK).
+     */
+    private keepConfig(text: string) {
+        this.configToKeep = text
+        if (this.keeping) return
+        this.keeping = true
+        const self = this
+        setTimeout(async () => await self.writeKeptConfig(), 0)
+    }
+
+    private async writeKeptConfig() {
         try {
-            await writeSetting(SERVER_CONFIG_KEY, text)
+            // only the newest matters: configs that came during a write are not written one by one
+            while (this.configToKeep !== undefined) {
+                const text = this.configToKeep
+                this.configToKeep = undefined
+                await writeSetting(SERVER_CONFIG_KEY, text)
+            }
         } catch (e) {
-            say(`config ${result.config.version} not kept for the next start: ${e}`)
+            say(`the config is not kept for the next start: ${e}`)
+        } finally {
+            this.keeping = false
         }
     }
 
