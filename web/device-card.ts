@@ -11,7 +11,7 @@ import { SimSlider } from "./sim-slider"
 export class DeviceCard {
     readonly element: HTMLElement
     private readonly fields: Record<
-        "online" | "onlineNote" | "light" | "led" | "ledSource" | "decider" | "seen" | "command",
+        "online" | "onlineNote" | "light" | "led" | "ledSource" | "decider" | "seen" | "config" | "command",
         HTMLElement
     >
     private readonly chartSlot: HTMLElement
@@ -19,7 +19,11 @@ export class DeviceCard {
     private slider?: SimSlider
     private previous?: DeviceView
 
-    constructor(private device: DeviceView) {
+    /** `serverConfig`: the config version the server sends now (the summary's), to tell an old one. */
+    constructor(
+        private device: DeviceView,
+        private readonly serverConfig: () => number | undefined = () => undefined
+    ) {
         const value = (testId: string) => el("dd", { "data-testid": testId })
         this.fields = {
             online: el("span", { class: "pill", "data-testid": "device-online" }),
@@ -29,6 +33,7 @@ export class DeviceCard {
             ledSource: el("span", { class: "sub" }),
             decider: value("device-decider"),
             seen: value("device-last-seen"),
+            config: value("device-config"),
             command: value("device-last-command"),
         }
         this.chartSlot = el("div", { class: "chart-slot" })
@@ -49,6 +54,7 @@ export class DeviceCard {
                     el("div", {}, [el("dt", { text: "LED" }), el("dd", {}, [this.fields.led, this.fields.ledSource])]),
                     el("div", {}, [el("dt", { text: "Decided by" }), this.fields.decider]),
                     el("div", {}, [el("dt", { text: "Last seen" }), this.fields.seen]),
+                    el("div", {}, [el("dt", { text: "Config" }), this.fields.config]),
                     el("div", { class: "wide" }, [el("dt", { text: "Last command" }), this.fields.command]),
                 ]),
                 this.chartSlot,
@@ -87,6 +93,9 @@ export class DeviceCard {
             ? "switched by hand: the rule takes over when it next changes"
             : ""
         setText(f.seen, clockTime(device.lastSeen || null))
+        const config = configText(device, this.serverConfig())
+        setText(f.config, config.text)
+        setData(f.config, "state", config.state)
         const command = device.lastCommand
         if (command && command.at !== this.previous?.lastCommand?.at) {
             // The chart learns decisions from here too: not every decision comes as a "command" event.
@@ -138,6 +147,20 @@ export class DeviceCard {
     reloadChart(): void {
         void this.chart?.reload()
     }
+}
+
+/** The config the device runs (`<id>/config`), in words, and whether it needs a look. */
+export function configText(
+    device: DeviceView,
+    serverVersion: number | undefined
+): { text: string; state: "current" | "old" | "refused" | "unknown" } {
+    if (device.configError) return { text: `refused ${device.configError}`, state: "refused" }
+    const running = device.configVersion
+    // The lesson's devices (and ours before their first config) do not say.
+    if (running === null || running === undefined) return { text: "not reported", state: "unknown" }
+    if (serverVersion !== undefined && running < serverVersion)
+        return { text: `old: ${running} (the server's: ${serverVersion})`, state: "old" }
+    return { text: `current (${running})`, state: "current" }
 }
 
 /** Who decides the LED now, in words (the card's and the table's). */

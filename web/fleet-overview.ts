@@ -29,11 +29,13 @@ function stateLabel(state: DeviceStateName, staleAfterMs: number): string {
             return "Readings lost"
         case "led_disagrees":
             return "LED disagrees"
+        case "config_old":
+            return "Old config"
     }
 }
 
 /** States that need a look when above zero: their button stands out. */
-const WORRYING = new Set<DeviceStateName>(["offline", "local", "stale", "readings_lost", "led_disagrees"])
+const WORRYING = new Set<DeviceStateName>(["offline", "local", "stale", "readings_lost", "led_disagrees", "config_old"])
 
 export const formatCount = (n: number): string => n.toLocaleString("en-US")
 

@@ -55,6 +55,8 @@ export interface DevicesResponse {
  * - stale: nothing heard from it (`lastSeen`) for more than SummaryResponse.staleAfterMs.
  * - readings_lost: since the server started, readings of it never arrived or it discarded some.
  * - led_disagrees: `reportedLed` and `ledOn` are both known and differ.
+ * - config_old: its readings say it runs a config older than SummaryResponse.configVersion, or that it
+ *   refused the last one (`configError`). Devices that never say (the lesson's) are never counted.
  */
 export const DEVICE_STATES = [
     "online",
@@ -66,6 +68,7 @@ export const DEVICE_STATES = [
     "stale",
     "readings_lost",
     "led_disagrees",
+    "config_old",
 ] as const
 export type DeviceStateName = (typeof DEVICE_STATES)[number]
 
@@ -111,6 +114,8 @@ export interface SummaryResponse {
     staleAfterMs: number
     /** The server's clock when counted. */
     at: number
+    /** The version of the config the server sends its devices now (DeviceConfigResponse). */
+    configVersion: number
     groups: GroupSummary[]
 }
 

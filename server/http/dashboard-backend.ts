@@ -22,7 +22,7 @@ import {
     type StatsResponse,
     type SummaryResponse,
 } from "./api-types"
-import { FLEET, countStates, pageOf, type LostReadings } from "./fleet"
+import { FLEET, countStates, pageOf, type DeviceFlags } from "./fleet"
 import type { NightlightServer } from "../controller/nightlight-server"
 import type { CommandEvent, StatusEvent, TelemetryEvent } from "../controller/events"
 import { applyRulePatch } from "../groups/config"
@@ -92,12 +92,12 @@ export class DashboardBackend implements ApiBackend {
     }
 
     devicePage(query: DeviceQuery, now: number): DevicePageResponse {
-        const { total, page } = pageOf(this.store.registry.records(), query, now, this.lostReadings)
+        const { total, page } = pageOf(this.store.registry.records(), query, now, this.flags())
         return { devices: page.map(r => this.view(r)), total, offset: query.offset, limit: query.limit }
     }
 
     summary(now: number): SummaryResponse {
-        const { devices, counts } = countStates(this.store.registry.records(), now, this.lostReadings)
+        const { devices, counts } = countStates(this.store.registry.records(), now, this.flags())
         const groups = this.groups().map(g => ({
             name: g.name,
             members: g.members.length,
@@ -105,11 +105,22 @@ export class DashboardBackend implements ApiBackend {
             voters: g.votes.voters,
             dark: g.votes.dark,
         }))
-        return { devices, counts, staleAfterMs: FLEET.staleAfterMs, at: now, groups }
+        const configVersion = this.controller.deviceConfig().version
+        return { devices, counts, staleAfterMs: FLEET.staleAfterMs, at: now, configVersion, groups }
     }
 
-    /** The controller's link counters (since it started): readings that never arrived or the device dropped. */
-    private readonly lostReadings: LostReadings = id => this.controller.readingsLost(id) > 0
+    /** The controller's link counters (since it started) and the config versions its devices report. */
+    private flags(): DeviceFlags {
+        const c = this.controller
+        const version = c.deviceConfig().version
+        return {
+            readingsLost: id => c.readingsLost(id) > 0,
+            configOld: id => {
+                const running = c.configVersion(id)
+                return (running !== null && running < version) || c.configError(id) !== null
+            },
+        }
+    }
 
     device(id: string): DeviceView | undefined {
         // the view copies what it shows: the registry's own record will do, without a copy of its own

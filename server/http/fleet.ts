@@ -26,10 +26,15 @@ export interface FleetFacts {
     local: boolean | null
 }
 
-/** Whether the server counted readings of this device as lost (gaps or discarded by the device). */
-export type LostReadings = (id: string) => boolean
+/** What the server knows of a device beside its record (the controller's): the states need these too. */
+export interface DeviceFlags {
+    /** The server counted readings of this device as lost (gaps, or discarded by the device). */
+    readingsLost(id: string): boolean
+    /** It runs a config older than the server's, or refused the last one. */
+    configOld(id: string): boolean
+}
 
-export function hasState(d: FleetFacts, state: DeviceStateName, now: number, lost: LostReadings): boolean {
+export function hasState(d: FleetFacts, state: DeviceStateName, now: number, flags: DeviceFlags): boolean {
     switch (state) {
         case "online":
             return d.online === true
@@ -46,7 +51,9 @@ export function hasState(d: FleetFacts, state: DeviceStateName, now: number, los
         case "stale":
             return now - d.lastSeen > FLEET.staleAfterMs
         case "readings_lost":
-            return lost(d.id)
+            return flags.readingsLost(d.id)
+        case "config_old":
+            return flags.configOld(d.id)
         case "led_disagrees":
             return d.ledOn !== null && d.reportedLed !== null && d.ledOn !== d.reportedLed
     }
@@ -55,13 +62,13 @@ export function hasState(d: FleetFacts, state: DeviceStateName, now: number, los
 export function countStates(
     devices: Iterable<FleetFacts>,
     now: number,
-    lost: LostReadings
+    flags: DeviceFlags
 ): { devices: number; counts: Record<DeviceStateName, number> } {
     const counts = Object.fromEntries(DEVICE_STATES.map(s => [s, 0])) as Record<DeviceStateName, number>
     let total = 0
     for (const d of devices) {
         total++
-        for (const state of DEVICE_STATES) if (hasState(d, state, now, lost)) counts[state]++
+        for (const state of DEVICE_STATES) if (hasState(d, state, now, flags)) counts[state]++
     }
     return { devices: total, counts }
 }
@@ -71,12 +78,12 @@ export function pageOf<T extends FleetFacts>(
     devices: Iterable<T>,
     query: DeviceQuery,
     now: number,
-    lost: LostReadings
+    flags: DeviceFlags
 ): { total: number; page: T[] } {
     const q = query.q?.toLowerCase()
     const matching: T[] = []
     for (const d of devices) {
-        if (query.state !== undefined && !hasState(d, query.state, now, lost)) continue
+        if (query.state !== undefined && !hasState(d, query.state, now, flags)) continue
         if (q !== undefined && !d.id.toLowerCase().includes(q)) continue
         matching.push(d)
     }

@@ -25,7 +25,7 @@ import {
     type StatsResponse,
     type SummaryResponse,
 } from "../../server/http/api-types"
-import { FLEET, countStates, pageOf, type FleetFacts } from "../../server/http/fleet"
+import { FLEET, countStates, pageOf, type DeviceFlags, type FleetFacts } from "../../server/http/fleet"
 
 export interface BackendCall {
     method: keyof ApiBackend
@@ -134,14 +134,14 @@ export class MemoryBackend implements ApiBackend {
 
     devicePage(query: DeviceQuery, now: number): DevicePageResponse {
         this.record("devicePage", [query, now])
-        const { total, page } = pageOf(this.facts(), query, now, id => this.lost.has(id))
+        const { total, page } = pageOf(this.facts(), query, now, this.flags())
         const devices = page.map(d => this.deviceMap.get(d.id)!)
         return { devices, total, offset: query.offset, limit: query.limit }
     }
 
     summary(now: number): SummaryResponse {
         this.record("summary", [now])
-        const { devices, counts } = countStates(this.facts(), now, id => this.lost.has(id))
+        const { devices, counts } = countStates(this.facts(), now, this.flags())
         const groups = [...this.groupMap.values()].map(g => ({
             name: g.name,
             members: g.members.length,
@@ -149,7 +149,22 @@ export class MemoryBackend implements ApiBackend {
             voters: g.votes.voters,
             dark: g.votes.dark,
         }))
-        return { devices, counts, staleAfterMs: FLEET.staleAfterMs, at: now, groups }
+        const configVersion = this.currentDeviceConfig.version
+        return { devices, counts, staleAfterMs: FLEET.staleAfterMs, at: now, configVersion, groups }
+    }
+
+    /** readings_lost: the ids in `lost`; config_old: what the views' configVersion and configError say. */
+    private flags(): DeviceFlags {
+        const version = this.currentDeviceConfig.version
+        return {
+            readingsLost: id => this.lost.has(id),
+            configOld: id => {
+                const d = this.deviceMap.get(id)
+                return d?.configVersion != null
+                    ? d.configVersion < version || d.configError != null
+                    : d?.configError != null
+            },
+        }
     }
 
     private facts(): FleetFacts[] {

@@ -32,6 +32,10 @@ const LOCAL = range(100, 150)
 const DISAGREEING = range(200, 230)
 const OFFLINE = range(300, 340)
 const ONLINE = range(400, 460)
+/** Running config version 1 (long replaced), and refusing the server's config. */
+const OLD_CONFIG = [500, 501]
+const REFUSED_CONFIG = [502]
+const REFUSAL = '7: "band" must be a whole number in 0..1023'
 /** A group of three bright devices (off screen in the table sorted by id): its decision is "off". */
 const GROUP = { name: "stairs", members: [9001, 9002, 9003] }
 /** A group as big as a floor: its card lists a few members and counts the rest. */
@@ -57,6 +61,7 @@ function expectedCounts(): Record<DeviceStateName, number> {
         stale: 0,
         readings_lost: 0,
         led_disagrees: DISAGREEING.length,
+        config_old: OLD_CONFIG.length + REFUSED_CONFIG.length,
     }
 }
 
@@ -99,6 +104,8 @@ describe.skipIf(SKIP)("the dashboard of 10,000 devices, in headless Chromium", (
                     const reading: Record<string, unknown> = { light: light(i) }
                     if (LOCAL.includes(i)) reading.local = true
                     if (DISAGREEING.includes(i)) reading.led = !(light(i) < THRESHOLD)
+                    if (OLD_CONFIG.includes(i)) reading.cfg = 1
+                    if (REFUSED_CONFIG.includes(i)) Object.assign(reading, { cfg: 1, cfgErr: REFUSAL })
                     await client.publishAsync(`${id(i)}/telemetry`, JSON.stringify(reading), { qos: 1 })
                 }
             })
@@ -316,6 +323,19 @@ describe.skipIf(SKIP)("the dashboard of 10,000 devices, in headless Chromium", (
         await page.getByTestId("back-to-fleet").click()
         await expect.poll(() => page.getByTestId("fleet-view").isVisible(), within(5000)).toBe(true)
         expect(await devicePage.isHidden()).toBe(true)
+    })
+
+    it("a device page says which config the device runs: old, refused, or none said", async () => {
+        const version = server!.controller.deviceConfig().version
+        const configOf = async (i: number) => {
+            await page.goto(`${server!.http!.url}/#/device/${id(i)}`)
+            const card = page.locator(`[data-testid="device-card"][data-device-id="${id(i)}"]`)
+            await expect.poll(() => card.getByTestId("device-light").textContent(), within(5000)).toBe(String(light(i)))
+            return card.getByTestId("device-config").textContent()
+        }
+        expect(await configOf(OLD_CONFIG[0]!)).toBe(`old: 1 (the server's: ${version})`)
+        expect(await configOf(REFUSED_CONFIG[0]!)).toBe(`refused ${REFUSAL}`)
+        expect(await configOf(7)).toBe("not reported")
     })
 
     it("an unknown device's page says so, with the way back", async () => {

@@ -61,8 +61,9 @@ const idsOf = async (query: string) =>
 
 describe("a small fleet of real MQTT devices", () => {
     beforeAll(async () => {
-        // dark, reports its LED off: the server decides on, and the device has not followed (yet)
-        await reading("porch", { light: 120, seq: 1, boot: "b1", led: false, local: false })
+        // dark, reports its LED off: the server decides on, and the device has not followed (yet); it
+        // runs config version 1, long replaced (the server's version is at least its clock in seconds)
+        await reading("porch", { light: 120, seq: 1, boot: "b1", led: false, local: false, cfg: 1 })
         await commands.next()
         // bright, deciding by itself, and it discarded 3 readings its outbox could not hold
         await reading("attic", { light: 800, seq: 1, boot: "b2", led: false, local: true, dropped: 3 })
@@ -88,7 +89,9 @@ describe("a small fleet of real MQTT devices", () => {
             stale: 0,
             readings_lost: 1,
             led_disagrees: 1,
+            config_old: 1,
         })
+        expect(body.configVersion).toBe(server.controller.deviceConfig().version)
         expect(body.staleAfterMs).toBe(60_000)
         expect(body.groups).toEqual([{ name: "hall", members: 2, ledOn: false, voters: 1, dark: 0 }])
     })
@@ -97,6 +100,7 @@ describe("a small fleet of real MQTT devices", () => {
         expect(await idsOf("state=led_disagrees")).toEqual(["porch"])
         expect(await idsOf("state=readings_lost")).toEqual(["attic"])
         expect(await idsOf("state=local")).toEqual(["attic"])
+        expect(await idsOf("state=config_old")).toEqual(["porch"])
         expect(await idsOf("state=no_status")).toEqual(["hall-1"])
         expect(await idsOf("state=led_off&sort=light&order=desc")).toEqual(["attic", "hall-1"])
         expect(await idsOf("sort=state")).toEqual(["attic", "hall-1", "porch"])

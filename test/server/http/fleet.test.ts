@@ -4,7 +4,7 @@
  */
 import { describe, expect, test } from "vitest"
 import { DEVICE_STATES, type DeviceQuery } from "../../../server/http/api-types"
-import { FLEET, countStates, hasState, pageOf, type FleetFacts, type LostReadings } from "../../../server/http/fleet"
+import { FLEET, countStates, hasState, pageOf, type DeviceFlags, type FleetFacts } from "../../../server/http/fleet"
 
 const NOW = 1_700_000_000_000
 
@@ -12,7 +12,12 @@ function facts(id: string, fields: Partial<FleetFacts> = {}): FleetFacts {
     return { id, online: true, lastSeen: NOW, light: 500, ledOn: false, reportedLed: false, local: false, ...fields }
 }
 
-const none: LostReadings = () => false
+const none: DeviceFlags = { readingsLost: () => false, configOld: () => false }
+/** The flags of a server that says these devices lost readings, and these run an old config. */
+const flagged = (lost: string[], old: string[] = []): DeviceFlags => ({
+    readingsLost: id => lost.includes(id),
+    configOld: id => old.includes(id),
+})
 const query = (fields: Partial<DeviceQuery> = {}): DeviceQuery => ({
     offset: 0,
     limit: 100,
@@ -35,7 +40,8 @@ describe("states", () => {
         ])
         // a reported LED without a decision does not disagree with anything
         expect(states(facts("e", { ledOn: null, reportedLed: true }))).toEqual(["online"])
-        expect(states(facts("f"), id => id === "f")).toEqual(["online", "led_off", "readings_lost"])
+        expect(states(facts("f"), flagged(["f"]))).toEqual(["online", "led_off", "readings_lost"])
+        expect(states(facts("g"), flagged([], ["g"]))).toEqual(["online", "led_off", "config_old"])
     })
 
     test("stale: heard from more than staleAfterMs ago, not at exactly that age", () => {
@@ -49,7 +55,7 @@ describe("states", () => {
             facts("b", { online: false, lastSeen: NOW - 3_600_000 }),
             facts("c", { online: null, ledOn: true, reportedLed: null }),
         ]
-        expect(countStates(fleet, NOW, id => id === "c")).toEqual({
+        expect(countStates(fleet, NOW, flagged(["c"], ["a"]))).toEqual({
             devices: 3,
             counts: {
                 online: 1,
@@ -61,6 +67,7 @@ describe("states", () => {
                 stale: 1,
                 readings_lost: 1,
                 led_disagrees: 0,
+                config_old: 1,
             },
         })
     })
