@@ -5,6 +5,8 @@
  */
 import type {
     ApiError,
+    DeviceConfigPatch,
+    DeviceConfigResponse,
     DevicePageResponse,
     DeviceQuery,
     DeviceView,
@@ -104,6 +106,14 @@ export function getHomeAssistant(): Promise<HomeAssistantView> {
 /** Brings a device deleted in Home Assistant back. */
 export function showInHomeAssistant(id: string): Promise<HomeAssistantView> {
     return call("PUT", `/api/home-assistant/devices/${encodeURIComponent(id)}`)
+}
+
+export function getDeviceConfig(): Promise<DeviceConfigResponse> {
+    return call("GET", "/api/device-config")
+}
+
+export function patchDeviceConfig(patch: DeviceConfigPatch): Promise<DeviceConfigResponse> {
+    return call("PATCH", "/api/device-config", patch)
 }
 
 export function getStats(): Promise<StatsResponse> {

@@ -3,6 +3,7 @@
  * the fleet view of the live stream, the watch that tells the stream which devices the page shows, and
  * the views, picked by the URL's hash (web/route.ts): the fleet, or one device's page.
  */
+import { DeviceConfigForm } from "./device-config-form"
 import { DevicePage } from "./device-page"
 import { byTestId, setData, setText } from "./dom"
 import { FleetView } from "./fleet-view"
@@ -39,6 +40,7 @@ function main(): void {
     const fleet = new FleetView(document, store, watch, (route, replace) => navigate(route, replace))
     new GroupList(document, store, watch)
     new SettingsForm(document, store)
+    new DeviceConfigForm(document, store)
     new HomeAssistantPanel(document)
     new StatsPanel(document).start()
 

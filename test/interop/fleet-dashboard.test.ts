@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import type { DeviceStateName, SummaryResponse } from "../../server/http/api-types"
 import { startServer, type RunningServer } from "../../server/app"
 import { collectPageProblems, launchChromium, skipWithoutChromium } from "../helpers/browser"
-import { HOST, closeClient, connectClient, recordingLogger, until } from "../helpers/mqtt"
+import { HOST, Inbox, closeClient, connectClient, recordingLogger, until } from "../helpers/mqtt"
 import { runSteps } from "../helpers/teardown"
 
 const SKIP = skipWithoutChromium("test/interop/fleet-dashboard.test.ts", "The fleet dashboard in a browser")
@@ -362,6 +362,33 @@ describe.skipIf(SKIP)("the dashboard of 10,000 devices, in headless Chromium", (
         } finally {
             await page.setViewportSize({ width: 1280, height: 900 })
         }
+    })
+
+    it("the devices' timing, changed on the page, reaches a device's config; a bad value is named", async () => {
+        const inbox = await Inbox.open(clients[0]!, `${id(1)}/config`)
+        const before = JSON.parse((await inbox.next()).payload) as { version: number; reportMs: number }
+        await openFleet()
+        const report = page.getByTestId("config-report-s")
+        await expect.poll(() => report.inputValue(), within(5000)).toBe(String(before.reportMs / 1000))
+        await report.fill("5")
+        await page.getByTestId("device-config-save").click()
+        const status = page.getByTestId("device-config-status")
+        await expect.poll(() => status.textContent(), within(5000)).toMatch(/^Saved: sent to every device as version/)
+        const after = JSON.parse((await inbox.next()).payload) as { version: number; reportMs: number }
+        expect(after.reportMs).toBe(5000)
+        expect(after.version).toBeGreaterThan(before.version)
+        expect(await status.textContent()).toBe(`Saved: sent to every device as version ${after.version}.`)
+
+        const localAfter = page.getByTestId("config-local-after-s")
+        await localAfter.fill("0.5")
+        await page.getByTestId("device-config-save").click()
+        await expect.poll(() => localAfter.getAttribute("aria-invalid"), within(5000)).toBe("true")
+        expect(await status.getAttribute("data-state")).toBe("error")
+        expect(server!.controller.deviceConfig().localAfterMs).toBe(10_000) // unchanged
+        // (the 400 that said so: Chromium logs every error answer to fetch)
+        const refused = problems.findIndex(p => p.includes("400"))
+        expect(refused).toBeGreaterThanOrEqual(0)
+        problems.splice(refused, 1)
     })
 
     it("the page reports nothing wrong", () => {
