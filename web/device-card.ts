@@ -158,8 +158,8 @@ export function configText(
     const running = device.configVersion
     // The lesson's devices (and ours before their first config) do not say.
     if (running === null || running === undefined) return { text: "not reported", state: "unknown" }
-    if (serverVersion !== undefined && running < serverVersion)
-        return { text: `old: ${running} (the server's: ${serverVersion})`, state: "old" }
+    const sent = device.configSent ?? serverVersion
+    if (sent !== undefined && running < sent) return { text: `old: ${running} (the server's: ${sent})`, state: "old" }
     return { text: `current (${running})`, state: "current" }
 }
 

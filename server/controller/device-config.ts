@@ -1,11 +1,13 @@
 /**
- * The devices' configuration on `<id>/config` (README "Wire protocol"): the fleet's values under one
- * version, published retained to every known device, and the version each device says it runs.
- * Per-group and per-device values would change what `configFor` answers, not the topic or its shape.
+ * The devices' configuration on `<id>/config` (README "Wire protocol"): the fleet's values, a group's and
+ * a device's own (the narrower winning, config-overrides.ts), each device's config published retained
+ * with the version its last change took, and the version each device says it runs. Versions come from
+ * one growing counter; a change is published only to the devices whose config it changes.
  */
 import type { ServerStats } from "./events"
 import type { Logger } from "../util/logger"
 import type { MessageBus, PublishOptions } from "../mqtt/message-bus"
+import type { DeviceConfigOverride, DeviceConfigSource, DeviceConfigField } from "../http/api-types"
 import { printable } from "../util/logger"
 import {
     DEVICE_CONFIG_RANGES,
@@ -16,14 +18,33 @@ import {
     type DeviceConfigValues,
 } from "../protocol/contract"
 import type { Timers } from "../util/clock"
+import { asOverride, effectiveConfig, type EffectiveConfig } from "./config-overrides"
 
 const CONFIG_DELIVERY: PublishOptions = { qos: 1, retain: true }
 const FIELDS = Object.keys(DEVICE_CONFIG_RANGES) as (keyof DeviceConfigValues)[]
 
-/** Where the version and its values are kept, so the version still grows after a restart. */
+/**
+ * What is saved: the fleet's config with the version its last change took, the last version given
+ * (`latest`, when a group's or device's change took a later one), the devices published with another
+ * version than the fleet's, and the overrides. Only the first part from an older server.
+ */
+export interface SavedDeviceConfigs extends DeviceConfigPayload {
+    latest?: number
+    versions?: Record<string, number>
+    groups?: Record<string, DeviceConfigOverride>
+    devices?: Record<string, DeviceConfigOverride>
+}
+
+/** Where the versions, values and overrides are kept, so they survive a restart. */
 export interface DeviceConfigStore {
     load(): unknown
-    save(config: DeviceConfigPayload): void
+    save(config: SavedDeviceConfigs): void
+}
+
+/** The groups as configured: a group's override applies to its members. */
+export interface GroupMembership {
+    groupOf(deviceId: string): string | undefined
+    members(name: string): readonly string[]
 }
 
 export interface DeviceConfigsOptions {
@@ -32,6 +53,7 @@ export interface DeviceConfigsOptions {
     timers: Timers
     values: DeviceConfigValues
     store?: DeviceConfigStore
+    groups?: GroupMembership
     counters: Pick<ServerStats, "configsSent" | "configsFailed">
 }
 
@@ -42,7 +64,13 @@ interface Reported {
 }
 
 export class DeviceConfigs {
-    private config: DeviceConfigPayload
+    private fleet: DeviceConfigPayload
+    /** The last version given, to the fleet or to some devices. */
+    private latest: number
+    /** Devices last published with another version than the fleet's (a narrower change, or none since). */
+    private readonly versions = new Map<string, number>()
+    private readonly groupOverrides = new Map<string, DeviceConfigOverride>()
+    private readonly deviceOverrides = new Map<string, DeviceConfigOverride>()
     /** Set once the bus is up: publishing before would be refused (MessageBus.publish never queues). */
     private live = false
     private readonly reports = new Map<string, Reported>()
@@ -50,21 +78,65 @@ export class DeviceConfigs {
     private readonly known = new Set<string>()
 
     constructor(private readonly o: DeviceConfigsOptions) {
-        const saved = asConfig(o.store?.load())
-        if (saved && sameValues(saved, o.values)) this.config = saved
-        else {
-            this.config = { version: nextConfigVersion(saved?.version, o.timers.now()), ...pick(o.values) }
-            o.store?.save(this.config)
+        const raw = o.store?.load()
+        const saved = asConfig(raw)
+        if (saved) this.restore(raw as SavedDeviceConfigs)
+        const latest = Math.max(saved?.version ?? 0, this.latestSaved(raw))
+        if (saved && sameValues(saved, o.values)) {
+            this.fleet = saved
+            this.latest = latest
+        } else {
+            // a new fleet config at start (--threshold, an older server's value): every device gets it
+            this.latest = nextConfigVersion(saved ? latest : undefined, o.timers.now())
+            this.fleet = { version: this.latest, ...pick(o.values) }
+            this.versions.clear()
+            this.save()
         }
     }
 
+    /** The fleet's config, with the version a fleet-wide change last took. */
     current(): DeviceConfigPayload {
-        return { ...this.config }
+        return { ...this.fleet }
     }
 
-    /** This device's config; the fleet's for now. */
-    configFor(_deviceId: string): DeviceConfigPayload {
-        return this.config
+    /** What this device is sent: its effective values, with the version its config was last published with. */
+    configFor(deviceId: string): DeviceConfigPayload {
+        return { version: this.sentVersion(deviceId), ...this.effective(deviceId).values }
+    }
+
+    /** The version this device's config was last published with (or would be, to a device not met yet). */
+    sentVersion(deviceId: string): number {
+        return this.versions.get(deviceId) ?? this.fleet.version
+    }
+
+    /** The fleet's values, its group's own, then its own, and where each came from. */
+    effective(deviceId: string): EffectiveConfig {
+        const group = this.o.groups?.groupOf(deviceId)
+        const groupOverride = group === undefined ? undefined : this.groupOverrides.get(group)
+        return effectiveConfig(pick(this.fleet), groupOverride, this.deviceOverrides.get(deviceId))
+    }
+
+    /** The device's own threshold and band, for the server's decisions (the same it applies alone). */
+    ruleOf(deviceId: string): { threshold: number; band: number } {
+        const { threshold, band } = this.effective(deviceId).values
+        return { threshold, band }
+    }
+
+    sources(deviceId: string): Record<DeviceConfigField, DeviceConfigSource> {
+        return this.effective(deviceId).sources
+    }
+
+    deviceOverride(deviceId: string): DeviceConfigOverride {
+        return { ...this.deviceOverrides.get(deviceId) }
+    }
+
+    groupOverride(name: string): DeviceConfigOverride {
+        return { ...this.groupOverrides.get(name) }
+    }
+
+    /** Met since the start or known from before it: a device an override may be set for. */
+    isKnown(deviceId: string): boolean {
+        return this.known.has(deviceId)
     }
 
     /** Devices known from before this start: they get their config with the others (publishAll, change). */
@@ -85,14 +157,45 @@ export class DeviceConfigs {
         if (this.live) this.publish(deviceId)
     }
 
-    /** New values: a new version, saved, then sent to every known device. False when nothing changed. */
+    /**
+     * New fleet values: a new version, saved, then sent to every known device whose config it changes
+     * (one whose own or group's values cover the change keeps its config and version). False when
+     * nothing changed.
+     */
     change(values: DeviceConfigValues): boolean {
-        if (sameValues(this.config, values)) return false
-        this.config = { version: nextConfigVersion(this.config.version, this.o.timers.now()), ...pick(values) }
-        this.o.store?.save(this.config)
-        this.o.log.info(`device config version ${this.config.version}: ${encode("config", this.config)}`)
-        if (this.live) this.publishEach(this.known)
+        if (sameValues(this.fleet, values)) return false
+        const candidates = new Set([...this.known, ...this.versions.keys()])
+        const before = new Map([...candidates].map(id => [id, this.configFor(id)]))
+        this.latest = nextConfigVersion(this.latest, this.o.timers.now())
+        this.fleet = { version: this.latest, ...pick(values) }
+        this.versions.clear()
+        const affected: string[] = []
+        for (const [id, was] of before) {
+            if (sameValues(was, this.effective(id).values)) this.versions.set(id, was.version)
+            else affected.push(id)
+        }
+        this.save()
+        this.o.log.info(
+            `device config version ${this.latest}: ${encode("config", this.fleet)}, for ${affected.length} device(s)`
+        )
+        if (this.live) this.publishEach(affected.filter(id => this.known.has(id)))
         return true
+    }
+
+    /** A device's own values (undefined: none); its config goes out with a new version when it changes. */
+    setDeviceOverride(deviceId: string, override: DeviceConfigOverride | undefined): boolean {
+        return this.changeFor([deviceId], `device ${deviceId}`, () => {
+            if (override) this.deviceOverrides.set(deviceId, { ...override })
+            else this.deviceOverrides.delete(deviceId)
+        })
+    }
+
+    /** A group's own values (undefined: none); the members whose config changes get it with a new version. */
+    setGroupOverride(name: string, override: DeviceConfigOverride | undefined): boolean {
+        return this.changeFor(this.o.groups?.members(name) ?? [], `group ${name}`, () => {
+            if (override) this.groupOverrides.set(name, { ...override })
+            else this.groupOverrides.delete(name)
+        })
     }
 
     /** From each reading: `cfg` and `cfgErr` as the device sent them (none: the lesson's device). */
@@ -115,6 +218,51 @@ export class DeviceConfigs {
         return this.reports.get(deviceId)?.error ?? null
     }
 
+    /** Saves the overrides changed by `edit`; the devices among `ids` whose config changed get a new version. */
+    private changeFor(ids: readonly string[], what: string, edit: () => void): boolean {
+        const before = ids.map(id => this.configFor(id))
+        edit()
+        const affected = ids.filter((id, i) => !sameValues(before[i], this.effective(id).values))
+        if (affected.length > 0) {
+            this.latest = nextConfigVersion(this.latest, this.o.timers.now())
+            for (const id of affected) this.versions.set(id, this.latest)
+            this.o.log.info(`device config version ${this.latest} for ${what}: ${affected.length} device(s)`)
+        }
+        this.save()
+        if (this.live) this.publishEach(affected.filter(id => this.known.has(id)))
+        return affected.length > 0
+    }
+
+    private save(): void {
+        if (!this.o.store) return
+        const saved: SavedDeviceConfigs = { ...this.fleet }
+        if (this.latest !== this.fleet.version) saved.latest = this.latest
+        if (this.versions.size > 0) saved.versions = Object.fromEntries(this.versions)
+        if (this.groupOverrides.size > 0) saved.groups = Object.fromEntries(this.groupOverrides)
+        if (this.deviceOverrides.size > 0) saved.devices = Object.fromEntries(this.deviceOverrides)
+        this.o.store.save(saved)
+    }
+
+    /** The saved overrides and versions; an entry that is not one (a hand-edited database) is left out. */
+    private restore(saved: SavedDeviceConfigs): void {
+        for (const [name, value] of entries(saved.groups)) {
+            const override = asOverride(value)
+            if (override) this.groupOverrides.set(name, override)
+        }
+        for (const [id, value] of entries(saved.devices)) {
+            const override = asOverride(value)
+            if (override) this.deviceOverrides.set(id, override)
+        }
+        for (const [id, value] of entries(saved.versions))
+            if (Number.isSafeInteger(value) && (value as number) >= 1) this.versions.set(id, value as number)
+    }
+
+    private latestSaved(raw: unknown): number {
+        const latest = (raw as SavedDeviceConfigs | undefined)?.latest
+        const versions = [...this.versions.values()]
+        return Math.max(Number.isSafeInteger(latest) ? (latest as number) : 0, ...versions)
+    }
+
     private publish(deviceId: string): void {
         this.send(deviceId).then(
             () => undefined,
@@ -125,6 +273,7 @@ export class DeviceConfigs {
     /** One line for all that failed: a broker lost midway would fail them all. */
     private publishEach(deviceIds: Iterable<string>): void {
         const sends = [...deviceIds].map(id => this.send(id))
+        if (sends.length === 0) return
         // allSettled never rejects
         void Promise.allSettled(sends).then(results => {
             const failed = results.flatMap(r => (r.status === "rejected" ? [r.reason as Error] : []))
@@ -147,6 +296,10 @@ export class DeviceConfigs {
             throw err
         }
     }
+}
+
+function entries(value: unknown): [string, unknown][] {
+    return typeof value === "object" && value !== null && !Array.isArray(value) ? Object.entries(value) : []
 }
 
 function pick(values: DeviceConfigValues): DeviceConfigValues {

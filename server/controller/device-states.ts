@@ -13,10 +13,13 @@ export interface DeviceLimit {
 export class DeviceStates {
     private readonly states = new Map<string, DeviceState>()
 
-    /** `rule` is shared with every DeviceState, not copied: a change applies to their next decision. */
-    /** `added` hears of each device the map takes in, restored ones too. */
+    /**
+     * `rule` is shared with every DeviceState, not copied: a change applies to their next decision; or
+     * each device's own (its effective config), live the same way. `added` hears of each device the map
+     * takes in, restored ones too.
+     */
     constructor(
-        private readonly rule: DecisionRule,
+        private readonly rule: DecisionRule | ((deviceId: string) => DecisionRule),
         private readonly limit: DeviceLimit = { max: Infinity, refused: () => undefined },
         private readonly added: (deviceId: string) => void = () => undefined
     ) {}
@@ -29,7 +32,7 @@ export class DeviceStates {
         let state = this.states.get(deviceId)
         if (!state) {
             if (this.full(deviceId)) return undefined
-            state = new DeviceState(this.rule)
+            state = this.made(deviceId)
             this.states.set(deviceId, state)
             this.added(deviceId)
         }
@@ -40,7 +43,7 @@ export class DeviceStates {
     restored(deviceId: string): DeviceState {
         let state = this.states.get(deviceId)
         if (!state) {
-            state = new DeviceState(this.rule)
+            state = this.made(deviceId)
             this.states.set(deviceId, state)
             this.added(deviceId)
         }
@@ -51,11 +54,15 @@ export class DeviceStates {
     keepIfTaken(deviceId: string, takes: (state: DeviceState) => boolean): DeviceState | undefined {
         const known = this.states.get(deviceId)
         if (!known && this.full(deviceId)) return undefined
-        const state = known ?? new DeviceState(this.rule)
+        const state = known ?? this.made(deviceId)
         if (!takes(state)) return undefined
         this.states.set(deviceId, state)
         if (!known) this.added(deviceId)
         return state
+    }
+
+    private made(deviceId: string): DeviceState {
+        return new DeviceState(typeof this.rule === "function" ? this.rule(deviceId) : this.rule)
     }
 
     get size(): number {

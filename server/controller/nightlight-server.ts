@@ -4,9 +4,16 @@
  * and logged, never thrown.
  */
 import { EventEmitter } from "node:events"
-import type { GroupRule, GroupView, RuleSettings } from "../http/api-types"
+import type {
+    DeviceConfigDeviceView,
+    DeviceConfigGroupView,
+    DeviceConfigOverride,
+    GroupRule,
+    GroupView,
+    RuleSettings,
+} from "../http/api-types"
 import type { LinkState } from "../device/reading-link"
-import type { DeviceSnapshot } from "../device/types"
+import type { DecisionRule, DeviceSnapshot } from "../device/types"
 import { GroupStates } from "../groups/state"
 import type { Logger } from "../util/logger"
 import type { MessageBus, MessageHandler } from "../mqtt/message-bus"
@@ -91,10 +98,22 @@ export class NightlightServer extends EventEmitter<NightlightServerEvents> {
             timers,
             values: { ...DEFAULT_DEVICE_CONFIG, ...options.deviceDefaults, ...this.settings() },
             store: options.deviceConfigStore,
+            groups: this.groups,
             counters,
         }))
+        const rules = this.rules
+        // Live: each decision reads the device's effective threshold and band, as the device would alone.
+        const ruleOf = (deviceId: string): DecisionRule => ({
+            get threshold() {
+                return configs.ruleOf(deviceId).threshold
+            },
+            get band() {
+                return configs.ruleOf(deviceId).band
+            },
+            mismatchResendMs: rules.mismatchResendMs,
+        })
         const devices = (this.devices = new DeviceStates(
-            this.rules,
+            ruleOf,
             {
                 max: options.maxDevices ?? DEFAULT_MAX_DEVICES,
                 refused: deviceId => {
@@ -134,6 +153,7 @@ export class NightlightServer extends EventEmitter<NightlightServerEvents> {
             groups: this.groups,
             devices,
             rules: this.rules,
+            ruleOf: deviceId => configs.ruleOf(deviceId),
             log,
             commands,
             // No view only for a group that is not configured, which no device belongs to.
@@ -220,13 +240,62 @@ export class NightlightServer extends EventEmitter<NightlightServerEvents> {
         )
         this.emit("settings", this.settings())
         this.configs.change({ ...this.configs.current(), ...next })
+        this.decideAgain(this.devices.ids(), this.groups.names())
+    }
+
+    /** Devices alone by their rule, and groups by their vote, at once rather than at their next report. */
+    private decideAgain(deviceIds: Iterable<string>, groups: Iterable<string>): void {
         const now = this.timers.now()
-        for (const [deviceId, state] of this.devices) {
-            const auto = state.thresholdDecision()
-            if (this.groups.groupOf(deviceId) !== undefined || auto === undefined) continue
+        for (const deviceId of deviceIds) {
+            const state = this.devices.get(deviceId)
+            const auto = state?.thresholdDecision()
+            if (this.groups.groupOf(deviceId) !== undefined || auto === undefined || !state) continue
             this.commands.send(deviceId, state.decide(auto, now, "settings"))
         }
-        for (const name of this.groups.names()) this.groupVotes.revote(name, now, "settings")
+        for (const name of groups) this.groupVotes.revote(name, now, "settings")
+    }
+
+    /** undefined: a device never met (nor known from before this start). */
+    deviceConfigOf(deviceId: string): DeviceConfigDeviceView | undefined {
+        const c = this.configs
+        if (!c.isKnown(deviceId)) return undefined
+        const group = this.groups.groupOf(deviceId) ?? null
+        return {
+            id: deviceId,
+            group,
+            config: c.configFor(deviceId),
+            sources: c.sources(deviceId),
+            override: c.deviceOverride(deviceId),
+            groupOverride: group === null ? {} : c.groupOverride(group),
+        }
+    }
+
+    /** Validated by the caller; undefined clears. The device gets a new config if it changed, and is decided again. */
+    setDeviceConfigOverride(deviceId: string, override: DeviceConfigOverride | undefined): boolean {
+        if (!this.configs.isKnown(deviceId)) return false
+        if (this.configs.setDeviceOverride(deviceId, override)) {
+            const group = this.groups.groupOf(deviceId)
+            this.decideAgain([deviceId], group === undefined ? [] : [group])
+        }
+        return true
+    }
+
+    /** undefined: no such group. */
+    groupConfigOf(name: string): DeviceConfigGroupView | undefined {
+        if (!this.groups.config(name)) return undefined
+        return { name, members: [...this.groups.members(name)], override: this.configs.groupOverride(name) }
+    }
+
+    /** Validated by the caller; undefined clears. Members whose config changed get it; the group votes again. */
+    setGroupConfigOverride(name: string, override: DeviceConfigOverride | undefined): boolean {
+        if (!this.groups.config(name)) return false
+        if (this.configs.setGroupOverride(name, override)) this.decideAgain([], [name])
+        return true
+    }
+
+    /** The version the device's config was last published with: it runs an old one below. */
+    configSent(deviceId: string): number {
+        return this.configs.sentVersion(deviceId)
     }
 
     /** Validated by the caller; a change goes to every device with a new config version. */

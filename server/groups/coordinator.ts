@@ -11,6 +11,8 @@ export interface GroupCoordinatorOptions {
     devices: DeviceStates
     /** Live, not copied. */
     rules: RuleSettings
+    /** A member's own effective threshold and band (its config); absent: `rules` for every member. */
+    ruleOf?: (deviceId: string) => RuleSettings
     log: Logger
     commands: CommandSender
     voted: (view: GroupView | undefined) => void
@@ -53,8 +55,9 @@ export class GroupCoordinator {
         const state = this.o.devices.get(id)
         if (!state) return undefined
         const s = state.snapshot()
+        const rule = this.o.ruleOf?.(id)
         return {
-            state: { light: s.lastLight, lightAt: s.lastLightAt, online: s.online },
+            state: { light: s.lastLight, lightAt: s.lastLightAt, online: s.online, ...rule },
             auto: state.autoState(),
         }
     }

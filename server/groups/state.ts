@@ -68,7 +68,7 @@ export class GroupStates {
         let known = 0
         for (const id of g.members) {
             const m = lookup(id)
-            members.push({ id, light: m?.state.light, lightAt: m?.state.lightAt, online: m?.state.online })
+            members.push({ id, ...m?.state, light: m?.state.light, lightAt: m?.state.lightAt, online: m?.state.online })
             if (m?.auto !== undefined) {
                 known++
                 if (m.auto) on++

@@ -11,6 +11,9 @@ export interface MemberState {
     lightAt: number | undefined
     /** From `<id>/status`. undefined: the device never said (the lesson's device): it still votes. */
     online: boolean | undefined
+    /** Its own effective threshold and band (fleet, group, device config); absent: the group's call's. */
+    threshold?: number
+    band?: number
 }
 
 export interface GroupDecision {
@@ -27,7 +30,7 @@ export function notVotingReason(member: MemberState, staleAfterMs: number, now: 
     return undefined
 }
 
-/** `threshold` and `band` are the single-device rule (RuleSettings). */
+/** `threshold` and `band` are the single-device rule (RuleSettings), for members without their own. */
 export function groupDecision(
     rule: GroupRule,
     members: readonly MemberState[],
@@ -38,8 +41,8 @@ export function groupDecision(
 ): GroupDecision {
     // The band works for each vote as it does for one device: while the group is on, its own lights
     // shine on the sensors, so a member stays "dark" until its light reaches threshold + band. Relative
-    // to the group's state, not the member's, so every member counts by the same line.
-    const darkBelow = current === true ? threshold + band : threshold
+    // to the group's state, not the member's. Each member counts by its own effective threshold and band
+    // (docs/groups.md): the line it would switch by alone.
     const notVoting: GroupVotes["notVoting"] = []
     let voters = 0
     let dark = 0
@@ -50,6 +53,8 @@ export function groupDecision(
             continue
         }
         voters++
+        const t = member.threshold ?? threshold
+        const darkBelow = current === true ? t + (member.band ?? band) : t
         if ((member.light as number) < darkBelow) dark++
     }
     const votes = { voters, dark, notVoting }

@@ -8,6 +8,7 @@ import { ApiProblem, type ApiBackend, type HomeAssistantView, type StatsResponse
 import {
     checkDeviceId,
     checkGroupName,
+    deviceConfigOverrideSchema,
     deviceConfigPatchSchema,
     deviceQuerySchema,
     groupRulePatchSchema,
@@ -69,6 +70,36 @@ export function apiRoutes(
             path: "/api/device-config",
             handler: request => patchDeviceConfig(backend, request),
         },
+        {
+            method: "GET",
+            path: "/api/device-config/devices/:id",
+            handler: ({ params, query }) => getDeviceOverride(backend, params, query),
+        },
+        {
+            method: "PATCH",
+            path: "/api/device-config/devices/:id",
+            handler: request => changeDeviceOverride(backend, request, true),
+        },
+        {
+            method: "DELETE",
+            path: "/api/device-config/devices/:id",
+            handler: request => changeDeviceOverride(backend, request, false),
+        },
+        {
+            method: "GET",
+            path: "/api/device-config/groups/:name",
+            handler: ({ params, query }) => getGroupOverride(backend, params, query),
+        },
+        {
+            method: "PATCH",
+            path: "/api/device-config/groups/:name",
+            handler: request => changeGroupOverride(backend, request, true),
+        },
+        {
+            method: "DELETE",
+            path: "/api/device-config/groups/:name",
+            handler: request => changeGroupOverride(backend, request, false),
+        },
         { method: "PUT", path: "/api/sim/light", handler: request => putSimLight(backend, request) },
         { method: "GET", path: "/api/home-assistant", handler: ({ query }) => getHomeAssistant(backend, query) },
         {
@@ -124,8 +155,7 @@ async function patchGroup(backend: ApiBackend, { params, query, body }: ApiReque
     parseQuery(noQuerySchema, query)
     const patch = parseBody(groupRulePatchSchema, await body())
     const group = backend.updateGroupRule(name, patch)
-    if (!group) throw new ApiProblem(404, `no group named "${name}"`, "name")
-    return group
+    return group ?? noGroup(name)
 }
 
 function getSettings(backend: ApiBackend, query: URLSearchParams) {
@@ -146,6 +176,33 @@ function getDeviceConfig(backend: ApiBackend, query: URLSearchParams) {
 async function patchDeviceConfig(backend: ApiBackend, { query, body }: ApiRequest) {
     parseQuery(noQuerySchema, query)
     return backend.updateDeviceConfig(parseBody(deviceConfigPatchSchema, await body()))
+}
+
+function getDeviceOverride(backend: ApiBackend, params: Record<string, string>, query: URLSearchParams) {
+    const id = checkDeviceId(params.id)
+    parseQuery(noQuerySchema, query)
+    return backend.deviceConfigOf(id) ?? noDevice(id)
+}
+
+/** PATCH sets the fields given (null clears one); DELETE clears them all. */
+async function changeDeviceOverride(backend: ApiBackend, { params, query, body }: ApiRequest, patch: boolean) {
+    const id = checkDeviceId(params.id)
+    parseQuery(noQuerySchema, query)
+    const change = patch ? parseBody(deviceConfigOverrideSchema, await body()) : null
+    return backend.overrideDeviceConfig(id, change) ?? noDevice(id)
+}
+
+function getGroupOverride(backend: ApiBackend, params: Record<string, string>, query: URLSearchParams) {
+    const name = checkGroupName(params.name)
+    parseQuery(noQuerySchema, query)
+    return backend.groupConfigOf(name) ?? noGroup(name)
+}
+
+async function changeGroupOverride(backend: ApiBackend, { params, query, body }: ApiRequest, patch: boolean) {
+    const name = checkGroupName(params.name)
+    parseQuery(noQuerySchema, query)
+    const change = patch ? parseBody(deviceConfigOverrideSchema, await body()) : null
+    return backend.overrideGroupConfig(name, change) ?? noGroup(name)
 }
 
 async function putSimLight(backend: ApiBackend, { query, body }: ApiRequest) {
@@ -175,6 +232,10 @@ async function showInHomeAssistant(
 
 function discoveryOff(): never {
     throw new ApiProblem(404, "Home Assistant discovery is off (start the server with --ha-discovery)")
+}
+
+function noGroup(name: string): never {
+    throw new ApiProblem(404, `no group named "${name}"`, "name")
 }
 
 function noDevice(id: string): never {

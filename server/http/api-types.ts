@@ -33,11 +33,16 @@ export interface DeviceView {
     /** The simulated device `npm start` runs: the dashboard offers a light slider for it. */
     simulated: boolean
     /**
-     * The `<id>/config` version its last reading says it runs (`cfg`); below the server's (GET /api/stats
-     * `server.configVersion`): it runs an old one. null: it never said (the lesson's device, or ours
+     * The `<id>/config` version its last reading says it runs (`cfg`); below `configSent`: it runs an
+     * old one. null: it never said (the lesson's device, or ours
      * before its first config). Absent from servers that do not tell.
      */
     configVersion?: number | null
+    /**
+     * The version its config was last published with (a change for it, its group or the fleet): it runs
+     * an old one below this. Absent from servers without per-device configs (then the summary's).
+     */
+    configSent?: number
     /** Why it refused the last config it got (`cfgErr`): it runs the old one. null when it did not. */
     configError?: string | null
 }
@@ -55,8 +60,8 @@ export interface DevicesResponse {
  * - stale: nothing heard from it (`lastSeen`) for more than SummaryResponse.staleAfterMs.
  * - readings_lost: since the server started, readings of it never arrived or it discarded some.
  * - led_disagrees: `reportedLed` and `ledOn` are both known and differ.
- * - config_old: its readings say it runs a config older than SummaryResponse.configVersion, or that it
- *   refused the last one (`configError`). Devices that never say (the lesson's) are never counted.
+ * - config_old: its readings say it runs a config older than the one last published to it (its
+ *   DeviceConfigDeviceView.config.version), or that it refused the last one (`configError`). Devices that never say (the lesson's) are never counted.
  */
 export const DEVICE_STATES = [
     "online",
@@ -169,9 +174,10 @@ export interface RuleSettings {
 export type RuleSettingsPatch = Partial<RuleSettings>
 
 /**
- * The config every device is sent on `<id>/config` (README "Wire protocol"), fleet-wide for now:
- * `threshold` and `band` are RuleSettings'; the rest is changed with DeviceConfigPatch. `version`
- * grows with every change; a device's DeviceView.configVersion below it runs an old one.
+ * The fleet's config (README "Wire protocol"), sent on `<id>/config` to every device but for the values
+ * its group or itself set (DeviceConfigOverride): `threshold` and `band` are RuleSettings'; the rest is
+ * changed with DeviceConfigPatch. `version` is the one a fleet-wide change last took; every change, for
+ * a device, a group or the fleet, takes a higher one (DeviceConfigDeviceView.config.version).
  */
 export interface DeviceConfigResponse {
     version: number
@@ -187,6 +193,37 @@ export interface DeviceConfigResponse {
 
 /** PATCH /api/device-config: any subset; the threshold and band are PATCH /api/settings'. */
 export type DeviceConfigPatch = Partial<Pick<DeviceConfigResponse, "reportMs" | "minChange" | "localAfterMs">>
+
+/** A value of the device config, each of which a group or a device may set for itself. */
+export type DeviceConfigField = Exclude<keyof DeviceConfigResponse, "version">
+
+/** Where a device's value comes from: the narrower wins (device over group over fleet). */
+export type DeviceConfigSource = "fleet" | "group" | "device"
+
+/** A group's or a device's own values: any subset, each in DeviceConfigResponse's range. */
+export type DeviceConfigOverride = Partial<Record<DeviceConfigField, number>>
+
+/** PATCH /api/device-config/devices/:id and /groups/:name: sets the fields given; `null` clears one. */
+export type DeviceConfigOverridePatch = Partial<Record<DeviceConfigField, number | null>>
+
+/** GET /api/device-config/devices/:id: what the device is sent, where each value comes from. */
+export interface DeviceConfigDeviceView {
+    id: string
+    group: string | null
+    /** Its effective config; `version` is the one it was last published with (config_old below it). */
+    config: DeviceConfigResponse
+    sources: Record<DeviceConfigField, DeviceConfigSource>
+    /** Its own values, and its group's (empty when none or no group). */
+    override: DeviceConfigOverride
+    groupOverride: DeviceConfigOverride
+}
+
+/** GET /api/device-config/groups/:name: the group's own values. */
+export interface DeviceConfigGroupView {
+    name: string
+    members: string[]
+    override: DeviceConfigOverride
+}
 
 /** The threshold and band in force from `t` on (until the next change). */
 export interface RuleChange extends RuleSettings {
@@ -347,6 +384,14 @@ export interface ApiBackend {
     deviceConfig(): DeviceConfigResponse
     /** Saved, and sent to every device with a new version when it changes anything. */
     updateDeviceConfig(patch: DeviceConfigPatch): DeviceConfigResponse
+    /** undefined: a device the server never met. */
+    deviceConfigOf(id: string): DeviceConfigDeviceView | undefined
+    /** Saved, and sent with a new version to the device when its config changes; null clears all. */
+    overrideDeviceConfig(id: string, patch: DeviceConfigOverridePatch | null): DeviceConfigDeviceView | undefined
+    /** undefined: no such group (in the groups file). */
+    groupConfigOf(name: string): DeviceConfigGroupView | undefined
+    /** Saved, and sent with a new version to the members whose config changes; null clears all. */
+    overrideGroupConfig(name: string, patch: DeviceConfigOverridePatch | null): DeviceConfigGroupView | undefined
     /** undefined when no simulated device runs. */
     setSimLight(light: SimLight): SimLightResponse | undefined
     /**

@@ -5,6 +5,9 @@
 import {
     ApiProblem,
     type ApiBackend,
+    type DeviceConfigDeviceView,
+    type DeviceConfigGroupView,
+    type DeviceConfigOverridePatch,
     type DeviceConfigPatch,
     type DeviceConfigResponse,
     type DevicePageResponse,
@@ -26,6 +29,7 @@ import { FLEET, countStates, pageOf, type DeviceFlags } from "./fleet"
 import type { NightlightServer } from "../controller/nightlight-server"
 import type { CommandEvent, StatusEvent, TelemetryEvent } from "../controller/events"
 import { applyRulePatch } from "../groups/config"
+import { patchOverride } from "../controller/config-overrides"
 import type { HomeAssistantDiscovery } from "../home-assistant/discovery"
 import type { Logger } from "../util/logger"
 import type { Store } from "../store"
@@ -112,12 +116,12 @@ export class DashboardBackend implements ApiBackend {
     /** The controller's link counters (since it started) and the config versions its devices report. */
     private flags(): DeviceFlags {
         const c = this.controller
-        const version = c.deviceConfig().version
         return {
             readingsLost: id => c.readingsLost(id) > 0,
+            // below the version ITS config was last published with: a change for another device is not news
             configOld: id => {
                 const running = c.configVersion(id)
-                return (running !== null && running < version) || c.configError(id) !== null
+                return (running !== null && running < c.configSent(id)) || c.configError(id) !== null
             },
         }
     }
@@ -182,6 +186,31 @@ export class DashboardBackend implements ApiBackend {
         this.store.settings.set(DEVICE_DEFAULTS_KEY, next)
         this.controller.updateDeviceDefaults(next)
         return this.controller.deviceConfig()
+    }
+
+    deviceConfigOf(id: string): DeviceConfigDeviceView | undefined {
+        return this.controller.deviceConfigOf(id)
+    }
+
+    /** Saved with the config versions (the controller's store); a device never met is a 404. */
+    overrideDeviceConfig(id: string, patch: DeviceConfigOverridePatch | null): DeviceConfigDeviceView | undefined {
+        const current = this.controller.deviceConfigOf(id)
+        if (!current) return undefined
+        const next = patch === null ? undefined : patchOverride(current.override, patch)
+        this.controller.setDeviceConfigOverride(id, next)
+        return this.controller.deviceConfigOf(id)
+    }
+
+    groupConfigOf(name: string): DeviceConfigGroupView | undefined {
+        return this.controller.groupConfigOf(name)
+    }
+
+    overrideGroupConfig(name: string, patch: DeviceConfigOverridePatch | null): DeviceConfigGroupView | undefined {
+        const current = this.controller.groupConfigOf(name)
+        if (!current) return undefined
+        const next = patch === null ? undefined : patchOverride(current.override, patch)
+        this.controller.setGroupConfigOverride(name, next)
+        return this.controller.groupConfigOf(name)
     }
 
     setSimLight(light: SimLight): SimLightResponse | undefined {
@@ -250,6 +279,7 @@ export class DashboardBackend implements ApiBackend {
             lastCommand: r.lastCommand,
             simulated: this.sim?.deviceId === r.id,
             configVersion: this.controller.configVersion(r.id),
+            configSent: this.controller.configSent(r.id),
             configError: this.controller.configError(r.id),
         }
     }

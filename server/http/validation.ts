@@ -16,6 +16,7 @@ import {
     type WatchRequest,
     type RuleSettingsPatch,
     type DeviceConfigPatch,
+    type DeviceConfigOverridePatch,
     type SimLightRequest,
 } from "./api-types"
 import { FLEET } from "./fleet"
@@ -73,6 +74,18 @@ export const deviceConfigPatchSchema: z.ZodType<DeviceConfigPatch> = z.strictObj
     reportMs: configValue("reportMs"),
     minChange: configValue("minChange"),
     localAfterMs: configValue("localAfterMs"),
+})
+
+/** A group's or device's own values: each in the fleet config's range; null clears one. */
+const overrideValue = (name: keyof typeof DEVICE_CONFIG_RANGES) =>
+    integer(name, DEVICE_CONFIG_RANGES[name][0], DEVICE_CONFIG_RANGES[name][1]).nullable().optional()
+
+export const deviceConfigOverrideSchema: z.ZodType<DeviceConfigOverridePatch> = z.strictObject({
+    threshold: overrideValue("threshold"),
+    band: overrideValue("band"),
+    reportMs: overrideValue("reportMs"),
+    minChange: overrideValue("minChange"),
+    localAfterMs: overrideValue("localAfterMs"),
 })
 
 export const groupRulePatchSchema: z.ZodType<GroupRulePatch> = z.strictObject({

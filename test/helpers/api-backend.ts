@@ -6,6 +6,9 @@
 import {
     ApiProblem,
     type ApiBackend,
+    type DeviceConfigDeviceView,
+    type DeviceConfigGroupView,
+    type DeviceConfigOverridePatch,
     type DeviceConfigPatch,
     type DeviceConfigResponse,
     type DevicePageResponse,
@@ -241,6 +244,26 @@ export class MemoryBackend implements ApiBackend {
             version: this.currentDeviceConfig.version + 1,
         }
         return this.deviceConfig()
+    }
+
+    deviceConfigOf(id: string): DeviceConfigDeviceView | undefined {
+        this.record("deviceConfigOf", [id])
+        return undefined
+    }
+
+    overrideDeviceConfig(id: string, patch: DeviceConfigOverridePatch | null): DeviceConfigDeviceView | undefined {
+        this.record("overrideDeviceConfig", [id, patch])
+        return undefined
+    }
+
+    groupConfigOf(name: string): DeviceConfigGroupView | undefined {
+        this.record("groupConfigOf", [name])
+        return undefined
+    }
+
+    overrideGroupConfig(name: string, patch: DeviceConfigOverridePatch | null): DeviceConfigGroupView | undefined {
+        this.record("overrideGroupConfig", [name, patch])
+        return undefined
     }
 
     setSimLight(light: SimLight): SimLightResponse | undefined {

@@ -56,6 +56,18 @@ describe("majority", () => {
     })
 })
 
+describe("each member's own threshold and band (its device config)", () => {
+    test("a member counts by its own line; one without its own by the group's call's", () => {
+        const [a, b, c] = stadium(350, 350, 350)
+        const members = [{ ...a, threshold: 400 }, { ...b, threshold: 200, band: 200 }, c]
+        // off: dark below the threshold alone (400 yes; 200 and 300 no)
+        expect(decide(majority, members, false).votes.dark).toBe(1)
+        // on: dark below threshold + band (500 and 400 yes; 300 + 100 = 400 for the last one too)
+        expect(decide(majority, members, true).votes.dark).toBe(3)
+        expect(decide(majority, [a, { ...b, threshold: 200, band: 100 }, c], true).votes.dark).toBe(2)
+    })
+})
+
 describe("the band: a voter stays dark until threshold + band while the group is on", () => {
     test("while on, 300-399 still counts as dark; 400 does not", () => {
         expect(decide(majority, stadium(...Array(10).fill(399)), true)).toMatchObject({

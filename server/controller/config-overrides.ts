@@ -1,0 +1,61 @@
+/**
+ * A device's effective config: the fleet's values, then its group's own, then its own, field by field
+ * (the narrower wins). Pure; the overrides are kept and published by DeviceConfigs.
+ */
+import type {
+    DeviceConfigField,
+    DeviceConfigOverride,
+    DeviceConfigOverridePatch,
+    DeviceConfigSource,
+} from "../http/api-types"
+import { DEVICE_CONFIG_RANGES, type DeviceConfigValues } from "../protocol/contract"
+
+export const CONFIG_FIELDS = Object.keys(DEVICE_CONFIG_RANGES) as DeviceConfigField[]
+
+export interface EffectiveConfig {
+    values: DeviceConfigValues
+    sources: Record<DeviceConfigField, DeviceConfigSource>
+}
+
+export function effectiveConfig(
+    fleet: DeviceConfigValues,
+    group: DeviceConfigOverride | undefined,
+    device: DeviceConfigOverride | undefined
+): EffectiveConfig {
+    const values = { ...fleet }
+    const sources = {} as Record<DeviceConfigField, DeviceConfigSource>
+    for (const f of CONFIG_FIELDS) {
+        sources[f] = "fleet"
+        if (group?.[f] !== undefined) [values[f], sources[f]] = [group[f], "group"]
+        if (device?.[f] !== undefined) [values[f], sources[f]] = [device[f], "device"]
+    }
+    return { values, sources }
+}
+
+/** The override after a PATCH (null clears a field); undefined when nothing is left. Validated before. */
+export function patchOverride(
+    current: DeviceConfigOverride | undefined,
+    patch: DeviceConfigOverridePatch
+): DeviceConfigOverride | undefined {
+    const next: DeviceConfigOverride = { ...current }
+    for (const f of CONFIG_FIELDS) {
+        const v = patch[f]
+        if (v === null) delete next[f]
+        else if (v !== undefined) next[f] = v
+    }
+    return Object.keys(next).length > 0 ? next : undefined
+}
+
+/** An override as saved, or undefined for anything else (a hand-edited database): whole and in range. */
+export function asOverride(value: unknown): DeviceConfigOverride | undefined {
+    if (typeof value !== "object" || value === null || Array.isArray(value)) return undefined
+    const v = value as Record<string, unknown>
+    const out: DeviceConfigOverride = {}
+    for (const [key, x] of Object.entries(v)) {
+        if (!(key in DEVICE_CONFIG_RANGES)) return undefined
+        const [min, max] = DEVICE_CONFIG_RANGES[key as DeviceConfigField]
+        if (!Number.isSafeInteger(x) || (x as number) < min || (x as number) > max) return undefined
+        out[key as DeviceConfigField] = x as number
+    }
+    return Object.keys(out).length > 0 ? out : undefined
+}
