@@ -5,6 +5,8 @@
  */
 import type {
     ApiError,
+    DeviceConfigDeviceView,
+    DeviceConfigOverridePatch,
     DeviceConfigPatch,
     DeviceConfigResponse,
     DevicePageResponse,
@@ -114,6 +116,22 @@ export function getDeviceConfig(): Promise<DeviceConfigResponse> {
 
 export function patchDeviceConfig(patch: DeviceConfigPatch): Promise<DeviceConfigResponse> {
     return call("PATCH", "/api/device-config", patch)
+}
+
+export function getDeviceConfigOf(id: string): Promise<DeviceConfigDeviceView> {
+    return call("GET", `/api/device-config/devices/${encodeURIComponent(id)}`)
+}
+
+/** The device's own values: a number sets one, null clears it. */
+export function patchDeviceConfigOverride(
+    id: string,
+    patch: DeviceConfigOverridePatch
+): Promise<DeviceConfigDeviceView> {
+    return call("PATCH", `/api/device-config/devices/${encodeURIComponent(id)}`, patch)
+}
+
+export function clearDeviceConfigOverride(id: string): Promise<DeviceConfigDeviceView> {
+    return call("DELETE", `/api/device-config/devices/${encodeURIComponent(id)}`)
 }
 
 export function getStats(): Promise<StatsResponse> {

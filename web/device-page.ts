@@ -1,12 +1,14 @@
 /**
  * One device's page (`#/device/<id>`): a link back to the fleet, and the device's card with its chart
  * always shown, live through the stream (the page watches the device) and, for the simulated device,
- * the light slider. An id the server does not know says so; should the device appear meanwhile (the
- * stream watches ids not known yet), its card replaces the message.
+ * the light slider; below it the device's config, where each value comes from, and its own values
+ * (device-config-panel.ts). An id the server does not know says so; should the device appear meanwhile
+ * (the stream watches ids not known yet), its card replaces the message.
  */
 import type { LiveEvent } from "../server/http/api-types"
 import { ApiRequestError, getDevice } from "./api"
 import { DeviceCard } from "./device-card"
+import { DeviceConfigPanel } from "./device-config-panel"
 import { byTestId, el, setText } from "./dom"
 import type { Store } from "./store"
 import type { Watch } from "./watch"
@@ -17,6 +19,7 @@ export class DevicePage {
     private readonly message: HTMLElement
     private id?: string
     private card?: DeviceCard
+    private config?: DeviceConfigPanel
     private connectedBefore = false
 
     constructor(
@@ -81,13 +84,15 @@ export class DevicePage {
         setText(this.message, "")
         this.card = new DeviceCard(device, () => this.store.summary?.configVersion)
         this.card.element.classList.add("device-page-card")
-        this.body.replaceChildren(this.card.element)
+        this.config = new DeviceConfigPanel(id)
+        this.body.replaceChildren(this.card.element, this.config.element)
         this.card.showChart()
     }
 
     private close(): void {
         this.card?.hideChart()
         this.card = undefined
+        this.config = undefined
         this.body.replaceChildren()
         setText(this.message, "")
         document.title = "Nightlight"
@@ -105,6 +110,7 @@ export class DevicePage {
                 if (event.device.id !== this.id) return
                 if (this.card) this.card.update(event.device)
                 else this.open(this.id)
+                this.config?.deviceChanged(event.device)
                 break
             case "reading":
             case "command":
