@@ -5,58 +5,11 @@
  */
 import type { StatsResponse } from "../server/http/api-types"
 import { getStats } from "./api"
+import { refusals } from "./refusals"
 import { byTestId, el, setText } from "./dom"
 
 /** ms between two refreshes: counters, not a live view. */
 const REFRESH_MS = 10_000
-
-/** Counters in words; any other is shown by its name ("takeoversRefused" → "takeovers refused"). */
-const LABELS: Record<string, string> = {
-    devicesRefused: "new devices ignored: registry full",
-    failedLogins: "failed logins",
-    lockedOut: "logins refused: address locked out",
-    slowedDown: "logins slowed down: user name guessed at",
-    busy: "logins refused: too many waiting",
-    takeoversRefused: "sessions refused: client id of another user",
-    kicked: "sessions closed: user changed",
-    deniedPublishes: "publishes denied by the rules",
-    deniedSubscribes: "subscriptions denied",
-    deniedDeliveries: "deliveries withheld",
-    rateLimited: "publishes over the rate limit",
-    oversizedPackets: "connections cut off: oversized packet",
-    refusedPerAddress: "connections refused: too many from one address",
-    refusedTotal: "connections refused: too many not logged in",
-    timedOut: "connections closed: no login in time",
-    liveStreamsRefused: "live streams refused",
-    requestsRateLimited: "HTTP requests over the rate limit",
-}
-
-/** Counters that are not about refusals: shown elsewhere or not at all. */
-const NOT_REFUSALS = new Set([
-    "received",
-    "commandsSent",
-    "commandsFailed",
-    "acksSent",
-    "acksFailed",
-    "logins",
-    "anonymousLogins",
-    "passwordChecks",
-    "liveStreams",
-])
-
-export function counterLabel(name: string): string {
-    return LABELS[name] ?? name.replace(/([a-z0-9])([A-Z])/g, "$1 $2").toLowerCase()
-}
-
-/** The refusal counters of a StatsResponse, in order: [label, count]. */
-export function refusals(stats: StatsResponse): [string, number][] {
-    const rows: [string, number][] = []
-    for (const part of [stats.server, stats.broker ?? {}, stats.http])
-        for (const [name, count] of Object.entries(part))
-            if (!NOT_REFUSALS.has(name) && typeof count === "number") rows.push([counterLabel(name), count])
-    for (const [reason, count] of Object.entries(stats.rejected)) rows.push([`readings rejected: ${reason}`, count])
-    return rows
-}
 
 export class StatsPanel {
     private readonly table: HTMLElement
