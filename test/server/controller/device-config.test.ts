@@ -26,6 +26,12 @@ class RecordingBus implements MessageBus {
     }
 }
 
+/** porch and hall in group "stairs"; attic alone. */
+const groups = {
+    groupOf: (id: string) => (id === "porch" || id === "hall" ? "stairs" : undefined),
+    members: (name: string) => (name === "stairs" ? ["porch", "hall"] : []),
+}
+
 function setup(saved?: unknown, values = DEFAULT_DEVICE_CONFIG) {
     const bus = new RecordingBus()
     const { logger, lines } = recordingLogger("info")
@@ -38,7 +44,7 @@ function setup(saved?: unknown, values = DEFAULT_DEVICE_CONFIG) {
         },
     }
     const counters = { configsSent: 0, configsFailed: 0 }
-    const configs = new DeviceConfigs({ bus, log: logger, timers, values, store: configStore, counters })
+    const configs = new DeviceConfigs({ bus, log: logger, timers, values, store: configStore, groups, counters })
     return { bus, lines, store, counters, configs }
 }
 
@@ -137,5 +143,72 @@ describe("what the devices say", () => {
         expect(lines.filter(l => l.includes("porch refused its config"))).toHaveLength(2)
         configs.reported("porch", 9, undefined)
         expect(configs.errorOf("porch")).toBeNull()
+    })
+})
+
+describe("a group's and a device's own values", () => {
+    const published = (bus: RecordingBus) => bus.published.map(p => [p.topic, JSON.parse(p.payload).version])
+
+    test("the narrower wins field by field; a change goes, with one new version, to those it changes", async () => {
+        const { bus, configs, store } = setup()
+        configs.remember(["porch", "hall", "attic"])
+        configs.publishAll()
+        const fleet = configs.current().version
+        expect(configs.setGroupOverride("stairs", { threshold: 500, band: 50 })).toBe(true)
+        expect(configs.setDeviceOverride("porch", { threshold: 450, reportMs: 1000 })).toBe(true)
+        // the same values again: saved, but nobody's config changes
+        expect(configs.setDeviceOverride("hall", { band: 50 })).toBe(false)
+        await settle()
+        expect(configs.configFor("porch")).toEqual({
+            ...DEFAULT_DEVICE_CONFIG,
+            version: fleet + 2,
+            threshold: 450,
+            band: 50,
+            reportMs: 1000,
+        })
+        expect(configs.sources("porch")).toMatchObject({ threshold: "device", band: "group", minChange: "fleet" })
+        expect(configs.configFor("attic")).toEqual({ ...DEFAULT_DEVICE_CONFIG, version: fleet })
+        expect(published(bus).slice(3)).toEqual([
+            ["porch/config", fleet + 1],
+            ["hall/config", fleet + 1],
+            ["porch/config", fleet + 2],
+        ])
+        expect(store.value).toMatchObject({
+            version: fleet,
+            latest: fleet + 2,
+            versions: { porch: fleet + 2, hall: fleet + 1 },
+            groups: { stairs: { threshold: 500, band: 50 } },
+            devices: { porch: { threshold: 450, reportMs: 1000 }, hall: { band: 50 } },
+        })
+
+        // a fleet threshold: only attic's config changes; porch and hall keep theirs and their versions
+        configs.change({ ...DEFAULT_DEVICE_CONFIG, threshold: 250 })
+        await settle()
+        expect(published(bus).slice(6)).toEqual([["attic/config", fleet + 3]])
+        expect(["porch", "hall", "attic"].map(id => configs.sentVersion(id))).toEqual([fleet + 2, fleet + 1, fleet + 3])
+    })
+
+    test("a restart keeps them; entries that are not values (a hand-edited database) are left out", () => {
+        const first = setup()
+        first.configs.remember(["porch", "hall"])
+        first.configs.setGroupOverride("stairs", { minChange: 5 })
+        first.configs.setDeviceOverride("porch", { threshold: 450 })
+        const saved = first.store.value as Record<string, Record<string, unknown>>
+        saved.devices.hall = { threshold: 99_999 }
+        saved.devices.attic = { colour: 1 }
+        saved.versions.attic = "x"
+        const again = setup(saved)
+        expect(again.store.saves).toBe(0)
+        for (const id of ["porch", "hall", "attic"])
+            expect(again.configs.configFor(id)).toEqual(first.configs.configFor(id))
+        expect(again.configs.deviceOverride("hall")).toEqual({})
+        expect(again.configs.deviceOverride("attic")).toEqual({})
+
+        // a new --threshold at start: a version above every one given, for every device, overrides kept
+        const changed = setup(saved, { ...DEFAULT_DEVICE_CONFIG, threshold: 280 })
+        const latest = first.configs.sentVersion("porch")
+        expect(changed.configs.current().version).toBe(latest + 1)
+        expect(changed.configs.configFor("porch")).toMatchObject({ version: latest + 1, threshold: 450, minChange: 5 })
+        expect(changed.configs.configFor("attic")).toMatchObject({ version: latest + 1, threshold: 280 })
     })
 })
