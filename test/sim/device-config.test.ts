@@ -2,7 +2,9 @@
 // the device (its readings carry the new version), a malformed config or one not newer is refused and
 // reported, another device's config is never applied, and once the server is gone the device decides by
 // the rule it was sent, not the one in its settings, and after a reboot still by the config it kept.
-// Last: a config deployed as the kept setting is the one a device boots with.
+// Then: a config deployed as the kept setting is the one a device boots with. Last: a device's own
+// threshold (PATCH /api/device-config/devices/:id) reaches it alone, and the server and the device
+// alone both decide by it.
 import type { MqttClient } from "mqtt"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { SimulatedNightlight } from "../../sim/device"
@@ -198,6 +200,69 @@ describe("a config kept in the settings store", () => {
             await device.stop()
             await closeClient(watcher)
             await broker.stop()
+        }
+    })
+})
+
+describe("a device's own threshold (issue 18, the narrower winning), on the real firmware", () => {
+    it("reaches that device, the server switches it by it, and so does the device alone", async () => {
+        const { logger } = recordingLogger("silent")
+        const id = "own-rule-nightlight"
+        const server = await startServer(
+            {
+                broker: { kind: "embedded", host: HOST, port: 0 },
+                threshold: 300,
+                band: 100,
+                http: { enabled: true, host: HOST, port: 0 },
+            },
+            logger
+        )
+        // 450: bright by the fleet's 300 (and the device's own settings), dark by its own 600
+        const device = new SimulatedNightlight({ brokerUrl: server.brokerUrl, deviceId: id, light: 450, settings: OWN })
+        const firmware = new FirmwareLog(device)
+        const witness = await connectClient(server.brokerUrl)
+        let serverRunning = true
+        try {
+            const readings = await Inbox.open(witness, `${id}/telemetry`)
+            await device.start()
+            await until("the server to know the device", () => server.controller.device(id) !== undefined, 30_000)
+            await ledBecomes(device, false, 5000)
+
+            const response = await fetch(`${server.http!.url}/api/device-config/devices/${id}`, {
+                method: "PATCH",
+                headers: { "content-type": "application/json" },
+                body: JSON.stringify({ threshold: 600, localAfterMs: 2000 }),
+            })
+            expect(response.status).toBe(200)
+            const { config } = (await response.json()) as { config: DeviceConfigPayload }
+            expect(config.version).toBeGreaterThan(server.controller.deviceConfig().version)
+            for (let i = 0; i < 20; i++) {
+                const reading = JSON.parse((await readings.next(10_000)).payload) as Record<string, unknown>
+                if (reading.cfg === config.version) break
+                if (i === 19) throw new Error(`no reading with cfg ${config.version} in 20 readings`)
+            }
+            expect(firmware.matching(new RegExp(`^config ${config.version}: threshold 600, band 100`))).toHaveLength(1)
+            // the server's decision by the device's own threshold, at once
+            await ledBecomes(device, true, 5000)
+            expect(server.controller.device(id)?.ledOn).toBe(true)
+
+            await server.stop()
+            serverRunning = false
+            await until(
+                "the device to decide locally",
+                () => firmware.matching(/the server is silent: deciding locally/).length > 0,
+                20_000
+            )
+            // alone, by the same rule: off from 600 + 100, on again below 600 (the fleet's 300 would not)
+            device.setLight(700)
+            await ledBecomes(device, false, 5000)
+            device.setLight(500)
+            await ledBecomes(device, true, 5000)
+            await until("the firmware to say why", () => firmware.matching(/^LED on \(local\)/).length > 0)
+        } finally {
+            await device.stop()
+            await closeClient(witness)
+            if (serverRunning) await server.stop()
         }
     })
 })
