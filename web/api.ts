@@ -6,6 +6,7 @@
 import type {
     ApiError,
     DeviceConfigDeviceView,
+    DeviceConfigGroupView,
     DeviceConfigOverridePatch,
     DeviceConfigPatch,
     DeviceConfigResponse,
@@ -132,6 +133,19 @@ export function patchDeviceConfigOverride(
 
 export function clearDeviceConfigOverride(id: string): Promise<DeviceConfigDeviceView> {
     return call("DELETE", `/api/device-config/devices/${encodeURIComponent(id)}`)
+}
+
+export function getGroupConfig(name: string): Promise<DeviceConfigGroupView> {
+    return call("GET", `/api/device-config/groups/${encodeURIComponent(name)}`)
+}
+
+/** The group's own values: a number sets one, null clears it. */
+export function patchGroupConfig(name: string, patch: DeviceConfigOverridePatch): Promise<DeviceConfigGroupView> {
+    return call("PATCH", `/api/device-config/groups/${encodeURIComponent(name)}`, patch)
+}
+
+export function clearGroupConfig(name: string): Promise<DeviceConfigGroupView> {
+    return call("DELETE", `/api/device-config/groups/${encodeURIComponent(name)}`)
 }
 
 export function getStats(): Promise<StatsResponse> {

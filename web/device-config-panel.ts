@@ -1,36 +1,16 @@
 /**
  * The device page's config panel: what the device is sent (`<id>/config`), where each value comes from
  * (the fleet, its group or itself), and a form for its own values (GET/PATCH/DELETE
- * /api/device-config/devices/:id). A box left empty takes the group's or the fleet's value; times are
- * seconds here and ms on the wire, as in the fleet's timing form.
+ * /api/device-config/devices/:id). A box left empty takes the group's or the fleet's value.
  */
-import type {
-    DeviceConfigDeviceView,
-    DeviceConfigField,
-    DeviceConfigOverridePatch,
-    DeviceView,
-} from "../server/http/api-types"
+import type { DeviceConfigDeviceView, DeviceConfigField, DeviceView } from "../server/http/api-types"
 import { ApiRequestError, clearDeviceConfigOverride, getDeviceConfigOf, patchDeviceConfigOverride } from "./api"
+import { CONFIG_FIELDS, OverrideInputs } from "./config-override-inputs"
 import { duration, el, setText, showStatus } from "./dom"
-
-interface Field {
-    name: DeviceConfigField
-    label: string
-    /** Shown in seconds, sent in ms. */
-    seconds: boolean
-}
-
-const FIELDS: Field[] = [
-    { name: "threshold", label: "Threshold", seconds: false },
-    { name: "band", label: "Band", seconds: false },
-    { name: "reportMs", label: "Report every (s)", seconds: true },
-    { name: "minChange", label: "or on a change of", seconds: false },
-    { name: "localAfterMs", label: "Decide alone after (s)", seconds: true },
-]
 
 export class DeviceConfigPanel {
     readonly element: HTMLElement
-    private readonly inputs = new Map<DeviceConfigField, HTMLInputElement>()
+    private readonly inputs = new OverrideInputs("device-override")
     private readonly values = new Map<DeviceConfigField, HTMLElement>()
     private readonly status: HTMLElement
     private readonly version: HTMLElement
@@ -40,20 +20,12 @@ export class DeviceConfigPanel {
     constructor(private readonly id: string) {
         const form = el("form", { class: "settings-form", "data-testid": "device-override-form", novalidate: true })
         const list = el("dl", { class: "config-values" })
-        for (const f of FIELDS) {
+        for (const f of CONFIG_FIELDS) {
             const value = el("dd", { "data-testid": `device-config-${f.name}` })
             this.values.set(f.name, value)
             list.append(el("dt", { text: f.label }), value)
-            const input = el("input", {
-                name: f.name,
-                type: "number",
-                inputmode: f.seconds ? "decimal" : "numeric",
-                step: f.seconds ? "0.1" : "1",
-                "data-testid": `device-override-${f.name}`,
-            })
-            this.inputs.set(f.name, input)
-            form.append(el("label", {}, [f.label, input]))
         }
+        form.append(...this.inputs.labels)
         const clear = el("button", { type: "button", text: "Clear", "data-testid": "device-override-clear" })
         form.append(el("button", { type: "submit", text: "Save", "data-testid": "device-override-save" }), clear)
         this.version = el("p", { class: "hint", "data-testid": "device-config-version" })
@@ -91,25 +63,15 @@ export class DeviceConfigPanel {
     private show(view: DeviceConfigDeviceView): void {
         this.shownSent = view.config.version
         setText(this.version, `version ${view.config.version}${view.group === null ? "" : `, group ${view.group}`}`)
-        for (const f of FIELDS) {
+        for (const f of CONFIG_FIELDS) {
             const v = view.config[f.name]
             setText(this.values.get(f.name)!, `${f.seconds ? duration(v) : v} · ${view.sources[f.name]}`)
-            if (this.editing) continue
-            const own = view.override[f.name]
-            this.inputs.get(f.name)!.value = own === undefined ? "" : String(f.seconds ? own / 1000 : own)
         }
+        if (!this.editing) this.inputs.fill(view.override)
     }
 
     private async save(clear = false): Promise<void> {
-        const patch: DeviceConfigOverridePatch = {}
-        for (const f of FIELDS) {
-            const input = this.inputs.get(f.name)!
-            input.removeAttribute("aria-invalid")
-            const text = input.value.trim()
-            // anything typed goes to the server as typed: it names the field at fault
-            const n = text === "" ? null : Number(text)
-            patch[f.name] = n === null ? null : f.seconds ? Math.round(n * 1000) : n
-        }
+        const patch = this.inputs.patch()
         showStatus(this.status, "saving…", "busy")
         try {
             const view = clear
@@ -119,8 +81,7 @@ export class DeviceConfigPanel {
             this.show(view)
             showStatus(this.status, `Saved: version ${view.config.version}.`)
         } catch (error) {
-            const field = error instanceof ApiRequestError ? error.field : undefined
-            if (field !== undefined) this.inputs.get(field as DeviceConfigField)?.setAttribute("aria-invalid", "true")
+            this.inputs.markInvalid(error instanceof ApiRequestError ? error.field : undefined)
             showStatus(this.status, (error as Error).message, "error")
         }
     }

@@ -1,11 +1,12 @@
 /**
- * One group: its decision, the vote count, each member's vote (or why it does not vote), and a form
- * to change the rule (PATCH /api/groups/:name). The server checks the rule as a whole and names the
- * field at fault, which the form marks.
+ * One group: its decision, the vote count, each member's vote (or why it does not vote), a form to
+ * change the rule (PATCH /api/groups/:name) and one for the members' config (group-config-form.ts).
+ * The server checks the rule as a whole and names the field at fault, which the form marks.
  */
 import type { DeviceView, GroupRule, GroupRulePatch, GroupView, RuleSettings } from "../server/http/api-types"
 import { ApiRequestError, patchGroupRule } from "./api"
 import { duration, el, setData, setText, showStatus } from "./dom"
+import { GroupConfigForm } from "./group-config-form"
 
 /** Members listed per card: a group of a whole floor would otherwise fill the page (and the DOM). */
 export const MEMBERS_SHOWN = 24
@@ -66,6 +67,7 @@ export class GroupCard {
             this.votes,
             this.members,
             el("details", {}, [el("summary", { text: "Change rule" }), this.form, this.status]),
+            new GroupConfigForm(group.name).element,
         ])
         this.inputs.kind.addEventListener("change", () => this.showDarkRow())
         this.form.addEventListener("submit", event => {

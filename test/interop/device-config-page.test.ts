@@ -1,8 +1,8 @@
 // The device page's config panel (issue 18) in headless Chromium on the real server (embedded broker,
 // dashboard on a free port) with devices known over real MQTT: each value and where it comes from, the
 // device's own values saved from the form reaching that device's `<id>/config` alone, a value out of
-// range marked at its box, a group's change shown after the device's next reading, and Clear falling
-// back. A screenshot lands in test-results/device-config-panel.png.
+// range marked at its box, a group's change shown after the device's next reading, Clear falling back;
+// and a group card's members' config. A screenshot lands in test-results/device-config-panel.png.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -130,6 +130,29 @@ describe.skipIf(SKIP)("a device's own config on its page, in headless Chromium",
         expect(await value("reportMs")).toBe("2 s · fleet")
         expect(await box("threshold").inputValue()).toBe("")
         await until("porch's config back to the fleet's", () => lastConfig("porch")?.threshold === 300)
+    })
+
+    it("a group card's members' config reaches the members; a member's own value still wins", async () => {
+        const card = page.locator('[data-testid="group-card"][data-group="stairs"]')
+        await card.getByText("Members' config").click()
+        const groupBox = (name: string) => card.getByTestId(`group-override-${name}`)
+        await expect.poll(() => groupBox("minChange").inputValue(), within).toBe("7")
+        await box("threshold").fill("650")
+        await page.getByTestId("device-override-save").click()
+        await until("porch's own threshold", () => lastConfig("porch")?.threshold === 650)
+
+        await groupBox("threshold").fill("700")
+        await groupBox("minChange").fill("")
+        await card.getByTestId("group-override-save").click()
+        await expect.poll(() => card.getByTestId("group-override-status").textContent(), within).toMatch(/^Saved/)
+        await until("hall's config with the group's threshold", () => lastConfig("hall")?.threshold === 700)
+        expect(lastConfig("hall")!.minChange).toBe(20)
+        await until("porch's config without the group's minChange", () => lastConfig("porch")?.minChange === 20)
+        expect(lastConfig("porch")!.threshold).toBe(650)
+
+        await card.getByTestId("group-override-clear").click()
+        await until("hall back to the fleet's", () => lastConfig("hall")?.threshold === 300)
+        expect(await groupBox("threshold").inputValue()).toBe("")
         expect(problems.filter(p => !p.includes("status of 400"))).toEqual([])
     })
 })
