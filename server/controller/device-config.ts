@@ -26,13 +26,16 @@ const FIELDS = Object.keys(DEVICE_CONFIG_RANGES) as (keyof DeviceConfigValues)[]
 /**
  * What is saved: the fleet's config with the version its last change took, the last version given
  * (`latest`, when a group's or device's change took a later one), the devices published with another
- * version than the fleet's, and the overrides. Only the first part from an older server.
+ * version than the fleet's, the overrides, and the members of the groups that have some. Only the first
+ * part from an older server.
  */
 export interface SavedDeviceConfigs extends DeviceConfigPayload {
     latest?: number
     versions?: Record<string, number>
     groups?: Record<string, DeviceConfigOverride>
     devices?: Record<string, DeviceConfigOverride>
+    /** The members of each group with values of its own, as they were: the groups file may change. */
+    members?: Record<string, string[]>
 }
 
 /** Where the versions, values and overrides are kept, so they survive a restart. */
@@ -85,6 +88,7 @@ export class DeviceConfigs {
         if (saved && sameValues(saved, o.values)) {
             this.fleet = saved
             this.latest = latest
+            this.membersMoved((raw as SavedDeviceConfigs).members)
         } else {
             // a new fleet config at start (--threshold, an older server's value): every device gets it
             this.latest = nextConfigVersion(saved ? latest : undefined, o.timers.now())
@@ -92,6 +96,29 @@ export class DeviceConfigs {
             this.versions.clear()
             this.save()
         }
+    }
+
+    /**
+     * Devices that joined or left a group with values of its own since the last start (an edited groups
+     * file) have another config under the version they were sent: each gets a new one, or the device
+     * would take the old values' version as nothing new.
+     */
+    private membersMoved(before: unknown): void {
+        const was = new Map(entries(before).map(([name, ids]) => [name, new Set(Array.isArray(ids) ? ids : [])]))
+        const moved = new Set<string>()
+        for (const name of new Set([...was.keys(), ...this.groupOverrides.keys()])) {
+            const then = was.get(name) ?? new Set()
+            const now = new Set(this.o.groups?.members(name) ?? [])
+            for (const id of then) if (typeof id === "string" && !now.has(id)) moved.add(id)
+            for (const id of now) if (!then.has(id)) moved.add(id)
+        }
+        if (moved.size === 0) return
+        this.latest = nextConfigVersion(this.latest, this.o.timers.now())
+        for (const id of moved) this.versions.set(id, this.latest)
+        this.o.log.info(
+            `device config version ${this.latest}: ${moved.size} device(s) changed group since the last start`
+        )
+        this.save()
     }
 
     /** The fleet's config, with the version a fleet-wide change last took. */
@@ -240,6 +267,10 @@ export class DeviceConfigs {
         if (this.versions.size > 0) saved.versions = Object.fromEntries(this.versions)
         if (this.groupOverrides.size > 0) saved.groups = Object.fromEntries(this.groupOverrides)
         if (this.deviceOverrides.size > 0) saved.devices = Object.fromEntries(this.deviceOverrides)
+        if (this.groupOverrides.size > 0)
+            saved.members = Object.fromEntries(
+                [...this.groupOverrides.keys()].map(name => [name, [...(this.o.groups?.members(name) ?? [])]])
+            )
         this.o.store.save(saved)
     }
 

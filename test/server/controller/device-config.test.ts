@@ -32,7 +32,7 @@ const groups = {
     members: (name: string) => (name === "stairs" ? ["porch", "hall"] : []),
 }
 
-function setup(saved?: unknown, values = DEFAULT_DEVICE_CONFIG) {
+function setup(saved?: unknown, values = DEFAULT_DEVICE_CONFIG, membership = groups) {
     const bus = new RecordingBus()
     const { logger, lines } = recordingLogger("info")
     const store = { value: saved, saves: 0 }
@@ -44,7 +44,15 @@ function setup(saved?: unknown, values = DEFAULT_DEVICE_CONFIG) {
         },
     }
     const counters = { configsSent: 0, configsFailed: 0 }
-    const configs = new DeviceConfigs({ bus, log: logger, timers, values, store: configStore, groups, counters })
+    const configs = new DeviceConfigs({
+        bus,
+        log: logger,
+        timers,
+        values,
+        store: configStore,
+        groups: membership,
+        counters,
+    })
     return { bus, lines, store, counters, configs }
 }
 
@@ -210,5 +218,30 @@ describe("a group's and a device's own values", () => {
         expect(changed.configs.current().version).toBe(latest + 1)
         expect(changed.configs.configFor("porch")).toMatchObject({ version: latest + 1, threshold: 450, minChange: 5 })
         expect(changed.configs.configFor("attic")).toMatchObject({ version: latest + 1, threshold: 280 })
+    })
+
+    test("a device that joined or left a group with values of its own (groups file edited) gets a new version", () => {
+        const first = setup()
+        first.configs.remember(["porch", "hall", "attic"])
+        first.configs.setGroupOverride("stairs", { threshold: 500 })
+        const porch = first.configs.configFor("porch")
+        const latest = porch.version
+        // hall left the stairs, attic joined them
+        const edited = {
+            groupOf: (id: string) => (id === "porch" || id === "attic" ? "stairs" : undefined),
+            members: (name: string) => (name === "stairs" ? ["porch", "attic"] : []),
+        }
+        const again = setup(first.store.value, DEFAULT_DEVICE_CONFIG, edited)
+        expect(again.configs.configFor("porch")).toEqual(porch)
+        expect(again.configs.configFor("hall")).toEqual({ ...DEFAULT_DEVICE_CONFIG, version: latest + 1 })
+        expect(again.configs.configFor("attic")).toEqual({
+            ...DEFAULT_DEVICE_CONFIG,
+            version: latest + 1,
+            threshold: 500,
+        })
+        // saved with the new members: the next start moves nobody
+        const third = setup(again.store.value, DEFAULT_DEVICE_CONFIG, edited)
+        expect(third.store.saves).toBe(0)
+        expect(third.configs.configFor("attic").version).toBe(latest + 1)
     })
 })
