@@ -47,7 +47,7 @@ export class DeviceConfigPanel {
         void this.load()
     }
 
-    /** A live update of the device: a config published anew (its group's, the fleet's) is shown. */
+    /** A live update of the device: a config published anew (its group's, the fleet's) is shown at once. */
     deviceChanged(device: DeviceView): void {
         if (device.configSent !== undefined && device.configSent !== this.shownSent) void this.load()
     }

@@ -58,6 +58,8 @@ export interface DeviceConfigsOptions {
     store?: DeviceConfigStore
     groups?: GroupMembership
     counters: Pick<ServerStats, "configsSent" | "configsFailed">
+    /** The known devices a change gave a new config (and version), e.g. for the dashboard's views. */
+    changed?: (deviceIds: string[]) => void
 }
 
 /** What a device's last reading said about its config. */
@@ -205,7 +207,7 @@ export class DeviceConfigs {
         this.o.log.info(
             `device config version ${this.latest}: ${encode("config", this.fleet)}, for ${affected.length} device(s)`
         )
-        if (this.live) this.publishEach(affected.filter(id => this.known.has(id)))
+        this.tell(affected)
         return true
     }
 
@@ -256,8 +258,14 @@ export class DeviceConfigs {
             this.o.log.info(`device config version ${this.latest} for ${what}: ${affected.length} device(s)`)
         }
         this.save()
-        if (this.live) this.publishEach(affected.filter(id => this.known.has(id)))
+        this.tell(affected)
         return affected.length > 0
+    }
+
+    private tell(affected: string[]): void {
+        const known = affected.filter(id => this.known.has(id))
+        if (this.live) this.publishEach(known)
+        if (known.length > 0) this.o.changed?.(known)
     }
 
     private save(): void {

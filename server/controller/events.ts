@@ -75,6 +75,8 @@ export interface NightlightServerEvents {
     rejected: [event: RejectionEvent]
     group: [view: GroupView]
     settings: [settings: RuleSettings]
+    /** Known devices a change (fleet, group, device) gave a new config and version. */
+    configs: [deviceIds: string[]]
 }
 
 export interface NightlightServerOptions {

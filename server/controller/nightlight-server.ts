@@ -100,6 +100,7 @@ export class NightlightServer extends EventEmitter<NightlightServerEvents> {
             store: options.deviceConfigStore,
             groups: this.groups,
             counters,
+            changed: deviceIds => this.emit("configs", deviceIds),
         }))
         const rules = this.rules
         // Live: each decision reads the device's effective threshold and band, as the device would alone.

@@ -248,18 +248,24 @@ export class DashboardBackend implements ApiBackend {
         }
         const onGroup = (group: GroupView) => listener({ type: "group", group })
         const onSettings = (settings: RuleSettings) => listener({ type: "settings", settings, at: Date.now() })
+        // a new config for a device (its configSent): its page and card show it without a reading
+        const onConfigs = (deviceIds: string[]) => {
+            for (const id of deviceIds) if (wants(id)) deviceChanged(id)
+        }
         // Added after the recorder's listeners, so the registry is up to date when a view is built.
         c.on("telemetry", onTelemetry)
         c.on("command", onCommand)
         c.on("status", onStatus)
         c.on("group", onGroup)
         c.on("settings", onSettings)
+        c.on("configs", onConfigs)
         return () => {
             c.off("telemetry", onTelemetry)
             c.off("command", onCommand)
             c.off("status", onStatus)
             c.off("group", onGroup)
             c.off("settings", onSettings)
+            c.off("configs", onConfigs)
         }
     }
 
