@@ -8,6 +8,7 @@ import {
     type ApiBackend,
     type DeviceConfigDeviceView,
     type DeviceConfigGroupView,
+    type DeviceConfigOverride,
     type DeviceConfigOverridePatch,
     type DeviceConfigPatch,
     type DeviceConfigResponse,
@@ -246,24 +247,48 @@ export class MemoryBackend implements ApiBackend {
         return this.deviceConfig()
     }
 
+    /** Own values by device id and by group name (no group's value reaches a device here). */
+    readonly deviceOverrides = new Map<string, DeviceConfigOverride>()
+    readonly groupOverrides = new Map<string, DeviceConfigOverride>()
+
     deviceConfigOf(id: string): DeviceConfigDeviceView | undefined {
         this.record("deviceConfigOf", [id])
-        return undefined
+        return this.deviceConfigView(id)
     }
 
     overrideDeviceConfig(id: string, patch: DeviceConfigOverridePatch | null): DeviceConfigDeviceView | undefined {
         this.record("overrideDeviceConfig", [id, patch])
-        return undefined
+        if (!this.deviceMap.has(id)) return undefined
+        this.deviceOverrides.set(id, applyOverride(this.deviceOverrides.get(id), patch))
+        return this.deviceConfigView(id)
     }
 
     groupConfigOf(name: string): DeviceConfigGroupView | undefined {
         this.record("groupConfigOf", [name])
-        return undefined
+        const group = this.groupMap.get(name)
+        return group && { name, members: group.members, override: { ...this.groupOverrides.get(name) } }
     }
 
     overrideGroupConfig(name: string, patch: DeviceConfigOverridePatch | null): DeviceConfigGroupView | undefined {
         this.record("overrideGroupConfig", [name, patch])
-        return undefined
+        const group = this.groupMap.get(name)
+        if (!group) return undefined
+        const override = applyOverride(this.groupOverrides.get(name), patch)
+        this.groupOverrides.set(name, override)
+        return { name, members: group.members, override }
+    }
+
+    private deviceConfigView(id: string): DeviceConfigDeviceView | undefined {
+        if (!this.deviceMap.has(id)) return undefined
+        const override = { ...this.deviceOverrides.get(id) }
+        const fleet = this.deviceConfig()
+        const sources = Object.fromEntries(
+            (["threshold", "band", "reportMs", "minChange", "localAfterMs"] as const).map(f => [
+                f,
+                override[f] === undefined ? "fleet" : "device",
+            ])
+        ) as DeviceConfigDeviceView["sources"]
+        return { id, group: null, config: { ...fleet, ...override }, sources, override, groupOverride: {} }
     }
 
     setSimLight(light: SimLight): SimLightResponse | undefined {
@@ -315,4 +340,17 @@ function buckets(readings: HistoryPoint[], from: number, bucketMs: number): Hist
             led,
         }
     })
+}
+
+/** null clears all; a field set to null clears it. */
+function applyOverride(
+    current: DeviceConfigOverride | undefined,
+    patch: DeviceConfigOverridePatch | null
+): DeviceConfigOverride {
+    const next: Record<string, number> = patch === null ? {} : { ...current }
+    for (const [field, value] of Object.entries(patch ?? {})) {
+        if (value === null) delete next[field]
+        else if (value !== undefined) next[field] = value
+    }
+    return next
 }

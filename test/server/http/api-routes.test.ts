@@ -243,6 +243,53 @@ describe("JSON routes", () => {
         ])
     })
 
+    test("a device's and a group's own config: set, null clears, DELETE clears all; ranges, ids and 404s", async () => {
+        const { url, backend } = await serve()
+        const device = (id: string, method = "GET", body?: unknown) =>
+            body === undefined
+                ? fetch(url(`/api/device-config/devices/${id}`), { method })
+                : send(url(`/api/device-config/devices/${id}`), method, body)
+        expect(await json(await device("dev-a", "PATCH", { threshold: 600, band: 50 }))).toMatchObject({
+            config: { threshold: 600, band: 50, reportMs: 2000 },
+            sources: { threshold: "device", band: "device", reportMs: "fleet" },
+            override: { threshold: 600, band: 50 },
+        })
+        expect(await json(await device("dev-a", "PATCH", { band: null }))).toMatchObject({
+            override: { threshold: 600 },
+        })
+        expect(await json(await device("dev-a", "DELETE"))).toMatchObject({ override: {} })
+        await expectProblem(await device("dev-a", "PATCH", { threshold: 0 }), 400, "threshold", /from 1 to 1023/)
+        await expectProblem(await device("dev-a", "PATCH", { band: "wide" }), 400, "band")
+        await expectProblem(await device("dev-a", "PATCH", { reportMs: 99 }), 400, "reportMs")
+        await expectProblem(await device("dev-a", "PATCH", { colour: 1 }), 400, "colour", /unknown field/)
+        await expectProblem(await device("nobody", "PATCH", { threshold: 5 }), 404, "id")
+        await expectProblem(await device("nobody"), 404, "id")
+        await expectProblem(await device("a%2Fb"), 400, "id")
+
+        const group = (name: string, method = "GET", body?: unknown) =>
+            body === undefined
+                ? fetch(url(`/api/device-config/groups/${name}`), { method })
+                : send(url(`/api/device-config/groups/${name}`), method, body)
+        expect(await json(await group("hall", "PATCH", { localAfterMs: 2000 }))).toEqual({
+            name: "hall",
+            members: ["dev-a", "nightlight-sim"],
+            override: { localAfterMs: 2000 },
+        })
+        expect(await json(await group("hall", "DELETE"))).toMatchObject({ override: {} })
+        await expectProblem(await group("hall", "PATCH", { localAfterMs: 999 }), 400, "localAfterMs")
+        await expectProblem(await group("nowhere", "PATCH", { band: 5 }), 404, "name")
+        const changes = backend.calls.filter(c => c.method.startsWith("override")).map(c => [c.method, ...c.args])
+        expect(changes).toEqual([
+            ["overrideDeviceConfig", "dev-a", { threshold: 600, band: 50 }],
+            ["overrideDeviceConfig", "dev-a", { band: null }],
+            ["overrideDeviceConfig", "dev-a", null],
+            ["overrideDeviceConfig", "nobody", { threshold: 5 }],
+            ["overrideGroupConfig", "hall", { localAfterMs: 2000 }],
+            ["overrideGroupConfig", "hall", null],
+            ["overrideGroupConfig", "nowhere", { band: 5 }],
+        ])
+    })
+
     test("PATCH /api/groups/:name: the rule changes; unknown group 404; the backend's whole-rule check is passed on", async () => {
         const { url, backend } = await serve()
         const patch = (name: string, body: unknown) => send(url(`/api/groups/${name}`), "PATCH", body)
