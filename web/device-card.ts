@@ -120,11 +120,12 @@ export class DeviceCard {
         this.slider?.update(device.light)
     }
 
-    showChart(): void {
+    /** `loaded` runs once the chart has its history (or failed to get it: start() never rejects). */
+    showChart(loaded?: () => void): void {
         if (this.chart) return
         this.chart = new DeviceChart(this.device.id)
         this.chartSlot.append(this.chart.element)
-        void this.chart.start()
+        void this.chart.start().then(loaded)
     }
 
     hideChart(): void {

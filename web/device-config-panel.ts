@@ -16,6 +16,7 @@ export class DeviceConfigPanel {
     private readonly version: HTMLElement
     private shownSent?: number
     private editing = false
+    private started = false
 
     constructor(private readonly id: string) {
         const form = el("form", { class: "settings-form", "data-testid": "device-override-form", novalidate: true })
@@ -44,12 +45,17 @@ export class DeviceConfigPanel {
             void this.save()
         })
         clear.addEventListener("click", () => void this.save(true))
+    }
+
+    /** The first load; the page asks once the chart has its history (see DevicePage.open). */
+    start(): void {
+        this.started = true
         void this.load()
     }
 
     /** A live update of the device: a config published anew (its group's, the fleet's) is shown at once. */
     deviceChanged(device: DeviceView): void {
-        if (device.configSent !== undefined && device.configSent !== this.shownSent) void this.load()
+        if (this.started && device.configSent !== undefined && device.configSent !== this.shownSent) void this.load()
     }
 
     private async load(): Promise<void> {

@@ -86,7 +86,10 @@ export class DevicePage {
         this.card.element.classList.add("device-page-card")
         this.config = new DeviceConfigPanel(id)
         this.body.replaceChildren(this.card.element, this.config.element)
-        this.card.showChart()
+        // the config after the chart's history: a request beside it made the history later, and a
+        // reading between the history and the stream's watch of this device would miss the chart
+        const config = this.config
+        this.card.showChart(() => config.start())
     }
 
     private close(): void {
