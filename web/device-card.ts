@@ -96,6 +96,16 @@ export class DeviceCard {
         const config = configText(device, this.serverConfig())
         setText(f.config, config.text)
         setData(f.config, "state", config.state)
+        // The last reading too: one that came between the chart's history and the stream's first event
+        // for this device (it was not watched yet) is only here. Same time, same point: no double.
+        if (device.lightAt !== null && device.light !== null && device.lightAt !== this.previous?.lightAt)
+            this.chart?.add({
+                type: "reading",
+                deviceId: device.id,
+                t: device.lightAt,
+                light: device.light,
+                led: device.reportedLed,
+            })
         const command = device.lastCommand
         if (command && command.at !== this.previous?.lastCommand?.at) {
             // The chart learns decisions from here too: not every decision comes as a "command" event.

@@ -325,6 +325,31 @@ describe.skipIf(SKIP)("the dashboard of 10,000 devices, in headless Chromium", (
         expect(await devicePage.isHidden()).toBe(true)
     })
 
+    it("a reading that comes while the page's watch request is on its way still reaches the chart", async () => {
+        // Hold the device page's watch request until a reading has come that the stream did not send.
+        let release = () => undefined as void
+        const held = new Promise<void>(resolve => (release = resolve))
+        await page.route("**/api/events/*/watch", async route => {
+            await held
+            await route.continue()
+        })
+        try {
+            await page.goto(`${server!.http!.url}/#/device/${id(43)}`)
+            const card = page.locator(`[data-testid="device-card"][data-device-id="${id(43)}"]`)
+            const chart = card.getByTestId("device-chart")
+            await expect.poll(async () => Number(await chart.getAttribute("data-points")), within(5000)).toBe(1)
+            const before = server!.controller.stats().received
+            await clients[0]!.publishAsync(`${id(43)}/telemetry`, JSON.stringify({ light: 444 }), { qos: 1 })
+            await until("the reading to arrive", () => server!.controller.stats().received > before)
+            release()
+            await expect.poll(() => card.getByTestId("device-light").textContent(), within(5000)).toBe("444")
+            await expect.poll(async () => Number(await chart.getAttribute("data-points")), within(5000)).toBe(2)
+        } finally {
+            release()
+            await page.unroute("**/api/events/*/watch")
+        }
+    })
+
     it("a device page says which config the device runs: old, refused, or none said", async () => {
         const version = server!.controller.deviceConfig().version
         const configOf = async (i: number) => {
