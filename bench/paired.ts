@@ -1,0 +1,140 @@
+/**
+ * Paired runs: every compared system is started once, each with its own fleet in its own process
+ * (remote-fleet.ts), connected and warmed up; then, per offered rate and repeat, one short step of each
+ * system in turn, the order alternating (pairing.ts), so each round's ratios compare runs seconds apart.
+ * Optionally each system's saturation search after the steps, with its own fleet. See bench/README.md.
+ */
+import type { ConfirmedBy } from "./load"
+import type { Options } from "./options"
+import {
+    aroundReference,
+    roundOrder,
+    summarizePaired,
+    type FleetCost,
+    type PairedRound,
+    type PairedStep,
+} from "./pairing"
+import { RemoteFleet } from "./remote-fleet"
+import type { RunFigures, SaturationResult, StepRun } from "./report"
+import { round } from "./stats"
+import { cpuMicros, type RunningSystem } from "./systems"
+
+/** A system of a paired run: its name in the report, and how to start it. */
+export interface PairedSystem {
+    name: string
+    start: () => Promise<RunningSystem>
+}
+
+export interface PairedOutcome {
+    fleets: FleetCost[]
+    steps: PairedStep[]
+    /** every run of each system at each rate, with its latency samples (for the per-system summaries) */
+    runs: { name: string; offeredPerS: number; handledBy: ConfirmedBy; runs: StepRun[] }[]
+    saturation: { name: string; result: SaturationResult }[]
+}
+
+interface Entrant {
+    name: string
+    system: RunningSystem
+    fleet: RemoteFleet
+}
+
+export async function benchPaired(
+    systems: PairedSystem[],
+    reference: string,
+    options: Pick<Options, "devices" | "rates" | "seconds" | "repeats"> & { saturation?: Options },
+    prefix: string,
+    log: (line: string) => void
+): Promise<PairedOutcome> {
+    const entrants: Entrant[] = []
+    const outcome: PairedOutcome = { fleets: [], steps: [], runs: [], saturation: [] }
+    try {
+        for (const { name, start } of systems) {
+            log(`${name}: starting`)
+            const system = await start()
+            const fleet = RemoteFleet.start(
+                system.url,
+                options.devices,
+                `${prefix}${name.replace(/[^a-z0-9]/gi, "")}`,
+                system.confirmedBy,
+                line => log(`${name}: ${line}`)
+            )
+            entrants.push({ name, system, fleet })
+        }
+        // one fleet at a time: connecting 10,000 devices keeps a core busy
+        for (const { name, fleet } of entrants) {
+            const { connectMs, answered, rssMB } = await fleet.connect()
+            log(
+                `${name}: ${options.devices} devices connected in ${connectMs} ms, fleet process RSS ${round(rssMB)} MB`
+            )
+            if (answered < options.devices)
+                log(`!!! ${name}: only ${answered} of ${options.devices} devices were answered in the warm-up`)
+            outcome.fleets.push({ system: name, devices: options.devices, connectMs, rssMB: round(rssMB) })
+        }
+        const order = aroundReference(
+            entrants.map(e => e.name),
+            reference
+        )
+        let roundIndex = 0
+        for (const rate of options.rates) {
+            const rounds: PairedRound[] = []
+            const samples = new Map<string, StepRun[]>(order.map(name => [name, []]))
+            for (let repeat = 1; repeat <= options.repeats; repeat++) {
+                const turn = roundOrder(order, roundIndex++)
+                const runs: Record<string, RunFigures> = {}
+                const idle: number[] = []
+                for (const name of turn) {
+                    const { run, idleCpuPercent } = await stepOf(entrants, name, rate, options.seconds)
+                    const { latencies: _, ...figures } = run
+                    runs[name] = figures
+                    idle.push(idleCpuPercent)
+                    samples.get(name)!.push(run)
+                    log(
+                        `${name}: ${rate}/s, round ${repeat}/${options.repeats}: handled ${run.handledPerS}/s, ` +
+                            `${run.cpuMicrosPerReading} µs/rd, p99 ${run.latencyP99Ms} ms, lost ${run.readingsLost}, ` +
+                            `gen CPU ${run.generatorCpuPercent}%, idle fleets ${idleCpuPercent}%`
+                    )
+                }
+                rounds.push({ order: turn, runs, idleGeneratorsCpuPercent: idle })
+            }
+            outcome.steps.push(
+                summarizePaired({
+                    devices: options.devices,
+                    offeredPerS: rate,
+                    seconds: options.seconds,
+                    systems: order,
+                    reference,
+                    rounds,
+                })
+            )
+            for (const { name, system } of entrants)
+                outcome.runs.push({ name, offeredPerS: rate, handledBy: system.confirmedBy, runs: samples.get(name)! })
+        }
+        if (options.saturation)
+            for (const { name, system, fleet } of entrants) {
+                const result = await fleet.saturation(system, options.saturation)
+                log(`${name}: saturation: ${result.stoppedBy}`)
+                outcome.saturation.push({ name, result })
+            }
+        return outcome
+    } finally {
+        for (const { fleet } of entrants) await fleet.close()
+        for (const { system } of entrants) await system.stop()
+    }
+}
+
+/** One step of `name`, and what the other fleets' processes spent meanwhile (% of one core). */
+async function stepOf(
+    entrants: Entrant[],
+    name: string,
+    rate: number,
+    seconds: number
+): Promise<{ run: StepRun; idleCpuPercent: number }> {
+    const entrant = entrants.find(e => e.name === name)!
+    const idlePids = entrants.filter(e => e !== entrant).map(e => e.fleet.pid)
+    const cpu0 = cpuMicros(idlePids)
+    const t0 = performance.now()
+    const run = await entrant.fleet.step(entrant.system, rate, seconds)
+    const idleCpuPercent = round(((cpuMicros(idlePids) - cpu0) / ((performance.now() - t0) * 1000)) * 100, 1)
+    return { run, idleCpuPercent }
+}
