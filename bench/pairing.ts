@@ -12,6 +12,15 @@ import { median, round, spread, type Spread } from "./stats"
 export const PAIRED_FIGURES = ["cpuMicrosPerReading", "latencyP50Ms", "latencyP99Ms", "handledPerS", "rssMB"] as const
 export type PairedFigure = (typeof PAIRED_FIGURES)[number]
 
+/** The figures' names in the tables. */
+export const FIGURE_NAMES: Record<PairedFigure, string> = {
+    cpuMicrosPerReading: "CPU µs/rd",
+    latencyP50Ms: "p50 ms",
+    latencyP99Ms: "p99 ms",
+    handledPerS: "handled/s",
+    rssMB: "RSS MB",
+}
+
 /** The ratios of the rounds: median, min–max and the quartiles (IQR = q1..q3), over the rounds that have one. */
 export interface RatioSpread {
     pairs: number
@@ -71,12 +80,12 @@ export interface PairedSection {
 
 /**
  * `names` with `reference` in the middle, so that alternating the order keeps it next to every other
- * system: [ours, floor] and lesson → [ours, lesson, floor].
+ * system: [ours, floor] and lesson → [ours, lesson, floor]; [B] and A → [A, B].
  */
 export function aroundReference(names: string[], reference: string): string[] {
     const others = names.filter(n => n !== reference)
     if (others.length === names.length) throw new Error(`the reference ${reference} is not among ${names.join(", ")}`)
-    const half = Math.ceil(others.length / 2)
+    const half = Math.floor(others.length / 2)
     return [...others.slice(0, half), reference, ...others.slice(half)]
 }
 
