@@ -12,6 +12,7 @@ import { TARGET } from "./report"
 import { SHARING_COST_GOAL, sharingSummary } from "./sharing-cost"
 import type { Spread } from "./stats"
 import { barChart, escapeHtml, xyChart, type Series } from "./chart-figure"
+import { pairedSection, showRatio } from "./html-paired"
 import { pageAssets } from "./page-script"
 
 const COLORS: Record<string, string> = {
@@ -43,6 +44,7 @@ export function renderHtmlReport(report: BenchReport): string {
     const sections = [
         header(report),
         report.headline ? headlineSection(report.headline) : "",
+        report.paired ? pairedSection(report.paired, color) : "",
         stepsSection(report.results, report.saturation ?? []),
         report.saturation?.length ? saturationSection(report, report.saturation) : "",
         report.scaleOut?.length ? scaleOutSection(report.scaleOut) : "",
@@ -88,6 +90,10 @@ function headlineSection(h: Headline): string {
 <div class="card"><p>${scenario} (target: ${TARGET.devices} devices at ${TARGET.offeredPerS}/s, ours ≤ ${h.cpuRatioMax.toFixed(2)} × the lesson's CPU per reading)</p>
 <p>CPU per reading: ours <b>${showSpread(h.oursCpuMicrosPerReading)} µs</b>, lesson <b>${showSpread(h.lessonCpuMicrosPerReading)} µs</b>;
 ours/lesson <b>${show(h.cpuRatio)}</b> ${verdict(h.cpuTargetMet, "target met", "target not met")}</p>${
+        h.cpuRatioPaired
+            ? `\n<p>Paired, ours/lesson per round: CPU per reading ${showRatio(h.cpuRatioPaired)}, p99 ${showRatio(h.p99RatioPaired)}</p>`
+            : ""
+    }${
         h.floorCpuMicrosPerReading
             ? `\n<p>The floor (a bare Node endpoint answering our protocol, no broker or database): ${showSpread(h.floorCpuMicrosPerReading)} µs, floor/lesson ${show(h.floorCpuRatio)}</p>`
             : ""

@@ -42,7 +42,7 @@ interface Entrant {
 export async function benchPaired(
     systems: PairedSystem[],
     reference: string,
-    options: Pick<Options, "devices" | "rates" | "seconds" | "repeats"> & { saturation?: Options },
+    options: Pick<Options, "devices" | "rates" | "seconds" | "repeats"> & { saturationSearch?: Options },
     prefix: string,
     log: (line: string) => void
 ): Promise<PairedOutcome> {
@@ -110,9 +110,9 @@ export async function benchPaired(
             for (const { name, system } of entrants)
                 outcome.runs.push({ name, offeredPerS: rate, handledBy: system.confirmedBy, runs: samples.get(name)! })
         }
-        if (options.saturation)
+        if (options.saturationSearch)
             for (const { name, system, fleet } of entrants) {
-                const result = await fleet.saturation(system, options.saturation)
+                const result = await fleet.saturation(system, options.saturationSearch)
                 log(`${name}: saturation: ${result.stoppedBy}`)
                 outcome.saturation.push({ name, result })
             }

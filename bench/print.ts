@@ -4,7 +4,7 @@
  */
 import { cpus } from "node:os"
 import type { FirmwareResult } from "./firmware"
-import { PAIRED_FIGURES, type PairedFigure, type PairedSection, type RatioSpread } from "./pairing"
+import { FIGURE_NAMES, PAIRED_FIGURES, type PairedSection, type RatioSpread } from "./pairing"
 import type { BenchReport, Headline, SaturationRatioKind, StepSummary } from "./report"
 import { TARGET } from "./report"
 import type { ScaleOutResult } from "./scaleout"
@@ -97,14 +97,6 @@ export function showRatio(r: RatioSpread | null | undefined): string {
     if (!r) return "-"
     const range = r.min === r.max ? String(r.median) : `${r.median} (${r.min}–${r.max})`
     return r.pairs < 4 ? range : `${range}, IQR ${r.q1}–${r.q3}`
-}
-
-export const FIGURE_NAMES: Record<PairedFigure, string> = {
-    cpuMicrosPerReading: "CPU µs/rd",
-    latencyP50Ms: "p50 ms",
-    latencyP99Ms: "p99 ms",
-    handledPerS: "handled/s",
-    rssMB: "RSS MB",
 }
 
 export function printPaired(section: PairedSection): void {

@@ -103,7 +103,7 @@ async function benchPairedSystems(
     const outcome = await benchPaired(
         names.map(name => ({ name, start: START[name] })),
         reference,
-        { ...options, saturation: options.saturation ? options : undefined },
+        { ...options, saturationSearch: options.saturation ? options : undefined },
         `bench${runId}`,
         log
     )

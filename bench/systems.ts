@@ -132,9 +132,10 @@ export function removeTempDir(dir: string): void {
     tempDirs.delete(dir)
 }
 
-export async function startOurs(): Promise<RunningSystem> {
+/** Our server with its embedded broker; from another tree's `root` for an A/B run (ab.ts). */
+export async function startOurs(root?: string): Promise<RunningSystem> {
     const port = await freePort()
-    const server = spawnOurServer(["--mqtt-port", String(port)])
+    const server = spawnOurServer(["--mqtt-port", String(port)], "our server", root)
     await waitForPort(port, "our server")
     return {
         name: "ours",
@@ -192,11 +193,13 @@ function serverNodeArgs(): string[] {
 
 /**
  * Our server as a child, the default system with `brokerArgs`: history included (its database in a temp
- * folder, removed on stop), the dashboard on any free port (unless `brokerArgs` say `--no-dashboard`).
+ * folder, removed on stop), the dashboard on any free port (unless `brokerArgs` say `--no-dashboard`);
+ * from the tree at `root` (default: this one, the current folder).
  */
 export function spawnOurServer(
     brokerArgs: string[],
-    name = "our server"
+    name = "our server",
+    root?: string
 ): { child: ChildProcess; stop: () => Promise<void> } {
     const dataDir = tempDir("nightlight-bench-data-")
     const args = [
@@ -204,7 +207,7 @@ export function spawnOurServer(
         ...["--import", "tsx", "server/main.ts", "--no-sim", ...brokerArgs, "--log-level", "warn"],
         ...["--data-dir", dataDir, "--http-port", "0"],
     ]
-    const child = track(spawn(process.execPath, args, { stdio: ["ignore", "ignore", "pipe"] }), name)
+    const child = track(spawn(process.execPath, args, { cwd: root, stdio: ["ignore", "ignore", "pipe"] }), name)
     const stop = async () => {
         await stopChild(child)
         removeTempDir(dataDir)
