@@ -15,9 +15,13 @@ import {
     type PairedStep,
 } from "./pairing"
 import { RemoteFleet } from "./remote-fleet"
+import { SATURATION_LIMITS, untilQuiet } from "./saturation"
 import type { RunFigures, SaturationResult, StepRun } from "./report"
 import { round } from "./stats"
 import { cpuMicros, type RunningSystem } from "./systems"
+
+/** Before a step, the others' processes below 15% of one core, waited for at most this long (ms). */
+const QUIET = { ...SATURATION_LIMITS, maxQuietWaitMs: 3000 }
 
 /** A system of a paired run: its name in the report, and how to start it. */
 export interface PairedSystem {
@@ -123,7 +127,10 @@ export async function benchPaired(
     }
 }
 
-/** One step of `name`, and what the other fleets' processes spent meanwhile (% of one core). */
+/**
+ * One step of `name` once the other systems are quiet, and what the other fleets' processes spent
+ * meanwhile (% of one core).
+ */
 async function stepOf(
     entrants: Entrant[],
     name: string,
@@ -131,7 +138,10 @@ async function stepOf(
     seconds: number
 ): Promise<{ run: StepRun; idleCpuPercent: number }> {
     const entrant = entrants.find(e => e.name === name)!
-    const idlePids = entrants.filter(e => e !== entrant).map(e => e.fleet.pid)
+    const others = entrants.filter(e => e !== entrant)
+    // what the last system still does after its step (a flush, a checkpoint, GC) is not this one's load
+    await untilQuiet({ pids: () => others.flatMap(e => e.system.pids()) }, QUIET)
+    const idlePids = others.map(e => e.fleet.pid)
     const cpu0 = cpuMicros(idlePids)
     const t0 = performance.now()
     const run = await entrant.fleet.step(entrant.system, rate, seconds)

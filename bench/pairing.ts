@@ -6,7 +6,7 @@
  * hour apart gave CPU ratios of 1.06 and 0.61); runs seconds apart share its state, so their ratio holds.
  */
 import type { RunFigures } from "./report"
-import { median, round, spread, type Spread } from "./stats"
+import { median, spread, type Spread } from "./stats"
 
 /** The figures a ratio is taken of (for all but handled/s, below 1 means cheaper or faster than the reference). */
 export const PAIRED_FIGURES = ["cpuMicrosPerReading", "latencyP50Ms", "latencyP99Ms", "handledPerS", "rssMB"] as const
@@ -91,24 +91,27 @@ export function aroundReference(names: string[], reference: string): string[] {
 
 /**
  * The order of round `round` (0, 1, ...): as given in even rounds, reversed in odd ones. Each system goes
- * first as often as last over two rounds, and a drift that is steady over a pair of rounds cancels in the
- * median of an even number of rounds.
+ * first as often as last over two rounds, and a steady drift of the machine tilts the ratio one way in
+ * even rounds and the other way in odd ones, so that their median sits between.
  */
 export function roundOrder(names: string[], round: number): string[] {
     return round % 2 === 0 ? [...names] : [...names].reverse()
 }
 
-/** `of` / `to` of `figure` in each round (3 decimals); null where either is missing or `to` is 0. */
+/** 3 significant digits: a ratio of 0.0002 stays one, not 0. */
+const significant = (n: number) => Number(n.toPrecision(3))
+
+/** `of` / `to` of `figure` in each round (3 significant digits); null where either is missing or `to` is 0. */
 export function pairRatios(rounds: PairedRound[], of: string, to: string, figure: PairedFigure): (number | null)[] {
     return rounds.map(r => {
         const a = r.runs[of]?.[figure]
         const b = r.runs[to]?.[figure]
-        return a == null || b == null || b === 0 ? null : round(a / b, 3)
+        return a == null || b == null || b === 0 ? null : significant(a / b)
     })
 }
 
-/** Median, min–max and quartiles (linear between ranks) of the ratios that are numbers; null when none is. */
-export function ratioSpread(values: (number | null)[], digits = 2): RatioSpread | null {
+/** Median, min–max and quartiles (linear between ranks, 3 significant digits) of the ratios that are numbers; null when none is. */
+export function ratioSpread(values: (number | null)[]): RatioSpread | null {
     const sorted = values.filter((v): v is number => v !== null && Number.isFinite(v)).sort((a, b) => a - b)
     if (sorted.length === 0) return null
     const at = (q: number) => {
@@ -119,11 +122,11 @@ export function ratioSpread(values: (number | null)[], digits = 2): RatioSpread 
     }
     return {
         pairs: sorted.length,
-        min: round(sorted[0], digits),
-        q1: round(at(0.25), digits),
-        median: round(median(sorted)!, digits),
-        q3: round(at(0.75), digits),
-        max: round(sorted[sorted.length - 1], digits),
+        min: significant(sorted[0]),
+        q1: significant(at(0.25)),
+        median: significant(median(sorted)!),
+        q3: significant(at(0.75)),
+        max: significant(sorted[sorted.length - 1]),
     }
 }
 

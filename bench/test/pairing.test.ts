@@ -57,6 +57,10 @@ describe("the ratios of the rounds", () => {
             { ours: 8, lesson: 0 }
         )
         expect(pairRatios(r, "ours", "lesson", "cpuMicrosPerReading")).toEqual([0.8, 0.9, null, null])
+        // three significant digits: a tiny ratio is not rounded away to 0
+        const tiny = rounds({ ours: 0.48, lesson: 2358 })
+        expect(pairRatios(tiny, "ours", "lesson", "cpuMicrosPerReading")).toEqual([0.000204])
+        expect(ratioSpread([0.000204, 0.0004])).toMatchObject({ min: 0.000204, median: 0.000302, max: 0.0004 })
     })
 
     test("spread: median, min–max and quartiles of the ratios there are", () => {
@@ -99,7 +103,7 @@ describe("the ratios of the rounds", () => {
         expect(step.medians.lesson.cpuMicrosPerReading).toEqual({ min: 100, median: 104, max: 150 })
         const cpu = (of: string) => step.ratios.find(r => r.of === of && r.figure === "cpuMicrosPerReading")!
         expect(cpu("ours").perRound).toEqual([0.92, 0.92, 0.923])
-        expect(cpu("ours").spread).toMatchObject({ min: 0.92, median: 0.92, max: 0.92 })
+        expect(cpu("ours").spread).toMatchObject({ min: 0.92, median: 0.92, max: 0.923 })
         expect(cpu("floor").spread).toMatchObject({ min: 0.25, median: 0.25, max: 0.25 })
         // every figure of every system but the reference, over the reference
         expect(step.ratios.map(r => `${r.of}/${r.to} ${r.figure}`)).toContain("ours/lesson latencyP99Ms")
