@@ -17,7 +17,7 @@ import type { Spread } from "./stats"
 const showSpread = (s: Spread | null | undefined) =>
     !s ? "–" : s.min === s.max ? String(s.median) : `${s.median} <small>(${s.min}–${s.max})</small>`
 export const showRatio = (r: RatioSpread | null | undefined) =>
-    !r ? "–" : `<b>${r.median}</b> <small>(${r.min}–${r.max})</small>`
+    !r ? "–" : r.min === r.max ? `<b>${r.median}</b>` : `<b>${r.median}</b> <small>(${r.min}–${r.max})</small>`
 const showIqr = (r: RatioSpread | null | undefined) => (!r || r.pairs < 4 ? "–" : `${r.q1}–${r.q3}`)
 
 export function pairedSection(section: PairedSection, color: (system: string, i: number) => string): string {
