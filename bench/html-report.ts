@@ -76,8 +76,14 @@ function header(r: BenchReport): string {
     return `<h1>nightlight bench</h1>
 <p>${escapeHtml(r.date)} · Node ${escapeHtml(r.node)} · ${r.machine.cpus} cores (${escapeHtml(r.machine.cpuModel)}),
 ${r.machine.memoryGB} GB, load average before the report ${r.machine.loadAverage.join(" / ")} · ${r.durationS} s in all.<br>
-${o.devices} devices; offered ${o.rates.join(", ")} readings/s; ${o.seconds} s per step, ${o.repeats} run(s) each;
+${o.devices} devices; offered ${o.rates.join(", ")} readings/s; ${o.seconds} s per step, ${o.repeats} run(s) each${turns(r)};
 systems ${o.systems.join(", ")}. Everything on loopback; the load generator shares the cores with the system under test.</p>`
+}
+
+/** Which systems took turns, round by round, when the run was paired. */
+function turns(r: BenchReport): string {
+    const systems = r.paired?.steps[0]?.systems
+    return systems ? ` (${systems.map(escapeHtml).join(", ")} taking turns, one run each per round)` : ""
 }
 
 function verdict(ok: boolean | null, yes: string, no: string): string {

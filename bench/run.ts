@@ -1,8 +1,9 @@
 /**
  * `npm run bench`: our server (embedded broker) against the lesson's stack (Mosquitto + the lesson's
  * Python server) under the same simulated fleet, on loopback, with Mosquitto and aedes alone as relay
- * baselines; each step repeated, then a saturation search per system, then 1, 2 and 3 of our servers
- * sharing one Mosquitto (scaleout.ts). See bench/README.md.
+ * baselines; ours, the lesson and the floor in paired rounds (paired.ts), the others one after the other;
+ * each step repeated, then a saturation search per system, then 1, 2 and 3 of our servers sharing one
+ * Mosquitto (scaleout.ts). See bench/README.md.
  */
 import { cpus, loadavg, totalmem } from "node:os"
 import { abortFirmwareBench, benchFirmware, FIRMWARE_BENCH, type FirmwareResult } from "./firmware"

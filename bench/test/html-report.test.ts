@@ -133,6 +133,7 @@ describe("renderHtmlReport", () => {
         const html = renderHtmlReport(report({ paired: paired() }))
         expect(html).toContain("Paired runs: the systems take turns, ratios per round")
         expect(html).toContain("10000 devices at 5000 readings/s: 4 rounds of 5 s")
+        expect(html).toContain("3 run(s) each (ours, lesson, floor taking turns, one run each per round)")
         // ours' CPU per reading moved from 40 to 96 µs with the machine; its ratio to the lesson did not
         expect(html).toContain("<td>60 <small>(40–96)</small></td><td>50 <small>(40–80)</small></td>")
         expect(html).toContain(
