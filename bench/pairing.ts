@@ -80,12 +80,14 @@ export interface PairedSection {
 
 /**
  * `names` with `reference` in the middle, so that alternating the order keeps it next to every other
- * system: [ours, floor] and lesson → [ours, lesson, floor]; [B] and A → [A, B].
+ * system (which only three can be): [ours, floor, lesson] and lesson → [ours, lesson, floor]. Two names
+ * stay as given.
  */
 export function aroundReference(names: string[], reference: string): string[] {
     const others = names.filter(n => n !== reference)
     if (others.length === names.length) throw new Error(`the reference ${reference} is not among ${names.join(", ")}`)
-    const half = Math.floor(others.length / 2)
+    if (names.length <= 2) return [...names]
+    const half = Math.ceil(others.length / 2)
     return [...others.slice(0, half), reference, ...others.slice(half)]
 }
 

@@ -24,7 +24,9 @@ describe("the order of the rounds", () => {
     test("puts the reference in the middle, so it runs next to every other system", () => {
         expect(aroundReference(["ours", "lesson", "floor"], "lesson")).toEqual(["ours", "lesson", "floor"])
         expect(aroundReference(["ours", "floor", "lesson"], "lesson")).toEqual(["ours", "lesson", "floor"])
-        expect(aroundReference(["B", "A"], "A")).toEqual(["A", "B"])
+        expect(aroundReference(["A", "B"], "A")).toEqual(["A", "B"])
+        expect(aroundReference(["ours", "lesson"], "lesson")).toEqual(["ours", "lesson"])
+        expect(aroundReference(["a", "b", "ref", "c", "d"], "ref")).toEqual(["a", "b", "ref", "c", "d"])
         expect(() => aroundReference(["ours", "floor"], "lesson")).toThrow("the reference lesson is not among")
     })
 
