@@ -66,10 +66,17 @@ async function main(): Promise<void> {
         shutdown(1)
     }, 2 * perSide).unref()
 
-    const a = parsed.a ? treeOf(parsed.a) : currentTree()
-    trees.push(a)
-    const b = treeOf(parsed.b)
-    trees.push(b)
+    let a: SourceTree, b: SourceTree
+    try {
+        a = parsed.a ? treeOf(parsed.a) : currentTree()
+        trees.push(a)
+        b = treeOf(parsed.b)
+        trees.push(b)
+    } catch (error) {
+        console.error(`bench:ab: ${(error as Error).message}`)
+        process.exitCode = 2
+        return
+    }
     log(`A: ${a.label}\n--- B: ${b.label}`)
     const outcome = await benchPaired(
         [
