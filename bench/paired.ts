@@ -86,20 +86,27 @@ export async function benchPaired(
             for (let repeat = 1; repeat <= options.repeats; repeat++) {
                 const turn = roundOrder(order, roundIndex++)
                 const runs: Record<string, RunFigures> = {}
-                const idle: number[] = []
+                const idleFleets: number[] = []
+                const idleSystems: number[] = []
                 for (const name of turn) {
-                    const { run, idleCpuPercent } = await stepOf(entrants, name, rate, options.seconds)
+                    const { run, idle } = await stepOf(entrants, name, rate, options.seconds)
                     const { latencies: _, ...figures } = run
                     runs[name] = figures
-                    idle.push(idleCpuPercent)
+                    idleFleets.push(idle.fleets)
+                    idleSystems.push(idle.systems)
                     samples.get(name)!.push(run)
                     log(
                         `${name}: ${rate}/s, round ${repeat}/${options.repeats}: handled ${run.handledPerS}/s, ` +
                             `${run.cpuMicrosPerReading} µs/rd, p99 ${run.latencyP99Ms} ms, lost ${run.readingsLost}, ` +
-                            `gen CPU ${run.generatorCpuPercent}%, idle fleets ${idleCpuPercent}%`
+                            `gen CPU ${run.generatorCpuPercent}%, idle: fleets ${idle.fleets}%, systems ${idle.systems}%`
                     )
                 }
-                rounds.push({ order: turn, runs, idleGeneratorsCpuPercent: idle })
+                rounds.push({
+                    order: turn,
+                    runs,
+                    idleGeneratorsCpuPercent: idleFleets,
+                    idleSystemsCpuPercent: idleSystems,
+                })
             }
             outcome.steps.push(
                 summarizePaired({
@@ -128,23 +135,26 @@ export async function benchPaired(
 }
 
 /**
- * One step of `name` once the other systems are quiet, and what the other fleets' processes spent
- * meanwhile (% of one core).
+ * One step of `name` once the other systems are quiet, and what the other systems and their fleets'
+ * processes spent meanwhile (% of one core): idle, they should cost next to nothing.
  */
 async function stepOf(
     entrants: Entrant[],
     name: string,
     rate: number,
     seconds: number
-): Promise<{ run: StepRun; idleCpuPercent: number }> {
+): Promise<{ run: StepRun; idle: { fleets: number; systems: number } }> {
     const entrant = entrants.find(e => e.name === name)!
     const others = entrants.filter(e => e !== entrant)
     // what the last system still does after its step (a flush, a checkpoint, GC) is not this one's load
     await untilQuiet({ pids: () => others.flatMap(e => e.system.pids()) }, QUIET)
-    const idlePids = others.map(e => e.fleet.pid)
-    const cpu0 = cpuMicros(idlePids)
+    const fleetPids = others.map(e => e.fleet.pid)
+    const systemPids = others.flatMap(e => e.system.pids())
+    const fleets0 = cpuMicros(fleetPids)
+    const systems0 = cpuMicros(systemPids)
     const t0 = performance.now()
     const run = await entrant.fleet.step(entrant.system, rate, seconds)
-    const idleCpuPercent = round(((cpuMicros(idlePids) - cpu0) / ((performance.now() - t0) * 1000)) * 100, 1)
-    return { run, idleCpuPercent }
+    const percent = (micros: number) => round((micros / ((performance.now() - t0) * 1000)) * 100, 1)
+    const idle = { fleets: percent(cpuMicros(fleetPids) - fleets0), systems: percent(cpuMicros(systemPids) - systems0) }
+    return { run, idle }
 }

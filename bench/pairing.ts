@@ -37,6 +37,8 @@ export interface PairedRound {
     runs: Record<string, RunFigures>
     /** the generators (one process per fleet) of the systems not running, % of one core, summed per run */
     idleGeneratorsCpuPercent?: number[]
+    /** the systems not running (idle, their fleets connected), % of one core, summed per run */
+    idleSystemsCpuPercent?: number[]
 }
 
 /** `of` / `to` of one figure, per round and over them. */

@@ -9,7 +9,7 @@ import type { BenchReport, Headline, SaturationRatioKind, StepSummary } from "./
 import { TARGET } from "./report"
 import type { ScaleOutResult } from "./scaleout"
 import { SHARING_COST_GOAL, sharingSummary } from "./sharing-cost"
-import type { Spread } from "./stats"
+import { median, round, type Spread } from "./stats"
 
 const show = (v: number | null | undefined) => (v === null || v === undefined ? "-" : String(v))
 
@@ -117,13 +117,17 @@ export function printPaired(section: PairedSection): void {
     }
     for (const [name, what] of Object.entries(section.labels)) console.log(`${name}: ${what}`)
     const idle = section.steps.flatMap(s => s.rounds.flatMap(r => r.idleGeneratorsCpuPercent ?? []))
+    const idleSystems = section.steps.flatMap(s => s.rounds.flatMap(r => r.idleSystemsCpuPercent ?? []))
     console.log(
         "Systems: median (min–max) over the rounds. Ratios: one per round, of the two runs seconds apart; their" +
             " median (min–max), and the IQR from 4 rounds.\nFleets (one process each, connected throughout): " +
             section.fleets
                 .map(f => `${f.system} ${f.devices} devices in ${f.connectMs} ms, RSS ${f.rssMB} MB`)
                 .join("; ") +
-            (idle.length > 0 ? `; the idle fleets during a step: up to ${Math.max(...idle)}% of one core` : "")
+            (idle.length > 0 ? `; the idle fleets during a step: up to ${Math.max(...idle)}% of one core` : "") +
+            (idleSystems.length > 0
+                ? `; the idle systems: median ${round(median(idleSystems)!, 1)}%, up to ${Math.max(...idleSystems)}%`
+                : "")
     )
 }
 
