@@ -266,6 +266,8 @@ ${xyChart({ title: "Reaction time distribution", xLabel: "ms", yLabel: "share of
 }
 
 function runsSection(results: StepSummary[]): string {
+    // an A/B report has its runs in the paired section only
+    if (results.length === 0) return ""
     const rows = results.flatMap(s =>
         s.runs.map(
             (

@@ -163,5 +163,6 @@ describe("renderHtmlReport", () => {
         const html = renderHtmlReport(report({ results: [], headline: null, paired: ab }))
         expect(html).toContain("A/B: our server from two trees, taking turns")
         expect(html).toContain("A: this tree (abc1234)<br>B: main (def5678)")
+        expect(html).not.toContain("Every run") // no steps but the paired ones
     })
 })
