@@ -21,6 +21,8 @@ const HELP = `usage: npm run bench:ab -- --b <git ref or folder> [--a <git ref o
   --b REF|DIR            B: our server from that commit (a temporary git worktree, node_modules linked,
                          removed after) or from that folder (which needs its own node_modules)
   --a REF|DIR            A: the same (default: this tree, with its changes not committed)
+  --a-node-args "..."    Node options for A's server (and --b-node-args for B's), e.g. --b . --b-node-args
+                         "--max-semi-space-size=64" to measure a runtime flag (both: BENCH_SERVER_NODE_ARGS)
   --devices, --rates, --seconds, --repeats   as for npm run bench (here by default 10000 devices, 5000/s,
                          5 s steps, 5 rounds); each round runs A then B, or B then A, alternately`
 
@@ -30,20 +32,44 @@ const AB_DEFAULTS = ["--rates", "5000", "--repeats", "5"]
 const log = (line: string) => console.error(`--- ${line}`)
 const trees: SourceTree[] = []
 
-function parseAbArgs(argv: string[]): { a?: string; b: string; options: Options } | undefined {
+interface AbArgs {
+    a?: string
+    b: string
+    nodeArgs: { A: string[]; B: string[] }
+    options: Options
+}
+
+function parseAbArgs(argv: string[]): AbArgs | undefined {
     const rest: string[] = []
     let a: string | undefined
     let b: string | undefined
+    const nodeArgs = { A: [] as string[], B: [] as string[] }
+    const words = (flag: string, value: string | undefined) => {
+        if (value === undefined) throw new Error(`${flag} needs Node's options, quoted as one argument`)
+        return value.split(" ").filter(Boolean)
+    }
     for (let i = 0; i < argv.length; i++) {
-        if (argv[i] === "-h" || argv[i] === "--help") return undefined
-        if (argv[i] === "--a") a = argv[++i]
-        else if (argv[i] === "--b") b = argv[++i]
-        else rest.push(argv[i])
+        const arg = argv[i]
+        if (arg === "-h" || arg === "--help") return undefined
+        if (arg === "--a") a = argv[++i]
+        else if (arg === "--b") b = argv[++i]
+        else if (arg === "--a-node-args") nodeArgs.A = words(arg, argv[++i])
+        else if (arg === "--b-node-args") nodeArgs.B = words(arg, argv[++i])
+        else rest.push(arg)
     }
     if (!b) throw new Error("--b needs a git ref or a folder")
     const options = parseArgs([...AB_DEFAULTS, ...rest])!
-    return { a, b, options: { ...options, systems: ["ours"], saturation: false, scaleOut: false, firmware: 0 } }
+    return {
+        a,
+        b,
+        nodeArgs,
+        options: { ...options, systems: ["ours"], saturation: false, scaleOut: false, firmware: 0 },
+    }
 }
+
+/** What a side is, for the report: its tree, and its Node options when it has some. */
+const sideLabel = (tree: SourceTree, nodeArgs: string[]) =>
+    nodeArgs.length > 0 ? `${tree.label}, node ${nodeArgs.join(" ")}` : tree.label
 
 async function main(): Promise<void> {
     let parsed: ReturnType<typeof parseAbArgs>
@@ -77,11 +103,12 @@ async function main(): Promise<void> {
         process.exitCode = 2
         return
     }
-    log(`A: ${a.label}\n--- B: ${b.label}`)
+    const labels = { A: sideLabel(a, parsed.nodeArgs.A), B: sideLabel(b, parsed.nodeArgs.B) }
+    log(`A: ${labels.A}\n--- B: ${labels.B}`)
     const outcome = await benchPaired(
         [
-            { name: "A", start: () => startOurs(a.root) },
-            { name: "B", start: () => startOurs(b.root) },
+            { name: "A", start: () => startOurs({ root: a.root, nodeArgs: parsed.nodeArgs.A }) },
+            { name: "B", start: () => startOurs({ root: b.root, nodeArgs: parsed.nodeArgs.B }) },
         ],
         "A",
         options,
@@ -107,7 +134,7 @@ async function main(): Promise<void> {
         firmware: null,
         paired: {
             kind: "ab",
-            labels: { A: a.label, B: b.label },
+            labels,
             fleets: outcome.fleets,
             steps: outcome.steps,
         },

@@ -132,10 +132,10 @@ export function removeTempDir(dir: string): void {
     tempDirs.delete(dir)
 }
 
-/** Our server with its embedded broker; from another tree's `root` for an A/B run (ab.ts). */
-export async function startOurs(root?: string): Promise<RunningSystem> {
+/** Our server with its embedded broker; for an A/B run (ab.ts), from another tree or with other Node options. */
+export async function startOurs(from: ServerSource = {}): Promise<RunningSystem> {
     const port = await freePort()
-    const server = spawnOurServer(["--mqtt-port", String(port)], "our server", root)
+    const server = spawnOurServer(["--mqtt-port", String(port)], "our server", from)
     await waitForPort(port, "our server")
     return {
         name: "ours",
@@ -191,19 +191,25 @@ function serverNodeArgs(): string[] {
     return [...profile, ...(process.env.BENCH_SERVER_NODE_ARGS?.split(" ").filter(Boolean) ?? [])]
 }
 
+/** Where our server runs from: the tree at `root` (default: this one) with `nodeArgs` added to Node's options. */
+export interface ServerSource {
+    root?: string
+    nodeArgs?: string[]
+}
+
 /**
  * Our server as a child, the default system with `brokerArgs`: history included (its database in a temp
- * folder, removed on stop), the dashboard on any free port (unless `brokerArgs` say `--no-dashboard`);
- * from the tree at `root` (default: this one, the current folder).
+ * folder, removed on stop), the dashboard on any free port (unless `brokerArgs` say `--no-dashboard`).
  */
 export function spawnOurServer(
     brokerArgs: string[],
     name = "our server",
-    root?: string
+    { root, nodeArgs = [] }: ServerSource = {}
 ): { child: ChildProcess; stop: () => Promise<void> } {
     const dataDir = tempDir("nightlight-bench-data-")
     const args = [
         ...serverNodeArgs(),
+        ...nodeArgs,
         ...["--import", "tsx", "server/main.ts", "--no-sim", ...brokerArgs, "--log-level", "warn"],
         ...["--data-dir", dataDir, "--http-port", "0"],
     ]
