@@ -12,6 +12,7 @@ import { TARGET } from "./report"
 import { SHARING_COST_GOAL, sharingSummary } from "./sharing-cost"
 import type { Spread } from "./stats"
 import { barChart, escapeHtml, xyChart, type Series } from "./chart-figure"
+import { pairedSection, showRatio } from "./html-paired"
 import { pageAssets } from "./page-script"
 
 const COLORS: Record<string, string> = {
@@ -43,6 +44,7 @@ export function renderHtmlReport(report: BenchReport): string {
     const sections = [
         header(report),
         report.headline ? headlineSection(report.headline) : "",
+        report.paired ? pairedSection(report.paired, color) : "",
         stepsSection(report.results, report.saturation ?? []),
         report.saturation?.length ? saturationSection(report, report.saturation) : "",
         report.scaleOut?.length ? scaleOutSection(report.scaleOut) : "",
@@ -74,8 +76,14 @@ function header(r: BenchReport): string {
     return `<h1>nightlight bench</h1>
 <p>${escapeHtml(r.date)} · Node ${escapeHtml(r.node)} · ${r.machine.cpus} cores (${escapeHtml(r.machine.cpuModel)}),
 ${r.machine.memoryGB} GB, load average before the report ${r.machine.loadAverage.join(" / ")} · ${r.durationS} s in all.<br>
-${o.devices} devices; offered ${o.rates.join(", ")} readings/s; ${o.seconds} s per step, ${o.repeats} run(s) each;
+${o.devices} devices; offered ${o.rates.join(", ")} readings/s; ${o.seconds} s per step, ${o.repeats} run(s) each${turns(r)};
 systems ${o.systems.join(", ")}. Everything on loopback; the load generator shares the cores with the system under test.</p>`
+}
+
+/** Which systems took turns, round by round, when the run was paired. */
+function turns(r: BenchReport): string {
+    const systems = r.paired?.steps[0]?.systems
+    return systems ? ` (${systems.map(escapeHtml).join(", ")} taking turns, one run each per round)` : ""
 }
 
 function verdict(ok: boolean | null, yes: string, no: string): string {
@@ -88,6 +96,10 @@ function headlineSection(h: Headline): string {
 <div class="card"><p>${scenario} (target: ${TARGET.devices} devices at ${TARGET.offeredPerS}/s, ours ≤ ${h.cpuRatioMax.toFixed(2)} × the lesson's CPU per reading)</p>
 <p>CPU per reading: ours <b>${showSpread(h.oursCpuMicrosPerReading)} µs</b>, lesson <b>${showSpread(h.lessonCpuMicrosPerReading)} µs</b>;
 ours/lesson <b>${show(h.cpuRatio)}</b> ${verdict(h.cpuTargetMet, "target met", "target not met")}</p>${
+        h.cpuRatioPaired
+            ? `\n<p>Paired, ours/lesson per round: CPU per reading ${showRatio(h.cpuRatioPaired)}, p99 ${showRatio(h.p99RatioPaired)}</p>`
+            : ""
+    }${
         h.floorCpuMicrosPerReading
             ? `\n<p>The floor (a bare Node endpoint answering our protocol, no broker or database): ${showSpread(h.floorCpuMicrosPerReading)} µs, floor/lesson ${show(h.floorCpuRatio)}</p>`
             : ""
@@ -254,6 +266,8 @@ ${xyChart({ title: "Reaction time distribution", xLabel: "ms", yLabel: "share of
 }
 
 function runsSection(results: StepSummary[]): string {
+    // an A/B report has its runs in the paired section only
+    if (results.length === 0) return ""
     const rows = results.flatMap(s =>
         s.runs.map(
             (

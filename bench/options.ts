@@ -12,6 +12,8 @@ export interface Options {
     seconds: number
     repeats: number
     systems: SystemName[]
+    /** ours, the lesson and the floor (those of them in `systems`) take turns within each repeat (paired.ts) */
+    paired: boolean
     saturation: boolean
     saturationStart: number
     saturationFactor: number
@@ -31,6 +33,7 @@ export const DEFAULTS: Readonly<Options> = {
     seconds: 5, // s per step
     repeats: 3, // runs of each step
     systems: [...SYSTEM_NAMES],
+    paired: true,
     saturation: true,
     saturationStart: 2000, // readings/s of the search's first step
     saturationFactor: 1.5, // each next step offers this many times more
@@ -53,6 +56,9 @@ export const HELP = `usage: npm run bench -- [options]
   --systems LIST         ${SYSTEM_NAMES.join(",")} (default all): our server, the lesson's stack,
                          our server on Mosquitto, Mosquitto alone and aedes alone relaying to one subscriber, and the floor:
                          a bare Node endpoint answering our protocol (no broker, no database)
+  --sequential           run ours, the lesson and the floor one after the other, as the other systems
+                         (default: paired: each started once with its own fleet, one short step of each
+                         in turn per repeat, and each round's ratios to the lesson; see bench/README.md)
   --no-saturation        skip the saturation search (on by default)
   --saturation-start R   its first rate (default ${DEFAULTS.saturationStart}/s), ×--saturation-factor F
                          (default ${DEFAULTS.saturationFactor}) per step, at most --saturation-steps N
@@ -114,6 +120,12 @@ export function parseArgs(argv: string[]): Options | undefined {
                 break
             case "--systems":
                 options.systems = parseSystems(value())
+                break
+            case "--paired":
+                options.paired = true
+                break
+            case "--sequential":
+                options.paired = false
                 break
             case "--saturation":
                 options.saturation = true

@@ -92,7 +92,7 @@ async function warmStaticFiles(httpUrl: string): Promise<void> {
 async function benchSize(devices: number, options: PageOptions, runId: string): Promise<PageRun> {
     const mqttPort = await freePort()
     const httpPort = await freePort()
-    const server = spawnOurServer(["--mqtt-port", String(mqttPort)], "our server", httpPort)
+    const server = spawnOurServer(["--mqtt-port", String(mqttPort)], "our server", { httpPort })
     const httpUrl = `http://${HOST}:${httpPort}`
     const connections = PageFleet.connectionsFor(options.rate, devices)
     const fleet = new PageFleet(`mqtt://${HOST}:${mqttPort}`, devices, `pb${runId}`, connections)

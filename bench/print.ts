@@ -4,11 +4,12 @@
  */
 import { cpus } from "node:os"
 import type { FirmwareResult } from "./firmware"
+import { FIGURE_NAMES, PAIRED_FIGURES, type PairedSection, type RatioSpread } from "./pairing"
 import type { BenchReport, Headline, SaturationRatioKind, StepSummary } from "./report"
 import { TARGET } from "./report"
 import type { ScaleOutResult } from "./scaleout"
 import { SHARING_COST_GOAL, sharingSummary } from "./sharing-cost"
-import type { Spread } from "./stats"
+import { median, round, type Spread } from "./stats"
 
 const show = (v: number | null | undefined) => (v === null || v === undefined ? "-" : String(v))
 
@@ -91,6 +92,45 @@ export function printSteps(results: StepSummary[]): void {
     )
 }
 
+/** A paired ratio: "median (min–max), IQR q1–q3", or "-" when no round had one. */
+export function showRatio(r: RatioSpread | null | undefined): string {
+    if (!r) return "-"
+    const range = r.min === r.max ? String(r.median) : `${r.median} (${r.min}–${r.max})`
+    return r.pairs < 4 ? range : `${range}, IQR ${r.q1}–${r.q3}`
+}
+
+export function printPaired(section: PairedSection): void {
+    for (const step of section.steps) {
+        const others = step.systems.filter(s => s !== step.reference)
+        console.log(
+            `\nPaired: ${step.devices} devices at ${step.offeredPerS}/s, ${step.rounds.length} round(s) of ${step.seconds} s;` +
+                ` each round ${step.rounds[0]?.order.join(", ")}, then the reverse, and so on`
+        )
+        printColumns([
+            ["figure", ...step.systems, ...others.map(o => `${o}/${step.reference} per round`)],
+            ...PAIRED_FIGURES.map(figure => [
+                FIGURE_NAMES[figure],
+                ...step.systems.map(s => showSpread(step.medians[s]?.[figure])),
+                ...others.map(o => showRatio(step.ratios.find(r => r.of === o && r.figure === figure)?.spread)),
+            ]),
+        ])
+    }
+    for (const [name, what] of Object.entries(section.labels)) console.log(`${name}: ${what}`)
+    const idle = section.steps.flatMap(s => s.rounds.flatMap(r => r.idleGeneratorsCpuPercent ?? []))
+    const idleSystems = section.steps.flatMap(s => s.rounds.flatMap(r => r.idleSystemsCpuPercent ?? []))
+    console.log(
+        "Systems: median (min–max) over the rounds. Ratios: one per round, of the two runs seconds apart; their" +
+            " median (min–max), and the IQR from 4 rounds.\nFleets (one process each, connected throughout): " +
+            section.fleets
+                .map(f => `${f.system} ${f.devices} devices in ${f.connectMs} ms, RSS ${f.rssMB} MB`)
+                .join("; ") +
+            (idle.length > 0 ? `; the idle fleets during a step: up to ${Math.max(...idle)}% of one core` : "") +
+            (idleSystems.length > 0
+                ? `; the idle systems: median ${round(median(idleSystems)!, 1)}%, up to ${Math.max(...idleSystems)}%`
+                : "")
+    )
+}
+
 export function printHeadline(h: Headline): void {
     const scenario = h.isTarget
         ? "the issue's target scenario"
@@ -101,6 +141,10 @@ export function printHeadline(h: Headline): void {
         `  CPU per reading: ours ${showSpread(h.oursCpuMicrosPerReading)} µs, lesson ${showSpread(h.lessonCpuMicrosPerReading)} µs;` +
             ` ours/lesson ${show(h.cpuRatio)} (target ≤ ${h.cpuRatioMax.toFixed(2)}${verdict})`
     )
+    if (h.cpuRatioPaired)
+        console.log(
+            `  paired (ours/lesson per round): CPU ${showRatio(h.cpuRatioPaired)}, p99 ${showRatio(h.p99RatioPaired)}`
+        )
     if (h.floorCpuMicrosPerReading)
         console.log(
             `  the floor (bare Node, our protocol, no broker or database): ${showSpread(h.floorCpuMicrosPerReading)} µs,` +

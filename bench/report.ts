@@ -7,6 +7,7 @@
 import type { FirmwareResult } from "./firmware"
 import type { ConfirmedBy } from "./load"
 import type { Options } from "./options"
+import { pairedRatio, type PairedSection, type RatioSpread } from "./pairing"
 import type { CostPoint } from "./sharing-cost"
 import { quantiles, ratio, spread, type Spread } from "./stats"
 import type { SystemName } from "./systems"
@@ -122,6 +123,9 @@ export interface Headline {
     /** the floor (a bare Node endpoint answering our protocol) at the same step, and its ratio to the lesson */
     floorCpuMicrosPerReading: Spread | null
     floorCpuRatio: number | null
+    /** paired runs (pairing.ts): ours / lesson per round, their median and spread; absent in older reports */
+    cpuRatioPaired?: RatioSpread | null
+    p99RatioPaired?: RatioSpread | null
 }
 
 export interface SaturationStep {
@@ -180,6 +184,8 @@ export interface BenchReport {
     saturationRatioOnMosquittoIs?: SaturationRatioKind | null
     scaleOut?: ScaleOutRow[]
     firmware: FirmwareResult | null
+    /** the paired runs (ours, lesson and floor taking turns, or an A/B of our server); absent when none ran */
+    paired?: PairedSection
 }
 
 export interface StepRuns {
@@ -243,8 +249,11 @@ function summarizeStep(step: StepRuns): StepSummary {
     return summary
 }
 
-/** The target scenario's row when the run had it; else ours' highest rate that the lesson also ran. */
-export function headline(results: StepSummary[]): Headline | null {
+/**
+ * The target scenario's row when the run had it; else ours' highest rate that the lesson also ran; with
+ * the paired ratios at that step when the run was paired.
+ */
+export function headline(results: StepSummary[], paired?: PairedSection): Headline | null {
     const compared = results.filter(
         r => r.system === "ours" && results.some(l => l.system === "lesson" && l.offeredPerS === r.offeredPerS)
     )
@@ -275,6 +284,18 @@ export function headline(results: StepSummary[]): Headline | null {
         oursWrongLeds: ours.wrongLeds,
         floorCpuMicrosPerReading: floor?.cpuMicrosPerReading ?? null,
         floorCpuRatio: ratio(floor?.cpuMicrosPerReading?.median, lesson?.cpuMicrosPerReading?.median),
+        ...pairedRatios(ours, paired),
+    }
+}
+
+function pairedRatios(ours: StepSummary, paired: PairedSection | undefined): Partial<Headline> {
+    const step = paired?.steps.find(
+        s => s.offeredPerS === ours.offeredPerS && s.devices === ours.devices && s.reference === "lesson"
+    )
+    if (!step) return {}
+    return {
+        cpuRatioPaired: pairedRatio(step, "ours", "cpuMicrosPerReading")?.spread ?? null,
+        p99RatioPaired: pairedRatio(step, "ours", "latencyP99Ms")?.spread ?? null,
     }
 }
 

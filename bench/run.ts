@@ -1,15 +1,18 @@
 /**
  * `npm run bench`: our server (embedded broker) against the lesson's stack (Mosquitto + the lesson's
  * Python server) under the same simulated fleet, on loopback, with Mosquitto and aedes alone as relay
- * baselines; each step repeated, then a saturation search per system, then 1, 2 and 3 of our servers
- * sharing one Mosquitto (scaleout.ts). See bench/README.md.
+ * baselines; ours, the lesson and the floor in paired rounds (paired.ts), the others one after the other;
+ * each step repeated, then a saturation search per system, then 1, 2 and 3 of our servers sharing one
+ * Mosquitto (scaleout.ts). See bench/README.md.
  */
 import { cpus, loadavg, totalmem } from "node:os"
 import { abortFirmwareBench, benchFirmware, FIRMWARE_BENCH, type FirmwareResult } from "./firmware"
 import { Fleet } from "./load"
 import { HELP, parseArgs, type Options } from "./options"
 import { REPORT_FILES, writeReports } from "./output"
-import { printFirmware, printHeadline, printSaturation, printScaleOut, printSteps } from "./print"
+import { benchPaired } from "./paired"
+import type { PairedSection } from "./pairing"
+import { printFirmware, printHeadline, printPaired, printSaturation, printScaleOut, printSteps } from "./print"
 import { startAedesRelay, startNodeFloor, startRelay } from "./relay"
 import { headline, saturationRatio, summarize, type BenchReport, type SaturationResult, type StepRuns } from "./report"
 import { SATURATION_LIMITS, searchSaturation } from "./saturation"
@@ -23,6 +26,7 @@ import {
     startLesson,
     startOurs,
     startOursOnMosquitto,
+    SYSTEM_NAMES,
     type RunningSystem,
     type SystemName,
 } from "./systems"
@@ -35,6 +39,9 @@ const START: Record<SystemName, () => Promise<RunningSystem>> = {
     "aedes-relay": startAedesRelay,
     floor: startNodeFloor,
 }
+
+/** The systems that take turns in a paired run (those of them the run has), compared with the lesson. */
+const PAIRED: readonly SystemName[] = ["ours", "lesson", "floor"]
 
 const log = (line: string) => console.error(`--- ${line}`)
 let activeFleet: Fleet | undefined
@@ -87,6 +94,34 @@ async function benchSystem(
     }
 }
 
+/** The paired systems' steps (and saturation searches), as the sequential ones give theirs, and the pairs. */
+async function benchPairedSystems(
+    names: SystemName[],
+    options: Options,
+    runId: string
+): Promise<{ steps: StepRuns[]; saturation: SaturationResult[]; section: PairedSection }> {
+    const reference = names.includes("lesson") ? "lesson" : names[0]
+    const outcome = await benchPaired(
+        names.map(name => ({ name, start: START[name] })),
+        reference,
+        { ...options, saturationSearch: options.saturation ? options : undefined },
+        `bench${runId}`,
+        log
+    )
+    const steps: StepRuns[] = outcome.runs.map(r => ({
+        system: r.name as SystemName,
+        devices: options.devices,
+        offeredPerS: r.offeredPerS,
+        handledBy: r.handledBy,
+        runs: r.runs,
+    }))
+    return {
+        steps,
+        saturation: outcome.saturation.map(s => s.result),
+        section: { kind: "systems", labels: {}, fleets: outcome.fleets, steps: outcome.steps },
+    }
+}
+
 async function main(): Promise<void> {
     let options: Options | undefined
     try {
@@ -115,11 +150,21 @@ async function main(): Promise<void> {
     const runId = Math.random().toString(36).slice(2, 6)
     const steps: StepRuns[] = []
     const saturation: SaturationResult[] = []
-    for (const name of options.systems) {
+    const pairedNames = options.paired ? options.systems.filter(s => PAIRED.includes(s)) : []
+    const paired = pairedNames.length >= 2 ? await benchPairedSystems(pairedNames, options, runId) : undefined
+    if (paired) {
+        steps.push(...paired.steps)
+        saturation.push(...paired.saturation)
+    }
+    for (const name of options.systems.filter(s => !paired || !pairedNames.includes(s))) {
         const result = await benchSystem(name, options, runId)
         steps.push(...result.steps)
         if (result.saturation) saturation.push(result.saturation)
     }
+    // in the usual order of the systems, whichever way they ran
+    const order = (name: SystemName) => SYSTEM_NAMES.indexOf(name)
+    steps.sort((a, b) => order(a.system) - order(b.system))
+    saturation.sort((a, b) => order(a.system) - order(b.system))
     let scaleOut: ScaleOutResult[] | undefined
     if (options.scaleOut && !findMosquitto())
         console.error("\n!!! WARNING: no scale-out section: Mosquitto is missing.\n")
@@ -141,7 +186,7 @@ async function main(): Promise<void> {
         durationS: Math.round((performance.now() - started) / 1000),
         options,
         results,
-        headline: headline(results),
+        headline: headline(results, paired?.section),
         saturation: options.saturation ? saturation : null,
         saturationRatio: compared.ratio,
         saturationRatioIs: compared.is,
@@ -149,9 +194,11 @@ async function main(): Promise<void> {
         saturationRatioOnMosquittoIs: onMosquitto.is,
         scaleOut,
         firmware,
+        paired: paired?.section,
     }
     printSteps(results)
     if (report.headline) printHeadline(report.headline)
+    if (report.paired) printPaired(report.paired)
     if (report.saturation) printSaturation(report)
     if (scaleOut) printScaleOut(scaleOut)
     if (firmware) printFirmware(firmware)

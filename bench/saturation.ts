@@ -107,7 +107,7 @@ export async function searchSaturation(
 }
 
 /** Waits until the system's processes are nearly idle (bounded by SATURATION_LIMITS.maxQuietWaitMs). */
-async function untilQuiet(system: RunningSystem, limits = SATURATION_LIMITS): Promise<void> {
+export async function untilQuiet(system: Pick<RunningSystem, "pids">, limits = SATURATION_LIMITS): Promise<void> {
     const deadline = performance.now() + limits.maxQuietWaitMs
     let before = cpuMicros(system.pids())
     while (performance.now() < deadline) {

@@ -132,9 +132,10 @@ export function removeTempDir(dir: string): void {
     tempDirs.delete(dir)
 }
 
-export async function startOurs(): Promise<RunningSystem> {
+/** Our server with its embedded broker; for an A/B run (ab.ts), from another tree or with other Node options. */
+export async function startOurs(from: ServerSource = {}): Promise<RunningSystem> {
     const port = await freePort()
-    const server = spawnOurServer(["--mqtt-port", String(port)])
+    const server = spawnOurServer(["--mqtt-port", String(port)], "our server", from)
     await waitForPort(port, "our server")
     return {
         name: "ours",
@@ -190,23 +191,32 @@ function serverNodeArgs(): string[] {
     return [...profile, ...(process.env.BENCH_SERVER_NODE_ARGS?.split(" ").filter(Boolean) ?? [])]
 }
 
+/** Where our server runs from: the tree at `root` (default: this one) with `nodeArgs` added to Node's options. */
+export interface ServerSource {
+    root?: string
+    nodeArgs?: string[]
+    /** The dashboard's port; 0 (the default): any free one. */
+    httpPort?: number
+}
+
 /**
  * Our server as a child, the default system with `brokerArgs`: history included (its database in a temp
  * folder, removed on stop), the dashboard on `httpPort` (0: any free port; unless `brokerArgs` say
- * `--no-dashboard`).
+ * `--no-dashboard`), from the tree at `root` (default: this one) with `nodeArgs`.
  */
 export function spawnOurServer(
     brokerArgs: string[],
     name = "our server",
-    httpPort = 0
+    { root, nodeArgs = [], httpPort = 0 }: ServerSource = {}
 ): { child: ChildProcess; stop: () => Promise<void> } {
     const dataDir = tempDir("nightlight-bench-data-")
     const args = [
         ...serverNodeArgs(),
+        ...nodeArgs,
         ...["--import", "tsx", "server/main.ts", "--no-sim", ...brokerArgs, "--log-level", "warn"],
         ...["--data-dir", dataDir, "--http-port", String(httpPort)],
     ]
-    const child = track(spawn(process.execPath, args, { stdio: ["ignore", "ignore", "pipe"] }), name)
+    const child = track(spawn(process.execPath, args, { cwd: root, stdio: ["ignore", "ignore", "pipe"] }), name)
     const stop = async () => {
         await stopChild(child)
         removeTempDir(dataDir)

@@ -13,9 +13,9 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest"
 import type { ChartData } from "../chart-figure"
 import { renderHtmlReport } from "../html-report"
 import { launchChromium, skipWithoutChromium } from "../chromium"
-import { FIRMWARE, report, search } from "./sample-report"
+import { FIRMWARE, paired, report, search } from "./sample-report"
 
-/** Every section: the steps, the saturation search, the scale-out with cost curves, the real firmware. */
+/** Every section: the steps, the pairs, the saturation search, the scale-out with cost curves, the real firmware. */
 const FULL = report({
     saturation: [
         search(
@@ -36,6 +36,7 @@ const FULL = report({
         sharingCost: instances === 1 ? null : 1.07,
     })),
     firmware: FIRMWARE,
+    paired: paired(),
 })
 
 describe.skipIf(skipWithoutChromium("the bench page's charts"))("the bench page in Chromium", () => {
@@ -78,9 +79,9 @@ describe.skipIf(skipWithoutChromium("the bench page's charts"))("the bench page 
                 return { title: data.title, canvas: true, pixelsOf: Object.fromEntries(colors.map(c => [c, count(c)])) }
             })
         )
-        // the throughput, CPU, p99 and memory charts, a latency distribution, the saturation bars, two
-        // scale-out charts and the cost curves, and the firmware's reaction times
-        expect(charts.map(c => c.title)).toHaveLength(10)
+        // the ratios per round, the throughput, CPU, p99 and memory charts, a latency distribution, the
+        // saturation bars, two scale-out charts and the cost curves, and the firmware's reaction times
+        expect(charts.map(c => c.title)).toHaveLength(11)
         for (const chart of charts) {
             expect(chart.canvas, chart.title).toBe(true)
             for (const [color, n] of Object.entries(chart.pixelsOf))

@@ -5,7 +5,7 @@
 import { describe, expect, test } from "vitest"
 import { renderHtmlReport } from "../html-report"
 import { headline, summarize } from "../report"
-import { FIRMWARE, report, run, search, step } from "./sample-report"
+import { FIRMWARE, paired, report, run, search, step } from "./sample-report"
 
 describe("renderHtmlReport", () => {
     test("shows every step's median with its min–max, the ratio and the headline", () => {
@@ -127,5 +127,42 @@ describe("renderHtmlReport", () => {
         expect(html).toContain("<td>153.5</td>")
         expect(html).toContain("ours: 153.5 ms, 3 of 3") // the last sample's point on the distribution
         expect(html).toContain("18976")
+    })
+
+    test("shows the paired rounds: each system's medians beside each ratio's median, spread and rounds", () => {
+        const html = renderHtmlReport(report({ paired: paired() }))
+        expect(html).toContain("Paired runs: the systems take turns, ratios per round")
+        expect(html).toContain("10000 devices at 5000 readings/s: 4 rounds of 5 s")
+        expect(html).toContain("3 run(s) each (ours, lesson, floor taking turns, one run each per round)")
+        // ours' CPU per reading moved from 40 to 96 µs with the machine; its ratio to the lesson did not
+        expect(html).toContain("<td>60 <small>(40–96)</small></td><td>50 <small>(40–80)</small></td>")
+        expect(html).toContain(
+            "<td><b>1.2</b> <small>(1–1.2)</small></td><td>1.15–1.2</td><td><small>1.2 1.2 1.2 1</small></td>"
+        )
+        expect(html).toContain("<td><b>0.3</b></td><td>0.3–0.3</td>") // floor/lesson, the same in every round
+        expect(html).toContain("<td><b>3</b> <small>(2–3)</small></td><td>2.75–3</td>") // p99, ours/lesson
+        expect(html).toContain("ours 10000 devices connected in 3100 ms, process RSS 130.5 MB")
+        expect(html).toContain("Ratio to lesson per round at 5000 readings/s")
+        expect(renderHtmlReport(report())).not.toContain("Paired runs")
+    })
+
+    test("puts the paired CPU and p99 ratios in the headline when the run was paired", () => {
+        const withPairs = report({ paired: paired() })
+        withPairs.headline = headline(withPairs.results, withPairs.paired)
+        const html = renderHtmlReport(withPairs)
+        expect(html).toContain(
+            "Paired, ours/lesson per round: CPU per reading <b>1.2</b> <small>(1–1.2)</small>, p99 <b>3</b> <small>(2–3)</small>"
+        )
+        expect(renderHtmlReport(report())).not.toContain("Paired, ours/lesson")
+    })
+
+    test("names the two trees of an A/B run", () => {
+        const ab = paired()
+        ab.kind = "ab"
+        ab.labels = { A: "this tree (abc1234)", B: "main (def5678)" }
+        const html = renderHtmlReport(report({ results: [], headline: null, paired: ab }))
+        expect(html).toContain("A/B: our server from two trees, taking turns")
+        expect(html).toContain("A: this tree (abc1234)<br>B: main (def5678)")
+        expect(html).not.toContain("Every run") // no steps but the paired ones
     })
 })

@@ -4,6 +4,7 @@
  */
 import type { FirmwareResult } from "../firmware"
 import { DEFAULTS } from "../options"
+import { summarizePaired, type PairedSection } from "../pairing"
 import { headline, summarize, type BenchReport, type StepRun, type SaturationResult, type StepRuns } from "../report"
 import type { SystemName } from "../systems"
 
@@ -124,4 +125,40 @@ export const FIRMWARE: FirmwareResult = {
     p50Ratio: 0.99,
     p99Ratio: 1.03,
     footprint: [{ board: "xiao_nightlight", bytecodeBytes: 18976, rebuilt: false }],
+}
+
+/** A paired section: ours, the lesson and the floor in four rounds at 5000/s, the machine slower in two. */
+export function paired(): PairedSection {
+    const round = (order: string[], cpu: Record<string, number>, p99: Record<string, number>) => ({
+        order,
+        runs: Object.fromEntries(
+            order.map(name => {
+                const { latencies: _, ...figures } = run(4990, cpu[name], [0.4, p99[name]])
+                return [name, figures]
+            })
+        ),
+        idleGeneratorsCpuPercent: [1, 0.5, 1],
+    })
+    const forwards = ["ours", "lesson", "floor"]
+    const backwards = ["floor", "lesson", "ours"]
+    return {
+        kind: "systems",
+        labels: {},
+        fleets: forwards.map(system => ({ system, devices: 10_000, connectMs: 3100, rssMB: 130.5 })),
+        steps: [
+            summarizePaired({
+                devices: 10_000,
+                offeredPerS: 5000,
+                seconds: 5,
+                systems: forwards,
+                reference: "lesson",
+                rounds: [
+                    round(forwards, { ours: 48, lesson: 40, floor: 12 }, { ours: 6, lesson: 3, floor: 0.4 }),
+                    round(backwards, { ours: 72, lesson: 60, floor: 18 }, { ours: 12, lesson: 4, floor: 0.5 }),
+                    round(forwards, { ours: 96, lesson: 80, floor: 24 }, { ours: 9, lesson: 3, floor: 0.3 }),
+                    round(backwards, { ours: 40, lesson: 40, floor: 12 }, { ours: 6, lesson: 2, floor: 0.4 }),
+                ],
+            }),
+        ],
+    }
 }
