@@ -71,24 +71,27 @@ export const HELP = `usage: npm run bench -- [options]
   --quick                100 devices, rate 200, 3 s, 1 run, no saturation search nor scale-out: a smoke test
   -h, --help`
 
+/** A flag's number in min..max (whole when asked); an Error naming the flag otherwise. */
+export function numberFlag(flag: string, value: string | undefined, min: number, max: number, whole = false): number {
+    const n = Number(value)
+    if (
+        value === undefined ||
+        value === "" ||
+        !Number.isFinite(n) ||
+        n < min ||
+        n > max ||
+        (whole && !Number.isInteger(n))
+    )
+        throw new Error(
+            `${flag} needs ${whole ? "a whole number" : "a number"} in ${min}..${max}, got ${value ?? "nothing"}`
+        )
+    return n
+}
+
 /** The options, or undefined for --help; throws an Error naming the flag for anything wrong. */
 export function parseArgs(argv: string[]): Options | undefined {
     const options: Options = { ...DEFAULTS, rates: [...DEFAULTS.rates], systems: [...DEFAULTS.systems] }
-    const number = (flag: string, value: string | undefined, min: number, max: number, whole = false): number => {
-        const n = Number(value)
-        if (
-            value === undefined ||
-            value === "" ||
-            !Number.isFinite(n) ||
-            n < min ||
-            n > max ||
-            (whole && !Number.isInteger(n))
-        )
-            throw new Error(
-                `${flag} needs ${whole ? "a whole number" : "a number"} in ${min}..${max}, got ${value ?? "nothing"}`
-            )
-        return n
-    }
+    const number = numberFlag
     for (let i = 0; i < argv.length; i++) {
         const arg = argv[i]
         const value = () => argv[++i]

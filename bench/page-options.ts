@@ -1,5 +1,6 @@
 /** `npm run bench:page` flags: the defaults (issue 17's fleet sizes and rate), and their checks. */
 import { spawnSync } from "node:child_process"
+import { numberFlag } from "./options"
 import { PAGE_FLEET, PageFleet } from "./page-fleet"
 
 export interface PageOptions {
@@ -39,14 +40,7 @@ table and writes test-results/bench-page.json (bench/README.md, "The dashboard p
 /** The options, or undefined for --help; throws an Error naming the flag for anything wrong. */
 export function parsePageArgs(argv: string[]): PageOptions | undefined {
     const options: PageOptions = { ...PAGE_DEFAULTS, devices: [...PAGE_DEFAULTS.devices] }
-    const number = (flag: string, value: string | undefined, min: number, max: number, whole = false): number => {
-        const n = Number(value)
-        if (value === undefined || value === "" || !Number.isFinite(n) || n < min || n > max || (whole && n % 1 !== 0))
-            throw new Error(
-                `${flag} needs ${whole ? "a whole number" : "a number"} in ${min}..${max}, got ${value ?? "nothing"}`
-            )
-        return n
-    }
+    const number = numberFlag
     for (let i = 0; i < argv.length; i++) {
         const arg = argv[i]
         const value = () => argv[++i]
