@@ -4,16 +4,15 @@
  * each figure per round, their median and spread. For comparing a change of our own. Writes
  * test-results/bench-ab.json and bench-ab.html. See bench/README.md.
  */
-import { cpus, loadavg, totalmem } from "node:os"
 import { currentTree, treeOf, type SourceTree } from "./ab-tree"
 import { writeReports } from "./output"
 import { parseArgs, type Options } from "./options"
 import { benchPaired } from "./paired"
 import { printPaired } from "./print"
 import type { BenchReport } from "./report"
-import { round } from "./stats"
 import { STEP } from "./step"
 import { killAllChildren, startOurs } from "./systems"
+import { machine } from "./machine"
 
 export const AB_FILES = { json: "test-results/bench-ab.json", html: "test-results/bench-ab.html" }
 
@@ -118,12 +117,7 @@ async function main(): Promise<void> {
     const report: BenchReport = {
         date: new Date().toISOString(),
         node: process.version,
-        machine: {
-            cpus: cpus().length,
-            cpuModel: cpus()[0]?.model ?? "unknown",
-            memoryGB: round(totalmem() / 2 ** 30, 1),
-            loadAverage: loadavg().map(l => round(l, 2)),
-        },
+        machine: machine(),
         durationS: Math.round((performance.now() - started) / 1000),
         options,
         results: [],

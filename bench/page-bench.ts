@@ -6,7 +6,7 @@
  */
 import { execFileSync } from "node:child_process"
 import { mkdirSync, writeFileSync } from "node:fs"
-import { cpus, loadavg } from "node:os"
+import { loadavg } from "node:os"
 import { dirname } from "node:path"
 import type { Browser, CDPSession, Page } from "playwright-core"
 import { launchChromium } from "./chromium"
@@ -20,6 +20,7 @@ import type { WatchState } from "./page-watch-types"
 import { printPageRuns } from "./page-print"
 import { round } from "./stats"
 import { freePort, HOST, killAllChildren, spawnOurServer, waitForPort } from "./systems"
+import { machine } from "./machine"
 
 const PAGE_BENCH = {
     file: "test-results/bench-page.json",
@@ -261,11 +262,7 @@ async function main(): Promise<void> {
         commit: gitCommit(),
         node: process.version,
         chromium: browser.version(),
-        machine: {
-            cpus: cpus().length,
-            cpuModel: cpus()[0]?.model ?? "unknown",
-            loadAverage: loadavg().map(l => round(l, 2)),
-        },
+        machine: machine(),
         durationS: Math.round((performance.now() - started) / 1000),
         targets: PAGE_TARGETS,
         runs,

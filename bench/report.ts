@@ -6,6 +6,7 @@
  */
 import type { FirmwareResult } from "./firmware"
 import type { ConfirmedBy } from "./load"
+import type { Machine } from "./machine"
 import type { Options } from "./options"
 import { pairedRatio, type PairedSection, type RatioSpread } from "./pairing"
 import type { CostPoint } from "./sharing-cost"
@@ -169,7 +170,7 @@ export interface ScaleOutRow {
 export interface BenchReport {
     date: string
     node: string
-    machine: { cpus: number; cpuModel: string; memoryGB: number; loadAverage: number[] }
+    machine: Machine
     durationS: number
     options: Options
     results: StepSummary[]

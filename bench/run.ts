@@ -5,7 +5,6 @@
  * each step repeated, then a saturation search per system, then 1, 2 and 3 of our servers sharing one
  * Mosquitto (scaleout.ts). See bench/README.md.
  */
-import { cpus, loadavg, totalmem } from "node:os"
 import { abortFirmwareBench, benchFirmware, FIRMWARE_BENCH, type FirmwareResult } from "./firmware"
 import { Fleet } from "./load"
 import { HELP, parseArgs, type Options } from "./options"
@@ -17,7 +16,6 @@ import { startAedesRelay, startNodeFloor, startRelay } from "./relay"
 import { headline, saturationRatio, summarize, type BenchReport, type SaturationResult, type StepRuns } from "./report"
 import { SATURATION_LIMITS, searchSaturation } from "./saturation"
 import { benchScaleOut, scaleOutBudgetMs, type ScaleOutResult } from "./scaleout"
-import { round } from "./stats"
 import { runStep, STEP, warmUp } from "./step"
 import {
     findMosquitto,
@@ -30,6 +28,7 @@ import {
     type RunningSystem,
     type SystemName,
 } from "./systems"
+import { machine } from "./machine"
 
 const START: Record<SystemName, () => Promise<RunningSystem>> = {
     ours: startOurs,
@@ -177,12 +176,7 @@ async function main(): Promise<void> {
     const report: BenchReport = {
         date: new Date().toISOString(),
         node: process.version,
-        machine: {
-            cpus: cpus().length,
-            cpuModel: cpus()[0]?.model ?? "unknown",
-            memoryGB: round(totalmem() / 2 ** 30, 1),
-            loadAverage: loadavg().map(l => round(l, 2)),
-        },
+        machine: machine(),
         durationS: Math.round((performance.now() - started) / 1000),
         options,
         results,
