@@ -11,7 +11,7 @@ import { benchPaired } from "./paired"
 import { printPaired } from "./print"
 import type { BenchReport } from "./report"
 import { STEP } from "./step"
-import { killAllChildren, startOurs } from "./systems"
+import { killAllChildren, runCommand, startOurs } from "./systems"
 import { machine } from "./machine"
 
 export const AB_FILES = { json: "test-results/bench-ab.json", html: "test-results/bench-ab.html" }
@@ -152,16 +152,4 @@ function shutdown(code: number): void {
     process.exit(code)
 }
 
-process.once("SIGINT", () => shutdown(130))
-process.once("SIGTERM", () => shutdown(143))
-main().then(
-    () => {
-        killAllChildren()
-        removeTrees()
-        process.exit(process.exitCode ?? 0)
-    },
-    error => {
-        console.error("bench:ab failed:", error)
-        shutdown(1)
-    }
-)
+runCommand("bench:ab", main, shutdown, removeTrees)

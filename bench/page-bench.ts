@@ -19,7 +19,7 @@ import { watchScript } from "./page-watch-script"
 import type { WatchState } from "./page-watch-types"
 import { printPageRuns } from "./page-print"
 import { round } from "./stats"
-import { freePort, HOST, killAllChildren, spawnOurServer, waitForPort } from "./systems"
+import { freePort, HOST, killAllChildren, runCommand, spawnOurServer, waitForPort } from "./systems"
 import { machine } from "./machine"
 
 const PAGE_BENCH = {
@@ -283,15 +283,4 @@ function shutdown(code: number): void {
     void Promise.race([browser?.close(), sleep(3000)]).finally(() => process.exit(code))
 }
 
-process.once("SIGINT", () => shutdown(130))
-process.once("SIGTERM", () => shutdown(143))
-main().then(
-    () => {
-        killAllChildren()
-        process.exit(process.exitCode ?? 0)
-    },
-    error => {
-        console.error("bench:page failed:", error)
-        shutdown(1)
-    }
-)
+runCommand("bench:page", main, shutdown)

@@ -21,6 +21,7 @@ import {
     findMosquitto,
     haveLessonStack,
     killAllChildren,
+    runCommand,
     startLesson,
     startOurs,
     startOursOnMosquitto,
@@ -231,15 +232,4 @@ function shutdown(code: number): void {
     })
 }
 
-process.once("SIGINT", () => shutdown(130))
-process.once("SIGTERM", () => shutdown(143))
-main().then(
-    () => {
-        killAllChildren()
-        process.exit(process.exitCode ?? 0)
-    },
-    error => {
-        console.error("bench failed:", error)
-        shutdown(1)
-    }
-)
+runCommand("bench", main, shutdown)

@@ -54,6 +54,31 @@ export function killAllChildren(): void {
     for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true })
 }
 
+/**
+ * Runs a bench command to its end: SIGINT and SIGTERM go to `shutdown` (130, 143), so does a failure
+ * (1, after saying so); a normal end runs `cleanUp`, kills every child left and exits.
+ */
+export function runCommand(
+    name: string,
+    main: () => Promise<void>,
+    shutdown: (code: number) => void,
+    cleanUp: () => void = () => undefined
+): void {
+    process.once("SIGINT", () => shutdown(130))
+    process.once("SIGTERM", () => shutdown(143))
+    main().then(
+        () => {
+            killAllChildren()
+            cleanUp()
+            process.exit(process.exitCode ?? 0)
+        },
+        error => {
+            console.error(`${name} failed:`, error)
+            shutdown(1)
+        }
+    )
+}
+
 export function findMosquitto(): string | undefined {
     const dirs = [...(process.env.PATH ?? "").split(delimiter), "/usr/sbin", "/usr/local/sbin"]
     for (const dir of dirs.filter(Boolean)) {
