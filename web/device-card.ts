@@ -19,11 +19,7 @@ export class DeviceCard {
     private slider?: SimSlider
     private previous?: DeviceView
 
-    /** `serverConfig`: the config version the server sends now (the summary's), to tell an old one. */
-    constructor(
-        private device: DeviceView,
-        private readonly serverConfig: () => number | undefined = () => undefined
-    ) {
+    constructor(private device: DeviceView) {
         const value = (testId: string) => el("dd", { "data-testid": testId })
         this.fields = {
             online: el("span", { class: "pill", "data-testid": "device-online" }),
@@ -93,7 +89,7 @@ export class DeviceCard {
             ? "switched by hand: the rule takes over when it next changes"
             : ""
         setText(f.seen, clockTime(device.lastSeen || null))
-        const config = configText(device, this.serverConfig())
+        const config = configText(device)
         setText(f.config, config.text)
         setData(f.config, "state", config.state)
         // The last reading too: one that came between the chart's history and the stream's first event
@@ -161,15 +157,12 @@ export class DeviceCard {
 }
 
 /** The config the device runs (`<id>/config`), in words, and whether it needs a look. */
-export function configText(
-    device: DeviceView,
-    serverVersion: number | undefined
-): { text: string; state: "current" | "old" | "refused" | "unknown" } {
+export function configText(device: DeviceView): { text: string; state: "current" | "old" | "refused" | "unknown" } {
     if (device.configError) return { text: `refused ${device.configError}`, state: "refused" }
     const running = device.configVersion
     // The lesson's devices (and ours before their first config) do not say.
     if (running === null || running === undefined) return { text: "not reported", state: "unknown" }
-    const sent = device.configSent ?? serverVersion
+    const sent = device.configSent
     if (sent !== undefined && running < sent) return { text: `old: ${running} (the server's: ${sent})`, state: "old" }
     return { text: `current (${running})`, state: "current" }
 }

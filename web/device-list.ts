@@ -165,7 +165,7 @@ export class DeviceList {
             const card = this.cards.get(id)
             if (card) card.update(device)
             else {
-                this.cards.set(id, new DeviceCard(device, () => this.store.summary?.configVersion))
+                this.cards.set(id, new DeviceCard(device))
                 added = true
             }
         }

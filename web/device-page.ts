@@ -82,7 +82,7 @@ export class DevicePage {
         const device = this.store.devices.get(id)
         if (!device) return
         setText(this.message, "")
-        this.card = new DeviceCard(device, () => this.store.summary?.configVersion)
+        this.card = new DeviceCard(device)
         this.card.element.classList.add("device-page-card")
         this.config = new DeviceConfigPanel(id)
         this.body.replaceChildren(this.card.element, this.config.element)

@@ -40,7 +40,7 @@ export interface DeviceView {
     configVersion?: number | null
     /**
      * The version its config was last published with (a change for it, its group or the fleet): it runs
-     * an old one below this. Absent from servers without per-device configs (then the summary's).
+     * an old one below this. Absent from servers that do not tell.
      */
     configSent?: number
     /** Why it refused the last config it got (`cfgErr`): it runs the old one. null when it did not. */
