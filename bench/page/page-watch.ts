@@ -41,8 +41,10 @@ function probeLight(probe: string): Element | null {
 export function startWatch(config: WatchConfig): void {
     const state: WatchState = { usefulDomAt: null, usefulAt: null, shown: [] }
     window.__pageBench = state
-    watchFirstUsefulScreen(config, state)
-    watchProbe(config, state)
+    const lookForProbe = watchProbe(config, state)
+    // the value on the first useful screen is recorded then, not at the next frame or tick, which
+    // may come after the page has already changed it
+    watchFirstUsefulScreen(config, state, lookForProbe)
 }
 
 /**
@@ -50,15 +52,17 @@ export function startWatch(config: WatchConfig): void {
  * then, which runs once the current frame (the page renders its cards in one) has been laid out and
  * painted. A slow timer looks too, in case no change is observed.
  */
-function watchFirstUsefulScreen(config: WatchConfig, state: WatchState): void {
+function watchFirstUsefulScreen(config: WatchConfig, state: WatchState, onUseful: () => void): void {
     const shows = () => showsFleetSize(config.devices) && showsADevice()
     const channel = new MessageChannel()
     let posted = false
     const done = () => {
-        if (state.usefulAt === null) state.usefulAt = performance.now()
+        if (state.usefulAt !== null) return
+        state.usefulAt = performance.now()
         state.usefulDomAt ??= state.usefulAt
         observer.disconnect()
         clearInterval(timer)
+        onUseful()
     }
     channel.port1.onmessage = done
     const observer = new MutationObserver(() => {
@@ -78,7 +82,7 @@ function watchFirstUsefulScreen(config: WatchConfig, state: WatchState): void {
  * Each light value the probe showed: a MutationObserver on its light element gives the time of each
  * change; the element may be replaced (a recycled row), so each frame, and a slow timer, look for it again.
  */
-function watchProbe(config: WatchConfig, state: WatchState): void {
+function watchProbe(config: WatchConfig, state: WatchState): () => void {
     let watched: Element | null = null
     let lastText: string | null = null
     const record = () => {
@@ -105,4 +109,5 @@ function watchProbe(config: WatchConfig, state: WatchState): void {
     }
     requestAnimationFrame(frame)
     setInterval(look, 100)
+    return look
 }

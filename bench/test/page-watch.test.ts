@@ -73,6 +73,27 @@ describe.skipIf(skipWithoutChromium("the page bench's watcher"))("the page bench
         await page.close()
     })
 
+    test("the value on the first useful screen is recorded even when the page changes it in the next task", async () => {
+        const page = await open(CARDS)
+        await run(page, `document.getElementById("list").innerHTML = '${card(PROBE, "1000")}'`)
+        // The watcher's observer runs in the microtask before ours and posts its task first, so 400 is
+        // written in the task right after the screen became useful: before any frame or timer.
+        await page.evaluate(`new Promise(resolve => {
+            document.querySelector('[data-testid="device-count"]').textContent = "(2)"
+            queueMicrotask(() => {
+                const channel = new MessageChannel()
+                channel.port1.onmessage = () => {
+                    document.querySelector('[data-testid="device-light"]').textContent = "400"
+                    resolve(window.__pageBench.usefulAt !== null)
+                }
+                channel.port2.postMessage(null)
+            })
+        })`)
+        await expect.poll(async () => (await state(page)).shown.map(s => s.value).at(-1), { timeout: 5000 }).toBe(400)
+        expect((await state(page)).shown.map(s => s.value)).toEqual([1000, 400])
+        await page.close()
+    })
+
     test("the table: useful once data-count is 2 and a row shows; the probe's row found by its text, even recycled", async () => {
         const page = await open(TABLE)
         await run(page, `document.getElementById("list").innerHTML = '${row(PROBE, "1000") + row("pbx-01", "500")}'`)
