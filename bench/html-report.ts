@@ -9,6 +9,7 @@
 import type { FirmwareResult } from "./firmware"
 import type { BenchReport, Headline, SaturationRatioKind, SaturationResult, ScaleOutRow, StepSummary } from "./report"
 import { TARGET } from "./report"
+import type { TargetCheck } from "./targets"
 import { SHARING_COST_GOAL, sharingSummary } from "./sharing-cost"
 import type { Spread } from "./stats"
 import { barChart, escapeHtml, xyChart, type Series } from "./chart-figure"
@@ -44,6 +45,7 @@ export function renderHtmlReport(report: BenchReport): string {
     const sections = [
         header(report),
         report.headline ? headlineSection(report.headline) : "",
+        report.targets?.length ? targetsSection(report.targets) : "",
         report.paired ? pairedSection(report.paired, color) : "",
         stepsSection(report.results, report.saturation ?? []),
         report.saturation?.length ? saturationSection(report, report.saturation) : "",
@@ -95,7 +97,7 @@ function headlineSection(h: Headline): string {
     return `<h2>Headline: ${h.devices} devices at ${h.offeredPerS} readings/s</h2>
 <div class="card"><p>${scenario} (target: ${TARGET.devices} devices at ${TARGET.offeredPerS}/s, ours ≤ ${h.cpuRatioMax.toFixed(2)} × the lesson's CPU per reading)</p>
 <p>CPU per reading: ours <b>${showSpread(h.oursCpuMicrosPerReading)} µs</b>, lesson <b>${showSpread(h.lessonCpuMicrosPerReading)} µs</b>;
-ours/lesson <b>${show(h.cpuRatio)}</b> ${verdict(h.cpuTargetMet, "target met", "target not met")}</p>${
+ours/lesson <b>${show(h.cpuRatio)}</b> ${verdict(h.cpuTargetMet, "target met", "target not met")}${h.cpuRatioPaired ? " (judged on the pairs' median)" : ""}</p>${
         h.cpuRatioPaired
             ? `\n<p>Paired, ours/lesson per round: CPU per reading ${showRatio(h.cpuRatioPaired)}, p99 ${showRatio(h.p99RatioPaired)}</p>`
             : ""
@@ -106,6 +108,17 @@ ours/lesson <b>${show(h.cpuRatio)}</b> ${verdict(h.cpuTargetMet, "target met", "
     }
 <p>Nothing lost (ours): ${verdict(h.oursNothingLost, "yes", "no")}: ${h.oursReadingsLost} readings unacknowledged,
 ${show(h.oursCrossingsLost)} crossings lost, ${show(h.oursWrongLeds)} LEDs wrong after the settle time.</p></div>`
+}
+
+function targetsSection(checks: TargetCheck[]): string {
+    const rows = checks.map(
+        c =>
+            `<tr><td>${escapeHtml(c.figure)}</td><td>${escapeHtml(c.target)}</td><td>${escapeHtml(c.measured)}</td>` +
+            `<td>${c.met === null ? "not judged" : verdict(c.met, "met", "not met")}</td></tr>`
+    )
+    return `<h2>Targets</h2>
+<table><tr><th>figure</th><th>target</th><th>this run</th><th></th></tr>
+${rows.join("\n")}</table>`
 }
 
 function stepsSection(results: StepSummary[], saturation: SaturationResult[]): string {

@@ -31,7 +31,7 @@ export const DEFAULTS: Readonly<Options> = {
     devices: 10_000, // simulated devices, one MQTT connection each: the target fleet
     rates: [500, 2000, 5000], // readings/s offered by the whole fleet, one step each (5000: one per 2 s each)
     seconds: 5, // s per step
-    repeats: 3, // runs of each step
+    repeats: 5, // runs of each step: five rounds give the paired ratios a median and an IQR
     systems: [...SYSTEM_NAMES],
     paired: true,
     saturation: true,

@@ -7,6 +7,7 @@ import type { FirmwareResult } from "./firmware"
 import { FIGURE_NAMES, PAIRED_FIGURES, type PairedSection, type RatioSpread } from "./pairing"
 import type { BenchReport, Headline, SaturationRatioKind, StepSummary } from "./report"
 import { TARGET } from "./report"
+import type { TargetCheck } from "./targets"
 import type { ScaleOutResult } from "./scaleout"
 import { SHARING_COST_GOAL, sharingSummary } from "./sharing-cost"
 import { median, round, type Spread } from "./stats"
@@ -139,7 +140,8 @@ export function printHeadline(h: Headline): void {
     const verdict = h.cpuTargetMet === null ? "" : h.cpuTargetMet ? ": met" : ": NOT met"
     console.log(
         `  CPU per reading: ours ${showSpread(h.oursCpuMicrosPerReading)} µs, lesson ${showSpread(h.lessonCpuMicrosPerReading)} µs;` +
-            ` ours/lesson ${show(h.cpuRatio)} (target ≤ ${h.cpuRatioMax.toFixed(2)}${verdict})`
+            ` ours/lesson ${show(h.cpuRatio)} (target ≤ ${h.cpuRatioMax.toFixed(2)}${verdict}` +
+            `${h.cpuRatioPaired ? ", judged on the pairs' median" : ""})`
     )
     if (h.cpuRatioPaired)
         console.log(
@@ -154,6 +156,15 @@ export function printHeadline(h: Headline): void {
         `  nothing lost (ours): ${h.oursNothingLost ? "yes" : "NO"}: ${h.oursReadingsLost} readings unacknowledged,` +
             ` ${show(h.oursCrossingsLost)} crossings lost, ${show(h.oursWrongLeds)} LEDs wrong`
     )
+}
+
+export function printTargets(checks: TargetCheck[]): void {
+    console.log(`\nTargets (issue 19, at ${TARGET.devices} devices and ${TARGET.offeredPerS} readings/s)`)
+    const verdict = (met: boolean | null) => (met === null ? "not judged" : met ? "met" : "NOT met")
+    printColumns([
+        ["figure", "target", "this run", ""],
+        ...checks.map(c => [c.figure, c.target, c.measured, verdict(c.met)]),
+    ])
 }
 
 export function printSaturation(report: BenchReport): void {

@@ -12,19 +12,24 @@ import { pairedRatio, type PairedSection, type RatioSpread } from "./pairing"
 import type { CostPoint } from "./sharing-cost"
 import { quantiles, ratio, spread, type Spread } from "./stats"
 import type { SystemName } from "./systems"
+import type { TargetCheck } from "./targets"
 
 export { percentile } from "./stats"
 export type { Spread } from "./stats"
 
-/** The issue's targets. */
+/** Issue 19's targets (targets.ts judges a run by them). */
 export const TARGET = {
-    /** the scenario the CPU target is stated for: 10,000 devices, one reading per 2 s each */
+    /** the scenario the targets are stated for: 10,000 devices, one reading per 2 s each */
     devices: 10_000,
     offeredPerS: 5000, // readings/s
-    /** ours' CPU per reading at most this share of the lesson's */
-    cpuRatioMax: 1 / 3,
+    /** ours' CPU per reading at most this share of the lesson's (the long-term aim stays 1/3) */
+    cpuRatioMax: 0.8,
     /** ours' highest sustained rate at least this many times the lesson's */
-    saturationRatioMin: 1.5,
+    saturationRatioMin: 1.2,
+    /** ours' p99 reading→command at most this, and at most the lesson's */
+    p99MaxMs: 20,
+    /** ours' peak RSS at `devices` */
+    rssMaxMB: 200,
 }
 
 /** One run of one step: what the bench measured. */
@@ -187,6 +192,8 @@ export interface BenchReport {
     firmware: FirmwareResult | null
     /** the paired runs (ours, lesson and floor taking turns, or an A/B of our server); absent when none ran */
     paired?: PairedSection
+    /** issue 19's targets judged on this run (targets.ts); absent in older reports */
+    targets?: TargetCheck[]
 }
 
 export interface StepRuns {
@@ -254,7 +261,7 @@ function summarizeStep(step: StepRuns): StepSummary {
  * The target scenario's row when the run had it; else ours' highest rate that the lesson also ran; with
  * the paired ratios at that step when the run was paired.
  */
-export function headline(results: StepSummary[], paired?: PairedSection): Headline | null {
+export function headline(results: StepSummary[], section?: PairedSection): Headline | null {
     const compared = results.filter(
         r => r.system === "ours" && results.some(l => l.system === "lesson" && l.offeredPerS === r.offeredPerS)
     )
@@ -267,6 +274,9 @@ export function headline(results: StepSummary[], paired?: PairedSection): Headli
         r => r.system === "lesson" && r.offeredPerS === ours.offeredPerS && r.devices === ours.devices
     )
     const cpuRatio = ours.cpuRatio ?? null
+    const paired = pairedRatios(ours, section)
+    // the pairs' median where the run was paired: the ratio of medians drifts with the machine
+    const judged = paired.cpuRatioPaired?.median ?? cpuRatio
     const floor = results.find(
         r => r.system === "floor" && r.offeredPerS === ours.offeredPerS && r.devices === ours.devices
     )
@@ -278,14 +288,14 @@ export function headline(results: StepSummary[], paired?: PairedSection): Headli
         lessonCpuMicrosPerReading: lesson?.cpuMicrosPerReading ?? null,
         cpuRatio,
         cpuRatioMax: Number(TARGET.cpuRatioMax.toFixed(3)),
-        cpuTargetMet: cpuRatio === null ? null : cpuRatio <= TARGET.cpuRatioMax,
+        cpuTargetMet: judged === null ? null : judged <= TARGET.cpuRatioMax,
         oursNothingLost: ours.nothingLost,
         oursReadingsLost: ours.readingsLost,
         oursCrossingsLost: ours.crossingsLost,
         oursWrongLeds: ours.wrongLeds,
         floorCpuMicrosPerReading: floor?.cpuMicrosPerReading ?? null,
         floorCpuRatio: ratio(floor?.cpuMicrosPerReading?.median, lesson?.cpuMicrosPerReading?.median),
-        ...pairedRatios(ours, paired),
+        ...paired,
     }
 }
 

@@ -11,7 +11,16 @@ import { HELP, parseArgs, type Options } from "./options"
 import { REPORT_FILES, writeReports } from "./output"
 import { benchPaired } from "./paired"
 import type { PairedSection } from "./pairing"
-import { printFirmware, printHeadline, printPaired, printSaturation, printScaleOut, printSteps } from "./print"
+import {
+    printFirmware,
+    printHeadline,
+    printPaired,
+    printSaturation,
+    printScaleOut,
+    printSteps,
+    printTargets,
+} from "./print"
+import { checkTargets } from "./targets"
 import { startAedesRelay, startNodeFloor, startRelay } from "./relay"
 import { headline, saturationRatio, summarize, type BenchReport, type SaturationResult, type StepRuns } from "./report"
 import { SATURATION_LIMITS, searchSaturation } from "./saturation"
@@ -191,12 +200,14 @@ async function main(): Promise<void> {
         firmware,
         paired: paired?.section,
     }
+    report.targets = checkTargets(report)
     printSteps(results)
     if (report.headline) printHeadline(report.headline)
     if (report.paired) printPaired(report.paired)
     if (report.saturation) printSaturation(report)
     if (scaleOut) printScaleOut(scaleOut)
     if (firmware) printFirmware(firmware)
+    printTargets(report.targets)
     writeReports(report)
     console.log(`\nJSON: ${REPORT_FILES.json}\nHTML: ${REPORT_FILES.html}\n(${report.durationS} s in all)`)
 }

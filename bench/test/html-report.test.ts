@@ -5,6 +5,7 @@
 import { describe, expect, test } from "vitest"
 import { renderHtmlReport } from "../html-report"
 import { headline, summarize } from "../report"
+import { checkTargets } from "../targets"
 import { FIRMWARE, paired, report, run, search, step } from "./sample-report"
 
 describe("renderHtmlReport", () => {
@@ -19,6 +20,16 @@ describe("renderHtmlReport", () => {
         // one latency distribution per rate, ours and the lesson on it
         expect(html).toContain("Latency distribution at 5000 readings/s")
         expect(html.match(/<figure class="chart"/g)?.length).toBeGreaterThanOrEqual(5)
+    })
+
+    test("lists the issue's targets with a verdict each, when the run judged them", () => {
+        expect(renderHtmlReport(report())).not.toContain("<h2>Targets</h2>")
+        const judged = report()
+        judged.targets = checkTargets(judged)
+        const html = renderHtmlReport(judged)
+        expect(html).toContain("<h2>Targets</h2>")
+        expect(html).toContain('<td>1.77 (ratio of the medians)</td><td><span class="bad">not met</span></td>')
+        expect(html).toContain("<td>not measured</td><td>not judged</td>")
     })
 
     test("puts the floor (a bare Node endpoint) in the headline only when it ran", () => {

@@ -55,7 +55,7 @@ export function report(extra: Partial<BenchReport> = {}): BenchReport {
         node: "v20.20.2",
         machine: { cpus: 2, cpuModel: "AMD EPYC", memoryGB: 23.5, loadAverage: [1, 1, 1] },
         durationS: 400,
-        options: { ...DEFAULTS, rates: [5000], firmware: 0 },
+        options: { ...DEFAULTS, repeats: 3, rates: [5000], firmware: 0 },
         results,
         headline: headline(results),
         saturation: null,
