@@ -40,7 +40,8 @@ export class VirtualHardware {
         })
         // "background": jacdac-ts keeps socket errors to itself; on Ctrl+C the devtools die first, so the
         // ECONNRESET is expected. A devtools that dies on its own is reported by SimulatedNightlight.
-        await withoutJacdacChatter(() => bus.connect(true))
+        muteJacdacChatter()
+        await bus.connect(true)
     }
 
     /** The bus, for deploying the firmware to the VM on it. */
@@ -67,10 +68,12 @@ export class VirtualHardware {
         const bus = this.bus
         this.bus = undefined
         if (!bus) return
-        await withoutJacdacChatter(async () => {
+        try {
             await bus.disconnect()
             await bus.dispose()
-        })
+        } finally {
+            unmuteJacdacChatter()
+        }
     }
 
     private emitLed() {
@@ -82,17 +85,23 @@ export class VirtualHardware {
 }
 
 /**
- * jacdac-ts announces "tcp: connecting", "bus: disposing." and the like with console.debug, which
- * would land in the middle of the server's log; our own lines go through the logger.
+ * jacdac-ts announces "tcp: connecting", "tcp: disconnecting" (when the devtools die on Ctrl+C, before
+ * we stop the bus) and the like with console.debug, which would land in the middle of the server's log;
+ * our own lines go through the logger. Muted while any virtual hardware runs.
  */
-async function withoutJacdacChatter<T>(action: () => Promise<T>): Promise<T> {
-    const debug = console.debug
+let muted = 0
+let consoleDebug: typeof console.debug | undefined
+
+function muteJacdacChatter(): void {
+    if (muted++ > 0) return
+    consoleDebug = console.debug
     console.debug = () => {}
-    try {
-        return await action()
-    } finally {
-        console.debug = debug
-    }
+}
+
+function unmuteJacdacChatter(): void {
+    if (--muted > 0 || !consoleDebug) return
+    console.debug = consoleDebug
+    consoleDebug = undefined
 }
 
 /** Lesson units → the u0.16 ratio a Jacdac light-level sensor reports. */
