@@ -175,7 +175,7 @@ describe.skipIf(SKIP)("the dashboard's cards and charts, in headless Chromium", 
         await expect.poll(() => count.textContent(), within(2000)).toBe("(3)")
     })
 
-    it("before the live stream connects, the page says it is connecting, not 'No devices yet'", async () => {
+    it("before the live stream connects, the page says it is connecting, not 'No devices yet' or 'No groups'", async () => {
         const waiting = await browser!.newPage({ viewport: { width: 1280, height: 600 } })
         try {
             // the stream (the page opens its fleet view, /api/events?view=fleet) never answers: the page
@@ -188,6 +188,9 @@ describe.skipIf(SKIP)("the dashboard's cards and charts, in headless Chromium", 
             const empty = waiting.getByTestId("devices-empty")
             await expect.poll(() => empty.isVisible(), within(2000)).toBe(true)
             expect(await empty.textContent()).toMatch(/^Connecting to the server/)
+            // no group is known yet either way: the connected page below says "No groups"
+            expect(await waiting.getByTestId("groups-empty").isVisible()).toBe(false)
+            expect(await page.getByTestId("groups-empty").isVisible()).toBe(true)
             await waiting.screenshot({ path: join(RESULTS_DIR, "dashboard-connecting.png") })
         } finally {
             await waiting.close()
