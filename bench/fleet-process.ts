@@ -5,20 +5,17 @@
  * itself (step.ts) runs here, so the generator's CPU of a step is this process's.
  *
  *   usage (with an IPC channel): node --import tsx bench/fleet-process.ts <url> <devices> <prefix> <confirmedBy>
- * Requests {id, op, ...}: "connect" (connect and warm up), "step" {pids, rate, seconds}, "saturation"
- * {pids, name, options}, "close"; each answered {id, ...} or {id, error}. Log lines come as {op: "log"}.
+ * Requests {id, op, ...}: "connect" (connect and warm up), "step" {pids, rate, seconds}, "close"; each
+ * answered {id, ...} or {id, error}. Log lines come as {op: "log"}.
  * It exits when the bench goes away.
  */
 import { Fleet, type ConfirmedBy } from "./load"
-import type { Options } from "./options"
-import { searchSaturation } from "./saturation"
 import { runStep, warmUp } from "./step"
-import { rssMB, type RunningSystem, type SystemName } from "./systems"
+import { rssMB, type RunningSystem } from "./systems"
 
 export type FleetRequest =
     | { id: number; op: "connect" }
     | { id: number; op: "step"; pids: number[]; rate: number; seconds: number }
-    | { id: number; op: "saturation"; pids: number[]; name: SystemName; options: Options }
     | { id: number; op: "close" }
 
 const [url, devicesText, prefix, confirmedBy] = process.argv.slice(2)
@@ -29,10 +26,10 @@ if (!url || !prefix || !confirmedBy || !process.send) {
 const fleet = new Fleet(url, Number(devicesText), prefix, confirmedBy as ConfirmedBy)
 const send = (message: object) => process.send!(message)
 
-/** What step.ts and saturation.ts need of the system: its processes, whose CPU and memory they read. */
-function system(pids: number[], name: SystemName = "ours"): RunningSystem {
+/** What step.ts needs of the system: its processes, whose CPU and memory they read. */
+function system(pids: number[]): RunningSystem {
     return {
-        name,
+        name: "ours",
         url,
         confirmedBy: fleet.confirmedBy,
         pids: () => pids,
@@ -52,10 +49,6 @@ async function answer(request: FleetRequest): Promise<object> {
         }
         case "step":
             return { run: await runStep(system(request.pids), fleet, request.rate, request.seconds) }
-        case "saturation": {
-            const log = (line: string) => send({ op: "log", line })
-            return { result: await searchSaturation(system(request.pids, request.name), fleet, request.options, log) }
-        }
         case "close":
             await fleet.close()
             return {}

@@ -2,7 +2,8 @@
  * Paired runs: every compared system is started once, each with its own fleet in its own process
  * (remote-fleet.ts), connected and warmed up; then, per offered rate and repeat, one short step of each
  * system in turn, the order alternating (pairing.ts), so each round's ratios compare runs seconds apart.
- * Optionally each system's saturation search after the steps, with its own fleet. See bench/README.md.
+ * Optionally the systems' saturation searches after the steps, each with its own fleet, taking turns
+ * step by step as well. See bench/README.md.
  */
 import type { ConfirmedBy } from "./load"
 import type { Options } from "./options"
@@ -15,7 +16,7 @@ import {
     type PairedStep,
 } from "./pairing"
 import { RemoteFleet } from "./remote-fleet"
-import { SATURATION_LIMITS, untilQuiet } from "./saturation"
+import { climbTogether, SATURATION_LIMITS, SaturationSearch, untilQuiet } from "./saturation"
 import type { RunFigures, SaturationResult, StepRun } from "./report"
 import { round } from "./stats"
 import { cpuMicros, type RunningSystem } from "./systems"
@@ -121,17 +122,40 @@ export async function benchPaired(
             for (const { name, system } of entrants)
                 outcome.runs.push({ name, offeredPerS: rate, handledBy: system.confirmedBy, runs: samples.get(name)! })
         }
-        if (options.saturationSearch)
-            for (const { name, system, fleet } of entrants) {
-                const result = await fleet.saturation(system, options.saturationSearch)
-                log(`${name}: saturation: ${result.stoppedBy}`)
-                outcome.saturation.push({ name, result })
-            }
+        if (options.saturationSearch) outcome.saturation = await climbPaired(entrants, order, options, log)
         return outcome
     } finally {
         for (const { fleet } of entrants) await fleet.close()
         for (const { system } of entrants) await system.stop()
     }
+}
+
+/** The paired systems' saturation searches, taking turns step by step (saturation.ts climbTogether). */
+async function climbPaired(
+    entrants: Entrant[],
+    order: string[],
+    options: Pick<Options, "devices"> & { saturationSearch?: Options },
+    log: (line: string) => void
+): Promise<PairedOutcome["saturation"]> {
+    const o = options.saturationSearch!
+    const searches = new Map(entrants.map(e => [e.name, new SaturationSearch(e.system.name, options.devices, o)]))
+    await climbTogether(searches, order, async (name, offered) => {
+        // its own backlog from its last step past the ceiling, then the others' quiet (stepOf)
+        await untilQuiet(entrants.find(e => e.name === name)!.system)
+        const again = searches.get(name)!.again ? " (again)" : ""
+        const { run } = await stepOf(entrants, name, offered, o.saturationSeconds)
+        const { latencies: _, ...figures } = run
+        log(
+            `${name}: saturation: ${offered}/s${again}: handled ${figures.handledPerS}/s, ` +
+                `p99 ${figures.latencyP99Ms} ms, gen CPU ${figures.generatorCpuPercent}%`
+        )
+        return figures
+    })
+    return [...searches].map(([name, search]) => {
+        const result = search.result()
+        log(`${name}: saturation: ${result.stoppedBy}`)
+        return { name, result }
+    })
 }
 
 /**

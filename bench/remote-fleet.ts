@@ -1,15 +1,13 @@
 /**
  * The bench's side of a fleet in its own process (fleet-process.ts): start it, connect and warm it up,
- * run a step or a saturation search there against the system's processes, close it. One request at a
+ * run a step there against the system's processes, close it. One request at a
  * time, each answered or timed out; the child is tracked (systems.ts), so Ctrl-C or an error kills it.
  */
 import { spawn, type ChildProcess } from "node:child_process"
 import { fileURLToPath } from "node:url"
 import type { FleetRequest } from "./fleet-process"
 import type { ConfirmedBy } from "./load"
-import type { Options } from "./options"
-import type { SaturationResult, StepRun } from "./report"
-import { SATURATION_LIMITS } from "./saturation"
+import type { StepRun } from "./report"
 import { STEP } from "./step"
 import { stopChild, track, type RunningSystem } from "./systems"
 
@@ -22,7 +20,6 @@ interface Reply {
     answered?: number
     rssMB?: number
     run?: StepRun
-    result?: SaturationResult
 }
 
 /** Distributes the request types over their fields, so `ask` takes any request without its id. */
@@ -77,12 +74,6 @@ export class RemoteFleet {
         const bound = seconds * 1000 + STEP.confirmGraceMs + STEP.settleMs + 30_000
         const reply = await this.ask({ op: "step", pids: system.pids(), rate, seconds }, bound)
         return reply.run!
-    }
-
-    async saturation(system: RunningSystem, options: Options): Promise<SaturationResult> {
-        const bound = (SATURATION_LIMITS.maxTotalSeconds + 60) * 1000
-        const reply = await this.ask({ op: "saturation", pids: system.pids(), name: system.name, options }, bound)
-        return reply.result!
     }
 
     /** Closes the devices' connections, then the process. */

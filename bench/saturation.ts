@@ -8,10 +8,11 @@
  */
 import { sleep, type Fleet } from "./load"
 import type { Options } from "./options"
+import { roundOrder } from "./pairing"
 import type { RunFigures, SaturationResult, SaturationStep } from "./report"
 import { SaturationPlan } from "./saturation-plan"
 import { runStep } from "./step"
-import { cpuMicros, type RunningSystem } from "./systems"
+import { cpuMicros, type RunningSystem, type SystemName } from "./systems"
 
 /** What "sustained" means. */
 export const SATURATION_LIMITS = {
@@ -48,61 +49,125 @@ export function saturationVerdict(offered: number, run: RunFigures, limits = SAT
     return null
 }
 
+export type SearchOptions = Pick<
+    Options,
+    "saturationStart" | "saturationFactor" | "saturationSteps" | "saturationRefine" | "saturationSeconds"
+>
+
+/**
+ * One system's search, step by step: the caller runs each step `next` asks for and records it, so that
+ * the searches of paired systems can take turns (climbTogether) as the steps of a paired run do.
+ */
+export class SaturationSearch {
+    private readonly steps: SaturationStep[] = []
+    private readonly plan: SaturationPlan
+    /** this system's own time: its steps, and its waits for its backlog before them (ms) */
+    private spentMs = 0
+    private timeLimit?: string
+
+    constructor(
+        private readonly system: SystemName,
+        private readonly devices: number,
+        private readonly options: SearchOptions
+    ) {
+        this.plan = new SaturationPlan({
+            start: options.saturationStart,
+            factor: options.saturationFactor,
+            climbSteps: options.saturationSteps,
+            refineSteps: options.saturationRefine,
+        })
+    }
+
+    /** The rate to offer next, or null: the search is over (its plan, or its time budget). */
+    get next(): number | null {
+        if (this.timeLimit !== undefined) return null
+        const offered = this.plan.next
+        if (offered === null) return null
+        if (this.spentMs / 1000 + this.options.saturationSeconds > SATURATION_LIMITS.maxTotalSeconds) {
+            this.timeLimit = `time limit: the search may take ${SATURATION_LIMITS.maxTotalSeconds} s`
+            return null
+        }
+        return offered
+    }
+
+    /** The rate offered next failed once already. */
+    get again(): boolean {
+        return this.plan.again
+    }
+
+    /** The step at `next` ran, taking `ms` of this system's time with its wait before it. */
+    record(figures: RunFigures, ms: number): void {
+        const offered = this.plan.next!
+        const stop = saturationVerdict(offered, figures)
+        this.steps.push({ offeredPerS: offered, figures, stop })
+        this.spentMs += ms
+        this.plan.record(stop, figures.sentPerS < SATURATION_LIMITS.minSentRatio * offered)
+    }
+
+    result(): SaturationResult {
+        const best = this.steps
+            .filter(s => s.stop === null)
+            .reduce<SaturationStep | undefined>((a, b) => (!a || b.offeredPerS > a.offeredPerS ? b : a), undefined)
+        return {
+            system: this.system,
+            devices: this.devices,
+            stepSeconds: this.options.saturationSeconds,
+            steps: this.steps,
+            sustained: best
+                ? {
+                      offeredPerS: best.offeredPerS,
+                      handledPerS: best.figures.handledPerS,
+                      cpuPercent: best.figures.cpuPercent,
+                      generatorCpuPercent: best.figures.generatorCpuPercent,
+                      machineCpuPercent: best.figures.machineCpuPercent,
+                  }
+                : null,
+            stoppedBy: this.timeLimit ?? this.plan.stoppedBy,
+            limitedByGenerator: this.plan.limitedByGenerator,
+            ceilingFound: this.plan.ceilingFound,
+        }
+    }
+}
+
+/** One system's search on its own, start to end. */
 export async function searchSaturation(
     system: RunningSystem,
     fleet: Fleet,
-    options: Pick<
-        Options,
-        "saturationStart" | "saturationFactor" | "saturationSteps" | "saturationRefine" | "saturationSeconds"
-    >,
+    options: SearchOptions,
     log: (line: string) => void
 ): Promise<SaturationResult> {
-    const started = performance.now()
-    const steps: SaturationStep[] = []
-    const plan = new SaturationPlan({
-        start: options.saturationStart,
-        factor: options.saturationFactor,
-        climbSteps: options.saturationSteps,
-        refineSteps: options.saturationRefine,
-    })
-    let timeLimit: string | undefined
-    for (let offered = plan.next; offered !== null; offered = plan.next) {
+    const search = new SaturationSearch(system.name, fleet.devices.length, options)
+    for (let offered = search.next; offered !== null; offered = search.next) {
+        const t0 = performance.now()
         // A step past the ceiling leaves a backlog (the broker's queues, the server's heap): the next one,
         // lower, starts once the system has worked it off, or it would be judged on the last one's load.
         await untilQuiet(system)
-        const spentS = (performance.now() - started) / 1000
-        if (spentS + options.saturationSeconds > SATURATION_LIMITS.maxTotalSeconds) {
-            timeLimit = `time limit: the search may take ${SATURATION_LIMITS.maxTotalSeconds} s`
-            break
-        }
-        log(`saturation: ${offered} readings/s for ${options.saturationSeconds} s${plan.again ? " (again)" : ""}`)
+        log(`saturation: ${offered} readings/s for ${options.saturationSeconds} s${search.again ? " (again)" : ""}`)
         const { latencies: _, ...figures } = await runStep(system, fleet, offered, options.saturationSeconds)
-        const stop = saturationVerdict(offered, figures)
-        steps.push({ offeredPerS: offered, figures, stop })
-        plan.record(stop, figures.sentPerS < SATURATION_LIMITS.minSentRatio * offered)
+        search.record(figures, performance.now() - t0)
     }
-    const passed = steps.filter(s => s.stop === null)
-    const best = passed.reduce<SaturationStep | undefined>(
-        (a, b) => (!a || b.offeredPerS > a.offeredPerS ? b : a),
-        undefined
-    )
-    return {
-        system: system.name,
-        devices: fleet.devices.length,
-        stepSeconds: options.saturationSeconds,
-        steps,
-        sustained: best
-            ? {
-                  offeredPerS: best.offeredPerS,
-                  handledPerS: best.figures.handledPerS,
-                  cpuPercent: best.figures.cpuPercent,
-                  generatorCpuPercent: best.figures.generatorCpuPercent,
-                  machineCpuPercent: best.figures.machineCpuPercent,
-              }
-            : null,
-        stoppedBy: timeLimit ?? plan.stoppedBy,
-        limitedByGenerator: plan.limitedByGenerator,
-        ceilingFound: plan.ceilingFound,
+    return search.result()
+}
+
+/**
+ * The searches of paired systems taking turns, one step each per round in the order of the paired runs
+ * (reversed every other round), so each system's climb meets the machine as the others' does. A system
+ * whose search is over drops out; the others go on.
+ */
+export async function climbTogether(
+    searches: Map<string, SaturationSearch>,
+    order: string[],
+    step: (name: string, offered: number) => Promise<RunFigures>
+): Promise<void> {
+    for (let round = 0; ; round++) {
+        const turn = roundOrder(order, round).filter(name => searches.get(name)!.next !== null)
+        if (turn.length === 0) return
+        for (const name of turn) {
+            const search = searches.get(name)!
+            const t0 = performance.now()
+            const figures = await step(name, search.next!)
+            search.record(figures, performance.now() - t0)
+        }
     }
 }
 
