@@ -230,6 +230,16 @@ export interface RuleChange extends RuleSettings {
     t: number
 }
 
+/**
+ * A device's own threshold and band in force from `t` on, when either is not the fleet's (its own or
+ * its group's); `rule` null: from `t` on it follows the fleet's again. The band a device was judged by
+ * at a time is its entry in force then, else the fleet's (`settingsHistory`).
+ */
+export interface DeviceRuleChange {
+    t: number
+    rule: RuleSettings | null
+}
+
 /** One reading, or (when the range holds more readings than `points`) one time bucket of readings. */
 export interface HistoryPoint {
     /** Start of the reading or bucket. */
@@ -263,9 +273,15 @@ export interface HistoryResponse {
     /**
      * The threshold and band over the range, oldest first: the ones in force at `from` (their t is at
      * or before it), then each change up to `to`. Empty before the first on record (a database from
-     * before the server kept them). The chart draws the band from these, as it was at each time.
+     * before the server kept them). The fleet's: see deviceRules.
      */
     settingsHistory?: RuleChange[]
+    /**
+     * This device's own rule over the range, oldest first (DeviceRuleChange): the entry in force at
+     * `from`, then each change up to `to`; empty while it follows the fleet. The chart draws the band
+     * of the entry in force at each time, else the fleet's. Absent from older servers.
+     */
+    deviceRules?: DeviceRuleChange[]
 }
 
 /** A light to hold (0..1023), or "daylight": back to the simulator's day/night cycle. */
@@ -320,7 +336,7 @@ export interface ApiError {
  * "fleet" (`GET /api/events?view=fleet`, what the dashboard opens): "hello" with no devices but the
  * summary and the stream's id, then a "summary" event when the counts change (at most one a second), and
  * "device", "reading" and "command" events only for the devices the page watches (WatchRequest).
- * "group" and "settings" events go to both.
+ * "group" and "settings" events go to both; "rule" events only for the devices the page watches.
  */
 export const LIVE_VIEWS = ["all", "fleet"] as const
 export type LiveView = (typeof LIVE_VIEWS)[number]
@@ -363,6 +379,11 @@ export type LiveEvent =
     | { type: "group"; group: GroupView }
     /** `at`: when the change was made (absent from older servers). */
     | { type: "settings"; settings: RuleSettings; at?: number }
+    /**
+     * The device's own rule from `at` on (a device's or its group's override changed, or the fleet's
+     * under a partial one); `rule` null: it follows the fleet's again ("settings").
+     */
+    | { type: "rule"; deviceId: string; rule: RuleSettings | null; at: number }
 
 /**
  * What the HTTP layer needs from the rest of the server. Each method validates nothing the HTTP layer

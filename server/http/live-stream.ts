@@ -142,6 +142,8 @@ function coalescingKey(event: LiveEvent): string {
             return `device:${event.device.id}`
         case "group":
             return `group:${event.group.name}`
+        case "rule":
+            return `rule:${event.deviceId}`
         case "settings":
         case "summary":
         case "hello":

@@ -36,6 +36,8 @@ export const PRAGMAS = {
  * staged_readings, staged_links (3): stored for an ack, not yet moved into readings and devices.
  * settings_changes (4): the threshold and band from each time they changed on (settings-log.ts), so a chart
  *   of the past draws the band as it was then.
+ * device_rule_changes (5): per device whose threshold or band is not the fleet's, its own from each time
+ *   it changed on; NULLs: it follows the fleet's again (device-rule-log.ts).
  */
 const MIGRATIONS: string[] = [
     `CREATE TABLE devices (
@@ -114,6 +116,15 @@ const MIGRATIONS: string[] = [
         threshold REAL NOT NULL,
         band REAL NOT NULL
     );`,
+    // 5: a device's own threshold and band in force from t on (ms); both NULL: the fleet's again. The
+    // device by name: few rows (only devices with values of their own), and some not in `devices` yet.
+    `CREATE TABLE device_rule_changes (
+        device TEXT NOT NULL,
+        t INTEGER NOT NULL,
+        threshold REAL,
+        band REAL,
+        PRIMARY KEY (device, t)
+    ) WITHOUT ROWID;`,
 ]
 
 export const SCHEMA_VERSION = MIGRATIONS.length

@@ -13,6 +13,7 @@ import { History } from "./history"
 import { Registry } from "./registry"
 import { SavedSettings } from "./saved-settings"
 import { SettingsLog } from "./settings-log"
+import { DeviceRuleLog } from "./device-rule-log"
 
 export { StoreError, openDatabase, SCHEMA_VERSION } from "./database"
 export { History, HISTORY_DEFAULTS, type HistoryOptions } from "./history"
@@ -25,6 +26,7 @@ export {
     type SettingOrigin,
 } from "./saved-settings"
 export { SettingsLog, SETTINGS_LOG_DEFAULTS } from "./settings-log"
+export { DeviceRuleLog } from "./device-rule-log"
 
 export const STORE_DEFAULTS = {
     /** How often old history is pruned (ms); 0: never (call store.history.prune() yourself). */
@@ -49,7 +51,14 @@ export interface StoreOptions {
 export class Store {
     private db: Db | undefined
     private parts:
-        { history: History; registry: Registry; settings: SavedSettings; settingsLog: SettingsLog } | undefined
+        | {
+              history: History
+              registry: Registry
+              settings: SavedSettings
+              settingsLog: SettingsLog
+              deviceRuleLog: DeviceRuleLog
+          }
+        | undefined
     private pruneTimer: NodeJS.Timeout | undefined
     private pruneSlice: NodeJS.Immediate | undefined
     private checkpoints: BackgroundCheckpoints | undefined
@@ -84,7 +93,13 @@ export class Store {
             })
         }
         this.db = db
-        this.parts = { history, registry, settings: new SavedSettings(db, { now }), settingsLog: new SettingsLog(db) }
+        this.parts = {
+            history,
+            registry,
+            settings: new SavedSettings(db, { now }),
+            settingsLog: new SettingsLog(db),
+            deviceRuleLog: new DeviceRuleLog(db),
+        }
         if (!db.memory) {
             this.checkpoints = new BackgroundCheckpoints(db, {
                 ...PRAGMAS,
@@ -113,6 +128,9 @@ export class Store {
     }
     get settingsLog(): SettingsLog {
         return this.opened().settingsLog
+    }
+    get deviceRuleLog(): DeviceRuleLog {
+        return this.opened().deviceRuleLog
     }
 
     /** One transaction; throws StoreError, keeping everything for the next flush. */
@@ -234,10 +252,13 @@ export class Store {
         if (!this.parts) return
         try {
             const slice = STORE_DEFAULTS.pruneSliceRows
-            const { history, settingsLog } = this.parts
-            // few rows (at most one a second): pruned whole, in one statement
-            if (Number.isFinite(history.retentionMs))
-                settingsLog.prune((this.options.now ?? Date.now)() - history.retentionMs)
+            const { history, settingsLog, deviceRuleLog } = this.parts
+            // few rows (at most one a second, per device with a rule of its own): pruned whole, in one statement
+            if (Number.isFinite(history.retentionMs)) {
+                const cutoff = (this.options.now ?? Date.now)() - history.retentionMs
+                settingsLog.prune(cutoff)
+                deviceRuleLog.prune(cutoff)
+            }
             if (history.prune(undefined, slice) >= slice) this.pruneSlice = setImmediate(() => this.pruneInSlices())
         } catch (err) {
             this.options.onError?.(new Error(`could not prune the history: ${(err as Error).message}`, { cause: err }))
