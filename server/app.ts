@@ -150,6 +150,17 @@ async function startParts(settings: ServerSettings, logger: Logger, options: Sta
             load: () => store.settings.get(DEVICE_CONFIG_KEY),
             save: config => store.settings.set(DEVICE_CONFIG_KEY, config),
         },
+        deviceRuleLog: {
+            inForce: () => store.deviceRuleLog.inForce(),
+            record: (at, changes) => {
+                try {
+                    store.deviceRuleLog.record(at, changes)
+                } catch (err) {
+                    // the change stands; only the chart of this moment draws the band it had before
+                    logger.error({ err }, "could not record the devices' own rules")
+                }
+            },
+        },
         beforeAcks: links => recorder?.beforeAcks(links),
         // Home Assistant's birth topic, when it looks like a device's status topic
         notDevices: birthId === undefined ? [] : [birthId],

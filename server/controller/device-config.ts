@@ -7,7 +7,7 @@
 import type { ServerStats } from "./events"
 import type { Logger } from "../util/logger"
 import type { MessageBus, PublishOptions } from "../mqtt/message-bus"
-import type { DeviceConfigOverride, DeviceConfigSource, DeviceConfigField } from "../http/api-types"
+import type { DeviceConfigOverride, DeviceConfigSource, DeviceConfigField, RuleSettings } from "../http/api-types"
 import { printable } from "../util/logger"
 import {
     DEVICE_CONFIG_RANGES,
@@ -19,6 +19,7 @@ import {
 } from "../protocol/contract"
 import type { Timers } from "../util/clock"
 import { asOverride, effectiveConfig, type EffectiveConfig } from "./config-overrides"
+import { OwnRules, type OwnRuleChange } from "./own-rules"
 
 const CONFIG_DELIVERY: PublishOptions = { qos: 1, retain: true }
 const FIELDS = Object.keys(DEVICE_CONFIG_RANGES) as (keyof DeviceConfigValues)[]
@@ -60,6 +61,11 @@ export interface DeviceConfigsOptions {
     counters: Pick<ServerStats, "configsSent" | "configsFailed">
     /** The known devices a change gave a new config (and version), e.g. for the dashboard's views. */
     changed?: (deviceIds: string[]) => void
+    /**
+     * Devices whose own threshold and band (own-rules.ts) changed, as the change is published: at the
+     * start (overrides or members changed since `saved`), and with each fleet, group or device change.
+     */
+    ownRules?: { saved?: ReadonlyMap<string, RuleSettings>; changed: (changes: OwnRuleChange[]) => void }
 }
 
 /** What a device's last reading said about its config. */
@@ -81,8 +87,10 @@ export class DeviceConfigs {
     private readonly reports = new Map<string, Reported>()
     /** Every device that gets a config: met since the start, or known from before it (the registry). */
     private readonly known = new Set<string>()
+    private readonly ownRules: OwnRules
 
     constructor(private readonly o: DeviceConfigsOptions) {
+        this.ownRules = new OwnRules(o.ownRules?.saved)
         const raw = o.store?.load()
         const saved = asConfig(raw)
         if (saved) this.restore(raw as SavedDeviceConfigs)
@@ -98,6 +106,9 @@ export class DeviceConfigs {
             this.versions.clear()
             this.save()
         }
+        // whoever had a rule of its own, or has one now (an edited groups file moves members)
+        const groupMembers = [...this.groupOverrides.keys()].flatMap(name => this.o.groups?.members(name) ?? [])
+        this.tellOwnRules([...this.ownRules.ids(), ...this.deviceOverrides.keys(), ...groupMembers])
     }
 
     /**
@@ -208,6 +219,8 @@ export class DeviceConfigs {
             `device config version ${this.latest}: ${encode("config", this.fleet)}, for ${affected.length} device(s)`
         )
         this.tell(affected)
+        // a device follows the fleet's rule unless it has one of its own: only those may differ now
+        this.tellOwnRules(this.ownRules.ids())
         return true
     }
 
@@ -259,7 +272,14 @@ export class DeviceConfigs {
         }
         this.save()
         this.tell(affected)
+        // all of ids: a value the same as the fleet's is still the device's own when the fleet's moves
+        this.tellOwnRules(ids)
         return affected.length > 0
+    }
+
+    private tellOwnRules(ids: Iterable<string>): void {
+        const changes = this.ownRules.check(ids, id => this.effective(id))
+        if (changes.length > 0) this.o.ownRules?.changed(changes)
     }
 
     private tell(affected: string[]): void {

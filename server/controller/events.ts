@@ -7,6 +7,7 @@ import type { Logger } from "../util/logger"
 import type { MessageBus } from "../mqtt/message-bus"
 import type { CommandPayload, DeviceConfigValues } from "../protocol/contract"
 import type { DeviceConfigStore } from "./device-config"
+import type { OwnRuleChange } from "./own-rules"
 import type { RejectReason } from "../protocol/parse"
 import type { Timers } from "../util/clock"
 
@@ -77,6 +78,8 @@ export interface NightlightServerEvents {
     settings: [settings: RuleSettings]
     /** Known devices a change (fleet, group, device) gave a new config and version. */
     configs: [deviceIds: string[]]
+    /** Devices whose own threshold and band (own-rules.ts) changed at `at` (ms), as recorded in deviceRuleLog. */
+    rules: [changes: OwnRuleChange[], at: number]
 }
 
 export interface NightlightServerOptions {
@@ -100,4 +103,13 @@ export interface NightlightServerOptions {
     deviceDefaults?: Partial<Pick<DeviceConfigValues, "reportMs" | "minChange" | "localAfterMs">>
     /** Keeps the device config's version across restarts; without it the version starts from the clock. */
     deviceConfigStore?: DeviceConfigStore
+    /** Where each device's own threshold and band over time is kept (store/device-rule-log.ts). */
+    deviceRuleLog?: DeviceRuleLogSink
+}
+
+export interface DeviceRuleLogSink {
+    /** The devices whose last recorded entry is a rule of their own. */
+    inForce(): ReadonlyMap<string, RuleSettings>
+    /** Should not throw: a failure to record must not stop a change (log it). */
+    record(at: number, changes: readonly OwnRuleChange[]): void
 }

@@ -101,6 +101,14 @@ export class NightlightServer extends EventEmitter<NightlightServerEvents> {
             groups: this.groups,
             counters,
             changed: deviceIds => this.emit("configs", deviceIds),
+            ownRules: {
+                saved: options.deviceRuleLog?.inForce(),
+                changed: changes => {
+                    const at = timers.now()
+                    options.deviceRuleLog?.record(at, changes)
+                    this.emit("rules", changes, at)
+                },
+            },
         }))
         const rules = this.rules
         // Live: each decision reads the device's effective threshold and band, as the device would alone.

@@ -28,6 +28,7 @@ import {
 import { FLEET, countStates, pageOf, type DeviceFlags } from "./fleet"
 import type { NightlightServer } from "../controller/nightlight-server"
 import type { CommandEvent, StatusEvent, TelemetryEvent } from "../controller/events"
+import type { OwnRuleChange } from "../controller/own-rules"
 import { applyRulePatch } from "../groups/config"
 import { patchOverride } from "../controller/config-overrides"
 import type { HomeAssistantDiscovery } from "../home-assistant/discovery"
@@ -139,8 +140,9 @@ export class DashboardBackend implements ApiBackend {
         const { bucketMs, readings } = this.store.history.readings(id, from, to, points)
         const commands = this.store.history.commands(id, from, to)
         const settingsHistory = this.store.settingsLog.between(from, to)
+        const deviceRules = this.store.deviceRuleLog.between(id, from, to)
         const settings = this.controller.settings()
-        return { device: id, from, to, bucketMs, readings, commands, settings, settingsHistory }
+        return { device: id, from, to, bucketMs, readings, commands, settings, settingsHistory, deviceRules }
     }
 
     groups(): GroupView[] {
@@ -248,6 +250,11 @@ export class DashboardBackend implements ApiBackend {
         }
         const onGroup = (group: GroupView) => listener({ type: "group", group })
         const onSettings = (settings: RuleSettings) => listener({ type: "settings", settings, at: Date.now() })
+        // the chart of a device with a rule of its own draws that, not the fleet's
+        const onRules = (changes: OwnRuleChange[], at: number) => {
+            for (const { deviceId, rule } of changes)
+                if (wants(deviceId)) listener({ type: "rule", deviceId, rule, at })
+        }
         // a new config for a device (its configSent): its page and card show it without a reading
         const onConfigs = (deviceIds: string[]) => {
             for (const id of deviceIds) if (wants(id)) deviceChanged(id)
@@ -259,6 +266,7 @@ export class DashboardBackend implements ApiBackend {
         c.on("group", onGroup)
         c.on("settings", onSettings)
         c.on("configs", onConfigs)
+        c.on("rules", onRules)
         return () => {
             c.off("telemetry", onTelemetry)
             c.off("command", onCommand)
@@ -266,6 +274,7 @@ export class DashboardBackend implements ApiBackend {
             c.off("group", onGroup)
             c.off("settings", onSettings)
             c.off("configs", onConfigs)
+            c.off("rules", onRules)
         }
     }
 
