@@ -1,10 +1,11 @@
 /**
  * What one device's chart shows, kept apart from drawing: the readings of the last WINDOW_MS (history
- * first, live appended) as uPlot's columns, and the threshold band in force at each time (bandSpans).
+ * first, live appended) as uPlot's columns, and the threshold band the device was judged by at each
+ * time (bandSpans): its own rule in force then (deviceRules, "rule" events), else the fleet's.
  * A point's LED is what the device reported with the reading, or for a device that reports none (the
  * lesson's), the last command the server sent before it.
  */
-import type { HistoryResponse, LiveEvent, RuleChange, RuleSettings } from "../server/http/api-types"
+import type { DeviceRuleChange, HistoryResponse, LiveEvent, RuleChange, RuleSettings } from "../server/http/api-types"
 
 /** The span shown, ms. */
 export const WINDOW_MS = 10 * 60_000
@@ -42,8 +43,10 @@ export class ChartData {
     private points: Point[] = []
     /** The server's decisions, oldest first: the LED state for readings that carry none. */
     private commands: Command[] = []
-    /** The threshold and band from each change on, oldest first. */
+    /** The fleet's threshold and band from each change on, oldest first. */
     private rules: RuleChange[] = []
+    /** The device's own from each change on (null: the fleet's again), oldest first. */
+    private own: DeviceRuleChange[] = []
 
     get size(): number {
         return this.points.length
@@ -65,13 +68,21 @@ export class ChartData {
         this.rules = history.settingsHistory
             ? [...history.settingsHistory].sort((a, b) => a.t - b.t)
             : [{ t: -Infinity, ...history.settings }]
+        // an older server: the fleet's band for every device
+        this.own = [...(history.deviceRules ?? [])].sort((a, b) => a.t - b.t)
         this.trim()
     }
 
-    /** The rule changed at `t` (a "settings" event): the band moves from then on, not before. */
+    /** The fleet's rule changed at `t` (a "settings" event): the band moves from then on, not before. */
     addRule(t: number, settings: RuleSettings): void {
         const at = insertionIndex(this.rules, t)
         this.rules.splice(at, this.rules[at]?.t === t ? 1 : 0, { t, ...settings })
+    }
+
+    /** The device's own rule changed at `t` (a "rule" event; null: the fleet's again), from then on. */
+    addOwnRule(t: number, rule: RuleSettings | null): void {
+        const at = insertionIndex(this.own, t)
+        this.own.splice(at, this.own[at]?.t === t ? 1 : 0, { t, rule })
     }
 
     /** A live reading; out-of-order ones go in their place, one already shown is ignored. */
@@ -108,19 +119,39 @@ export class ChartData {
     }
 
     /**
-     * The band over [start, end] (ms), one span per rule in force in it, each as it was then. Before the
-     * first rule on record (a database older than the settings history) there is none to draw.
+     * The band over [start, end] (ms), one span per rule in force in it, each as it was then: the
+     * device's own, else the fleet's. Before the first rule on record (a database older than the
+     * settings history) there is none to draw.
      */
     bandSpans(start: number, end: number): BandSpan[] {
         const spans: BandSpan[] = []
-        for (let i = 0; i < this.rules.length; i++) {
-            const rule = this.rules[i]
-            const from = Math.max(start, rule.t)
-            const to = Math.min(end, this.rules[i + 1]?.t ?? Infinity)
-            if (from < to)
+        const rules = this.inForce()
+        for (let i = 0; i < rules.length; i++) {
+            const { t, rule } = rules[i]
+            const from = Math.max(start, t)
+            const to = Math.min(end, rules[i + 1]?.t ?? Infinity)
+            if (rule && from < to)
                 spans.push({ from, to, lower: rule.threshold, upper: Math.min(rule.threshold + rule.band, LIGHT_MAX) })
         }
         return spans
+    }
+
+    /** The rule the device was judged by from each change (its own or the fleet's) on; null: none on record. */
+    private inForce(): DeviceRuleChange[] {
+        const times = [...new Set([...this.rules.map(r => r.t), ...this.own.map(r => r.t)])].sort((a, b) => a - b)
+        const changes: DeviceRuleChange[] = []
+        let fleet = -1
+        let own = -1
+        for (const t of times) {
+            while (fleet + 1 < this.rules.length && this.rules[fleet + 1].t <= t) fleet++
+            while (own + 1 < this.own.length && this.own[own + 1].t <= t) own++
+            const rule = (own >= 0 ? this.own[own].rule : null) ?? (fleet >= 0 ? this.rules[fleet] : null)
+            const last = changes[changes.length - 1]?.rule
+            // a fleet change under a device's own rule: the same band goes on
+            if (changes.length > 0 && last?.threshold === rule?.threshold && last?.band === rule?.band) continue
+            changes.push({ t, rule: rule && { threshold: rule.threshold, band: rule.band } })
+        }
+        return changes
     }
 
     /** The time axis (s): up to now (or the newest reading, if that is later), back to the oldest reading. */
@@ -145,6 +176,9 @@ export class ChartData {
         const ruleInForce = insertionIndex(this.rules, start + 1) - 1
         if (ruleInForce > 0) this.rules.splice(0, ruleInForce)
         if (this.rules.length > MAX_POINTS) this.rules.splice(0, this.rules.length - MAX_POINTS)
+        const ownInForce = insertionIndex(this.own, start + 1) - 1
+        if (ownInForce > 0) this.own.splice(0, ownInForce)
+        if (this.own.length > MAX_POINTS) this.own.splice(0, this.own.length - MAX_POINTS)
     }
 }
 

@@ -145,9 +145,14 @@ export class DeviceCard {
         this.chart?.add(event)
     }
 
-    /** The rule changed at `at` (ms): the chart's band moves from then on. */
+    /** The fleet's rule changed at `at` (ms): the chart's band moves from then on, unless the device has its own. */
     settingsChanged(settings: RuleSettings, at: number): void {
         this.chart?.settingsChanged(settings, at)
+    }
+
+    /** The device's own rule changed at `at` (ms; null: the fleet's again): the chart's band moves from then on. */
+    ruleChanged(rule: RuleSettings | null, at: number): void {
+        this.chart?.ruleChanged(rule, at)
     }
 
     /** After a reconnect: the chart reads its window again. */

@@ -1,6 +1,6 @@
 /**
- * One device's live chart (uPlot): light (a lone reading as a dot), the threshold band in force at each
- * time (drawn under the series by a hook) and the LED's on-times as a stepped area behind. It exists
+ * One device's live chart (uPlot): light (a lone reading as a dot), the threshold band the device was
+ * judged by at each time, its own or else the fleet's (drawn under the series by a hook) and the LED's on-times as a stepped area behind. It exists
  * only while its card is on screen, so a big fleet costs few charts; it loads its window from the
  * history endpoint and merges the live readings that arrived meanwhile.
  */
@@ -16,7 +16,7 @@ const AXIS_FONT = '12px system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica
 /** Diameter of the dot drawn for a lone reading, CSS px. */
 const LONE_POINT_PX = 7
 
-type Live = Extract<LiveEvent, { type: "reading" | "command" | "settings" }>
+type Live = Extract<LiveEvent, { type: "reading" | "command" | "settings" | "rule" }>
 
 export class DeviceChart {
     readonly element: HTMLElement
@@ -67,20 +67,24 @@ export class DeviceChart {
     }
 
     add(event: Extract<Live, { type: "reading" | "command" }>): void {
+        this.live(event)
+    }
+
+    /** The fleet's settings changed at `at` (ms): the band moves from then on, unless the device has its own. */
+    settingsChanged(settings: RuleSettings, at: number): void {
+        this.live({ type: "settings", settings, at })
+    }
+
+    /** The device's own rule changed at `at` (ms; null: the fleet's again): the band moves from then on. */
+    ruleChanged(rule: RuleSettings | null, at: number): void {
+        this.live({ type: "rule", deviceId: this.deviceId, rule, at })
+    }
+
+    private live(event: Live): void {
         if (this.destroyed) return
         if (this.loading) this.waiting.push(event)
         else {
             this.take(event)
-            this.redraw()
-        }
-    }
-
-    /** The settings changed at `at` (ms): the band moves from then on. */
-    settingsChanged(settings: RuleSettings, at: number): void {
-        if (this.destroyed) return
-        if (this.loading) this.waiting.push({ type: "settings", settings, at })
-        else {
-            this.data.addRule(at, settings)
             this.redraw()
         }
     }
@@ -95,6 +99,7 @@ export class DeviceChart {
     private take(event: Live): void {
         if (event.type === "reading") this.data.addReading(event)
         else if (event.type === "command") this.data.addCommand(event.t, event.ledOn)
+        else if (event.type === "rule") this.data.addOwnRule(event.at, event.rule)
         else this.data.addRule(event.at ?? Date.now(), event.settings)
     }
 

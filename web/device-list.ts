@@ -110,6 +110,9 @@ export class DeviceList {
             case "settings":
                 for (const card of this.cards.values()) card.settingsChanged(event.settings, event.at ?? Date.now())
                 break
+            case "rule":
+                this.cards.get(event.deviceId)?.ruleChanged(event.rule, event.at)
+                break
         }
     }
 

@@ -122,6 +122,9 @@ export class DevicePage {
             case "settings":
                 this.card?.settingsChanged(event.settings, event.at ?? Date.now())
                 break
+            case "rule":
+                if (event.deviceId === this.id) this.card?.ruleChanged(event.rule, event.at)
+                break
         }
     }
 }

@@ -52,6 +52,7 @@ export class Store {
                 break
             case "reading":
             case "command":
+            case "rule":
                 // Carried by the "device" event that follows; the charts take these directly.
                 break
         }

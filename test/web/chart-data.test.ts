@@ -63,3 +63,47 @@ test("rules that ended before the window are dropped, the one in force at its st
     expect(spans).toHaveLength(5)
     expect(spans.at(-1)).toEqual({ from: T - 11 * MIN, to: T, lower: 149, upper: 149 })
 })
+
+test("a device's own rule wins over the fleet's while in force; the fleet's again after it", () => {
+    const data = new ChartData()
+    data.load(
+        history({
+            settingsHistory: [
+                { t: T - 20 * MIN, threshold: 300, band: 100 },
+                { t: T - 6 * MIN, threshold: 250, band: 100 },
+            ],
+            deviceRules: [
+                { t: T - 30 * MIN, rule: { threshold: 600, band: 100 } },
+                { t: T - 4 * MIN, rule: null },
+            ],
+        })
+    )
+    // the fleet's change at T - 6 min does not move hall's own band
+    expect(data.bandSpans(T - 10 * MIN, T)).toEqual([
+        { from: T - 10 * MIN, to: T - 4 * MIN, lower: 600, upper: 700 },
+        { from: T - 4 * MIN, to: T, lower: 250, upper: 350 },
+    ])
+    // live: its own again, then a fleet change under it leaves it, then the fleet's
+    data.addOwnRule(T - 2 * MIN, { threshold: 650, band: 50 })
+    data.addRule(T - 90_000, { threshold: 200, band: 100 })
+    data.addOwnRule(T - MIN, null)
+    expect(data.bandSpans(T - 3 * MIN, T)).toEqual([
+        { from: T - 3 * MIN, to: T - 2 * MIN, lower: 250, upper: 350 },
+        { from: T - 2 * MIN, to: T - MIN, lower: 650, upper: 700 },
+        { from: T - MIN, to: T, lower: 200, upper: 300 },
+    ])
+})
+
+test("an own rule with no fleet rule on record is drawn; the fleet's again then draws none", () => {
+    const data = new ChartData()
+    data.load(
+        history({
+            settingsHistory: [],
+            deviceRules: [
+                { t: T - 8 * MIN, rule: { threshold: 600, band: 100 } },
+                { t: T - 2 * MIN, rule: null },
+            ],
+        })
+    )
+    expect(data.bandSpans(T - 10 * MIN, T)).toEqual([{ from: T - 8 * MIN, to: T - 2 * MIN, lower: 600, upper: 700 }])
+})
