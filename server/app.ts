@@ -17,6 +17,7 @@ import type { Logger } from "./util/logger"
 import type { MessageBus } from "./mqtt/message-bus"
 import { MqttClientBus } from "./mqtt/client-bus"
 import { Recorder } from "./recorder"
+import { LoopStalls } from "./util/loop-stalls"
 import { DEFAULTS, type Settings } from "./config/settings"
 import { Store } from "./store"
 import { DataDirLock } from "./store/data-dir-lock"
@@ -205,7 +206,9 @@ async function startParts(settings: ServerSettings, logger: Logger, options: Sta
         })
     }
 
+    const loopStalls = new LoopStalls(logger)
     const stop = async () => {
+        loopStalls.stop()
         await http?.stop()
         await homeAssistant?.stop()
         await controller.stop()
@@ -223,6 +226,7 @@ async function startParts(settings: ServerSettings, logger: Logger, options: Sta
         // the embedded broker keeps retained messages in memory: each start sends the configs again
         if (!(bus instanceof MqttClientBus)) controller.publishConfigs()
         await http?.start()
+        loopStalls.start()
     } catch (error) {
         await stop().catch(() => undefined)
         throw error
