@@ -4,7 +4,7 @@
  * the relay baselines are in relay.ts. Every child is tracked, so Ctrl-C or an error kills them all.
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process"
-import { accessSync, constants, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { accessSync, constants, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { createServer, connect as netConnect } from "node:net"
 import { tmpdir } from "node:os"
 import { delimiter, join } from "node:path"
@@ -216,6 +216,17 @@ function serverNodeArgs(): string[] {
     return [...profile, ...(process.env.BENCH_SERVER_NODE_ARGS?.split(" ").filter(Boolean) ?? [])]
 }
 
+/**
+ * Where our server's stdout goes: BENCH_SERVER_STDOUT=dir writes it to dir/server-<time>.log (what
+ * `--trace-gc` prints, with BENCH_SERVER_NODE_ARGS), otherwise nowhere.
+ */
+function serverStdout(): "ignore" | number {
+    const dir = process.env.BENCH_SERVER_STDOUT
+    return dir
+        ? openSync(join(dir, `server-${Date.now()}-${Math.random().toString(36).slice(2, 6)}.log`), "w")
+        : "ignore"
+}
+
 /** Where our server runs from: the tree at `root` (default: this one) with `nodeArgs` added to Node's options. */
 export interface ServerSource {
     root?: string
@@ -241,7 +252,7 @@ export function spawnOurServer(
         ...["--import", "tsx", "server/main.ts", "--no-sim", ...brokerArgs, "--log-level", "warn"],
         ...["--data-dir", dataDir, "--http-port", String(httpPort)],
     ]
-    const child = track(spawn(process.execPath, args, { cwd: root, stdio: ["ignore", "ignore", "pipe"] }), name)
+    const child = track(spawn(process.execPath, args, { cwd: root, stdio: ["ignore", serverStdout(), "pipe"] }), name)
     const stop = async () => {
         await stopChild(child)
         removeTempDir(dataDir)
