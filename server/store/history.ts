@@ -81,17 +81,23 @@ export class History {
             insertReading: db.prepare("INSERT INTO readings VALUES (?, ?, ?, ?) ON CONFLICT (device, t) DO NOTHING"),
             stageReadings: new BulkInsert(db, "staged_readings", 4),
             stagedCount: db.prepare<[], number>("SELECT count(*) FROM staged_readings").pluck(),
-            staged: db.prepare("SELECT device, t, light, led FROM staged_readings ORDER BY rowid").raw(),
-            // Every staged reading at once; WHERE true tells SQLite's parser that ON starts the upsert.
-            mergeStaged: db.prepare(
-                `INSERT INTO readings SELECT device, t, light, led FROM staged_readings WHERE true
+            // The rowid of the nth staged reading (0-based): the last one of a merge of n + 1.
+            nthStaged: db
+                .prepare<[number], number>("SELECT rowid FROM staged_readings ORDER BY rowid LIMIT 1 OFFSET ?")
+                .pluck(),
+            staged: db
+                .prepare<[number]>("SELECT device, t, light, led FROM staged_readings WHERE rowid <= ? ORDER BY rowid")
+                .raw(),
+            // The staged readings up to a rowid at once; the WHERE also tells SQLite's parser that ON starts the upsert.
+            mergeStaged: db.prepare<[number]>(
+                `INSERT INTO readings SELECT device, t, light, led FROM staged_readings WHERE rowid <= ?
                  ON CONFLICT DO NOTHING`
             ),
-            rollUpStaged: db.prepare(
+            rollUpStaged: db.prepare<[number]>(
                 `INSERT INTO readings_by_minute SELECT device, ${MINUTE_OF_T} AS m, count(*), sum(light), min(light),
-                 max(light), max(led) FROM staged_readings WHERE true GROUP BY device, m ${ADD_TO_MINUTE}`
+                 max(light), max(led) FROM staged_readings WHERE rowid <= ? GROUP BY device, m ${ADD_TO_MINUTE}`
             ),
-            clearStaged: db.prepare("DELETE FROM staged_readings"),
+            clearStaged: db.prepare<[number]>("DELETE FROM staged_readings WHERE rowid <= ?"),
             sameReading: db
                 .prepare<[number, number, number, number | null], number>(
                     "SELECT 1 FROM readings WHERE device = ? AND t = ? AND light = ? AND led IS ?"
@@ -187,22 +193,27 @@ export class History {
         return taken.readings.length + taken.commands.length
     }
 
-    /** Inside a transaction. One statement, unless one collides with a stored reading: then one by one. */
-    merge(): number {
+    /**
+     * Inside a transaction: the oldest `maxRows` staged readings (all by default) into their tables; returns
+     * how many stay staged. One statement, unless one collides with a stored reading: then one by one.
+     */
+    merge(maxRows = Infinity): number {
         const staged = this.sql.stagedCount.get() ?? 0
         if (staged === 0) return 0
+        const count = Math.min(staged, Math.max(1, maxRows))
+        const last = count === staged ? Number.MAX_SAFE_INTEGER : (this.sql.nthStaged.get(count - 1) as number)
         try {
             // Nested: a savepoint, rolled back by the throw.
             this.db.transaction(() => {
-                if (this.sql.mergeStaged.run().changes !== staged) throw COLLISION
-                this.sql.rollUpStaged.run()
+                if (this.sql.mergeStaged.run(last).changes !== count) throw COLLISION
+                this.sql.rollUpStaged.run(last)
             })()
         } catch (err) {
             if (err !== COLLISION) throw err
-            this.writeReadings(this.sql.staged.all() as StoredReading[])
+            this.writeReadings(this.sql.staged.all(last) as StoredReading[])
         }
-        this.sql.clearStaged.run()
-        return staged
+        this.sql.clearStaged.run(last)
+        return staged - count
     }
 
     /** One by one, in order: a reading stored before is not stored again; another in the same ms moves on. */

@@ -287,3 +287,35 @@ test("flushSome() stores the history at once and the device rows a part at a tim
     expect(openStore().registry.get("d0")?.link?.acked).toBe(2) // as after a crash now
     db.close()
 })
+
+test("after a backlog flushSome() merges a slice of the staged readings per call, oldest first, with their rollup", () => {
+    const store = openStore()
+    const slice = STORE_DEFAULTS.mergeSliceRows
+    const total = 2 * slice + 10
+    // one device at a time, as acks stage them: several seconds' readings not merged yet
+    for (let i = 0; i < total; i++) store.history.addReading(`d${i % 7}`, T0 + i * 1000, i, null)
+    store.commit()
+    const db = new Database(file)
+    const count = (sql: string) => db.prepare(sql).pluck().get()
+    expect(store.waitingRows()).toBe(total)
+    store.flushSome()
+    expect(count("SELECT count(*) FROM readings")).toBe(slice)
+    expect(count("SELECT max(t) FROM readings")).toBe(T0 + (slice - 1) * 1000) // the oldest went first
+    expect(store.waitingRows()).toBe(total - slice) // so the recorder's next look flushes again
+    store.flushSome()
+    store.flushSome()
+    expect([count("SELECT count(*) FROM readings"), count("SELECT count(*) FROM staged_readings")]).toEqual([total, 0])
+    expect(count("SELECT sum(n) FROM readings_by_minute")).toBe(total) // each reading rolled up once
+    expect(store.history.readings("d3", T0, T0 + total * 1000, total).readings).toHaveLength(Math.ceil((total - 3) / 7))
+    db.close()
+})
+
+test("flush() still merges every staged reading at once", () => {
+    const store = openStore()
+    const total = STORE_DEFAULTS.mergeSliceRows + 5
+    for (let i = 0; i < total; i++) store.history.addReading("d", T0 + i, i, null)
+    store.commit()
+    store.flush()
+    expect(store.waitingRows()).toBe(0)
+    expect(store.history.readings("d", T0, T0 + total, total).readings).toHaveLength(total)
+})
