@@ -26,8 +26,8 @@ export const DATABASE_FILE = "nightlight.db"
 /** The dashboard's access token inside --data-dir, when it listens beyond loopback. */
 export const HTTP_TOKEN_FILE = "http-token"
 export const HA_REMOVED_KEY = "homeAssistant.removed"
-/** The device config last sent (its version and values), so the version grows across restarts. */
-export const DEVICE_CONFIG_KEY = "deviceConfig"
+/** The fleet's device config (its version and values), so the version grows across restarts. */
+export { DEVICE_CONFIG_KEY } from "./store"
 
 export interface RunningServer {
     controller: NightlightServer
@@ -147,10 +147,7 @@ async function startParts(settings: ServerSettings, logger: Logger, options: Sta
         groups: rules.groups,
         maxDevices: settings.maxDevices,
         deviceDefaults: rules.deviceDefaults,
-        deviceConfigStore: {
-            load: () => store.settings.get(DEVICE_CONFIG_KEY),
-            save: config => store.settings.set(DEVICE_CONFIG_KEY, config),
-        },
+        deviceConfigStore: store.deviceConfigs,
         deviceRuleLog: {
             inForce: () => store.deviceRuleLog.inForce(),
             record: (at, changes) => {

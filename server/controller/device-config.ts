@@ -19,19 +19,25 @@ import {
 } from "../protocol/contract"
 import type { Timers } from "../util/clock"
 import { asOverride, effectiveConfig, type EffectiveConfig } from "./config-overrides"
+import { ChangedEntries } from "../util/changed-entries"
 import { OwnRules, type OwnRuleChange } from "./own-rules"
 
 const CONFIG_DELIVERY: PublishOptions = { qos: 1, retain: true }
 const FIELDS = Object.keys(DEVICE_CONFIG_RANGES) as (keyof DeviceConfigValues)[]
 
 /**
- * What is saved: the fleet's config with the version its last change took, the last version given
- * (`latest`, when a group's or device's change took a later one), the devices published with another
- * version than the fleet's, the overrides, and the members of the groups that have some. Only the first
- * part from an older server.
+ * The fleet's part of what is saved: its config with the version its last change took, and the last
+ * version given (`latest`, when a group's or device's change took a later one).
  */
-export interface SavedDeviceConfigs extends DeviceConfigPayload {
+export interface SavedFleetConfig extends DeviceConfigPayload {
     latest?: number
+}
+
+/**
+ * What is loaded: the fleet's part, the devices published with another version than the fleet's, the
+ * overrides, and the members of the groups that have some. Only the fleet's part from an older server.
+ */
+export interface SavedDeviceConfigs extends SavedFleetConfig {
     versions?: Record<string, number>
     groups?: Record<string, DeviceConfigOverride>
     devices?: Record<string, DeviceConfigOverride>
@@ -39,10 +45,29 @@ export interface SavedDeviceConfigs extends DeviceConfigPayload {
     members?: Record<string, string[]>
 }
 
+/** A group's own values, saved with its members as they were. */
+export interface SavedGroupConfig {
+    override: DeviceConfigOverride
+    members: string[]
+}
+
+/**
+ * One save: the fleet's part, and only the entries changed since the last save (undefined: removed), so
+ * its cost follows the change, not the number of overrides.
+ */
+export interface DeviceConfigChanges {
+    fleet: SavedFleetConfig
+    devices: Map<string, DeviceConfigOverride | undefined>
+    groups: Map<string, SavedGroupConfig | undefined>
+    versions: Map<string, number | undefined>
+}
+
 /** Where the versions, values and overrides are kept, so they survive a restart. */
 export interface DeviceConfigStore {
+    /** A SavedDeviceConfigs as saved, every part of which is checked (a hand-edited database). */
     load(): unknown
-    save(config: SavedDeviceConfigs): void
+    /** All of it or none (one transaction); a save that throws is tried again whole by the next one. */
+    save(changes: DeviceConfigChanges): void
 }
 
 /** The groups as configured: a group's override applies to its members. */
@@ -79,9 +104,11 @@ export class DeviceConfigs {
     /** The last version given, to the fleet or to some devices. */
     private latest: number
     /** Devices last published with another version than the fleet's (a narrower change, or none since). */
-    private readonly versions = new Map<string, number>()
-    private readonly groupOverrides = new Map<string, DeviceConfigOverride>()
-    private readonly deviceOverrides = new Map<string, DeviceConfigOverride>()
+    private readonly versions = new ChangedEntries<string, number>((a, b) => a === b)
+    private readonly groupOverrides = new ChangedEntries<string, DeviceConfigOverride>(sameOverride)
+    private readonly deviceOverrides = new ChangedEntries<string, DeviceConfigOverride>(sameOverride)
+    /** Groups saved with other members than the groups file gives them now. */
+    private readonly membersMovedIn = new Set<string>()
     /** Set once the bus is up: publishing before would be refused (MessageBus.publish never queues). */
     private live = false
     private readonly reports = new Map<string, Reported>()
@@ -93,7 +120,8 @@ export class DeviceConfigs {
         this.ownRules = new OwnRules(o.ownRules?.saved)
         const raw = o.store?.load()
         const saved = asConfig(raw)
-        if (saved) this.restore(raw as SavedDeviceConfigs)
+        // the overrides are kept even when the fleet's part is not (a hand-edited database)
+        this.restore(raw as SavedDeviceConfigs | undefined)
         const latest = Math.max(saved?.version ?? 0, this.latestSaved(raw))
         if (saved && sameValues(saved, o.values)) {
             this.fleet = saved
@@ -101,7 +129,7 @@ export class DeviceConfigs {
             this.membersMoved((raw as SavedDeviceConfigs).members)
         } else {
             // a new fleet config at start (--threshold, an older server's value): every device gets it
-            this.latest = nextConfigVersion(saved ? latest : undefined, o.timers.now())
+            this.latest = nextConfigVersion(latest, o.timers.now())
             this.fleet = { version: this.latest, ...pick(o.values) }
             this.versions.clear()
             this.save()
@@ -124,6 +152,7 @@ export class DeviceConfigs {
             const now = new Set(this.o.groups?.members(name) ?? [])
             for (const id of then) if (typeof id === "string" && !now.has(id)) moved.add(id)
             for (const id of now) if (!then.has(id)) moved.add(id)
+            if (then.size !== now.size || [...now].some(id => !then.has(id))) this.membersMovedIn.add(name)
         }
         if (moved.size === 0) return
         this.latest = nextConfigVersion(this.latest, this.o.timers.now())
@@ -288,32 +317,55 @@ export class DeviceConfigs {
         if (known.length > 0) this.o.changed?.(known)
     }
 
+    /** The fleet's part, and the entries changed since the last save. */
     private save(): void {
         if (!this.o.store) return
-        const saved: SavedDeviceConfigs = { ...this.fleet }
-        if (this.latest !== this.fleet.version) saved.latest = this.latest
-        if (this.versions.size > 0) saved.versions = Object.fromEntries(this.versions)
-        if (this.groupOverrides.size > 0) saved.groups = Object.fromEntries(this.groupOverrides)
-        if (this.deviceOverrides.size > 0) saved.devices = Object.fromEntries(this.deviceOverrides)
-        if (this.groupOverrides.size > 0)
-            saved.members = Object.fromEntries(
-                [...this.groupOverrides.keys()].map(name => [name, [...(this.o.groups?.members(name) ?? [])]])
-            )
-        this.o.store.save(saved)
+        const fleet: SavedFleetConfig = { ...this.fleet }
+        if (this.latest !== this.fleet.version) fleet.latest = this.latest
+        const groups = new Map<string, SavedGroupConfig | undefined>()
+        for (const name of new Set([...this.groupOverrides.changes().keys(), ...this.membersMovedIn])) {
+            const override = this.groupOverrides.get(name)
+            groups.set(name, override && { override, members: [...(this.o.groups?.members(name) ?? [])] })
+        }
+        const devices = this.deviceOverrides.changes()
+        this.o.store.save({ fleet, devices, groups, versions: this.versions.changes() })
+        for (const changed of [this.versions, this.groupOverrides, this.deviceOverrides]) changed.markSaved()
+        this.membersMovedIn.clear()
     }
 
-    /** The saved overrides and versions; an entry that is not one (a hand-edited database) is left out. */
-    private restore(saved: SavedDeviceConfigs): void {
-        for (const [name, value] of entries(saved.groups)) {
+    /**
+     * The saved overrides and versions. An entry that is not one (a hand-edited database) is left out with
+     * a warning, and its row goes at the next save.
+     */
+    private restore(saved: SavedDeviceConfigs | undefined): void {
+        const skipped: string[] = []
+        for (const [name, value] of entries(saved?.groups)) {
             const override = asOverride(value)
-            if (override) this.groupOverrides.set(name, override)
+            if (override) this.groupOverrides.restore(name, override)
+            else {
+                this.groupOverrides.dropSaved(name)
+                skipped.push(`group ${name}'s values`)
+            }
         }
-        for (const [id, value] of entries(saved.devices)) {
+        for (const [id, value] of entries(saved?.devices)) {
             const override = asOverride(value)
-            if (override) this.deviceOverrides.set(id, override)
+            if (override) this.deviceOverrides.restore(id, override)
+            else {
+                this.deviceOverrides.dropSaved(id)
+                skipped.push(`${id}'s values`)
+            }
         }
-        for (const [id, value] of entries(saved.versions))
-            if (Number.isSafeInteger(value) && (value as number) >= 1) this.versions.set(id, value as number)
+        for (const [id, value] of entries(saved?.versions))
+            if (Number.isSafeInteger(value) && (value as number) >= 1) this.versions.restore(id, value as number)
+            else {
+                this.versions.dropSaved(id)
+                skipped.push(`${id}'s version`)
+            }
+        if (skipped.length > 0)
+            this.o.log.warn(
+                `left out ${skipped.length} saved device config entries that are not valid ` +
+                    `(${printable(skipped.slice(0, 3).join(", "), 200)}${skipped.length > 3 ? ", ..." : ""})`
+            )
     }
 
     private latestSaved(raw: unknown): number {
@@ -364,6 +416,10 @@ function entries(value: unknown): [string, unknown][] {
 function pick(values: DeviceConfigValues): DeviceConfigValues {
     const { threshold, band, reportMs, minChange, localAfterMs } = values
     return { threshold, band, reportMs, minChange, localAfterMs }
+}
+
+function sameOverride(a: DeviceConfigOverride, b: DeviceConfigOverride): boolean {
+    return FIELDS.every(f => a[f] === b[f])
 }
 
 function sameValues(a: DeviceConfigValues, b: DeviceConfigValues): boolean {

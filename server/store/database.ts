@@ -38,6 +38,9 @@ export const PRAGMAS = {
  *   of the past draws the band as it was then.
  * device_rule_changes (5): per device whose threshold or band is not the fleet's, its own from each time
  *   it changed on; NULLs: it follows the fleet's again (device-rule-log.ts).
+ * device_config_devices, device_config_groups, device_config_versions (6): a device's and a group's own
+ *   config values (JSON, with the group's members as they were) and the config version each device was
+ *   last sent, a row each (device-config-rows.ts); the fleet's config stays in settings.
  */
 const MIGRATIONS: string[] = [
     `CREATE TABLE devices (
@@ -124,6 +127,21 @@ const MIGRATIONS: string[] = [
         threshold REAL,
         band REAL,
         PRIMARY KEY (device, t)
+    ) WITHOUT ROWID;`,
+    // 6: the device config's overrides and versions, a row each, so a change writes its rows alone; they
+    // were one JSON value in settings, which DeviceConfigRows.load() moves into them.
+    `CREATE TABLE device_config_devices (
+        device TEXT PRIMARY KEY,
+        override TEXT NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TABLE device_config_groups (
+        name TEXT PRIMARY KEY,
+        override TEXT NOT NULL,
+        members TEXT NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TABLE device_config_versions (
+        device TEXT PRIMARY KEY,
+        version INTEGER NOT NULL
     ) WITHOUT ROWID;`,
 ]
 

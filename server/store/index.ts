@@ -8,6 +8,7 @@ import {
     type CheckpointResult,
     type CheckpointOptions,
 } from "./checkpoints"
+import { DeviceConfigRows } from "./device-config-rows"
 import { openDatabase, PRAGMAS, StoreError, writeError, type Db } from "./database"
 import { History } from "./history"
 import { Registry } from "./registry"
@@ -16,6 +17,7 @@ import { SettingsLog } from "./settings-log"
 import { DeviceRuleLog } from "./device-rule-log"
 
 export { StoreError, openDatabase, SCHEMA_VERSION } from "./database"
+export { DeviceConfigRows, DEVICE_CONFIG_KEY } from "./device-config-rows"
 export { History, HISTORY_DEFAULTS, type HistoryOptions } from "./history"
 export { Registry, type DeviceRecord, type DevicePatch, type UpdateOptions } from "./registry"
 export {
@@ -62,6 +64,7 @@ export class Store {
               settings: SavedSettings
               settingsLog: SettingsLog
               deviceRuleLog: DeviceRuleLog
+              deviceConfigs: DeviceConfigRows
           }
         | undefined
     private pruneTimer: NodeJS.Timeout | undefined
@@ -98,12 +101,14 @@ export class Store {
             })
         }
         this.db = db
+        const settings = new SavedSettings(db, { now })
         this.parts = {
             history,
             registry,
-            settings: new SavedSettings(db, { now }),
+            settings,
             settingsLog: new SettingsLog(db),
             deviceRuleLog: new DeviceRuleLog(db),
+            deviceConfigs: new DeviceConfigRows(db, settings),
         }
         if (!db.memory) {
             this.checkpoints = new BackgroundCheckpoints(db, {
@@ -136,6 +141,10 @@ export class Store {
     }
     get deviceRuleLog(): DeviceRuleLog {
         return this.opened().deviceRuleLog
+    }
+
+    get deviceConfigs(): DeviceConfigRows {
+        return this.opened().deviceConfigs
     }
 
     /** One transaction; throws StoreError, keeping everything for the next flush. */

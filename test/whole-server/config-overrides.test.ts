@@ -234,6 +234,10 @@ describe("a group's own values", () => {
 
 describe("a restart", () => {
     test("keeps the overrides and each device's version, and sends every device its own config again", async () => {
+        // set then cleared before the stop: nothing of it may come back
+        await ok("PATCH", "/api/device-config/devices/hall", { threshold: 650, minChange: 7 })
+        const cleared = await ok<DeviceConfigDeviceView>("DELETE", "/api/device-config/devices/hall")
+        expect(cleared.override).toEqual({})
         const views = await Promise.all(
             [...MEMBERS, ...ALONE].map(id => ok<DeviceConfigDeviceView>("GET", `/api/device-config/devices/${id}`))
         )
@@ -249,6 +253,11 @@ describe("a restart", () => {
             expect(await ok("GET", `/api/device-config/devices/${view.id}`)).toEqual(view)
             expect(lastConfig(view.id)).toEqual(view.config)
         }
+        expect(await ok("GET", "/api/device-config/devices/hall")).toMatchObject({
+            override: {},
+            config: cleared.config,
+            sources: { threshold: "fleet", minChange: "fleet" },
+        })
         expect((await ok<DeviceConfigGroupView>("GET", "/api/device-config/groups/stadium")).override).toEqual({
             threshold: 700,
             minChange: 5,

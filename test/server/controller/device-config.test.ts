@@ -1,14 +1,16 @@
 /**
  * DeviceConfigs (server/controller/device-config.ts) over a bus that records what it is asked to publish
  * or fails like a broker out of reach: which version a start takes, who gets a config and when, and what
- * a failure or a device's refusal leaves in the log and counters. The real brokers:
- * test/whole-server/device-config.test.ts.
+ * a failure or a device's refusal leaves in the log and counters. Saved in a real database, in memory;
+ * a saved value given to setup() is written as the server before the rows (schema 5) wrote it. The real
+ * brokers: test/whole-server/device-config.test.ts.
  */
 import { describe, expect, test } from "vitest"
 import { DeviceConfigs, type DeviceConfigStore } from "../../../server/controller/device-config"
 import type { MessageBus, PublishOptions } from "../../../server/mqtt/message-bus"
 import { DEFAULT_DEVICE_CONFIG, type DeviceConfigPayload } from "../../../server/protocol/contract"
 import { realTimers, type Timers } from "../../../server/util/clock"
+import { DEVICE_CONFIG_KEY, DeviceConfigRows, SavedSettings, openDatabase } from "../../../server/store"
 import { recordingLogger } from "../../helpers/mqtt"
 
 const NOW = 1_764_950_000_000
@@ -35,11 +37,21 @@ const groups = {
 function setup(saved?: unknown, values = DEFAULT_DEVICE_CONFIG, membership = groups) {
     const bus = new RecordingBus()
     const { logger, lines } = recordingLogger("info")
-    const store = { value: saved, saves: 0 }
+    const db = openDatabase(":memory:")
+    const settings = new SavedSettings(db)
+    if (saved !== undefined) settings.set(DEVICE_CONFIG_KEY, saved)
+    const rows = new DeviceConfigRows(db, settings)
+    const store = {
+        saves: 0,
+        /** Everything saved, as one value, read back from the database. */
+        get value(): unknown {
+            return new DeviceConfigRows(db, settings).load()
+        },
+    }
     const configStore: DeviceConfigStore = {
-        load: () => store.value,
-        save: config => {
-            store.value = config
+        load: () => rows.load(),
+        save: changes => {
+            rows.save(changes)
             store.saves++
         },
     }
