@@ -1,16 +1,16 @@
 /**
  * The devices' config as saved (controller/device-config.ts): the fleet's part is one small value in
- * settings; each device's and group's own values and each device's version are a row (schema 5), so a
- * change writes its own rows, whatever the number of overrides.
+ * settings; each device's and group's own values and each device's version are a row (tables of their
+ * own, database.ts), so a change writes its own rows, whatever the number of overrides.
  */
 import type { DeviceConfigChanges, DeviceConfigStore } from "../controller/device-config"
 import { writeError, type Db } from "./database"
 import { canonicalJson, type SavedSettings } from "./saved-settings"
 
-/** The settings key of the fleet's part (before schema 5, of everything, as one JSON value). */
+/** The settings key of the fleet's part (before the rows, of everything, as one JSON value). */
 export const DEVICE_CONFIG_KEY = "deviceConfig"
 
-/** What the one JSON value held beside the fleet's part before schema 5. */
+/** What the one JSON value held beside the fleet's part before the rows. */
 const MOVED_INTO_ROWS = ["versions", "groups", "devices", "members"]
 
 export class DeviceConfigRows implements DeviceConfigStore {

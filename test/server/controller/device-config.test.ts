@@ -2,7 +2,7 @@
  * DeviceConfigs (server/controller/device-config.ts) over a bus that records what it is asked to publish
  * or fails like a broker out of reach: which version a start takes, who gets a config and when, and what
  * a failure or a device's refusal leaves in the log and counters. Saved in a real database, in memory;
- * a saved value given to setup() is written as the server before the rows (schema 5) wrote it. The real
+ * a saved value given to setup() is written as the server before the rows wrote it. The real
  * brokers: test/whole-server/device-config.test.ts.
  */
 import { describe, expect, test } from "vitest"
