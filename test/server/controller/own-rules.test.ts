@@ -1,7 +1,8 @@
 /**
  * Each device's own threshold and band, as DeviceConfigs tells it into the real log (SQLite in a temp
  * folder): fleet, group and device changes, partial overrides, and a start after the groups file
- * moved a member. What a chart draws for a device at a time: its entry in force, else the fleet's.
+ * moved a member. What a chart draws for a device at a time: its entry in force, else the fleet's. The
+ * config is saved in the same database, so a start reads back what the one before saved.
  */
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
@@ -12,7 +13,9 @@ import type { RuleSettings } from "../../../server/http/api-types"
 import type { MessageBus } from "../../../server/mqtt/message-bus"
 import { DEFAULT_DEVICE_CONFIG } from "../../../server/protocol/contract"
 import { openDatabase, type Db } from "../../../server/store/database"
+import { DeviceConfigRows } from "../../../server/store/device-config-rows"
 import { DeviceRuleLog } from "../../../server/store/device-rule-log"
+import { SavedSettings } from "../../../server/store/saved-settings"
 import { realTimers } from "../../../server/util/clock"
 import { recordingLogger } from "../../helpers/mqtt"
 
@@ -22,7 +25,7 @@ let now = T0
 let dir: string
 let db: Db
 let log: DeviceRuleLog
-const saved: { value?: unknown } = {}
+let rows: DeviceConfigRows
 
 const bus: MessageBus = {
     start: async () => {},
@@ -40,7 +43,7 @@ function membership(stairs: string[]) {
 }
 
 function start(stairs = ["porch", "hall"]): DeviceConfigs {
-    const store: DeviceConfigStore = { load: () => saved.value, save: config => (saved.value = config) }
+    const store: DeviceConfigStore = { load: () => rows.load(), save: changes => rows.save(changes) }
     const configs = new DeviceConfigs({
         bus,
         log: recordingLogger("silent").logger,
@@ -65,10 +68,10 @@ const fleet = (threshold: number): RuleSettings => ({ threshold, band: DEFAULT_D
 
 beforeEach(() => {
     now = T0
-    saved.value = undefined
     dir = mkdtempSync(join(tmpdir(), "nightlight-own-rules-"))
     db = openDatabase(join(dir, "nightlight.db"))
     log = new DeviceRuleLog(db)
+    rows = new DeviceConfigRows(db, new SavedSettings(db))
 })
 afterEach(() => {
     db.close()
