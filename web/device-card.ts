@@ -169,6 +169,9 @@ export function configText(device: DeviceView): { text: string; state: "current"
     if (running === null || running === undefined) return { text: "not reported", state: "unknown" }
     const sent = device.configSent
     if (sent !== undefined && running < sent) return { text: `old: ${running} (the server's: ${sent})`, state: "old" }
+    // above what this server sent: forged, or another server's counter; the device ignores the server's now
+    if (sent !== undefined && running > sent)
+        return { text: `not the server's: ${running} (the server's: ${sent})`, state: "old" }
     return { text: `current (${running})`, state: "current" }
 }
 

@@ -33,14 +33,14 @@ export interface DeviceView {
     /** The simulated device `npm start` runs: the dashboard offers a light slider for it. */
     simulated: boolean
     /**
-     * The `<id>/config` version its last reading says it runs (`cfg`); below `configSent`: it runs an
-     * old one. null: it never said (the lesson's device, or ours
+     * The `<id>/config` version its last reading says it runs (`cfg`); other than `configSent`: it runs an
+     * old one, or one this server never sent it (a forged version, above). null: it never said (the lesson's device, or ours
      * before its first config). Absent from servers that do not tell.
      */
     configVersion?: number | null
     /**
      * The version its config was last published with (a change for it, its group or the fleet): it runs
-     * an old one below this. Absent from servers that do not tell.
+     * an old one below this, and above it one this server never sent. Absent from servers that do not tell.
      */
     configSent?: number
     /** Why it refused the last config it got (`cfgErr`): it runs the old one. null when it did not. */
@@ -60,7 +60,7 @@ export interface DevicesResponse {
  * - stale: nothing heard from it (`lastSeen`) for more than SummaryResponse.staleAfterMs.
  * - readings_lost: since the server started, readings of it never arrived or it discarded some.
  * - led_disagrees: `reportedLed` and `ledOn` are both known and differ.
- * - config_old: its readings say it runs a config older than the one last published to it (its
+ * - config_old: its readings say it runs a config other than the one last published to it (older, or one never sent; its
  *   DeviceConfigDeviceView.config.version), or that it refused the last one (`configError`). Devices that never say (the lesson's) are never counted.
  */
 export const DEVICE_STATES = [

@@ -119,10 +119,11 @@ export class DashboardBackend implements ApiBackend {
         const c = this.controller
         return {
             readingsLost: id => c.readingsLost(id) > 0,
-            // below the version ITS config was last published with: a change for another device is not news
+            // not the version ITS config was last published with: a change for another device is not news,
+            // and one above it was never sent by this server (forged, or a server with another counter)
             configOld: id => {
                 const running = c.configVersion(id)
-                return (running !== null && running < c.configSent(id)) || c.configError(id) !== null
+                return (running !== null && running !== c.configSent(id)) || c.configError(id) !== null
             },
         }
     }

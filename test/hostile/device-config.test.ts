@@ -101,6 +101,19 @@ describe("configs forged on the broker", () => {
         await expect(porch.subscribeAsync("#")).rejects.toThrow(/Subscribe error/)
         await expect(porch.subscribeAsync("hall/#")).rejects.toThrow(/Subscribe error/)
     })
+
+    test("a device running a version the server never sent it (forged, far ahead) is config_old, not current", async () => {
+        const porch = await knownDevice("porch")
+        const sent = server.controller.deviceConfigOf("porch")!.config
+        // an admin (or anyone on loopback without logins) may publish there; the device would take it
+        const forged = { ...sent, version: Number.MAX_SAFE_INTEGER, threshold: 1023 }
+        const admin = await login("admin")
+        await admin.publishAsync("porch/config", JSON.stringify(forged), { qos: 1, retain: true })
+        porch.publish("porch/telemetry", JSON.stringify({ light: 500, cfg: forged.version }))
+        await until("porch's version", () => server.controller.configVersion("porch") === forged.version)
+        const { devices } = (await call("GET", "/api/devices?state=config_old")).json as { devices: DeviceView[] }
+        expect(devices.map(d => d.id)).toEqual(["porch"])
+    })
 })
 
 describe("device ids at the edges", () => {
