@@ -114,6 +114,43 @@ describe("configs forged on the broker", () => {
         const { devices } = (await call("GET", "/api/devices?state=config_old")).json as { devices: DeviceView[] }
         expect(devices.map(d => d.id)).toEqual(["porch"])
     })
+
+    test("a config left retained for a device never met is replaced by the server's when it first appears", async () => {
+        const admin = await login("admin")
+        const stray = { ...server.controller.deviceConfig(), version: 1, threshold: 1 }
+        await admin.publishAsync(`${LONG_ID}/config`, JSON.stringify(stray), { qos: 1, retain: true })
+        const device = await login(LONG_ID)
+        const inbox = await Inbox.open(device, `${LONG_ID}/config`)
+        expect((await inbox.nextJson()).json).toEqual(stray)
+        device.publish(`${LONG_ID}/telemetry`, JSON.stringify({ light: 500 }))
+        const own = server.controller.deviceConfig()
+        expect((await inbox.nextJson()).json).toEqual(own)
+        expect(await retained(`${LONG_ID}/config`)).toEqual(own)
+    })
+})
+
+describe("what a device says about its config", () => {
+    test("cfg and cfgErr of every wrong shape: refused or kept within bounds, and the server goes on", async () => {
+        const porch = await knownDevice("porch")
+        const junk: object[] = [
+            { cfg: -1 },
+            { cfg: 0 },
+            { cfg: 1.5 },
+            { cfg: "7" },
+            { cfg: 2 ** 60 },
+            { cfg: null },
+            { cfgErr: "" },
+            { cfgErr: "x".repeat(10_000) },
+            { cfgErr: 42 },
+        ]
+        for (const extra of junk)
+            await porch.publishAsync("porch/telemetry", JSON.stringify({ light: 500, ...extra }), { qos: 1 })
+        porch.publish("porch/telemetry", JSON.stringify({ light: 501, cfg: 7, cfgErr: "7: \u0000\u001b[31mred" }))
+        await until("the last reading", () => server.controller.device("porch")?.lastLight === 501)
+        const view = ((await call("GET", "/api/devices/porch")).json as DeviceView)!
+        expect(view.configVersion).toBe(7)
+        expect(view.configError!.length).toBeLessThanOrEqual(200)
+    })
 })
 
 describe("device ids at the edges", () => {
