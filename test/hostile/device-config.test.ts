@@ -285,3 +285,29 @@ describe("a thousand PATCHes at once", () => {
         expect(server.controller.deviceConfigOf("hall")!.config).toEqual(last)
     })
 })
+
+// The groups file refuses such group names; device ids follow the MQTT topic rule, which allows them.
+describe("device ids that are names of Object.prototype's properties", () => {
+    const IDS = ["__proto__", "constructor", "toString"]
+
+    // Fails: canonicalJson (server/store/saved-settings.ts) copies into a plain object, where a
+    // "__proto__" key sets the prototype instead of a property, so that device's values and version are
+    // not saved. Left to the change that saves overrides as rows; flip to test() once fixed.
+    test.fails("keep their own values and versions across a restart", async () => {
+        const admin = await login("admin")
+        for (const id of IDS) {
+            await admin.publishAsync(`${id}/telemetry`, '{"light": 500}', { qos: 1 })
+            await until(`a reading of ${id}`, () => server.controller.device(id) !== undefined)
+        }
+        for (const id of IDS)
+            expect((await call("PATCH", `/api/device-config/devices/${id}`, '{"threshold": 700}')).status).toBe(200)
+        const before = IDS.map(id => server.controller.deviceConfigOf(id))
+        expect(before.map(v => v?.config.threshold)).toEqual([700, 700, 700])
+
+        for (const client of clients.splice(0)) await closeClient(client)
+        await server.stop()
+        server = await startServer(settings(), logger)
+        const after = IDS.map(id => server.controller.deviceConfigOf(id))
+        expect(after).toEqual(before)
+    })
+})
