@@ -9,6 +9,7 @@ import type { Logger } from "../util/logger"
 import type { MessageBus, PublishOptions } from "../mqtt/message-bus"
 import type { DeviceConfigOverride, DeviceConfigSource, DeviceConfigField, RuleSettings } from "../http/api-types"
 import { printable } from "../util/logger"
+import { LogLimiter, suppressedText } from "../util/log-limit"
 import {
     DEVICE_CONFIG_RANGES,
     encode,
@@ -115,8 +116,16 @@ export class DeviceConfigs {
     /** Every device that gets a config: met since the start, or known from before it (the registry). */
     private readonly known = new Set<string>()
     private readonly ownRules: OwnRules
+    /** A device can change its refusal with every reading: its lines are limited like any a client causes. */
+    private readonly refusalLog: LogLimiter
 
     constructor(private readonly o: DeviceConfigsOptions) {
+        this.refusalLog = new LogLimiter(
+            (deviceId, suppressed, spanMs) =>
+                o.log.warn(`${deviceId} refused its config: ${suppressedText(suppressed, spanMs)}`),
+            {},
+            o.timers
+        )
         this.ownRules = new OwnRules(o.ownRules?.saved)
         const raw = o.store?.load()
         const saved = asConfig(raw)
@@ -275,7 +284,7 @@ export class DeviceConfigs {
         const now: Reported = { version: version ?? null, error: error ?? null }
         if (before?.version === now.version && before.error === now.error) return
         this.reports.set(deviceId, now)
-        if (now.error !== null && now.error !== before?.error)
+        if (now.error !== null && now.error !== before?.error && this.refusalLog.allow(deviceId))
             this.o.log.warn(`${deviceId} refused its config: ${printable(now.error, 200)}`)
     }
 

@@ -5,7 +5,7 @@
  * a saved value given to setup() is written as the server before the rows wrote it. The real
  * brokers: test/whole-server/device-config.test.ts.
  */
-import { describe, expect, test } from "vitest"
+import { afterEach, describe, expect, test, vi } from "vitest"
 import { DeviceConfigs, type DeviceConfigStore } from "../../../server/controller/device-config"
 import type { MessageBus, PublishOptions } from "../../../server/mqtt/message-bus"
 import { DEFAULT_DEVICE_CONFIG, type DeviceConfigPayload } from "../../../server/protocol/contract"
@@ -163,6 +163,34 @@ describe("what the devices say", () => {
         expect(lines.filter(l => l.includes("porch refused its config"))).toHaveLength(2)
         configs.reported("porch", 9, undefined)
         expect(configs.errorOf("porch")).toBeNull()
+    })
+})
+
+describe("a device flipping its refusal", () => {
+    afterEach(() => vi.useRealTimers())
+
+    test("cannot flood the log: ten lines a minute per device, then one summary", () => {
+        vi.useFakeTimers({ now: NOW })
+        const { logger, lines } = recordingLogger("info")
+        const configs = new DeviceConfigs({
+            bus: new RecordingBus(),
+            log: logger,
+            timers: { ...realTimers, now: () => Date.now() },
+            values: DEFAULT_DEVICE_CONFIG,
+            counters: { configsSent: 0, configsFailed: 0 },
+        })
+        // a reading every 10 ms for 30 s, each with another reason: every one is "new"
+        for (let i = 0; i < 3000; i++) {
+            configs.reported("porch", 7, `${i}: "band" is missing`)
+            configs.reported("hall", 7, i % 2 ? "x" : "y")
+            vi.advanceTimersByTime(10)
+        }
+        const refused = (id: string) => lines.filter(l => l.includes(`${id} refused its config`))
+        expect(refused("porch")).toHaveLength(10)
+        expect(refused("hall")).toHaveLength(10)
+        expect(configs.errorOf("porch")).toBe('2999: "band" is missing')
+        vi.advanceTimersByTime(60_000)
+        expect(lines.filter(l => l.includes("suppressed 2990 similar lines in the last 60 s"))).toHaveLength(2)
     })
 })
 
