@@ -286,6 +286,41 @@ describe("a thousand PATCHes at once", () => {
     })
 })
 
+describe("a thousand fleet-wide PATCHes at once", () => {
+    test(
+        "every device receives increasing versions and ends on the fleet's last config",
+        { timeout: 60_000 },
+        async () => {
+            // not porch: the forged config above is still retained for it
+            const ids = ["hall", LONG_ID]
+            const inboxes = await Promise.all(ids.map(async id => Inbox.open(await knownDevice(id), `${id}/config`)))
+            const n = 1000
+            const answers = await Promise.all(
+                Array.from({ length: n }, async (_, i) => {
+                    // the rule through /api/settings and the timing through /api/device-config, interleaved
+                    const [path, body] =
+                        i % 2
+                            ? ["/api/settings", { threshold: 150 + Math.floor(i / 2) }]
+                            : ["/api/device-config", { reportMs: 1000 + i }]
+                    const { status } = await call("PATCH", path, JSON.stringify(body), `127.0.0.${7 + (i % 5)}`)
+                    return status
+                })
+            )
+            expect(answers.filter(s => s !== 200)).toEqual([])
+            for (const [k, id] of ids.entries()) {
+                const want = server.controller.deviceConfigOf(id)!.config
+                // hall has a threshold of its own from the test above: it keeps it
+                const got: DeviceConfigPayload[] = []
+                while (got.at(-1)?.version !== want.version)
+                    got.push((await inboxes[k].nextJson(10_000)).json as DeviceConfigPayload)
+                for (let i = 1; i < got.length; i++) expect(got[i].version, id).toBeGreaterThan(got[i - 1].version)
+                expect(got.at(-1), id).toEqual(want)
+                expect(await retained(`${id}/config`), id).toEqual(want)
+            }
+        }
+    )
+})
+
 // The groups file refuses such group names; device ids follow the MQTT topic rule, which allows them.
 describe("device ids that are names of Object.prototype's properties", () => {
     const IDS = ["__proto__", "constructor", "toString"]
