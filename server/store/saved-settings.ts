@@ -42,7 +42,8 @@ function sorted(value: unknown, path: string): unknown {
     }
     if (Array.isArray(value)) return value.map((item, i) => sorted(item, `${path}[${i}]`))
     if (typeof value === "object") {
-        const out: Record<string, unknown> = {}
+        // no prototype: a "__proto__" key (a device id may be one) is a property, not the prototype
+        const out = Object.create(null) as Record<string, unknown>
         const object = value as Record<string, unknown>
         for (const key of Object.keys(object).sort())
             if (object[key] !== undefined) out[key] = sorted(object[key], `${path}.${key}`)

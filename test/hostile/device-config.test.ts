@@ -325,10 +325,9 @@ describe("a thousand fleet-wide PATCHes at once", () => {
 describe("device ids that are names of Object.prototype's properties", () => {
     const IDS = ["__proto__", "constructor", "toString"]
 
-    // Fails: canonicalJson (server/store/saved-settings.ts) copies into a plain object, where a
-    // "__proto__" key sets the prototype instead of a property, so that device's values and version are
-    // not saved. Left to the change that saves overrides as rows; flip to test() once fixed.
-    test.fails("keep their own values and versions across a restart", async () => {
+    // Once lost: the whole config was one JSON object keyed by device id, copied into a plain object
+    // where a "__proto__" key set the prototype instead of a property. Each device is a row now.
+    test("keep their own values and versions across a restart", async () => {
         const admin = await login("admin")
         for (const id of IDS) {
             await admin.publishAsync(`${id}/telemetry`, '{"light": 500}', { qos: 1 })

@@ -78,6 +78,11 @@ test("objects compare by content, whatever the key order", () => {
     expect(canonicalJson({ b: [{ d: 1, c: 2 }], a: null })).toBe('{"a":null,"b":[{"c":2,"d":1}]}')
 })
 
+test("a key named __proto__ is kept as a key, not taken for the prototype", () => {
+    const parsed: unknown = JSON.parse('{"b": 2, "__proto__": {"threshold": 700}}')
+    expect(canonicalJson(parsed)).toBe('{"__proto__":{"threshold":700},"b":2}')
+})
+
 test("a saved value the server no longer accepts gives way to the configuration", () => {
     start().resolve("threshold", 300)
     start().set("threshold", 5000) // written when the limits were different
