@@ -12,6 +12,23 @@ import { DEVICE_CONFIG_RANGES, type DeviceConfigValues } from "../protocol/contr
 
 export const CONFIG_FIELDS = Object.keys(DEVICE_CONFIG_RANGES) as DeviceConfigField[]
 
+/**
+ * A device reporting a steady light hears the server once per report, its ack up to this late (the
+ * server's ack throttle, ack-sender.ts): it must wait at least that long before it decides alone.
+ */
+export const ACK_LATENESS_MS = 1000
+
+/** Why a device with these values would decide by itself while the server is there; undefined: none. */
+export function timingProblem(values: DeviceConfigValues): string | undefined {
+    const least = values.reportMs + ACK_LATENESS_MS
+    if (values.localAfterMs >= least) return undefined
+    return (
+        `localAfterMs ${values.localAfterMs} is shorter than reportMs ${values.reportMs} + ${ACK_LATENESS_MS}: ` +
+        `a device hears the server once per report, so it would decide by itself while the server is there ` +
+        `(make localAfterMs at least ${least}, or reportMs shorter)`
+    )
+}
+
 export interface EffectiveConfig {
     values: DeviceConfigValues
     sources: Record<DeviceConfigField, DeviceConfigSource>

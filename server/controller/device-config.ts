@@ -19,7 +19,7 @@ import {
     type DeviceConfigValues,
 } from "../protocol/contract"
 import type { Timers } from "../util/clock"
-import { asOverride, effectiveConfig, type EffectiveConfig } from "./config-overrides"
+import { asOverride, effectiveConfig, timingProblem, type EffectiveConfig } from "./config-overrides"
 import { ChangedEntries } from "../util/changed-entries"
 import { OwnRules, type OwnRuleChange } from "./own-rules"
 
@@ -260,6 +260,41 @@ export class DeviceConfigs {
         // a device follows the fleet's rule unless it has one of its own: only those may differ now
         this.tellOwnRules(this.ownRules.ids())
         return true
+    }
+
+    /**
+     * Why a change would leave a device deciding by itself while the server is there (config-overrides.ts
+     * timingProblem), naming the first such device; undefined: none. Nothing changes here.
+     */
+    timingProblem(change: {
+        fleet?: DeviceConfigValues
+        group?: { name: string; override: DeviceConfigOverride | undefined }
+        device?: { id: string; override: DeviceConfigOverride | undefined }
+    }): string | undefined {
+        const fleet = change.fleet ?? pick(this.fleet)
+        const groupOf = (id: string) => this.o.groups?.groupOf(id)
+        const groupOverride = (name: string | undefined) =>
+            name === undefined
+                ? undefined
+                : name === change.group?.name
+                  ? change.group.override
+                  : this.groupOverrides.get(name)
+        const deviceOverride = (id: string) =>
+            id === change.device?.id ? change.device.override : this.deviceOverrides.get(id)
+        const ids = change.device
+            ? [change.device.id]
+            : change.group
+              ? (this.o.groups?.members(change.group.name) ?? [])
+              : this.known
+        if (change.fleet) {
+            const problem = timingProblem(fleet)
+            if (problem) return `the fleet's ${problem}`
+        }
+        for (const id of ids) {
+            const problem = timingProblem(effectiveConfig(fleet, groupOverride(groupOf(id)), deviceOverride(id)).values)
+            if (problem) return `device ${id}: ${problem}`
+        }
+        return undefined
     }
 
     /** A device's own values (undefined: none); its config goes out with a new version when it changes. */

@@ -279,6 +279,11 @@ export class NightlightServer extends EventEmitter<NightlightServerEvents> {
         }
     }
 
+    /** Why a change of the devices' config would leave a device deciding alone beside the server; undefined: none. */
+    deviceConfigProblem(change: Parameters<DeviceConfigs["timingProblem"]>[0]): string | undefined {
+        return this.configs.timingProblem(change)
+    }
+
     /** Validated by the caller; undefined clears. The device gets a new config if it changed, and is decided again. */
     setDeviceConfigOverride(deviceId: string, override: DeviceConfigOverride | undefined): boolean {
         if (!this.configs.isKnown(deviceId)) return false

@@ -186,6 +186,8 @@ export class DashboardBackend implements ApiBackend {
         // the same values again (a form sent twice): no new version for every device
         if (reportMs === current.reportMs && minChange === current.minChange && localAfterMs === current.localAfterMs)
             return current
+        const { threshold, band } = this.controller.settings()
+        this.refuseTiming({ fleet: { threshold, band, ...next } })
         this.store.settings.set(DEVICE_DEFAULTS_KEY, next)
         this.controller.updateDeviceDefaults(next)
         return this.controller.deviceConfig()
@@ -200,6 +202,7 @@ export class DashboardBackend implements ApiBackend {
         const current = this.controller.deviceConfigOf(id)
         if (!current) return undefined
         const next = patch === null ? undefined : patchOverride(current.override, patch)
+        this.refuseTiming({ device: { id, override: next } })
         this.controller.setDeviceConfigOverride(id, next)
         return this.controller.deviceConfigOf(id)
     }
@@ -212,8 +215,15 @@ export class DashboardBackend implements ApiBackend {
         const current = this.controller.groupConfigOf(name)
         if (!current) return undefined
         const next = patch === null ? undefined : patchOverride(current.override, patch)
+        this.refuseTiming({ group: { name, override: next } })
         this.controller.setGroupConfigOverride(name, next)
         return this.controller.groupConfigOf(name)
+    }
+
+    /** A change after which a device would decide by itself while the server is there: 400, nothing changed. */
+    private refuseTiming(change: Parameters<NightlightServer["deviceConfigProblem"]>[0]): void {
+        const problem = this.controller.deviceConfigProblem(change)
+        if (problem) throw new ApiProblem(400, problem, "localAfterMs")
     }
 
     setSimLight(light: SimLight): SimLightResponse | undefined {

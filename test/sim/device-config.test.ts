@@ -231,7 +231,7 @@ describe("a device's own threshold (issue 18, the narrower winning), on the real
             const response = await fetch(`${server.http!.url}/api/device-config/devices/${id}`, {
                 method: "PATCH",
                 headers: { "content-type": "application/json" },
-                body: JSON.stringify({ threshold: 600, localAfterMs: 2000 }),
+                body: JSON.stringify({ threshold: 600, localAfterMs: 2000, reportMs: 500 }),
             })
             expect(response.status).toBe(200)
             const { config } = (await response.json()) as { config: DeviceConfigPayload }

@@ -232,6 +232,64 @@ describe("a group's own values", () => {
     })
 })
 
+describe("timing that would leave a device deciding by itself beside the server", () => {
+    /** Every device's config as the server has it (versions included): what it sends them. */
+    const everyConfig = () => [...MEMBERS, ...ALONE].map(id => server.controller.deviceConfigOf(id)?.config)
+
+    /** A 400 naming localAfterMs, and nothing changed: no device's config, the API's values as before. */
+    async function refused(method: string, path: string, body: object, says: RegExp): Promise<void> {
+        const before = [await ok<unknown>("GET", path), everyConfig()]
+        const { status, json } = await call<{ error: string; field?: string }>(method, path, body)
+        expect(status).toBe(400)
+        expect(json.field).toBe("localAfterMs")
+        expect(json.error).toMatch(says)
+        expect([await ok<unknown>("GET", path), everyConfig()]).toEqual(before)
+    }
+
+    test("the fleet's reports further apart than its silence timeout allows are refused", async () => {
+        // 60 s reports with the default 10 s timeout: every device would go local between its reports
+        await refused(
+            "PATCH",
+            "/api/device-config",
+            { reportMs: 60_000 },
+            /^the fleet's localAfterMs 10000 .* reportMs 60000/
+        )
+    })
+
+    test("a fleet change is refused for the device whose own timeout it would undercut, naming it", async () => {
+        await ok("PATCH", "/api/device-config/devices/hall", { localAfterMs: 3000 })
+        try {
+            await refused("PATCH", "/api/device-config", { reportMs: 5000 }, /^device hall: localAfterMs 3000/)
+            // the fleet's own 10 s covers 5 s reports: fine once hall's timeout is longer
+            await ok("PATCH", "/api/device-config/devices/hall", { localAfterMs: 6000 })
+            const fleet = await ok<{ reportMs: number }>("PATCH", "/api/device-config", { reportMs: 5000 })
+            expect(fleet.reportMs).toBe(5000)
+        } finally {
+            await ok("PATCH", "/api/device-config", { reportMs: 2000 })
+            await ok("DELETE", "/api/device-config/devices/hall")
+        }
+    })
+
+    test("a device's or a group's values are checked as its devices would run them", async () => {
+        await refused(
+            "PATCH",
+            "/api/device-config/devices/porch",
+            { reportMs: 20_000, localAfterMs: 3000 },
+            /^device porch: /
+        )
+        await refused(
+            "PATCH",
+            "/api/device-config/groups/stadium",
+            { reportMs: 9500 },
+            /^device pitch-1: .* reportMs 9500/
+        )
+        // at least reportMs + 1 s is enough
+        const view = await ok<DeviceConfigDeviceView>("PATCH", "/api/device-config/devices/porch", { reportMs: 9000 })
+        expect(view.config).toMatchObject({ reportMs: 9000, localAfterMs: 10_000 })
+        await ok("DELETE", "/api/device-config/devices/porch")
+    })
+})
+
 describe("a restart", () => {
     test("keeps the overrides and each device's version, and sends every device its own config again", async () => {
         // set then cleared before the stop: nothing of it may come back
