@@ -38,6 +38,7 @@ import {
 } from "./events"
 import { CommandSender } from "./commands"
 import { DeviceConfigs } from "./device-config"
+import { DeviceRule } from "./device-rule"
 import { DeviceStates } from "./device-states"
 import { GroupCoordinator } from "../groups/coordinator"
 import { TelemetryRejections } from "./rejections"
@@ -111,16 +112,7 @@ export class NightlightServer extends EventEmitter<NightlightServerEvents> {
             },
         }))
         const rules = this.rules
-        // Live: each decision reads the device's effective threshold and band, as the device would alone.
-        const ruleOf = (deviceId: string): DecisionRule => ({
-            get threshold() {
-                return configs.ruleOf(deviceId).threshold
-            },
-            get band() {
-                return configs.ruleOf(deviceId).band
-            },
-            mismatchResendMs: rules.mismatchResendMs,
-        })
+        const ruleOf = (deviceId: string): DecisionRule => new DeviceRule(configs, deviceId, rules.mismatchResendMs)
         const devices = (this.devices = new DeviceStates(
             ruleOf,
             {
