@@ -14,10 +14,10 @@ export class DeviceRule implements DecisionRule {
     ) {}
 
     get threshold(): number {
-        return this.configs.ruleOf(this.deviceId).threshold
+        return this.configs.valueOf(this.deviceId, "threshold")
     }
 
     get band(): number {
-        return this.configs.ruleOf(this.deviceId).band
+        return this.configs.valueOf(this.deviceId, "band")
     }
 }
