@@ -2,7 +2,6 @@
  * Acks (README "Wire protocol"), throttled per device and batched after one write of the store; the
  * throttle's repeat of an ack already sent is skipped unless the device sent a reading again.
  */
-import { ACK_LATENESS_MS } from "./config-overrides"
 import type { ServerStats } from "./events"
 import type { LinkState } from "../device/reading-link"
 import type { Logger } from "../util/logger"
@@ -15,7 +14,7 @@ import type { Timers } from "../util/clock"
  * ms per device; acks are cumulative, so under overload one ack covers several readings. Well below
  * the firmware's 5 s resend (src/link-state.ts).
  */
-export const ACK_INTERVAL_MS = ACK_LATENESS_MS
+export const ACK_INTERVAL_MS = 1000
 
 /** One store write per batch; a full one goes next turn, so a long ack queue cannot hold back commands. */
 export const ACK_BATCH = {

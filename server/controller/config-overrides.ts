@@ -9,21 +9,19 @@ import type {
     DeviceConfigSource,
 } from "../http/api-types"
 import { DEVICE_CONFIG_RANGES, type DeviceConfigValues } from "../protocol/contract"
+import { ACK_INTERVAL_MS } from "./ack-sender"
 
 export const CONFIG_FIELDS = Object.keys(DEVICE_CONFIG_RANGES) as DeviceConfigField[]
 
 /**
- * A device reporting a steady light hears the server once per report, its ack up to this late (the
- * server's ack throttle, ack-sender.ts): it must wait at least that long before it decides alone.
+ * Why a device with these values would decide by itself while the server is there; undefined: none. A
+ * device reporting a steady light hears the server once per report, its ack up to ACK_INTERVAL_MS late.
  */
-export const ACK_LATENESS_MS = 1000
-
-/** Why a device with these values would decide by itself while the server is there; undefined: none. */
 export function timingProblem(values: DeviceConfigValues): string | undefined {
-    const least = values.reportMs + ACK_LATENESS_MS
+    const least = values.reportMs + ACK_INTERVAL_MS
     if (values.localAfterMs >= least) return undefined
     return (
-        `localAfterMs ${values.localAfterMs} is shorter than reportMs ${values.reportMs} + ${ACK_LATENESS_MS}: ` +
+        `localAfterMs ${values.localAfterMs} is shorter than reportMs ${values.reportMs} + ${ACK_INTERVAL_MS}: ` +
         `a device hears the server once per report, so it would decide by itself while the server is there ` +
         `(make localAfterMs at least ${least}, or reportMs shorter)`
     )

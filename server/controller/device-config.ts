@@ -71,6 +71,13 @@ export interface DeviceConfigStore {
     save(changes: DeviceConfigChanges): void
 }
 
+/** One change of the config, not made yet: the fleet's values, a group's own or a device's own. */
+export interface ConfigChange {
+    fleet?: DeviceConfigValues
+    group?: { name: string; override: DeviceConfigOverride | undefined }
+    device?: { id: string; override: DeviceConfigOverride | undefined }
+}
+
 /** The groups as configured: a group's override applies to its members. */
 export interface GroupMembership {
     groupOf(deviceId: string): string | undefined
@@ -187,11 +194,17 @@ export class DeviceConfigs {
         return this.versions.get(deviceId) ?? this.fleet.version
     }
 
-    /** The fleet's values, its group's own, then its own, and where each came from. */
-    effective(deviceId: string): EffectiveConfig {
+    /** The fleet's values, its group's own, then its own, and where each came from; as `change` would make them. */
+    effective(deviceId: string, change?: ConfigChange): EffectiveConfig {
         const group = this.o.groups?.groupOf(deviceId)
-        const groupOverride = group === undefined ? undefined : this.groupOverrides.get(group)
-        return effectiveConfig(pick(this.fleet), groupOverride, this.deviceOverrides.get(deviceId))
+        const groupOverride =
+            group === undefined
+                ? undefined
+                : group === change?.group?.name
+                  ? change.group.override
+                  : this.groupOverrides.get(group)
+        const own = deviceId === change?.device?.id ? change.device.override : this.deviceOverrides.get(deviceId)
+        return effectiveConfig(change?.fleet ?? pick(this.fleet), groupOverride, own)
     }
 
     /** The device's own threshold and band, for the server's decisions (the same it applies alone). */
@@ -277,32 +290,18 @@ export class DeviceConfigs {
      * Why a change would leave a device deciding by itself while the server is there (config-overrides.ts
      * timingProblem), naming the first such device; undefined: none. Nothing changes here.
      */
-    timingProblem(change: {
-        fleet?: DeviceConfigValues
-        group?: { name: string; override: DeviceConfigOverride | undefined }
-        device?: { id: string; override: DeviceConfigOverride | undefined }
-    }): string | undefined {
-        const fleet = change.fleet ?? pick(this.fleet)
-        const groupOf = (id: string) => this.o.groups?.groupOf(id)
-        const groupOverride = (name: string | undefined) =>
-            name === undefined
-                ? undefined
-                : name === change.group?.name
-                  ? change.group.override
-                  : this.groupOverrides.get(name)
-        const deviceOverride = (id: string) =>
-            id === change.device?.id ? change.device.override : this.deviceOverrides.get(id)
+    timingProblem(change: ConfigChange): string | undefined {
+        if (change.fleet) {
+            const problem = timingProblem(change.fleet)
+            if (problem) return `the fleet's ${problem}`
+        }
         const ids = change.device
             ? [change.device.id]
             : change.group
               ? (this.o.groups?.members(change.group.name) ?? [])
               : this.known
-        if (change.fleet) {
-            const problem = timingProblem(fleet)
-            if (problem) return `the fleet's ${problem}`
-        }
         for (const id of ids) {
-            const problem = timingProblem(effectiveConfig(fleet, groupOverride(groupOf(id)), deviceOverride(id)).values)
+            const problem = timingProblem(this.effective(id, change).values)
             if (problem) return `device ${id}: ${problem}`
         }
         return undefined

@@ -37,7 +37,7 @@ import {
     type ServerStats,
 } from "./events"
 import { CommandSender } from "./commands"
-import { DeviceConfigs } from "./device-config"
+import { DeviceConfigs, type ConfigChange } from "./device-config"
 import { DeviceRule } from "./device-rule"
 import { DeviceStates } from "./device-states"
 import { GroupCoordinator } from "../groups/coordinator"
@@ -272,7 +272,7 @@ export class NightlightServer extends EventEmitter<NightlightServerEvents> {
     }
 
     /** Why a change of the devices' config would leave a device deciding alone beside the server; undefined: none. */
-    deviceConfigProblem(change: Parameters<DeviceConfigs["timingProblem"]>[0]): string | undefined {
+    deviceConfigProblem(change: ConfigChange): string | undefined {
         return this.configs.timingProblem(change)
     }
 

@@ -26,6 +26,7 @@ import {
     type SummaryResponse,
 } from "./api-types"
 import { FLEET, countStates, pageOf, type DeviceFlags } from "./fleet"
+import type { ConfigChange } from "../controller/device-config"
 import type { NightlightServer } from "../controller/nightlight-server"
 import type { CommandEvent, StatusEvent, TelemetryEvent } from "../controller/events"
 import type { OwnRuleChange } from "../controller/own-rules"
@@ -221,7 +222,7 @@ export class DashboardBackend implements ApiBackend {
     }
 
     /** A change after which a device would decide by itself while the server is there: 400, nothing changed. */
-    private refuseTiming(change: Parameters<NightlightServer["deviceConfigProblem"]>[0]): void {
+    private refuseTiming(change: ConfigChange): void {
         const problem = this.controller.deviceConfigProblem(change)
         if (problem) throw new ApiProblem(400, problem, "localAfterMs")
     }
