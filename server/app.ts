@@ -27,7 +27,6 @@ export const DATABASE_FILE = "nightlight.db"
 export const HTTP_TOKEN_FILE = "http-token"
 export const HA_REMOVED_KEY = "homeAssistant.removed"
 /** The fleet's device config (its version and values), so the version grows across restarts. */
-export { DEVICE_CONFIG_KEY } from "./store"
 
 export interface RunningServer {
     controller: NightlightServer
