@@ -16,10 +16,13 @@ import type { Timers } from "../util/clock"
  */
 export const ACK_INTERVAL_MS = 1000
 
-/** One store write per batch; a full one goes next turn, so a long ack queue cannot hold back commands. */
+/**
+ * One store write per batch, whose commit costs the same for 1 ack or 50; a full batch goes next turn, so a
+ * long ack queue cannot hold back commands (bench/README.md "What each change bought").
+ */
 export const ACK_BATCH = {
     windowMs: 20, // ms an ack may wait for others
-    maxAcks: 25, // devices; at this many the batch goes at once
+    maxAcks: 50, // devices; at this many the batch goes at once
 }
 
 /** Retained so a restarted server knows where each device was; QoS 0, as the next ack supersedes it. */
