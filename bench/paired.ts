@@ -99,7 +99,7 @@ export async function benchPaired(
                     log(
                         `${name}: ${rate}/s, round ${repeat}/${options.repeats}: handled ${run.handledPerS}/s, ` +
                             `${run.cpuMicrosPerReading} µs/rd, p99 ${run.latencyP99Ms} ms, lost ${run.readingsLost}, ` +
-                            `gen CPU ${run.generatorCpuPercent}%, idle: fleets ${idle.fleets}%, systems ${idle.systems}%`
+                            `gen CPU ${run.generatorCpuPercent}%, gen stall ${run.generatorStallMs} ms, idle: fleets ${idle.fleets}%, systems ${idle.systems}%`
                     )
                 }
                 rounds.push({

@@ -44,6 +44,11 @@ export interface RunFigures {
     cpuPercent: number
     /** the bench process's own CPU (the load generator), % of one core: near 100, it is the limit */
     generatorCpuPercent: number
+    /**
+     * the load generator's longest event-loop stall in the step and its settling (ms): the fleet times
+     * each command when its loop gets to it, so a p99 near this is the generator's, not the system's
+     */
+    generatorStallMs: number
     /** the relays' subscriber process, % of one core; null for systems without one */
     helperCpuPercent: number | null
     /** the whole machine, % of one core (200 = both cores of a 2-core machine busy) */

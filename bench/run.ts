@@ -86,7 +86,8 @@ async function benchSystem(
                 log(
                     `${name}: ${rate}/s, run ${run}/${options.repeats}: handled ${figures.handledPerS}/s, ` +
                         `${figures.cpuMicrosPerReading} µs/rd, p99 ${figures.latencyP99Ms} ms, ` +
-                        `lost ${figures.readingsLost}, gen CPU ${figures.generatorCpuPercent}%`
+                        `lost ${figures.readingsLost}, gen CPU ${figures.generatorCpuPercent}%, ` +
+                        `gen stall ${figures.generatorStallMs} ms`
                 )
             }
             steps.push(step)

@@ -44,8 +44,12 @@ export function saturationVerdict(offered: number, run: RunFigures, limits = SAT
     if (run.handledPerS < limits.minHandledRatio * offered)
         return `handled ${percent(run.handledPerS)} of the offered rate (< ${Math.round(limits.minHandledRatio * 100)}%)`
     if ((run.crossingsLost ?? 0) > limits.maxCrossingsLost) return `${run.crossingsLost} crossings lost`
-    if (run.latencyP99Ms !== null && run.latencyP99Ms > limits.maxP99Ms)
-        return `p99 ${run.latencyP99Ms} ms > ${limits.maxP99Ms} ms`
+    if (run.latencyP99Ms !== null && run.latencyP99Ms > limits.maxP99Ms) {
+        // the fleet times each answer when its own loop gets to it: a stalled generator's p99 is its own
+        const generator =
+            run.generatorStallMs > limits.maxP99Ms ? ` (the load generator stalled ${run.generatorStallMs} ms)` : ""
+        return `p99 ${run.latencyP99Ms} ms > ${limits.maxP99Ms} ms${generator}`
+    }
     return null
 }
 

@@ -4,6 +4,7 @@
  * waits, bounded, for the answers still on their way, and counts what never came: readings unconfirmed,
  * crossings unanswered, LEDs left wrong. Also the warm-up before the first step.
  */
+import { monitorEventLoopDelay } from "node:perf_hooks"
 import { type Fleet, sleep } from "./load"
 import type { StepRun } from "./report"
 import { percentile, round } from "./stats"
@@ -100,6 +101,8 @@ export async function runStep(system: RunningSystem, fleet: Fleet, rate: number,
     const machine0 = machineCpuMicros()
     let peakRss = rssMB(pids)
     let nextRss = performance.now() + STEP.rssEveryMs
+    const loopDelay = monitorEventLoopDelay({ resolution: 1 })
+    loopDelay.enable()
 
     const { elapsed } = await offerReadings(fleet, rate, seconds, now => {
         if (now < nextRss) return
@@ -128,6 +131,7 @@ export async function runStep(system: RunningSystem, fleet: Fleet, rate: number,
     const lost = subscriber ? { readings: await unconfirmed(), devices: null } : fleet.lostSince(deficitsBefore)
     const crossingsLost = fleet.pendingCount() + fleet.missed
     fleet.recording = false
+    loopDelay.disable()
     const latencies = subscriber ? await subscriber.stopRecording() : fleet.latencies
     const sorted = [...latencies].sort((a, b) => a - b)
     const percentOfCore = (micros: number) => Math.round((micros / 1e6 / elapsed) * 100)
@@ -138,6 +142,7 @@ export async function runStep(system: RunningSystem, fleet: Fleet, rate: number,
         cpuMicrosPerReading: handled > 0 ? round(cpu / handled, 1) : null,
         cpuPercent: percentOfCore(cpu),
         generatorCpuPercent: percentOfCore(generator.user + generator.system),
+        generatorStallMs: round(loopDelay.max / 1e6, 1),
         helperCpuPercent: helpers.length > 0 ? percentOfCore(helperCpu) : null,
         machineCpuPercent: percentOfCore(machine),
         otherCpuPercent: Math.max(0, percentOfCore(machine - cpu - helperCpu - generator.user - generator.system)),

@@ -7,7 +7,7 @@
 import { describe, expect, test } from "vitest"
 import { DEFAULTS } from "../options"
 import type { RunFigures } from "../report"
-import { climbTogether, SATURATION_LIMITS, SaturationSearch } from "../saturation"
+import { climbTogether, SATURATION_LIMITS, SaturationSearch, saturationVerdict } from "../saturation"
 import { run } from "./sample-report"
 
 /** A run at `offered` of a system that keeps up to `ceiling` readings/s and handles half past it. */
@@ -71,5 +71,18 @@ describe("SaturationSearch", () => {
         expect(steps).toBe(Math.floor((SATURATION_LIMITS.maxTotalSeconds - DEFAULTS.saturationSeconds) / 20) + 1)
         expect(search.result().stoppedBy).toMatch(/^time limit/)
         expect(search.result().ceilingFound).toBe(false)
+    })
+})
+
+describe("a step's verdict", () => {
+    const at = (p99: number, stallMs: number): RunFigures => {
+        const { latencies: _, ...f } = run(5000, 50, [1, p99])
+        return { ...f, generatorStallMs: stallMs }
+    }
+
+    test("a p99 over the limit names the load generator's stall when it stalled past the limit too", () => {
+        expect(saturationVerdict(5000, at(300, 280))).toBe("p99 300 ms > 100 ms (the load generator stalled 280 ms)")
+        expect(saturationVerdict(5000, at(300, 12))).toBe("p99 300 ms > 100 ms")
+        expect(saturationVerdict(5000, at(40, 280))).toBeNull()
     })
 })
