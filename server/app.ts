@@ -26,7 +26,6 @@ export const DATABASE_FILE = "nightlight.db"
 /** The dashboard's access token inside --data-dir, when it listens beyond loopback. */
 export const HTTP_TOKEN_FILE = "http-token"
 export const HA_REMOVED_KEY = "homeAssistant.removed"
-/** The fleet's device config (its version and values), so the version grows across restarts. */
 
 export interface RunningServer {
     controller: NightlightServer

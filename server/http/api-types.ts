@@ -34,8 +34,8 @@ export interface DeviceView {
     simulated: boolean
     /**
      * The `<id>/config` version its last reading says it runs (`cfg`); other than `configSent`: it runs an
-     * old one, or one this server never sent it (a forged version, above). null: it never said (the lesson's device, or ours
-     * before its first config). Absent from servers that do not tell.
+     * old one, or one this server never sent it (a forged version, above). null: it never said (the
+     * lesson's device, or ours before its first config). Absent from servers that do not tell.
      */
     configVersion?: number | null
     /**
@@ -60,8 +60,9 @@ export interface DevicesResponse {
  * - stale: nothing heard from it (`lastSeen`) for more than SummaryResponse.staleAfterMs.
  * - readings_lost: since the server started, readings of it never arrived or it discarded some.
  * - led_disagrees: `reportedLed` and `ledOn` are both known and differ.
- * - config_old: its readings say it runs a config other than the one last published to it (older, or one never sent; its
- *   DeviceConfigDeviceView.config.version), or that it refused the last one (`configError`). Devices that never say (the lesson's) are never counted.
+ * - config_old: its readings say it runs a config other than the one last published to it (older, or one
+ *   never sent; its DeviceConfigDeviceView.config.version), or that it refused the last one (`configError`).
+ *   Devices that never say (the lesson's) are never counted.
  */
 export const DEVICE_STATES = [
     "online",

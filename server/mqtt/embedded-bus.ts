@@ -176,8 +176,10 @@ function ownPayload(payload: string | Buffer): Buffer {
     return buffer
 }
 
-/** QoS 0 publications with the same retain flag go through the same steps in aedes, so they keep their order. */
-/** The same steps in aedes' publish (its in-memory persistence awaits as often for every topic). */
+/**
+ * The same QoS and retain flag: the same steps in aedes' publish (its in-memory persistence awaits as often
+ * for every topic), so they keep their order.
+ */
 function sameSteps(a: PublishPacket, b: PublishPacket): boolean {
     return a.qos === b.qos && a.retain === b.retain
 }
