@@ -158,6 +158,7 @@ async function startParts(settings: ServerSettings, logger: Logger, options: Sta
             },
         },
         beforeAcks: links => recorder?.beforeAcks(links),
+        storeBusy: () => store.writesWait,
         // Home Assistant's birth topic, when it looks like a device's status topic
         notDevices: birthId === undefined ? [] : [birthId],
     })

@@ -130,7 +130,9 @@ export class Recorder {
             if (!this.running) return
             const now = this.timers.now()
             const since = now - this.lastFlushAt
-            if (this.store.waitingRows() >= flushRows || since >= maxFlushDelayMs) {
+            const due = this.store.waitingRows() >= flushRows || since >= maxFlushDelayMs
+            // While the WAL is reset a write would stop the server: the next round writes this one's part too.
+            if (due && !this.store.writesWait) {
                 this.lastFlushAt = now
                 try {
                     this.write(() => this.store.flushSome(Math.round(since / flushIntervalMs)))

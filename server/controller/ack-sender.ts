@@ -35,6 +35,8 @@ export interface AckSenderOptions {
     intervalMs?: number
     current: (deviceId: string) => { ack: AckPayload; link: LinkState } | undefined
     beforeAcks: (links: ReadonlyMap<string, LinkState>) => void
+    /** True while beforeAcks would stop the server (the store's WAL is being reset): the batch waits a window. */
+    storeBusy?: () => boolean
     counters: Pick<ServerStats, "acksSent" | "acksFailed">
 }
 
@@ -99,6 +101,11 @@ export class AckSender {
     private sendQueuedAcks(): void {
         this.o.timers.clearTimeout(this.ackTimer)
         this.ackTimer = undefined
+        if (this.running && this.ackQueue.size > 0 && this.o.storeBusy?.()) {
+            // Nothing is acknowledged unstored: the queue waits, and keeps growing, until the store is free.
+            this.ackTimer = this.o.timers.setTimeout(() => this.sendQueuedAcks(), ACK_BATCH.windowMs)
+            return
+        }
         const links = new Map<string, LinkState>()
         const acks: { deviceId: string; ack: AckPayload }[] = []
         for (const deviceId of this.ackQueue) {

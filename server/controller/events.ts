@@ -96,6 +96,8 @@ export interface NightlightServerOptions {
     groups?: readonly GroupConfig[]
     /** An ack promises the readings are stored: the store writes here; throwing holds the acks back. */
     beforeAcks?: (links: ReadonlyMap<string, LinkState>) => void
+    /** True while beforeAcks would stop the server for a while: the acks wait a batch window, then look again. */
+    storeBusy?: () => boolean
     /** Ids whose `<id>/status` is not a device's (--ha-birth-topic); HOME_ASSISTANT_STATUS_ID always is. */
     notDevices?: readonly string[]
     maxDevices?: number

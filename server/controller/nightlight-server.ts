@@ -140,6 +140,7 @@ export class NightlightServer extends EventEmitter<NightlightServerEvents> {
                 return ack && link ? { ack, link } : undefined
             },
             beforeAcks: options.beforeAcks ?? (() => undefined),
+            storeBusy: options.storeBusy,
             counters,
         }))
         const commands = (this.commands = new CommandSender({

@@ -1,7 +1,8 @@
 /**
  * WAL checkpoints off the event loop: SQLite runs one inside the commit that reaches 1000 pages, stopping
  * the server (bench/README.md). A worker runs PASSIVE ones, and RESTART past restartAbovePages, since
- * under steady writes passive ones never catch up and the WAL would grow for ever.
+ * under steady writes passive ones never catch up and the WAL would grow for ever. A RESTART holds
+ * SQLite's write lock: `holdsWrites` tells the server to keep its writes back meanwhile.
  */
 import { Worker } from "node:worker_threads"
 import type { Db } from "./database"
@@ -11,11 +12,14 @@ export interface CheckpointSettings {
     everyMs: number
     /** Beyond this many pages in the WAL (4 KiB each), a RESTART checkpoint follows the passive one. */
     restartAbovePages: number
+    /** ms at most that `holdsWrites` stays true for one RESTART: past it the server writes, and waits. */
+    holdWritesMs: number
 }
 
 export const CHECKPOINTS: Readonly<CheckpointSettings> = {
     everyMs: 1000,
     restartAbovePages: 16384, // 64 MiB (the journal_size_limit): every 7 s or so at 5000 readings/s
+    holdWritesMs: 250, // ms: well past a RESTART's own time; a reader can hold one up for busy_timeout
 }
 
 /** SQLite's default automatic checkpoint (pages): the connection's own, while no worker runs. */
@@ -53,6 +57,9 @@ export class BackgroundCheckpoints {
     private worker: Worker | undefined
     private timer: NodeJS.Timeout | undefined
     private nextId = 0
+    /** RESTART or TRUNCATE checkpoints asked for and not answered yet, and when the first of them was. */
+    private resets = 0
+    private resetsSince = 0
     private readonly waiting = new Map<number, { resolve: (r: CheckpointResult) => void; reject: (e: Error) => void }>()
 
     constructor(
@@ -79,13 +86,36 @@ export class BackgroundCheckpoints {
         this.db.pragma("wal_autocheckpoint = 0")
     }
 
+    /**
+     * True while the worker runs a RESTART or TRUNCATE, which holds SQLite's write lock: a write of the
+     * server would wait for it in SQLite's busy handler, with the event loop stopped.
+     */
+    get holdsWrites(): boolean {
+        const limit = this.options.holdWritesMs ?? CHECKPOINTS.holdWritesMs
+        return this.resets > 0 && performance.now() - this.resetsSince < limit
+    }
+
     /** Rejects when the worker is gone. */
     checkpoint(mode: CheckpointMode = "PASSIVE"): Promise<CheckpointResult> {
         const worker = this.worker
         if (!worker) return Promise.reject(new Error("the checkpoint worker is not running"))
         const id = this.nextId++
+        const reset = mode !== "PASSIVE"
+        if (reset && this.resets++ === 0) this.resetsSince = performance.now()
+        const answered = () => {
+            if (reset) this.resets = Math.max(0, this.resets - 1)
+        }
         return new Promise((resolve, reject) => {
-            this.waiting.set(id, { resolve, reject })
+            this.waiting.set(id, {
+                resolve: result => {
+                    answered()
+                    resolve(result)
+                },
+                reject: err => {
+                    answered()
+                    reject(err)
+                },
+            })
             worker.postMessage({ id, mode })
         })
     }

@@ -230,6 +230,14 @@ export class Store {
         }
     }
 
+    /**
+     * True while a write would wait for the checkpoint worker's WAL reset, stopping the server meanwhile:
+     * writes that can wait (the timer's flush, acks) are better made a moment later.
+     */
+    get writesWait(): boolean {
+        return this.checkpoints?.holdsWrites ?? false
+    }
+
     /** Rejects when there is no worker (":memory:", or it failed). */
     checkpoint(mode: CheckpointMode = "PASSIVE"): Promise<CheckpointResult> {
         this.opened()

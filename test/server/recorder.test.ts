@@ -73,3 +73,14 @@ test("each device's row is written within 10 s at a slow pace too: one registry 
     vi.advanceTimersByTime(10_000 - RECORDER_DEFAULTS.maxFlushDelayMs)
     expect(rows()).toBe(300)
 })
+
+test("while a write would wait for the WAL's reset, the timer's flush skips its turn; then all of it is written", () => {
+    const waits = vi.spyOn(store, "writesWait", "get").mockReturnValue(true)
+    for (let i = 0; i < RECORDER_DEFAULTS.flushRows; i++) reading(`d${i}`)
+    vi.advanceTimersByTime(RECORDER_DEFAULTS.maxFlushDelayMs * 2)
+    expect(stored("d0")).toBe(0)
+    waits.mockReturnValue(false)
+    vi.advanceTimersByTime(RECORDER_DEFAULTS.flushIntervalMs)
+    expect(stored("d0")).toBe(1)
+    expect(stored(`d${RECORDER_DEFAULTS.flushRows - 1}`)).toBe(1)
+})

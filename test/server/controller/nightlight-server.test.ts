@@ -314,3 +314,44 @@ test("acks wait for beforeAcks (the store); when it fails, no ack: the device wi
     expect(failing.stats().acksFailed).toBe(1)
     await failing.stop()
 })
+
+describe("acks while the store is busy (its worker resets the WAL)", () => {
+    let busy: boolean
+    let writes: number[]
+    let waiting: NightlightServer
+    beforeEach(async () => {
+        busy = true
+        writes = []
+        waiting = new NightlightServer({
+            bus,
+            logger: recordingLogger("silent").logger,
+            beforeAcks: links => void writes.push(links.size),
+            storeBusy: () => busy,
+        })
+        await server.stop()
+        await waiting.start()
+    })
+    afterEach(() => waiting.stop())
+
+    test("they wait, none is failed, and the latest goes out once the store is free", () => {
+        reading(1, 900)
+        reading(2, 900)
+        bus.deliver("other/telemetry", JSON.stringify({ light: 900, seq: 1, boot: "b" }))
+        vi.advanceTimersByTime(10 * ACK_BATCH.windowMs)
+        expect(writes).toEqual([])
+        expect(bus.on("dev/acks")).toEqual([])
+        busy = false
+        vi.advanceTimersByTime(ACK_BATCH.windowMs)
+        expect(writes).toEqual([2]) // both devices, in one write
+        expect(bus.on("dev/acks")).toEqual([{ boot: "b1", seq: 2 }])
+        expect(bus.on("other/acks")).toEqual([{ boot: "b", seq: 1 }])
+        expect(waiting.stats().acksFailed).toBe(0)
+    })
+
+    test("a server that stops stores and acknowledges what it holds, busy or not", async () => {
+        reading(1, 900)
+        await waiting.stop()
+        expect(writes).toEqual([1])
+        expect(bus.on("dev/acks")).toEqual([{ boot: "b1", seq: 1 }])
+    })
+})

@@ -121,3 +121,29 @@ test("an in-memory store has no worker", async () => {
     writeRound(store, 10)
     await expect(store.checkpoint()).rejects.toThrow(/no background checkpoints/)
 })
+
+test("while the worker resets the WAL, the store says writes would wait, for at most holdWritesMs", async () => {
+    const store = openStore({ checkpoints: { everyMs: 3_600_000, holdWritesMs: 300 } })
+    writeRound(store, 100)
+    // A reader on an older snapshot holds the RESTART up: the worker waits for it, with SQLite's write lock.
+    const reader = new Database(file, { readonly: true })
+    reader.exec("BEGIN")
+    reader.prepare("SELECT count(*) FROM readings").get()
+    writeRound(store, 100)
+    expect(store.writesWait).toBe(false)
+    let answered = false
+    const restart = store.checkpoint("RESTART").finally(() => (answered = true))
+    expect(store.writesWait).toBe(true)
+    // A reset held up for longer than holdWritesMs no longer holds the server's writes back.
+    await until("the hold to end", () => !store.writesWait)
+    expect(answered).toBe(false)
+    reader.exec("COMMIT")
+    reader.close()
+    const result = await restart
+    expect(result.busy).toBe(0)
+    expect(store.writesWait).toBe(false)
+    // A PASSIVE checkpoint never holds the lock, so never the writes.
+    const passive = store.checkpoint("PASSIVE")
+    expect(store.writesWait).toBe(false)
+    await passive
+})
