@@ -11,6 +11,7 @@ import type { TargetCheck } from "./targets"
 import type { ScaleOutResult } from "./scaleout"
 import { SHARING_COST_GOAL, sharingSummary } from "./sharing-cost"
 import { median, round, type Spread } from "./stats"
+import { STEP } from "./step"
 
 const show = (v: number | null | undefined) => (v === null || v === undefined ? "-" : String(v))
 
@@ -88,7 +89,7 @@ export function printSteps(results: StepSummary[]): void {
             " (/proc utime+stime) per handled reading (relays: per message relayed, one in + one out); gen CPU: the" +
             " load generator (this process); other CPU: the rest of the machine (other work on it);\nall CPU % of one core." +
             "\nLatency: reading that crosses the threshold → command with the new" +
-            " led_on (relays: reading → subscriber). Lost: after a settle of up to 3 s.\no/l: ours / lesson of the" +
+            ` led_on (relays: reading → subscriber). Lost: after a settle of up to ${STEP.settleMs / 1000} s.\no/l: ours / lesson of the` +
             " medians at the same rate (CPU below 1 = ours cheaper; throughput 1 = both kept up)."
     )
 }

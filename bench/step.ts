@@ -5,6 +5,7 @@
  * crossings unanswered, LEDs left wrong. Also the warm-up before the first step.
  */
 import { monitorEventLoopDelay } from "node:perf_hooks"
+import { ACK_MAX_INTERVAL_MS } from "../server/controller/ack-sender"
 import { type Fleet, sleep } from "./load"
 import type { StepRun } from "./report"
 import { percentile, round } from "./stats"
@@ -12,14 +13,14 @@ import { cpuMicros, machineCpuMicros, rssMB, type RunningSystem } from "./system
 
 export const STEP = {
     /** after a step, the most we wait for confirmations and commands still on their way (ms) */
-    settleMs: 3000,
+    settleMs: ACK_MAX_INTERVAL_MS + 1000,
     /**
      * A step's reading counts as handled when it is confirmed at most this long after the step (ms): our
-     * acks are cumulative, at most one per device per second (server/controller/ack-sender.ts), so the last second's
-     * readings of a device sending faster are confirmed just after the step. The same for every system
+     * acks are cumulative, at most one per device every ACK_MAX_INTERVAL_MS (server/controller/ack-sender.ts),
+     * so a device's last readings are confirmed up to that long after the step. The same for every system
      * confirmed by the fleet; none gets credit for readings from before the step.
      */
-    confirmGraceMs: 1200,
+    confirmGraceMs: ACK_MAX_INTERVAL_MS + 200,
     /** the generator publishes what is due, then sleeps this long (ms) */
     tickMs: 2,
     /** readings at most per tick, so a late timer does not turn into one huge burst */

@@ -5,8 +5,11 @@
  * readings again.
  */
 
-/** First wait before unacknowledged readings are sent again (ms); doubles up to RESEND_MAX_MS. */
-export const RESEND_MIN_MS = 5000
+/**
+ * First wait before unacknowledged readings are sent again (ms); doubles up to RESEND_MAX_MS. Well above
+ * the longest a server waits between two acks to a device (4 s, ACK_MAX_INTERVAL_MS in the server).
+ */
+export const RESEND_MIN_MS = 10000
 export const RESEND_MAX_MS = 60000
 
 export class LinkState {
@@ -67,7 +70,7 @@ export class LinkState {
         this.resendAt = now + RESEND_MIN_MS
     }
 
-    /** True when unacknowledged readings should go again (then backs off: 5 s, 10 s, ... 60 s). */
+    /** True when unacknowledged readings should go again (then backs off: 10 s, 20 s, 40 s, 60 s). */
     resendDue(now: number): boolean {
         if (now < this.resendAt) return false
         this.resendWait = this.resendWait * 2 > RESEND_MAX_MS ? RESEND_MAX_MS : this.resendWait * 2

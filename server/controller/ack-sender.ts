@@ -11,10 +11,13 @@ import { KeyedThrottle } from "../util/throttle"
 import type { Timers } from "../util/clock"
 
 /**
- * ms per device; acks are cumulative, so under overload one ack covers several readings. Well below
- * the firmware's 5 s resend (src/link-state.ts).
+ * ms per device at least; acks are cumulative, so one covers every reading since the last. A device whose
+ * config leaves room gets them less often (ackIntervalFor), up to ACK_MAX_INTERVAL_MS.
  */
 export const ACK_INTERVAL_MS = 1000
+
+/** Well below the firmware's first resend (RESEND_MIN_MS in src/link-state.ts, 10 s). */
+export const ACK_MAX_INTERVAL_MS = 4000
 
 /**
  * One store write per batch, whose commit costs the same for 1 ack or 50; a full batch goes next turn, so a
@@ -33,6 +36,8 @@ export interface AckSenderOptions {
     log: Logger
     timers: Timers
     intervalMs?: number
+    /** ms between two acks to this device; default intervalMs. */
+    intervalOf?: (deviceId: string) => number
     current: (deviceId: string) => { ack: AckPayload; link: LinkState } | undefined
     beforeAcks: (links: ReadonlyMap<string, LinkState>) => void
     /** True while beforeAcks would stop the server (the store's WAL is being reset): the batch waits a window. */
@@ -71,7 +76,7 @@ export class AckSender {
     due(deviceId: string, again: boolean): void {
         if (again) this.dueAgain.add(deviceId)
         else if (this.dueAgain.size > 0) this.dueAgain.delete(deviceId)
-        this.throttle.run(deviceId, this.queueDue)
+        this.throttle.run(deviceId, this.queueDue, this.o.intervalOf?.(deviceId))
     }
 
     /**

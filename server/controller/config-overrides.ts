@@ -9,7 +9,7 @@ import type {
     DeviceConfigSource,
 } from "../http/api-types"
 import { DEVICE_CONFIG_RANGES, type DeviceConfigValues } from "../protocol/contract"
-import { ACK_INTERVAL_MS } from "./ack-sender"
+import { ACK_INTERVAL_MS, ACK_MAX_INTERVAL_MS } from "./ack-sender"
 
 export const CONFIG_FIELDS = Object.keys(DEVICE_CONFIG_RANGES) as DeviceConfigField[]
 
@@ -25,6 +25,15 @@ export function timingProblem(values: DeviceConfigValues): string | undefined {
         `a device hears the server once per report, so it would decide by itself while the server is there ` +
         `(make localAfterMs at least ${least}, or reportMs shorter)`
     )
+}
+
+/**
+ * ms between two acks to a device that decides by itself after `localAfterMs` of silence. It hears the
+ * server at least every max(reportMs, this), and timingProblem keeps reportMs at most localAfterMs -
+ * ACK_INTERVAL_MS: this stays within that bound too, so the device keeps the same margin.
+ */
+export function ackIntervalFor(localAfterMs: number): number {
+    return Math.min(ACK_MAX_INTERVAL_MS, Math.max(ACK_INTERVAL_MS, localAfterMs - ACK_INTERVAL_MS))
 }
 
 export interface EffectiveConfig {

@@ -19,7 +19,8 @@ import {
     type DeviceConfigValues,
 } from "../protocol/contract"
 import type { Timers } from "../util/clock"
-import { asOverride, effectiveConfig, timingProblem, type EffectiveConfig } from "./config-overrides"
+import { ackIntervalFor, asOverride, effectiveConfig, timingProblem, type EffectiveConfig } from "./config-overrides"
+import { ACK_INTERVAL_MS } from "./ack-sender"
 import { ChangedEntries } from "../util/changed-entries"
 import { OwnRules, type OwnRuleChange } from "./own-rules"
 
@@ -336,6 +337,21 @@ export class DeviceConfigs {
     /** The version the device last said it runs; null when it never said. */
     versionOf(deviceId: string): number | null {
         return this.reports.get(deviceId)?.version ?? null
+    }
+
+    /**
+     * ms between two acks to this device: as long as the config it runs allows. One that refused its config,
+     * or runs another version than the one sent, runs values of its own: it gets the shortest.
+     */
+    ackInterval(deviceId: string): number {
+        const report = this.reports.get(deviceId)
+        // One that never says (the bench's fleet, a device before its first config) is taken to run what it is sent.
+        if (
+            report &&
+            (report.error !== null || (report.version !== null && report.version !== this.sentVersion(deviceId)))
+        )
+            return ACK_INTERVAL_MS
+        return ackIntervalFor(this.valueOf(deviceId, "localAfterMs"))
     }
 
     /** Why the device refused its last config; null when it did not. */

@@ -89,6 +89,7 @@ export interface NightlightServerOptions {
     threshold?: number
     /** Light units; LED off again only from threshold + band up. */
     band?: number
+    /** ms between two acks to a device, for every device; default: what each device's config allows (ackIntervalFor). */
     ackIntervalMs?: number
     /** ms; see MISMATCH_RESEND_MS. */
     mismatchResendMs?: number

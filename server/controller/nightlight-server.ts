@@ -133,6 +133,8 @@ export class NightlightServer extends EventEmitter<NightlightServerEvents> {
             log,
             timers,
             intervalMs: options.ackIntervalMs,
+            // a fixed interval (tests) applies to every device
+            intervalOf: options.ackIntervalMs === undefined ? deviceId => configs.ackInterval(deviceId) : undefined,
             current: deviceId => {
                 const state = devices.get(deviceId)
                 const ack = state?.ack()

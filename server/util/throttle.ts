@@ -22,8 +22,8 @@ export class KeyedThrottle {
         private readonly timers: Timers = realTimers
     ) {}
 
-    /** The latest `fn` wins. */
-    run(key: string, fn: (key: string) => void): void {
+    /** The latest `fn` wins; `intervalMs` (default the constructor's) counts from this key's last run. */
+    run(key: string, fn: (key: string) => void, intervalMs = this.intervalMs): void {
         const state = this.keys.get(key)
         if (state?.waiting) {
             state.waiting = fn
@@ -37,13 +37,13 @@ export class KeyedThrottle {
         }
         const last = state.lastRun
         // A clock that went back counts as the interval having passed.
-        if (now - last >= this.intervalMs || now < last) {
+        if (now - last >= intervalMs || now < last) {
             state.lastRun = now
             fn(state.key)
             return
         }
         state.waiting = fn
-        state.handle = this.timers.setTimeout(state.fire, last + this.intervalMs - now)
+        state.handle = this.timers.setTimeout(state.fire, last + intervalMs - now)
         this.waitingCount++
     }
 

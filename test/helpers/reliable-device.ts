@@ -8,6 +8,7 @@
 import { randomBytes } from "node:crypto"
 import type { MqttClient } from "mqtt"
 import { connectClient } from "./mqtt"
+import { RESEND_MIN_MS } from "../../src/link-state"
 
 /** The firmware's shortest gap between two reports (ms; DEFAULT_REPORT_POLICY.minGapMs). */
 const REPORT_GAP_MS = 200
@@ -22,7 +23,7 @@ export interface DeviceReading {
 }
 
 export interface ReliableDeviceOptions {
-    /** ms without an ack that moved the outbox before unacknowledged readings go again (default 5000). */
+    /** ms without an ack that moved the outbox before unacknowledged readings go again (default the firmware's). */
     resendMs?: number
 }
 
@@ -51,7 +52,7 @@ export class ReliableDevice {
         readonly id: string,
         options: ReliableDeviceOptions = {}
     ) {
-        this.resendMs = options.resendMs ?? 5000
+        this.resendMs = options.resendMs ?? RESEND_MIN_MS
     }
 
     get connected(): boolean {

@@ -5,7 +5,8 @@ import type { MqttClient } from "mqtt"
 import { SimulatedNightlight } from "../../sim/device"
 import { startServer, type RunningServer } from "../../server/app"
 import type { TelemetryEvent } from "../../server/controller/events"
-import { closeClient, connectClient, HOST, Inbox, recordingLogger, within } from "../helpers/mqtt"
+import { ACK_MAX_INTERVAL_MS } from "../../server/controller/ack-sender"
+import { closeClient, connectClient, HOST, Inbox, recordingLogger, until, within } from "../helpers/mqtt"
 import { firstReading, ledBecomes } from "../helpers/sim"
 
 /**
@@ -136,6 +137,47 @@ describe("firmware in the simulator + server + embedded broker", () => {
         expect(device.ledOn).toBe(false)
         device.setLight(50)
         await ledBecomes(device, true, REACTION_BOUND_MS)
+    })
+
+    it("acks every 4 s, each covering two readings: the device never decides by itself nor sends a reading twice", async () => {
+        const acks = await Inbox.open(observer, `${DEVICE}/acks`)
+        device.setLight(650)
+        await within(
+            3000,
+            "the reading of 650",
+            (async () => {
+                while (JSON.parse((await telemetry.next(3000)).payload).light !== 650);
+            })()
+        )
+        // the device runs the server's config (localAfterMs 10 s): the server may space its acks 4 s apart
+        expect(server.controller.configVersion(DEVICE)).toBe(server.controller.deviceConfigOf(DEVICE)?.config.version)
+        const windowEnds = Date.now() + 12_500
+        const readings: { seq: number; local: boolean }[] = []
+        const acked: { seq: number; at: number }[] = []
+        const collect = async (inbox: Inbox, into: (json: { seq: number; local: boolean }) => void) => {
+            while (Date.now() < windowEnds) {
+                const message = await inbox.next(windowEnds - Date.now() + 100).catch(() => undefined)
+                if (message) into(JSON.parse(message.payload))
+            }
+        }
+        await Promise.all([
+            collect(telemetry, r => readings.push(r)),
+            collect(acks, a => acked.push({ seq: a.seq, at: Date.now() })),
+        ])
+        expect(readings.length).toBeGreaterThanOrEqual(6) // every 2 s
+        expect(readings.filter(r => r.local)).toEqual([])
+        const seqs = readings.map(r => r.seq)
+        expect(new Set(seqs).size, "a reading sent twice (a resend)").toBe(seqs.length)
+        // about half as many acks as readings, none further apart than ACK_MAX_INTERVAL_MS allows
+        expect(acked.length).toBeLessThanOrEqual(Math.ceil(readings.length / 2) + 1)
+        for (let i = 1; i < acked.length; i++)
+            expect(acked[i].at - acked[i - 1].at).toBeLessThan(ACK_MAX_INTERVAL_MS + 1000)
+        // and the last reading is acknowledged within that
+        await until(
+            "the last reading acknowledged",
+            () => (server.controller.device(DEVICE)?.acked ?? 0) >= seqs.at(-1)!,
+            ACK_MAX_INTERVAL_MS + 1000
+        )
     })
 
     it("prints the lesson's lines on the server", () => {

@@ -7,6 +7,8 @@
  */
 import { afterEach, describe, expect, test, vi } from "vitest"
 import { DeviceConfigs, type DeviceConfigStore } from "../../../server/controller/device-config"
+import { ACK_INTERVAL_MS, ACK_MAX_INTERVAL_MS } from "../../../server/controller/ack-sender"
+import { ackIntervalFor } from "../../../server/controller/config-overrides"
 import type { MessageBus, PublishOptions } from "../../../server/mqtt/message-bus"
 import { DEFAULT_DEVICE_CONFIG, type DeviceConfigPayload } from "../../../server/protocol/contract"
 import { realTimers, type Timers } from "../../../server/util/clock"
@@ -163,6 +165,39 @@ describe("what the devices say", () => {
         expect(lines.filter(l => l.includes("porch refused its config"))).toHaveLength(2)
         configs.reported("porch", 9, undefined)
         expect(configs.errorOf("porch")).toBeNull()
+    })
+})
+
+describe("how often a device is acknowledged", () => {
+    test("as its localAfterMs allows, up to ACK_MAX_INTERVAL_MS; every second while it runs values of its own", () => {
+        const { configs } = setup(undefined, { ...DEFAULT_DEVICE_CONFIG, localAfterMs: 10_000 })
+        const sent = configs.sentVersion("attic")
+        // never says which config it runs (the bench's fleet, a device before its first config): the one sent
+        expect(configs.ackInterval("attic")).toBe(ACK_MAX_INTERVAL_MS)
+        configs.reported("attic", sent, undefined)
+        expect(configs.ackInterval("attic")).toBe(ACK_MAX_INTERVAL_MS)
+        // another version (one not applied yet), or a refusal: its own values, which the server cannot know
+        configs.reported("attic", sent - 1, undefined)
+        expect(configs.ackInterval("attic")).toBe(ACK_INTERVAL_MS)
+        configs.reported("attic", sent, `${sent + 1}: "band" is missing`)
+        expect(configs.ackInterval("attic")).toBe(ACK_INTERVAL_MS)
+        configs.reported("attic", sent, undefined)
+        // a tight silence timeout: acks close enough that the device never decides by itself
+        configs.setDeviceOverride("attic", { reportMs: 1000, localAfterMs: 3000 })
+        configs.reported("attic", configs.sentVersion("attic"), undefined)
+        expect(configs.ackInterval("attic")).toBe(2000)
+        configs.setDeviceOverride("attic", { reportMs: 1000, localAfterMs: 2000 })
+        configs.reported("attic", configs.sentVersion("attic"), undefined)
+        expect(configs.ackInterval("attic")).toBe(ACK_INTERVAL_MS)
+    })
+
+    test("the interval leaves every valid config the margin it had: acks never further apart than localAfterMs - 1 s", () => {
+        for (const localAfterMs of [2000, 2500, 4999, 5000, 5001, 10_000, 3_600_000]) {
+            const interval = ackIntervalFor(localAfterMs)
+            expect(interval).toBeGreaterThanOrEqual(ACK_INTERVAL_MS)
+            expect(interval).toBeLessThanOrEqual(ACK_MAX_INTERVAL_MS)
+            expect(interval).toBeLessThanOrEqual(localAfterMs - ACK_INTERVAL_MS)
+        }
     })
 })
 

@@ -5,7 +5,7 @@
  */
 import { afterEach, beforeEach, describe, expect, test, vi } from "vitest"
 import { NightlightServer } from "../../../server/controller/nightlight-server"
-import { ACK_BATCH, ACK_INTERVAL_MS } from "../../../server/controller/ack-sender"
+import { ACK_BATCH, ACK_INTERVAL_MS, ACK_MAX_INTERVAL_MS } from "../../../server/controller/ack-sender"
 import {
     topicMatches,
     type MessageBus,
@@ -81,8 +81,8 @@ describe("acks", () => {
         expect(bus.on("dev/acks")).toEqual([{ boot: "b1", seq: 600 }])
         const ack = bus.published.find(p => p.topic === "dev/acks")!
         expect(ack.options).toEqual({ qos: 0, retain: true })
-        // the throttle's second run, ACK_INTERVAL_MS after the first, would say the same again: nothing is sent
-        vi.advanceTimersByTime(ACK_INTERVAL_MS + ACK_BATCH.windowMs + 1)
+        // the throttle's second run, ACK_MAX_INTERVAL_MS after the first, would say the same again: nothing is sent
+        vi.advanceTimersByTime(ACK_MAX_INTERVAL_MS + ACK_BATCH.windowMs + 1)
         await vi.runAllTimersAsync()
         expect(bus.on("dev/acks")).toHaveLength(1)
         expect(server.stats().acksSent).toBe(1)
@@ -120,25 +120,52 @@ describe("acks", () => {
         await batched.stop()
     })
 
-    test("readings spread over 2.5 s: at most one ack per ACK_INTERVAL_MS, and the last one goes out", () => {
+    test("readings spread over 10 s: at most one ack per ACK_MAX_INTERVAL_MS, and the last one goes out", () => {
         const acks = () => bus.on("dev/acks") as { seq: number }[]
-        for (let seq = 1; seq <= 1000; seq++) {
+        for (let seq = 1; seq <= 4000; seq++) {
             reading(seq, 900)
             vi.advanceTimersByTime(2.5)
         }
         vi.runAllTimers()
         // the first at once (with the batch's window), then one per interval, and the last one
-        expect(acks().length).toBe(Math.ceil(2500 / ACK_INTERVAL_MS) + 1)
+        expect(acks().length).toBe(Math.ceil(10_000 / ACK_MAX_INTERVAL_MS) + 1)
         expect(acks()[0].seq).toBeLessThanOrEqual(1 + ACK_BATCH.windowMs / 2.5)
-        expect(acks().at(-1)!.seq).toBe(1000)
+        expect(acks().at(-1)!.seq).toBe(4000)
     })
 
-    test("a device reporting every 2 s gets each reading acknowledged at once", () => {
-        for (let seq = 1; seq <= 5; seq++) {
+    test("a device reporting every 2 s gets an ack every 4 s, covering both readings since the last", () => {
+        const heard: number[] = []
+        for (let seq = 1; seq <= 6; seq++) {
+            reading(seq, 900)
+            vi.advanceTimersByTime(ACK_BATCH.windowMs)
+            heard.push((bus.on("dev/acks").at(-1) as { seq: number }).seq)
+            vi.advanceTimersByTime(2000 - ACK_BATCH.windowMs)
+        }
+        // each look is a batch window after a reading: the ack of 4 s after the first covers the third
+        expect(heard).toEqual([1, 1, 3, 3, 5, 5])
+        expect(bus.on("dev/acks")).toHaveLength(3)
+        expect(ACK_MAX_INTERVAL_MS).toBe(4000)
+    })
+
+    test("a device whose localAfterMs is 2 s (reporting every second) gets every reading acknowledged at once", () => {
+        reading(1, 900)
+        vi.advanceTimersByTime(ACK_BATCH.windowMs)
+        expect(server.setDeviceConfigOverride("dev", { reportMs: 1000, localAfterMs: 2000 })).toBe(true)
+        vi.advanceTimersByTime(1000 - ACK_BATCH.windowMs)
+        for (let seq = 2; seq <= 6; seq++) {
             reading(seq, 900)
             vi.advanceTimersByTime(ACK_BATCH.windowMs)
             expect(bus.on("dev/acks").at(-1)).toEqual({ boot: "b1", seq })
-            vi.advanceTimersByTime(2000 - ACK_BATCH.windowMs)
+            vi.advanceTimersByTime(1000 - ACK_BATCH.windowMs)
+        }
+    })
+
+    test("a device that refused its config gets acks every second: its own silence timeout is unknown", () => {
+        for (let seq = 1; seq <= 4; seq++) {
+            bus.deliver("dev/telemetry", JSON.stringify({ light: 900, seq, boot: "b1", cfgErr: "9: bad" }))
+            vi.advanceTimersByTime(ACK_BATCH.windowMs)
+            expect(bus.on("dev/acks").at(-1)).toEqual({ boot: "b1", seq })
+            vi.advanceTimersByTime(ACK_INTERVAL_MS - ACK_BATCH.windowMs)
         }
     })
 

@@ -92,3 +92,18 @@ test("each call is handed its key, so one function serves every key", () => {
     expect(ran).toEqual(["a", "b", "c", "a", "b"])
     expect(throttle.waiting).toBe(0)
 })
+
+test("a call may give its own interval: it counts from that key's last run", () => {
+    const throttle = new KeyedThrottle(100)
+    const ran: string[] = []
+    throttle.run("a", () => ran.push("a1"), 400)
+    throttle.run("b", () => ran.push("b1"))
+    vi.advanceTimersByTime(150)
+    throttle.run("a", () => ran.push("a2"), 400)
+    throttle.run("b", () => ran.push("b2"))
+    expect(ran).toEqual(["a1", "b1", "b2"]) // b's default of 100 ms had passed, a's 400 not
+    vi.advanceTimersByTime(249)
+    expect(ran).toEqual(["a1", "b1", "b2"])
+    vi.advanceTimersByTime(1)
+    expect(ran).toEqual(["a1", "b1", "b2", "a2"])
+})
