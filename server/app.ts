@@ -3,6 +3,7 @@ import { readFileSync } from "node:fs"
 import { join } from "node:path"
 import type { StatsResponse } from "./http/api-types"
 import { NightlightServer } from "./controller/nightlight-server"
+import { ACK_INTERVAL_MS } from "./controller/ack-sender"
 import { DEVICE_DEFAULTS_KEY, DashboardBackend, groupRuleKey, type SimulatorHandle } from "./http/dashboard-backend"
 import { startEmbeddedBroker, type SecuredBroker } from "./mqtt/broker-setup"
 import { BrokerStartError, type EmbeddedBroker } from "./mqtt/embedded-broker"
@@ -135,6 +136,7 @@ async function startParts(settings: ServerSettings, logger: Logger, options: Sta
                     "each reading is handled by one of them, and this server's history holds the ones it handled"
             )
     }
+    const sharing = settings.broker.kind === "external" && settings.broker.shareGroup !== undefined
     // The recorder stores readings before they are acknowledged (an ack promises they are stored).
     let recorder: Recorder | undefined
     const controller = new NightlightServer({
@@ -159,6 +161,9 @@ async function startParts(settings: ServerSettings, logger: Logger, options: Sta
         },
         beforeAcks: links => recorder?.beforeAcks(links),
         storeBusy: () => store.writesWait,
+        // In a share group a device's readings are split between servers, and each server's ack waits for the
+        // others' (docs/scale-out.md): spaced acks would add up along the way.
+        ackIntervalMs: sharing ? ACK_INTERVAL_MS : undefined,
         // Home Assistant's birth topic, when it looks like a device's status topic
         notDevices: birthId === undefined ? [] : [birthId],
     })
