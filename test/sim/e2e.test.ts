@@ -35,6 +35,16 @@ describe("firmware in the simulator + server + embedded broker", () => {
         expect(first.ledOn).toBe(false)
     })
 
+    /** Skips the telemetry in flight until the reading of `light`. */
+    const readingOf = (light: number) =>
+        within(
+            3000,
+            `the reading of ${light}`,
+            (async () => {
+                while (JSON.parse((await telemetry.next(3000)).payload).light !== light);
+            })()
+        )
+
     afterAll(async () => {
         await device?.stop()
         await closeClient(observer)
@@ -73,13 +83,7 @@ describe("firmware in the simulator + server + embedded broker", () => {
     it("publishes the lesson's payload, and not every 100 ms sample", async () => {
         device.setLight(700)
         // skip what was in flight, then count what a steady light produces over 4.5 s
-        await within(
-            3000,
-            "the reading of 700",
-            (async () => {
-                while (JSON.parse((await telemetry.next(3000)).payload).light !== 700);
-            })()
-        )
+        await readingOf(700)
         const windowEnds = Date.now() + 4500
         const seen: string[] = []
         while (Date.now() < windowEnds) {
@@ -142,13 +146,7 @@ describe("firmware in the simulator + server + embedded broker", () => {
     it("acks every 4 s, each covering two readings: the device never decides by itself nor sends a reading twice", async () => {
         const acks = await Inbox.open(observer, `${DEVICE}/acks`)
         device.setLight(650)
-        await within(
-            3000,
-            "the reading of 650",
-            (async () => {
-                while (JSON.parse((await telemetry.next(3000)).payload).light !== 650);
-            })()
-        )
+        await readingOf(650)
         // the device runs the server's config (localAfterMs 10 s): the server may space its acks 4 s apart
         expect(server.controller.configVersion(DEVICE)).toBe(server.controller.deviceConfigOf(DEVICE)?.config.version)
         const windowEnds = Date.now() + 12_500
