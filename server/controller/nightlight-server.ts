@@ -133,7 +133,7 @@ export class NightlightServer extends EventEmitter<NightlightServerEvents> {
             log,
             timers,
             intervalMs: options.ackIntervalMs,
-            // a fixed interval (tests) applies to every device
+            // a fixed interval (a share group's, tests') applies to every device
             intervalOf: options.ackIntervalMs === undefined ? deviceId => configs.ackInterval(deviceId) : undefined,
             current: deviceId => {
                 const state = devices.get(deviceId)
