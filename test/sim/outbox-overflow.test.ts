@@ -26,8 +26,10 @@ describe.skipIf(skipWithoutMosquitto("test/sim/outbox-overflow.test.ts", "A full
             server = await startServer({ broker: { kind: "external", url: mosquitto.url }, threshold: 300 }, logger, {
                 reconnectPeriodMs: 200,
             })
-            // the server's config replaces the device's own REPORT_MS (src/device-config.ts)
-            server.controller.updateDeviceDefaults({ reportMs: 500 })
+            // the server's config replaces the device's own REPORT_MS (src/device-config.ts). A 2 s silence
+            // timeout also keeps the acks a second apart (ackIntervalFor): 4 s apart, readings the server
+            // holds but has not acknowledged yet would be among those the device drops, and are not lost.
+            server.controller.updateDeviceDefaults({ reportMs: 500, localAfterMs: 2000 })
             device = new SimulatedNightlight({
                 brokerUrl: mosquitto.url,
                 deviceId: DEVICE,
