@@ -1,14 +1,17 @@
 // A full outbox: a long outage with a tiny outbox (OUTBOX_SIZE 10). The device drops its oldest
-// readings and says how many; the server counts exactly those as lost, and acks do not stall on them.
+// readings and says how many; the server counts as lost exactly those it never got, and acks do not
+// stall on them. Some dropped ones may have reached the server before their ack reached the device.
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { SimulatedNightlight } from "../../sim/device"
 import { startServer, type RunningServer } from "../../server/app"
+import { ACK_MAX_INTERVAL_MS } from "../../server/controller/ack-sender"
 import { FirmwareLog } from "../helpers/firmware-log"
 import { Mosquitto, requireMosquitto, skipWithoutMosquitto } from "../helpers/mosquitto"
 import { freePort, recordingLogger, until } from "../helpers/mqtt"
 
 const DEVICE = "overflow-nightlight"
 const OUTBOX_SIZE = 10
+const REPORT_MS = 500
 
 describe.skipIf(skipWithoutMosquitto("test/sim/outbox-overflow.test.ts", "A full outbox"))(
     "an outage longer than the outbox holds",
@@ -18,6 +21,8 @@ describe.skipIf(skipWithoutMosquitto("test/sim/outbox-overflow.test.ts", "A full
         let device: SimulatedNightlight
         let firmware: FirmwareLog
         const { logger } = recordingLogger("silent")
+        /** Sequence numbers the server got (one boot: the device does not restart here). */
+        const received = new Set<number>()
 
         beforeAll(async () => {
             requireMosquitto()
@@ -26,15 +31,16 @@ describe.skipIf(skipWithoutMosquitto("test/sim/outbox-overflow.test.ts", "A full
             server = await startServer({ broker: { kind: "external", url: mosquitto.url }, threshold: 300 }, logger, {
                 reconnectPeriodMs: 200,
             })
-            // the server's config replaces the device's own REPORT_MS (src/device-config.ts). A 2 s silence
-            // timeout also keeps the acks a second apart (ackIntervalFor): 4 s apart, readings the server
-            // holds but has not acknowledged yet would be among those the device drops, and are not lost.
-            server.controller.updateDeviceDefaults({ reportMs: 500, localAfterMs: 2000 })
+            // the server's config replaces the device's own REPORT_MS (src/device-config.ts)
+            server.controller.updateDeviceDefaults({ reportMs: REPORT_MS })
+            server.controller.on("telemetry", e => {
+                if (e.deviceId === DEVICE && e.seq !== undefined) received.add(e.seq)
+            })
             device = new SimulatedNightlight({
                 brokerUrl: mosquitto.url,
                 deviceId: DEVICE,
                 light: 800,
-                reportMs: 500,
+                reportMs: REPORT_MS,
                 settings: { OUTBOX_SIZE },
             })
             firmware = new FirmwareLog(device)
@@ -53,7 +59,10 @@ describe.skipIf(skipWithoutMosquitto("test/sim/outbox-overflow.test.ts", "A full
             mosquitto?.cleanup()
         })
 
-        it("drops the oldest, reports the count, and the server counts exactly those as lost", async () => {
+        it("drops the oldest, reports the count, and the server counts as lost exactly those it never got", async () => {
+            // a few seconds of readings first: with acks up to 4 s apart, some the server has are not yet
+            // acknowledged when the broker goes
+            await until("a few readings", () => server.controller.device(DEVICE)!.lastSeq >= 6, 20_000)
             await mosquitto.stop()
             // 12 s at one reading per 500 ms: about 24 readings for 10 places
             await new Promise(r => setTimeout(r, 12_000))
@@ -68,10 +77,23 @@ describe.skipIf(skipWithoutMosquitto("test/sim/outbox-overflow.test.ts", "A full
             )
             const d = server.controller.device(DEVICE)!
             console.log(
-                `outbox of ${OUTBOX_SIZE}, 12 s outage at 2 readings/s: ${d.dropped} dropped by the device, ${d.gaps} counted lost by the server`
+                `outbox of ${OUTBOX_SIZE}, 12 s outage at 2 readings/s: ${d.dropped} dropped by the device, ${d.gaps} of them never got by the server`
             )
+            const neverGot: number[] = []
+            for (let seq = 1; seq <= d.lastSeq; seq++) if (!received.has(seq)) neverGot.push(seq)
             expect(d.dropped).toBeGreaterThan(5)
-            expect(d.gaps).toBe(d.dropped)
+            expect(d.gaps).toBe(neverGot.length)
+            // one run of lost readings, the newest of those the device dropped (it drops its oldest)
+            const firstLost = neverGot[0]!
+            const lastLost = neverGot[neverGot.length - 1]!
+            expect(lastLost - firstLost + 1).toBe(neverGot.length)
+            // the rest of what it dropped came before them, and the server had each: it had not yet
+            // acknowledged them when the broker went (acks cover a few seconds of readings)
+            const droppedButGot = d.dropped - d.gaps
+            expect(droppedButGot).toBeGreaterThanOrEqual(0)
+            expect(droppedButGot).toBeLessThanOrEqual(ACK_MAX_INTERVAL_MS / REPORT_MS + 1)
+            for (let seq = firstLost - droppedButGot; seq < firstLost; seq++) expect(received.has(seq)).toBe(true)
+            expect(received.has(lastLost + 1)).toBe(true)
             // and the link goes on: new readings are acknowledged as they come
             const before = d.acked
             await until(
