@@ -22,6 +22,7 @@ import { LoopStalls } from "./util/loop-stalls"
 import { DEFAULTS, type Settings } from "./config/settings"
 import { Store } from "./store"
 import { DataDirLock } from "./store/data-dir-lock"
+import type { CheckpointSettings } from "./store/checkpoints"
 
 export const DATABASE_FILE = "nightlight.db"
 /** The dashboard's access token inside --data-dir, when it listens beyond loopback. */
@@ -50,6 +51,8 @@ export interface RunningServer {
 export interface StartOptions {
     /** ms; for tests of outages. */
     reconnectPeriodMs?: number
+    /** Default CHECKPOINTS; for tests of the WAL's reset. */
+    checkpoints?: Partial<CheckpointSettings>
 }
 
 /** What startServer needs; tests leave out the optional parts (then: history in memory, no HTTP). */
@@ -89,6 +92,7 @@ async function startParts(settings: ServerSettings, logger: Logger, options: Sta
     const store = new Store(settings.dataDir === undefined ? ":memory:" : join(settings.dataDir, DATABASE_FILE), {
         retentionMs: (settings.retentionDays ?? 30) * 24 * 60 * 60 * 1000,
         onError: err => logger.warn(`history store: ${err.message}`),
+        checkpoints: options.checkpoints,
     })
     store.open()
     const rules = resolveRules(store, settings, groupConfigs, logger)
