@@ -329,9 +329,9 @@ export class NightlightServer extends EventEmitter<NightlightServerEvents> {
         return true
     }
 
-    /** Since the server started: never arrived, or discarded by the device. */
-    readingsLost(deviceId: string): number {
-        return this.devices.get(deviceId)?.readingsLost() ?? 0
+    /** Since the server started, some readings never arrived or were discarded by the device. */
+    readingsLost(deviceId: string): boolean {
+        return this.devices.get(deviceId)?.readingsLost() ?? false
     }
 
     switchedByHand(deviceId: string): boolean {

@@ -116,9 +116,12 @@ export class ReadingLink {
         return ack && { boot: ack.boot, acked: ack.seq, clockOffset: this.clockOffset ?? null }
     }
 
-    /** Readings lost: never received (gaps) and discarded by the device (as it last reported). */
-    lost(): number {
-        return this.gaps + this.dropped
+    /**
+     * Whether readings were lost: some never received (gaps), or discarded by the device (as it last
+     * reported). Not a count: a reading the device discarded and the server never got is in both.
+     */
+    lostAny(): boolean {
+        return this.gaps > 0 || this.dropped > 0
     }
 
     /** Like a retained ack, only fills in a device we know nothing of. */

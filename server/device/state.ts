@@ -152,8 +152,8 @@ export class DeviceState {
         return true
     }
 
-    readingsLost(): number {
-        return this.readingLink.lost()
+    readingsLost(): boolean {
+        return this.readingLink.lostAny()
     }
 
     ackSeen(a: AckPayload): boolean {

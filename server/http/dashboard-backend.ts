@@ -119,7 +119,7 @@ export class DashboardBackend implements ApiBackend {
     private flags(): DeviceFlags {
         const c = this.controller
         return {
-            readingsLost: id => c.readingsLost(id) > 0,
+            readingsLost: id => c.readingsLost(id),
             // not the version ITS config was last published with: a change for another device is not news,
             // and one above it was never sent by this server (forged, or a server with another counter)
             configOld: id => {

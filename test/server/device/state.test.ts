@@ -233,16 +233,25 @@ describe("sequence numbers of readings", () => {
 
     test("a gap counts the numbers that never came; dropped is the device's own count", () => {
         const d = fresh()
-        expect(d.readingsLost()).toBe(0)
+        expect(d.readingsLost()).toBe(false)
         d.reading(ours(1, 900, { dropped: 0 }), T0)
+        expect(d.readingsLost()).toBe(false)
         const out = d.reading(ours(5, 900, { dropped: 7 }), T0)
         expect(out.missing).toBe(3)
         expect(out.ack).toEqual({ boot: "b1", seq: 5 })
         d.reading(ours(9, 900), T0) // no "dropped" field: the last report stands
         expect(d.snapshot()).toMatchObject({ gaps: 6, dropped: 7, lastSeq: 9 })
-        expect(d.readingsLost()).toBe(6 + 7)
+        expect(d.readingsLost()).toBe(true)
         // a late reading from inside a gap is below the highest: a duplicate
         expect(d.reading(ours(3, 900), T0).duplicate).toBe(true)
+    })
+
+    test("a device that says it discarded readings is flagged as losing some, with no gap seen", () => {
+        const d = fresh()
+        d.reading(ours(1, 900, { dropped: 0 }), T0)
+        d.reading(ours(2, 900, { dropped: 2 }), T0)
+        expect(d.snapshot()).toMatchObject({ gaps: 0, dropped: 2 })
+        expect(d.readingsLost()).toBe(true)
     })
 
     test("a new boot starts again from 1; its first readings count as missing only for a known device", () => {
