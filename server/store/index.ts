@@ -35,6 +35,8 @@ export const STORE_DEFAULTS = {
     pruneEveryMs: 60 * 60 * 1000,
     /** Per event-loop turn, so pruning never holds the server up for long. */
     pruneSliceRows: 10_000,
+    /** ms a slice waits, and looks again, while the WAL is reset (Store.writesWait) */
+    pruneWaitMs: 50,
     /** flushSome() rewrites a device's row once every this many calls: at 5000 readings/s, 100 rows per write. */
     registryParts: 100,
     /**
@@ -68,7 +70,9 @@ export class Store {
           }
         | undefined
     private pruneTimer: NodeJS.Timeout | undefined
+    /** The next slice of a pruning under way: on the next turn, or after pruneWaitMs. */
     private pruneSlice: NodeJS.Immediate | undefined
+    private pruneWait: NodeJS.Timeout | undefined
     private checkpoints: BackgroundCheckpoints | undefined
     /** Rows commit() staged that no flush has moved yet. */
     private stagedRows = 0
@@ -121,7 +125,10 @@ export class Store {
         const every = this.options.pruneEveryMs ?? STORE_DEFAULTS.pruneEveryMs
         if (every > 0 && Number.isFinite(history.retentionMs)) {
             // An interval that fires while slices are still running leaves them to finish.
-            this.pruneTimer = setInterval(() => this.pruneSlice ?? this.pruneInSlices(), every).unref()
+            this.pruneTimer = setInterval(
+                () => this.pruneSlice ?? this.pruneWait ?? this.pruneInSlices(),
+                every
+            ).unref()
             // Also soon after start: a server restarted more often than every pruneEveryMs still prunes.
             this.pruneSlice = setImmediate(() => this.pruneInSlices())
         }
@@ -250,7 +257,8 @@ export class Store {
         if (!this.db) return
         clearInterval(this.pruneTimer)
         if (this.pruneSlice) clearImmediate(this.pruneSlice)
-        this.pruneTimer = this.pruneSlice = undefined
+        clearTimeout(this.pruneWait)
+        this.pruneTimer = this.pruneSlice = this.pruneWait = undefined
         this.checkpoints?.stop()
         this.checkpoints = undefined
         try {
@@ -270,8 +278,13 @@ export class Store {
     }
 
     private pruneInSlices(): void {
-        this.pruneSlice = undefined
+        this.pruneSlice = this.pruneWait = undefined
         if (!this.parts) return
+        if (this.writesWait) {
+            // a delete now would wait for the reset with the server's thread stopped
+            this.pruneWait = setTimeout(() => this.pruneInSlices(), STORE_DEFAULTS.pruneWaitMs)
+            return
+        }
         try {
             const slice = STORE_DEFAULTS.pruneSliceRows
             const { history, settingsLog, deviceRuleLog } = this.parts

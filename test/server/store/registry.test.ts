@@ -3,7 +3,7 @@ import Database from "better-sqlite3"
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { afterEach, beforeEach, expect, test } from "vitest"
+import { afterEach, beforeEach, expect, test, vi } from "vitest"
 import { APPLICATION_ID, SCHEMA_VERSION, StoreError, openDatabase } from "../../../server/store/database"
 import { STORE_DEFAULTS, Store } from "../../../server/store/index"
 
@@ -139,6 +139,27 @@ test("old history is pruned in the background soon after open, and the server is
         await new Promise(resolve => setImmediate(resolve))
     expect(store.history.readings("kitchen", T0, T0 + 2 * HOUR, 10).readings.map(r => r.light)).toEqual([200])
     expect(errors).toEqual([])
+})
+
+test("pruning waits while the WAL is reset, so its deletes never stop the server, then goes on", async () => {
+    const first = openStore()
+    first.history.addReading("kitchen", T0, 100, null)
+    first.history.addReading("kitchen", T0 + 2 * HOUR, 200, null)
+    first.close()
+    const kept = (store: Store) => store.history.readings("kitchen", T0, T0 + 2 * HOUR, 10).readings.map(r => r.light)
+
+    const resetting = vi.spyOn(Store.prototype, "writesWait", "get").mockReturnValue(true)
+    try {
+        const store = openStore({ retentionMs: HOUR, now: () => T0 + 2 * HOUR, pruneEveryMs: HOUR })
+        await new Promise(resolve => setTimeout(resolve, 4 * STORE_DEFAULTS.pruneWaitMs))
+        expect(kept(store)).toEqual([100, 200])
+        resetting.mockReturnValue(false)
+        for (let i = 0; i < 100 && kept(store).length > 1; i++)
+            await new Promise(resolve => setTimeout(resolve, STORE_DEFAULTS.pruneWaitMs))
+        expect(kept(store)).toEqual([200])
+    } finally {
+        resetting.mockRestore()
+    }
 })
 
 test("a file that is not a nightlight database is refused with its path named", () => {
