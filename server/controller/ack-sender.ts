@@ -35,9 +35,8 @@ export interface AckSenderOptions {
     bus: MessageBus
     log: Logger
     timers: Timers
-    intervalMs?: number
-    /** ms between two acks to this device; default intervalMs. */
-    intervalOf?: (deviceId: string) => number
+    /** ms between two acks to this device. */
+    intervalOf: (deviceId: string) => number
     current: (deviceId: string) => { ack: AckPayload; link: LinkState } | undefined
     beforeAcks: (links: ReadonlyMap<string, LinkState>) => void
     /** True while beforeAcks would stop the server (the store's WAL is being reset): the batch waits a window. */
@@ -61,7 +60,7 @@ export class AckSender {
     private readonly finalAcks: Promise<void>[] = []
 
     constructor(private readonly o: AckSenderOptions) {
-        this.throttle = new KeyedThrottle(o.intervalMs ?? ACK_INTERVAL_MS, o.timers)
+        this.throttle = new KeyedThrottle(ACK_INTERVAL_MS, o.timers)
     }
 
     async stop(): Promise<void> {
@@ -76,7 +75,7 @@ export class AckSender {
     due(deviceId: string, again: boolean): void {
         if (again) this.dueAgain.add(deviceId)
         else if (this.dueAgain.size > 0) this.dueAgain.delete(deviceId)
-        this.throttle.run(deviceId, this.queueDue, this.o.intervalOf?.(deviceId))
+        this.throttle.run(deviceId, this.queueDue, this.o.intervalOf(deviceId))
     }
 
     /**

@@ -128,13 +128,14 @@ export class NightlightServer extends EventEmitter<NightlightServerEvents> {
             },
             deviceId => configs.added(deviceId)
         ))
+        const fixedAckInterval = options.ackIntervalMs
         const ackSender = (this.ackSender = new AckSender({
             bus,
             log,
             timers,
-            intervalMs: options.ackIntervalMs,
             // a fixed interval (a share group's, tests') applies to every device
-            intervalOf: options.ackIntervalMs === undefined ? deviceId => configs.ackInterval(deviceId) : undefined,
+            intervalOf:
+                fixedAckInterval === undefined ? deviceId => configs.ackInterval(deviceId) : () => fixedAckInterval,
             current: deviceId => {
                 const state = devices.get(deviceId)
                 const ack = state?.ack()
