@@ -11,12 +11,17 @@
  *
  *   usage: npm run bench:profile -- <file.cpuprofile> [--from s] [--to s] [--top n]
  */
-import { readFileSync } from "node:fs"
-import { pathToFileURL } from "node:url"
+import { existsSync, readFileSync } from "node:fs"
+import { SourceMap, type SourceMapPayload } from "node:module"
+import { fileURLToPath, pathToFileURL } from "node:url"
 
 /** What `node --cpu-prof` writes (the fields read here). */
 export interface CpuProfile {
-    nodes: { id: number; callFrame: { functionName: string; url: string; lineNumber: number }; children?: number[] }[]
+    nodes: {
+        id: number
+        callFrame: { functionName: string; url: string; lineNumber: number; columnNumber?: number }
+        children?: number[]
+    }[]
     samples: number[]
     /** µs since the previous sample */
     timeDeltas: number[]
@@ -160,6 +165,34 @@ export function formatBudget(b: Budget, top = 15): string {
     return lines.join("\n")
 }
 
+/**
+ * The profile with each frame of a bundled file (our server's dist/server/main.js) moved to its source,
+ * through the file's source map (`<file>.map`): the parts are told apart by their source's folder. The
+ * map must be the one built with the profiled file: a rebuild since moves the frames.
+ */
+export function withSources(profile: CpuProfile, readMap = readSourceMap): CpuProfile {
+    const maps = new Map<string, SourceMap | undefined>()
+    const mapOf = (url: string) => {
+        if (!maps.has(url)) maps.set(url, readMap(url))
+        return maps.get(url)
+    }
+    const nodes = profile.nodes.map(node => {
+        const { url, lineNumber, columnNumber } = node.callFrame
+        if (!url.startsWith("file:") || url.includes("/node_modules/") || lineNumber < 0) return node
+        const entry = mapOf(url)?.findEntry(lineNumber, columnNumber ?? 0)
+        if (!entry || !("originalSource" in entry)) return node
+        const source = new URL(entry.originalSource, url).href
+        return { ...node, callFrame: { ...node.callFrame, url: source, lineNumber: entry.originalLine } }
+    })
+    return { ...profile, nodes }
+}
+
+function readSourceMap(url: string): SourceMap | undefined {
+    const file = `${fileURLToPath(url)}.map`
+    if (!existsSync(file)) return undefined
+    return new SourceMap(JSON.parse(readFileSync(file, "utf8")) as SourceMapPayload)
+}
+
 function main(args: string[]): void {
     const usage = "usage: npm run bench:profile -- <file.cpuprofile> [--from s] [--to s] [--top n]"
     const file = args.find((arg, i) => !arg.startsWith("--") && !args[i - 1]?.startsWith("--"))
@@ -179,7 +212,7 @@ function main(args: string[]): void {
     }
     if (!Array.isArray(profile.nodes) || !Array.isArray(profile.samples) || !Array.isArray(profile.timeDeltas))
         throw new Error(`${file} is not a V8 CPU profile (no nodes, samples and timeDeltas)`)
-    console.log(formatBudget(budget(profile, flag("from", 0), flag("to", Infinity)), flag("top", 15)))
+    console.log(formatBudget(budget(withSources(profile), flag("from", 0), flag("to", Infinity)), flag("top", 15)))
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {

@@ -8,6 +8,7 @@
  */
 import { spawn, type ChildProcess } from "node:child_process"
 import { fileURLToPath } from "node:url"
+import { build } from "esbuild"
 import {
     freePort,
     HOST,
@@ -22,6 +23,26 @@ import {
 const READY_TIMEOUT_MS = 15_000
 const ANSWER_TIMEOUT_MS = 5_000
 const script = (name: string) => fileURLToPath(new URL(name, import.meta.url))
+
+/**
+ * A baseline's script as one JavaScript file that Node runs alone, as `npm start` runs our server: through
+ * tsx each process also carried its loader's thread (about 33 MB of RSS). In dist/ so that its packages
+ * resolve from the project's node_modules.
+ */
+async function bundled(name: string): Promise<string> {
+    const outfile = fileURLToPath(new URL(`../dist/bench/${name.replace(/\.ts$/, ".mjs")}`, import.meta.url))
+    await build({
+        entryPoints: [script(name)],
+        outfile,
+        bundle: true,
+        platform: "node",
+        format: "esm",
+        target: "node20",
+        packages: "external",
+        logLevel: "warning",
+    })
+    return outfile
+}
 
 /** Mosquitto (the lesson's config) with the subscriber. */
 export async function startRelay(): Promise<RunningSystem> {
@@ -46,7 +67,7 @@ export async function startRelay(): Promise<RunningSystem> {
 async function startListener(name: string, what: string): Promise<{ child: ChildProcess; url: string }> {
     const port = await freePort()
     const child = track(
-        spawn(process.execPath, ["--import", "tsx", script(name), HOST, String(port)], {
+        spawn(process.execPath, [await bundled(name), HOST, String(port)], {
             stdio: ["ignore", "ignore", "pipe"],
         }),
         what

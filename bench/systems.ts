@@ -4,7 +4,7 @@
  * the relay baselines are in relay.ts. Every child is tracked, so Ctrl-C or an error kills them all.
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process"
-import { accessSync, constants, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { accessSync, constants, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { createServer, connect as netConnect } from "node:net"
 import { tmpdir } from "node:os"
 import { delimiter, join } from "node:path"
@@ -235,6 +235,26 @@ export interface ServerSource {
     httpPort?: number
 }
 
+/** The trees whose server is built: once per bench run each. */
+const builtTrees = new Set<string>()
+
+/**
+ * How the tree at `root` runs its server, as its `npm start` does: its bundle, built now, where the tree
+ * builds one (scripts/build-server.mjs); through tsx before (trees older than 2026-12-06).
+ */
+function serverEntry(root = process.cwd()): string[] {
+    if (!existsSync(join(root, "scripts", "build-server.mjs"))) return ["--import", "tsx", "server/main.ts"]
+    if (!builtTrees.has(root)) {
+        const built = spawnSync(process.execPath, ["scripts/build-server.mjs"], {
+            cwd: root,
+            encoding: "utf8",
+        })
+        if (built.status !== 0) throw new Error(`could not build the server of ${root}: ${built.stderr}`)
+        builtTrees.add(root)
+    }
+    return ["dist/server/main.js"]
+}
+
 /**
  * Our server as a child, the default system with `brokerArgs`: history included (its database in a temp
  * folder, removed on stop), the dashboard on `httpPort` (0: any free port; unless `brokerArgs` say
@@ -249,7 +269,8 @@ export function spawnOurServer(
     const args = [
         ...serverNodeArgs(),
         ...nodeArgs,
-        ...["--import", "tsx", "server/main.ts", "--no-sim", ...brokerArgs, "--log-level", "warn"],
+        ...serverEntry(root),
+        ...["--no-sim", ...brokerArgs, "--log-level", "warn"],
         ...["--data-dir", dataDir, "--http-port", String(httpPort)],
     ]
     const child = track(spawn(process.execPath, args, { cwd: root, stdio: ["ignore", serverStdout(), "pipe"] }), name)

@@ -1,9 +1,9 @@
 import { existsSync } from "node:fs"
-import { dirname, join } from "node:path"
-import { fileURLToPath } from "node:url"
+import { join } from "node:path"
+import { projectRoot } from "../server/util/project-root"
 
 /** The project root (where devsconfig.json is); the DeviceScript CLI must run there. */
-export const projectRoot = join(dirname(fileURLToPath(import.meta.url)), "..")
+export { projectRoot }
 
 /** The DeviceScript CLI, run with `node` directly so that killing it leaves no children (docs/devicescript.md §1). */
 export const devsCli = join(projectRoot, "node_modules", "@devicescript", "cli", "devicescript")

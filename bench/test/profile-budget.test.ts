@@ -7,7 +7,8 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSyn
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, expect, test } from "vitest"
-import { PARTS, budget, formatBudget, partOf, type CpuProfile } from "../profile-budget"
+import { build } from "esbuild"
+import { PARTS, budget, formatBudget, partOf, withSources, type CpuProfile } from "../profile-budget"
 
 const AEDES = "file:///app/node_modules/aedes/lib/client.js"
 const frame = (id: number, functionName: string, url: string, children: number[] = []) => ({
@@ -90,4 +91,42 @@ test("a real profile of a script busy in server/ puts most of its time there", (
     expect(b.parts[0].share).toBeGreaterThan(0.8)
     expect(b.functions[0].name).toMatch(/^spin server\/busy\.mjs:1$/)
     expect(formatBudget(b)).toMatch(/^busy \d+ ms of \d+ ms \(\d+% of a core\)\nby part:\n +\d+\.\d% {2}our server/)
+})
+
+test("a bundled server's frames go back to their sources: the store's time is the store's", async () => {
+    const root = join(dir, "bundled")
+    mkdirSync(join(root, "server", "store"), { recursive: true })
+    writeFileSync(
+        join(root, "server", "store", "write.ts"),
+        `export function storeSpin(): number { let x = 0; for (let i = 0; i < 1e5; i++) x += Math.sqrt(i); return x }`
+    )
+    writeFileSync(
+        join(root, "server", "main.ts"),
+        `import { storeSpin } from "./store/write"
+         let sum = 0; while (process.cpuUsage().user < 1.2e6) sum += storeSpin(); if (sum < 0) console.log(sum)`
+    )
+    const outfile = join(root, "dist", "server", "main.js")
+    await build({
+        entryPoints: [join(root, "server", "main.ts")],
+        outfile,
+        bundle: true,
+        platform: "node",
+        sourcemap: "linked",
+        logLevel: "silent",
+    })
+    const profiles = join(root, "profiles")
+    // no inlining, or V8 would count the store's function as part of its caller in main.ts
+    execFileSync(process.execPath, [
+        "--max-inlined-bytecode-size=0",
+        "--cpu-prof",
+        `--cpu-prof-dir=${profiles}`,
+        outfile,
+    ])
+    const profile = JSON.parse(readFileSync(join(profiles, readdirSync(profiles)[0]), "utf8")) as CpuProfile
+
+    expect(budget(profile).parts[0].part).toBe(PARTS.ours) // dist/server/main.js, as it ran
+    const b = budget(withSources(profile))
+    expect(b.parts[0].part).toBe(PARTS.store)
+    expect(b.parts[0].share).toBeGreaterThan(0.8)
+    expect(b.functions[0].name).toBe("storeSpin store/write.ts")
 })

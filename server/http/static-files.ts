@@ -2,8 +2,9 @@
 import { createHash } from "node:crypto"
 import { readFile } from "node:fs/promises"
 import { createRequire } from "node:module"
-import { fileURLToPath } from "node:url"
+import { join } from "node:path"
 import { build } from "esbuild"
+import { projectRoot } from "../util/project-root"
 
 export interface StaticFile {
     body: Buffer
@@ -14,7 +15,7 @@ export interface StaticFile {
 
 type Source = { kind: "file"; path: string } | { kind: "bundle"; entry: string }
 
-const WEB_DIR = fileURLToPath(new URL("../../web/", import.meta.url))
+const WEB_DIR = join(projectRoot, "web") + "/"
 const require = createRequire(import.meta.url)
 
 const TYPES = {

@@ -4,7 +4,9 @@
  * under steady writes passive ones never catch up and the WAL would grow for ever. A RESTART holds
  * SQLite's write lock: `holdsWrites` tells the server to keep its writes back meanwhile.
  */
+import { pathToFileURL } from "node:url"
 import { Worker } from "node:worker_threads"
+import { projectRoot } from "../util/project-root"
 import type { Db } from "./database"
 
 export interface CheckpointSettings {
@@ -21,6 +23,9 @@ export const CHECKPOINTS: Readonly<CheckpointSettings> = {
     restartAbovePages: 16384, // 64 MiB (the journal_size_limit): every 7 s or so at 5000 readings/s
     holdWritesMs: 250, // ms: well past a RESTART's own time; a reader can hold one up for busy_timeout
 }
+
+/** A file of its own, not bundled: the server's bundle (dist/server/main.js) runs it from here too. */
+const WORKER_SCRIPT = pathToFileURL(`${projectRoot}/server/store/checkpoint-worker.mjs`)
 
 /** SQLite's default automatic checkpoint (pages): the connection's own, while no worker runs. */
 const AUTO_CHECKPOINT_PAGES = 1000
@@ -42,7 +47,7 @@ interface Reply {
 }
 
 export interface CheckpointOptions extends Partial<CheckpointSettings> {
-    /** Default checkpoint-worker.mjs beside this file. */
+    /** Default server/store/checkpoint-worker.mjs. */
     script?: URL
 }
 
@@ -69,7 +74,7 @@ export class BackgroundCheckpoints {
 
     start(): void {
         if (this.worker) return
-        const worker = new Worker(this.options.script ?? new URL("./checkpoint-worker.mjs", import.meta.url), {
+        const worker = new Worker(this.options.script ?? WORKER_SCRIPT, {
             workerData: {
                 path: this.db.name,
                 busyTimeoutMs: this.options.busyTimeoutMs,

@@ -1,15 +1,16 @@
 /**
- * `npm start` as a user runs it: the real entry point in a child process (node + tsx, no npx, so a
- * signal reaches the server itself), real flags, a real MQTT client, a real SIGTERM.
+ * `npm start` as a user runs it: what it runs (the server's bundle, dist/server/main.js, built first as
+ * its prestart does) in a child process (no npm between, so a signal reaches the server itself), real
+ * flags, a real MQTT client, a real SIGTERM.
  */
-import { spawn, type ChildProcess } from "node:child_process"
+import { execFileSync, spawn, type ChildProcess } from "node:child_process"
 import { once } from "node:events"
 import { createServer, type Server } from "node:net"
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
-import { afterEach, describe, expect, test } from "vitest"
+import { afterEach, beforeAll, describe, expect, test } from "vitest"
 import { HOST, Inbox, closeClient, connectClient, within } from "../helpers/mqtt"
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url))
@@ -17,6 +18,10 @@ const children: ChildProcess[] = []
 const servers: Server[] = []
 /** Each run's data folder: the server under test must not write into the repository's data/. */
 const dataDirs: string[] = []
+
+beforeAll(() => {
+    execFileSync(process.execPath, ["scripts/build-server.mjs"], { cwd: ROOT, stdio: "inherit" })
+})
 
 afterEach(async () => {
     for (const child of children.splice(0))
@@ -42,7 +47,7 @@ function run(args: string[], env: Record<string, string> = {}): Run {
     dataDirs.push(dataDir)
     // and its dashboard on any free port, not 8080 (a flag or the test's own variables still win)
     const isolated = { NIGHTLIGHT_DATA_DIR: dataDir, NIGHTLIGHT_HTTP_PORT: "0" }
-    const child = spawn(process.execPath, ["--import", "tsx", "server/main.ts", ...args], {
+    const child = spawn(process.execPath, ["dist/server/main.js", ...args], {
         cwd: ROOT,
         env: { ...cleanEnv, NO_COLOR: "1", FORCE_COLOR: "0", ...isolated, ...env },
         stdio: ["ignore", "pipe", "pipe"],
