@@ -10,6 +10,7 @@ export default defineConfig(
     globalIgnores([
         "node_modules/",
         "built/",
+        "dist/", // the bundles scripts/build-server.mjs and the bench write
         ".devicescript/",
         "coverage/",
         "test-results/",

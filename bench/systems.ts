@@ -4,7 +4,7 @@
  * the relay baselines are in relay.ts. Every child is tracked, so Ctrl-C or an error kills them all.
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process"
-import { accessSync, constants, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { accessSync, constants, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { createServer, connect as netConnect } from "node:net"
 import { tmpdir } from "node:os"
 import { delimiter, join } from "node:path"
@@ -235,24 +235,28 @@ export interface ServerSource {
     httpPort?: number
 }
 
-/** The trees whose server is built: once per bench run each. */
-const builtTrees = new Set<string>()
+/** The trees whose `prestart` has run: once per bench run each. */
+const preparedTrees = new Set<string>()
 
 /**
- * How the tree at `root` runs its server, as its `npm start` does: its bundle, built now, where the tree
- * builds one (scripts/build-server.mjs); through tsx before (trees older than 2026-12-06).
+ * What the tree at `root` runs as its `npm start`, without npm: Node's options and the script from its
+ * package.json (now the bundle with a heap option; through tsx in trees older than 2026-12-06), after its
+ * `prestart` (the bundle's build), run once.
  */
-function serverEntry(root = process.cwd()): string[] {
-    if (!existsSync(join(root, "scripts", "build-server.mjs"))) return ["--import", "tsx", "server/main.ts"]
-    if (!builtTrees.has(root)) {
-        const built = spawnSync(process.execPath, ["scripts/build-server.mjs"], {
-            cwd: root,
-            encoding: "utf8",
-        })
-        if (built.status !== 0) throw new Error(`could not build the server of ${root}: ${built.stderr}`)
-        builtTrees.add(root)
+function serverEntry(root = process.cwd()): { nodeOptions: string[]; script: string } {
+    const { scripts } = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as {
+        scripts: Record<string, string | undefined>
     }
-    return ["dist/server/main.js"]
+    const [node, ...words] = (scripts.start ?? "").split(/\s+/).filter(Boolean)
+    const script = words.findIndex(word => /\.(m?js|ts)$/.test(word))
+    if (node !== "node" || script === -1)
+        throw new Error(`${root}: npm start is not "node [options] <script>": ${JSON.stringify(scripts.start)}`)
+    if (scripts.prestart && !preparedTrees.has(root)) {
+        const prepared = spawnSync(scripts.prestart, { cwd: root, shell: true, encoding: "utf8" })
+        if (prepared.status !== 0) throw new Error(`${root}: its prestart failed: ${prepared.stderr}`)
+        preparedTrees.add(root)
+    }
+    return { nodeOptions: words.slice(0, script), script: words[script] }
 }
 
 /**
@@ -266,10 +270,13 @@ export function spawnOurServer(
     { root, nodeArgs = [], httpPort = 0 }: ServerSource = {}
 ): { child: ChildProcess; stop: () => Promise<void> } {
     const dataDir = tempDir("nightlight-bench-data-")
+    const { nodeOptions, script } = serverEntry(root)
     const args = [
+        // the bench's options after npm start's: the last of two settings wins
+        ...nodeOptions,
         ...serverNodeArgs(),
         ...nodeArgs,
-        ...serverEntry(root),
+        script,
         ...["--no-sim", ...brokerArgs, "--log-level", "warn"],
         ...["--data-dir", dataDir, "--http-port", String(httpPort)],
     ]
