@@ -1,7 +1,7 @@
 /**
  * `npm run build:server`, also run before `npm start`: the server as one JavaScript file,
  * dist/server/main.js, which Node runs alone. Through tsx the server also carried tsx's loader (a thread
- * of its own) and its transforms: 60 MB more RSS at 10,000 devices (bench/README.md, "Memory"). Packages
+ * of its own) and its transforms: 35–60 MB more RSS at 10,000 devices (bench/README.md, "Memory"). Packages
  * stay in node_modules; web/ and the checkpoint worker are read where they are
  * (server/util/project-root.ts). Plain JavaScript, so that no tsx runs (and lingers) before every start.
  */

@@ -9,7 +9,7 @@ import { fileURLToPath } from "node:url"
 
 const PACKAGE_NAME = "nightlight"
 
-export function findProjectRoot(from: string): string {
+function findProjectRoot(from: string): string {
     for (let dir = from; ; dir = dirname(dir)) {
         if (isOurPackage(join(dir, "package.json"))) return dir
         if (dirname(dir) === dir) throw new Error(`no package.json of ${PACKAGE_NAME} in ${from} or above it`)
