@@ -24,12 +24,20 @@ const READY_TIMEOUT_MS = 15_000
 const ANSWER_TIMEOUT_MS = 5_000
 const script = (name: string) => fileURLToPath(new URL(name, import.meta.url))
 
+/** Each baseline's bundle, built once per bench run. */
+const bundles = new Map<string, Promise<string>>()
+
 /**
  * A baseline's script as one JavaScript file that Node runs alone, as `npm start` runs our server: through
  * tsx each process also carried its loader's thread (about 33 MB of RSS). In dist/ so that its packages
  * resolve from the project's node_modules.
  */
-async function bundled(name: string): Promise<string> {
+function bundled(name: string): Promise<string> {
+    let built = bundles.get(name)
+    if (!built) bundles.set(name, (built = bundle(name)))
+    return built
+}
+async function bundle(name: string): Promise<string> {
     const outfile = fileURLToPath(new URL(`../dist/bench/${name.replace(/\.ts$/, ".mjs")}`, import.meta.url))
     await build({
         entryPoints: [script(name)],

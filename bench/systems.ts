@@ -240,8 +240,8 @@ const preparedTrees = new Set<string>()
 
 /**
  * What the tree at `root` runs as its `npm start`, without npm: Node's options and the script from its
- * package.json (now the bundle with a heap option; through tsx in trees older than 2026-12-06), after its
- * `prestart` (the bundle's build), run once.
+ * package.json (the bundle; through tsx in trees older than 2026-12-06), after its `prestart` (the
+ * bundle's build), run once.
  */
 function serverEntry(root = process.cwd()): { nodeOptions: string[]; script: string } {
     const { scripts } = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as {
