@@ -12,6 +12,7 @@ import { PublishRouter, type Deliver, type DirectHandler } from "./publish-route
 import { LogLimiter, suppressedText } from "../util/log-limit"
 import type { Logger } from "../util/logger"
 import { PacketSizeGuard } from "./packet-size-guard"
+import { useListBuffer } from "./parser-buffer"
 import { TlsFileError, loadTlsFiles, type CertificateInfo, type TlsFiles } from "../config/tls"
 
 export type { Deliver, DirectHandler } from "./publish-router"
@@ -193,7 +194,7 @@ export class EmbeddedBroker {
         // Commands and acks are small and due at once: Nagle plus the peer's delayed ACK holds them
         // tens of milliseconds.
         socket.setNoDelay(true)
-        aedes.handle(socket)
+        useListBuffer(aedes.handle(socket))
         const guard = new PacketSizeGuard()
         // aedes reads on "readable" with read(); a "data" listener added after it sees the same chunks and
         // leaves the stream paused (a "readable" listener takes precedence).
