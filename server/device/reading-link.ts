@@ -41,8 +41,8 @@ export class ReadingLink {
     private boot: string | undefined
     private lastSeq = 0
     private acked = 0
-    /** Out-of-order arrivals above `acked`. */
-    private readonly received = new Set<number>()
+    /** Out-of-order arrivals above `acked`; made on the first, as most devices never have one. */
+    private received: Set<number> | undefined
     private duplicates = 0
     private gaps = 0
     private dropped = 0
@@ -64,11 +64,11 @@ export class ReadingLink {
                 rebooted = this.boot !== undefined
                 if (rebooted) missing = oldest - 1
                 this.boot = r.boot
-                this.received.clear()
+                this.received?.clear()
                 this.acked = oldest - 1
                 this.lastSeq = 0
                 this.clockOffset = undefined
-            } else if (r.seq <= this.acked || this.received.has(r.seq)) {
+            } else if (r.seq <= this.acked || this.received?.has(r.seq)) {
                 this.duplicates++
                 return { duplicate: true, missing: 0, rebooted: false, stale: false, at: this.timeOf(r, now) }
             } else if (oldest - 1 > this.acked) {
@@ -77,9 +77,9 @@ export class ReadingLink {
             }
             // The in-order case leaves the Set alone: add+delete of one element makes V8 reallocate its
             // table each time, and those tables get promoted to the old generation.
-            if (r.seq === this.acked + 1 && this.received.size === 0) this.acked = r.seq
+            if (r.seq === this.acked + 1 && !this.received?.size) this.acked = r.seq
             else {
-                this.received.add(r.seq)
+                ;(this.received ??= new Set()).add(r.seq)
                 missing += this.advance()
             }
             stale = r.seq < this.lastSeq
@@ -148,10 +148,10 @@ export class ReadingLink {
     /** Moves `acked` up to `seq`, forgetting what arrived below it; returns how many never arrived. */
     private settle(seq: number): number {
         let arrived = 0
-        for (const s of this.received)
+        for (const s of this.received ?? [])
             if (s <= seq) {
                 arrived++
-                this.received.delete(s)
+                this.received!.delete(s)
             }
         const missing = seq - this.acked - arrived
         this.acked = seq
@@ -160,10 +160,12 @@ export class ReadingLink {
 
     /** Moves `acked` over readings that arrived in order; bounds what out-of-order arrivals may hold. */
     private advance(): number {
-        while (this.received.delete(this.acked + 1)) this.acked++
+        const received = this.received
+        if (!received) return 0
+        while (received.delete(this.acked + 1)) this.acked++
         // a device holds at most a few thousand readings; more pending ones mean a broken or hostile client
-        if (this.received.size <= MAX_PENDING) return 0
-        return this.settle(Math.max(...this.received))
+        if (received.size <= MAX_PENDING) return 0
+        return this.settle(Math.max(...received))
     }
 
     /** When a reading was taken: its uptime `t` on the server's clock, from the least delayed reading. */
