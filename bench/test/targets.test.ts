@@ -63,6 +63,19 @@ describe("checkTargets", () => {
         expect(judge(2, "neither ceiling found")).toBeNull()
     })
 
+    test("RSS: the bare aedes relay's beside ours when the run has it, ours alone judged", () => {
+        const r = report()
+        r.results = summarize([
+            step("ours", [run(4991, 30, [1], 0, 318)]),
+            step("aedes-relay", [run(4995, 20, [1], 0, 271), run(4995, 20, [1], 0, 279)]),
+        ])
+        r.headline = headline(r.results)
+        expect(byFigure(checkTargets(r), "RSS")).toMatchObject({
+            met: false,
+            measured: "318 MB at 10,000 devices; aedes alone (aedes-relay) 275 MB",
+        })
+    })
+
     test("RSS of a smaller fleet is shown but not judged", () => {
         const r = report()
         r.results = summarize([{ ...step("ours", [run(4991, 30, [1], 0, 90)]), devices: 1000 }])
