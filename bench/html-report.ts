@@ -19,15 +19,17 @@ import { pageAssets } from "./page-script"
 const COLORS: Record<string, string> = {
     ours: "#1f6fb4",
     lesson: "#d62728",
+    "lesson-aedes": "#e377c2",
     relay: "#7f7f7f",
     "aedes-relay": "#2ca02c",
     floor: "#ff7f0e",
     "ours-mosquitto": "#17becf",
 }
-const PALETTE = ["#9467bd", "#8c564b", "#e377c2", "#bcbd22"]
+const PALETTE = ["#9467bd", "#8c564b", "#bcbd22"]
 const LABELS: Record<string, string> = {
     ours: "ours (server + embedded aedes)",
     lesson: "lesson (Mosquitto + Python)",
+    "lesson-aedes": "the lesson's server on aedes (aedes + Python)",
     relay: "relay: Mosquitto alone",
     "aedes-relay": "relay: aedes alone",
     floor: "floor: bare Node endpoint, our protocol",

@@ -12,7 +12,7 @@ export interface Options {
     seconds: number
     repeats: number
     systems: SystemName[]
-    /** ours, the lesson and the floor (those of them in `systems`) take turns within each repeat (paired.ts) */
+    /** ours, the lesson, the lesson on aedes and the floor (those in `systems`) take turns in each repeat (paired.ts) */
     paired: boolean
     saturation: boolean
     saturationStart: number
@@ -54,9 +54,9 @@ export const HELP = `usage: npm run bench -- [options]
   --seconds S            length of each step (default ${DEFAULTS.seconds})
   --repeats N            runs of each step; min/median/max are reported (default ${DEFAULTS.repeats})
   --systems LIST         ${SYSTEM_NAMES.join(",")} (default all): our server, the lesson's stack,
-                         our server on Mosquitto, Mosquitto alone and aedes alone relaying to one subscriber, and the floor:
+                         the lesson's server on aedes, our server on Mosquitto, Mosquitto alone and aedes alone relaying to one subscriber, and the floor:
                          a bare Node endpoint answering our protocol (no broker, no database)
-  --sequential           run ours, the lesson and the floor one after the other, as the other systems
+  --sequential           run ours, the lesson (on Mosquitto and on aedes) and the floor one after the other
                          (default: paired: each started once with its own fleet, one short step of each
                          in turn per repeat, and each round's ratios to the lesson; see bench/README.md)
   --no-saturation        skip the saturation search (on by default)

@@ -71,7 +71,7 @@ export interface FleetCost {
     rssMB: number
 }
 
-/** The paired section of a report: the bench's systems (ours, lesson, floor) or an A/B of our server. */
+/** The paired section of a report: the bench's systems (ours, lesson, lesson-aedes, floor) or an A/B of our server. */
 export interface PairedSection {
     kind: "systems" | "ab"
     /** what each name stands for (A/B: the trees compared) */
@@ -81,16 +81,15 @@ export interface PairedSection {
 }
 
 /**
- * `names` with `reference` in the middle, so that alternating the order keeps it next to every other
- * system (which only three can be): [ours, floor, lesson] and lesson → [ours, lesson, floor]. Two names
- * stay as given.
+ * `names` with `reference` second, so that it runs next to the first named (ours, which the targets
+ * compare) and to the next: [ours, floor, lesson] and lesson → [ours, lesson, floor]. With more than three
+ * the rest run further from it ([ours, lesson, lesson-aedes, floor]). Two names stay as given.
  */
 export function aroundReference(names: string[], reference: string): string[] {
     const others = names.filter(n => n !== reference)
     if (others.length === names.length) throw new Error(`the reference ${reference} is not among ${names.join(", ")}`)
     if (names.length <= 2) return [...names]
-    const half = Math.ceil(others.length / 2)
-    return [...others.slice(0, half), reference, ...others.slice(half)]
+    return [others[0], reference, ...others.slice(1)]
 }
 
 /**

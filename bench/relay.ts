@@ -12,6 +12,7 @@ import { build } from "esbuild"
 import {
     freePort,
     HOST,
+    spawnLessonServer,
     startMosquitto,
     stopChild,
     track,
@@ -97,6 +98,27 @@ export async function startAedesRelay(): Promise<RunningSystem> {
         subscriber,
         stop: async () => {
             await subscriber.stop()
+            await stopChild(broker)
+        },
+    }
+}
+
+/**
+ * The lesson's server on a bare aedes (aedes_relay.ts) instead of Mosquitto: the lesson's stack with the
+ * broker ours embeds, so that what ours pays for aedes and what for its own work can be told apart.
+ * Confirmed by commands, as the lesson is.
+ */
+export async function startLessonOnAedes(): Promise<RunningSystem> {
+    const { child: broker, url } = await startListener("aedes_relay.ts", "the aedes relay")
+    const server = spawnLessonServer(Number(new URL(url).port))
+    return {
+        name: "lesson-aedes",
+        url,
+        confirmedBy: "commands",
+        pids: () => [broker.pid!, server.pid!],
+        helperPids: () => [],
+        stop: async () => {
+            await stopChild(server)
             await stopChild(broker)
         },
     }

@@ -195,7 +195,7 @@ export interface BenchReport {
     saturationRatioOnMosquittoIs?: SaturationRatioKind | null
     scaleOut?: ScaleOutRow[]
     firmware: FirmwareResult | null
-    /** the paired runs (ours, lesson and floor taking turns, or an A/B of our server); absent when none ran */
+    /** the paired runs (ours, the lesson, lesson-aedes and the floor taking turns, or an A/B); absent when none ran */
     paired?: PairedSection
     /** issue 19's targets judged on this run (targets.ts); absent in older reports */
     targets?: TargetCheck[]

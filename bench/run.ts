@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: our server (embedded broker) against the lesson's stack (Mosquitto + the lesson's
  * Python server) under the same simulated fleet, on loopback, with Mosquitto and aedes alone as relay
- * baselines; ours, the lesson and the floor in paired rounds (paired.ts), the others one after the other;
+ * baselines; ours, the lesson, the lesson on aedes and the floor in paired rounds (paired.ts), the others one after the other;
  * each step repeated, then a saturation search per system, then 1, 2 and 3 of our servers sharing one
  * Mosquitto (scaleout.ts). See bench/README.md.
  */
@@ -21,7 +21,7 @@ import {
     printTargets,
 } from "./print"
 import { checkTargets } from "./targets"
-import { startAedesRelay, startNodeFloor, startRelay } from "./relay"
+import { startAedesRelay, startLessonOnAedes, startNodeFloor, startRelay } from "./relay"
 import { headline, saturationRatio, summarize, type BenchReport, type SaturationResult, type StepRuns } from "./report"
 import { SATURATION_LIMITS, searchSaturation } from "./saturation"
 import { benchScaleOut, scaleOutBudgetMs, type ScaleOutResult } from "./scaleout"
@@ -43,6 +43,7 @@ import { machine } from "./machine"
 const START: Record<SystemName, () => Promise<RunningSystem>> = {
     ours: startOurs,
     lesson: startLesson,
+    "lesson-aedes": startLessonOnAedes,
     "ours-mosquitto": startOursOnMosquitto,
     relay: startRelay,
     "aedes-relay": startAedesRelay,
@@ -50,7 +51,7 @@ const START: Record<SystemName, () => Promise<RunningSystem>> = {
 }
 
 /** The systems that take turns in a paired run (those of them the run has), compared with the lesson. */
-const PAIRED: readonly SystemName[] = ["ours", "lesson", "floor"]
+const PAIRED: readonly SystemName[] = ["ours", "lesson", "lesson-aedes", "floor"]
 
 const log = (line: string) => console.error(`--- ${line}`)
 let activeFleet: Fleet | undefined
@@ -146,7 +147,7 @@ async function main(): Promise<void> {
     const lesson = haveLessonStack()
     if (options.firmware > 0 && !lesson.ok)
         console.error(`\n!!! WARNING: no lesson baseline for the firmware's reaction: ${lesson.why}.\n`)
-    const needMosquitto: SystemName[] = ["lesson", "relay"]
+    const needMosquitto: SystemName[] = ["lesson", "lesson-aedes", "relay"]
     if (options.systems.some(s => needMosquitto.includes(s)) && !lesson.ok) {
         console.error(`\n!!! WARNING: THE LESSON'S STACK CANNOT RUN: ${lesson.why}.\n!!! Running without it.\n`)
         options.systems = options.systems.filter(s => !needMosquitto.includes(s))

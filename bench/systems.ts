@@ -16,10 +16,19 @@ export const PYTHON = "/usr/bin/python3"
 const CLK_TCK = Number(spawnSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).stdout.trim()) || 100
 
 /**
- * In the order they run; "ours-mosquitto" is our server on Mosquitto, "relay" Mosquitto alone,
- * "aedes-relay" a bare aedes, "floor" a bare Node endpoint answering our protocol (relay.ts).
+ * In the order they run; "lesson-aedes" is the lesson's server on a bare aedes, "ours-mosquitto" our
+ * server on Mosquitto, "relay" Mosquitto alone, "aedes-relay" a bare aedes, "floor" a bare Node endpoint
+ * answering our protocol (relay.ts).
  */
-export const SYSTEM_NAMES = ["ours", "lesson", "ours-mosquitto", "relay", "aedes-relay", "floor"] as const
+export const SYSTEM_NAMES = [
+    "ours",
+    "lesson",
+    "lesson-aedes",
+    "ours-mosquitto",
+    "relay",
+    "aedes-relay",
+    "floor",
+] as const
 export type SystemName = (typeof SYSTEM_NAMES)[number]
 
 /** Counts what the relays' subscriber received (relay.ts); the bench asks it over IPC. */
@@ -322,6 +331,13 @@ export function subscriptionLogged(broker: ChildProcess, filter: string, count =
  * Mosquitto as the lesson runs it: a generated config on a free port, anonymous, no persistence;
  * `extraConfig` lines are added (the scale-out bench has it log subscriptions).
  */
+/** The lesson's server (lesson_fleet_server.py) on the broker at `port`. */
+export function spawnLessonServer(port: number): ChildProcess {
+    // the lesson prints two lines per reading; they go to /dev/null (as costly as Python makes them)
+    const script = fileURLToPath(new URL("lesson_fleet_server.py", import.meta.url))
+    return track(spawn(PYTHON, [script, HOST, String(port)], { stdio: ["ignore", "ignore", "pipe"] }), "lesson")
+}
+
 export async function startMosquitto(
     extraConfig = ""
 ): Promise<{ port: number; child: ChildProcess; stop: () => Promise<void> }> {
@@ -343,12 +359,7 @@ export async function startMosquitto(
 
 export async function startLesson(): Promise<RunningSystem> {
     const mosquitto = await startMosquitto()
-    // the lesson prints two lines per reading; they go to /dev/null (as costly as Python makes them)
-    const script = fileURLToPath(new URL("lesson_fleet_server.py", import.meta.url))
-    const python = track(
-        spawn(PYTHON, [script, HOST, String(mosquitto.port)], { stdio: ["ignore", "ignore", "pipe"] }),
-        "lesson"
-    )
+    const python = spawnLessonServer(mosquitto.port)
     return {
         name: "lesson",
         url: `mqtt://${HOST}:${mosquitto.port}`,

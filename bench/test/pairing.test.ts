@@ -21,12 +21,18 @@ function rounds(...cpus: Record<string, number | null>[]): PairedRound[] {
 }
 
 describe("the order of the rounds", () => {
-    test("puts the reference in the middle, so it runs next to every other system", () => {
+    test("puts the reference second, so it runs next to ours and to the next system", () => {
         expect(aroundReference(["ours", "lesson", "floor"], "lesson")).toEqual(["ours", "lesson", "floor"])
         expect(aroundReference(["ours", "floor", "lesson"], "lesson")).toEqual(["ours", "lesson", "floor"])
+        expect(aroundReference(["ours", "lesson", "lesson-aedes", "floor"], "lesson")).toEqual([
+            "ours",
+            "lesson",
+            "lesson-aedes",
+            "floor",
+        ])
         expect(aroundReference(["A", "B"], "A")).toEqual(["A", "B"])
         expect(aroundReference(["ours", "lesson"], "lesson")).toEqual(["ours", "lesson"])
-        expect(aroundReference(["a", "b", "ref", "c", "d"], "ref")).toEqual(["a", "b", "ref", "c", "d"])
+        expect(aroundReference(["a", "b", "ref", "c", "d"], "ref")).toEqual(["a", "ref", "b", "c", "d"])
         expect(() => aroundReference(["ours", "floor"], "lesson")).toThrow("the reference lesson is not among")
     })
 
