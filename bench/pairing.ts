@@ -71,7 +71,7 @@ export interface FleetCost {
     rssMB: number
 }
 
-/** The paired section of a report: the bench's systems (ours, lesson, lesson-aedes, floor) or an A/B of our server. */
+/** The paired section of a report: the bench's paired systems or an A/B of our server. */
 export interface PairedSection {
     kind: "systems" | "ab"
     /** what each name stands for (A/B: the trees compared) */

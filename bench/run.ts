@@ -1,9 +1,9 @@
 /**
  * `npm run bench`: our server (embedded broker) against the lesson's stack (Mosquitto + the lesson's
  * Python server) under the same simulated fleet, on loopback, with Mosquitto and aedes alone as relay
- * baselines; ours, the lesson, the lesson on aedes and the floor in paired rounds (paired.ts), the others one after the other;
- * each step repeated, then a saturation search per system, then 1, 2 and 3 of our servers sharing one
- * Mosquitto (scaleout.ts). See bench/README.md.
+ * baselines; ours, the lesson, the lesson on aedes and the floor in paired rounds (paired.ts), the others
+ * one after the other; each step repeated, then a saturation search per system, then 1, 2 and 3 of our
+ * servers sharing one Mosquitto (scaleout.ts). See bench/README.md.
  */
 import { abortFirmwareBench, benchFirmware, FIRMWARE_BENCH, type FirmwareResult } from "./firmware"
 import { Fleet } from "./load"
@@ -147,10 +147,10 @@ async function main(): Promise<void> {
     const lesson = haveLessonStack()
     if (options.firmware > 0 && !lesson.ok)
         console.error(`\n!!! WARNING: no lesson baseline for the firmware's reaction: ${lesson.why}.\n`)
-    const needMosquitto: SystemName[] = ["lesson", "lesson-aedes", "relay"]
-    if (options.systems.some(s => needMosquitto.includes(s)) && !lesson.ok) {
+    const needLessonStack: SystemName[] = ["lesson", "lesson-aedes", "relay"]
+    if (options.systems.some(s => needLessonStack.includes(s)) && !lesson.ok) {
         console.error(`\n!!! WARNING: THE LESSON'S STACK CANNOT RUN: ${lesson.why}.\n!!! Running without it.\n`)
-        options.systems = options.systems.filter(s => !needMosquitto.includes(s))
+        options.systems = options.systems.filter(s => !needLessonStack.includes(s))
     }
     const budgetMs = budget(options)
     setTimeout(() => {

@@ -331,13 +331,6 @@ export function subscriptionLogged(broker: ChildProcess, filter: string, count =
  * Mosquitto as the lesson runs it: a generated config on a free port, anonymous, no persistence;
  * `extraConfig` lines are added (the scale-out bench has it log subscriptions).
  */
-/** The lesson's server (lesson_fleet_server.py) on the broker at `port`. */
-export function spawnLessonServer(port: number): ChildProcess {
-    // the lesson prints two lines per reading; they go to /dev/null (as costly as Python makes them)
-    const script = fileURLToPath(new URL("lesson_fleet_server.py", import.meta.url))
-    return track(spawn(PYTHON, [script, HOST, String(port)], { stdio: ["ignore", "ignore", "pipe"] }), "lesson")
-}
-
 export async function startMosquitto(
     extraConfig = ""
 ): Promise<{ port: number; child: ChildProcess; stop: () => Promise<void> }> {
@@ -355,6 +348,13 @@ export async function startMosquitto(
         removeTempDir(dir)
     }
     return { port, child, stop }
+}
+
+/** The lesson's server (lesson_fleet_server.py) on the broker at `port`. */
+export function spawnLessonServer(port: number): ChildProcess {
+    // the lesson prints two lines per reading; they go to /dev/null (as costly as Python makes them)
+    const script = fileURLToPath(new URL("lesson_fleet_server.py", import.meta.url))
+    return track(spawn(PYTHON, [script, HOST, String(port)], { stdio: ["ignore", "ignore", "pipe"] }), "lesson")
 }
 
 export async function startLesson(): Promise<RunningSystem> {
