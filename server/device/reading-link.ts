@@ -148,11 +148,13 @@ export class ReadingLink {
     /** Moves `acked` up to `seq`, forgetting what arrived below it; returns how many never arrived. */
     private settle(seq: number): number {
         let arrived = 0
-        for (const s of this.received ?? [])
-            if (s <= seq) {
-                arrived++
-                this.received!.delete(s)
-            }
+        const received = this.received
+        if (received)
+            for (const s of received)
+                if (s <= seq) {
+                    arrived++
+                    received.delete(s)
+                }
         const missing = seq - this.acked - arrived
         this.acked = seq
         return missing
